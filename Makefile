@@ -1,0 +1,40 @@
+# Two commands for a fresh machine:  make demo  (the example state -> payload + report)
+#                                     make test  (the whole test suite)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out
+export TIKTOKEN_CACHE_DIR ?= $(CURDIR)/.cache/tiktoken
+
+.PHONY: demo test lint bench bench-quick encodings clean
+
+$(BIN)/context-handoff: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+encodings: $(BIN)/context-handoff
+	$(BIN)/python scripts/fetch_encodings.py "$(TIKTOKEN_CACHE_DIR)"
+
+demo: encodings
+	mkdir -p $(OUT)
+	$(BIN)/context-handoff generate --state examples/orchestrator_state.example.json \
+		--level standard --output $(OUT)/context_payload.json
+	$(BIN)/context-handoff validate $(OUT)/context_payload.json
+
+test: encodings
+	$(BIN)/pytest
+
+lint: $(BIN)/context-handoff
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+
+bench: encodings
+	$(BIN)/python -m benchmarks.run
+
+bench-quick: encodings
+	$(BIN)/python -m benchmarks.run --quick
+
+clean:
+	rm -rf $(VENV) $(OUT) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

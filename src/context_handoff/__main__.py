@@ -1,0 +1,3 @@
+from context_handoff.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""The Python API the integration guide promised.
+
+    from context_handoff import ContextPayloadGenerator, CompressionLevel
+
+    gen = ContextPayloadGenerator(".orchestrator_state.json")
+    context = gen.generate_context(CompressionLevel.STANDARD)
+    gen.save_context("context_payload.json", CompressionLevel.STANDARD)
+    tokens = gen.get_token_count(context)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .model import CompressionLevel
+from .pack import serialize
+from .pipeline import Generated, GenerateOptions, generate
+from .tokens import DEFAULT_ENCODING, build_counter
+from .write import write_atomically
+
+
+class ContextPayloadGenerator:
+    """Generates handoff payloads from one orchestrator state file.
+
+    Errors are :class:`context_handoff.errors.HandoffError` subclasses; a missing state
+    file is also a ``FileNotFoundError``.
+    """
+
+    def __init__(
+        self,
+        state_file: str | Path = ".orchestrator_state.json",
+        *,
+        encoding: str = DEFAULT_ENCODING,
+        budget: int | None = None,
+        now: datetime | None = None,
+        max_age: timedelta | None = None,
+        redact: bool = True,
+    ) -> None:
+        self.state_file = Path(state_file)
+        self.encoding = encoding
+        self.budget = budget
+        self.now = now
+        self.max_age = max_age
+        self.redact = redact
+        self.last: Generated | None = None
+
+    def _options(self, level: CompressionLevel | str) -> GenerateOptions:
+        value = level.value if isinstance(level, CompressionLevel) else str(level).lower()
+        return GenerateOptions(
+            state=self.state_file, level=value, budget=self.budget, encoding=self.encoding,
+            now=self.now, max_age=self.max_age, redact=self.redact,
+        )
+
+    def generate(self, level: CompressionLevel | str = CompressionLevel.STANDARD) -> Generated:
+        """The payload with its facts and stage timings."""
+        self.last = generate(self._options(level))
+        return self.last
+
+    def generate_context(
+        self, level: CompressionLevel | str = CompressionLevel.STANDARD
+    ) -> dict[str, Any]:
+        """The payload as a dict, within the level's budget (or ``budget``)."""
+        return self.generate(level).payload.data
+
+    def save_context(
+        self, output: str | Path = "context_payload.json",
+        level: CompressionLevel | str = CompressionLevel.STANDARD,
+    ) -> Path:
+        """Generate and write the payload atomically; return its path."""
+        return write_atomically(output, self.generate(level).payload.text)
+
+    def get_token_count(self, context: dict[str, Any]) -> int:
+        """Exact tokens of ``context`` serialised exactly as it is written."""
+        return build_counter(self.encoding).count(serialize(context))

@@ -1,0 +1,191 @@
+"""The command line: parse options, call the pipeline, print, exit.
+
+Exit codes: 0 ok; 1 the handoff failed (over budget, stale, invalid payload);
+2 bad usage or bad input; 3 an unexpected internal error (traceback with --traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import traceback
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+
+from . import __version__, pipeline, validate
+from .errors import ExitCode, HandoffError
+from .model import CompressionLevel
+from .tokens import DEFAULT_ENCODING, ENCODINGS
+
+LEVELS = [lvl.value for lvl in CompressionLevel]
+
+
+class _Duration(click.ParamType):  # type: ignore[type-arg, unused-ignore]
+    """``90m``, ``6h``, ``2d``, ``1w``; a bare number is hours."""
+
+    name = "duration"
+    _UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value))
+        if not match:
+            self.fail(f"{value!r} is not a duration such as 90m, 6h or 2d", param, ctx)
+        number, unit = float(match.group(1)), match.group(2) or "h"
+        return timedelta(seconds=number * self._UNITS[unit])
+
+
+class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time such as 2025-01-15T14:30:00Z", param, ctx)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class _Cli(click.Group):
+    """The one boundary handler: known errors are lines and exit codes, the rest exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HandoffError as exc:
+            for line in exc.lines():
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            click.echo(f"error: unexpected error ({type(exc).__name__}: {exc}); "
+                       "rerun with --traceback and report it", err=True)
+            if ctx.params.get("traceback"):
+                traceback.print_exc(file=sys.stderr)
+            ctx.exit(ExitCode.INTERNAL)
+
+
+@click.group(cls=_Cli)
+@click.version_option(__version__, prog_name="context-handoff")
+@click.option("--traceback", is_flag=True, help="Show the traceback of an unexpected error.")
+def cli(traceback: bool) -> None:
+    """Turn an orchestrator's state into a budget-guaranteed handoff payload."""
+
+
+encoding_option = click.option(
+    "--encoding", type=click.Choice(ENCODINGS), default=None,
+    help=f"Tokenizer encoding. [default: {DEFAULT_ENCODING}, or the payload's own]",
+)
+
+
+@cli.command()
+@click.option("--state", "state", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path(".orchestrator_state.json"), show_default=True,
+              help="The orchestrator state file (JSON, or YAML by suffix).")
+@click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]), default="standard",
+              show_default=True,
+              help="How much to carry; auto: the richest level --budget affords.")
+@click.option("--budget", type=click.IntRange(min=1), default=None,
+              help="Token budget. [default: 500 / 1200 / 2000 by level]")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default=DEFAULT_ENCODING,
+              show_default=True, help="Tokenizer encoding the budget is counted in.")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("context_payload.json"), show_default=True,
+              help="Where to write the payload (atomically).")
+@click.option("--now", type=_Time(), default=None,
+              help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.")
+@click.option("--max-age", type=_Duration(), default=None,
+              help="Fail (exit 1) when the state is older than this: 90m, 6h, 2d.")
+@click.option("--no-redact", is_flag=True, help="Keep credential-like values (not advised).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
+             now: datetime | None, max_age: timedelta | None, no_redact: bool,
+             as_json: bool) -> None:
+    """Generate a handoff payload from the orchestrator state."""
+    if no_redact:
+        click.echo("warning: --no-redact: credentials in the state will be written as they are",
+                   err=True)
+    options = pipeline.GenerateOptions(
+        state=state, level=level, budget=budget, encoding=encoding, now=now,
+        max_age=max_age, redact=not no_redact,
+    )
+    generated = pipeline.generate(options)
+    path = pipeline.write_payload(generated, output)
+    payload = generated.payload
+    if as_json:
+        click.echo(json.dumps({
+            "payload": str(path), "level": payload.level.value, "tokens": payload.tokens,
+            "budget": payload.budget, "encoding": payload.encoding,
+            "handoff_id": payload.data["handoff_id"], "omitted": payload.omitted,
+        }, ensure_ascii=False))
+        return
+    click.echo(f"wrote {path}: {payload.level.value} level, {payload.tokens}/{payload.budget} "
+               f"tokens ({payload.encoding}), handoff {payload.data['handoff_id']}")
+    click.echo("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
+                              or "nothing"))
+    if generated.facts.warnings:
+        click.echo(f"warnings: {len(generated.facts.warnings)} (listed in the payload)")
+
+
+@cli.command(name="validate")
+@click.argument("payload", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--budget", type=click.IntRange(min=1), default=None,
+              help="Token budget. [default: the payload's meta.budget]")
+@encoding_option
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def validate_command(payload: Path, budget: int | None, encoding: str | None,
+                     as_json: bool) -> None:
+    """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
+    check = pipeline.check_payload(payload, budget=budget, encoding=encoding)
+    if as_json:
+        click.echo(json.dumps({
+            "payload": check.path, "valid": check.valid, "level": check.level,
+            "tokens": check.tokens, "budget": check.budget, "encoding": check.encoding,
+            "problems": [{"path": p.path, "message": p.message} for p in check.problems],
+        }, ensure_ascii=False))
+    elif check.valid:
+        click.echo(f"valid: {check.path}: {check.level} level, {check.tokens}/{check.budget} "
+                   f"tokens ({check.encoding})")
+    else:
+        for problem in check.problems:
+            click.echo(f"invalid: {problem}", err=True)
+    if not check.valid:
+        sys.exit(ExitCode.HANDOFF_FAILED)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--encoding", type=click.Choice(ENCODINGS), default=DEFAULT_ENCODING,
+              show_default=True, help="Tokenizer encoding.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
+    """Count the exact tokens of files."""
+    counts = {str(path): pipeline.count_file_tokens(path, encoding) for path in files}
+    if as_json:
+        click.echo(json.dumps({"encoding": encoding, "tokens": counts}, ensure_ascii=False))
+        return
+    for name, count in counts.items():
+        click.echo(f"{count}\t{name}")
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(validate.SCHEMA_NAMES))
+def schema(name: str) -> None:
+    """Print a JSON Schema: the state, or a payload level."""
+    click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    cli(prog_name="context-handoff")

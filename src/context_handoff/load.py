@@ -1,0 +1,99 @@
+"""Stage 1: a file on disk -> the raw document (JSON or YAML), or one clear error.
+
+Parse errors name the file, line and column; nothing here ever lets a decoder's
+traceback through (empty files, invalid UTF-8, truncated JSON, absurd nesting).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from .errors import InputError, Problem, StateFileNotFound
+from .model import Source
+
+YAML_SUFFIXES = frozenset({".yml", ".yaml"})
+
+
+class Loaded(NamedTuple):
+    document: Any
+    source: Source
+
+
+class _StringTimesLoader(yaml.SafeLoader):
+    """A safe loader that leaves ISO times as strings, as JSON would."""
+
+
+_StringTimesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_document(path: str | Path) -> Loaded:
+    """Read and parse ``path``; raise InputError (exit 2) when it is unusable."""
+    path = Path(path)
+    name = str(path)
+    try:
+        data = path.read_bytes()
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    except FileNotFoundError:
+        raise StateFileNotFound(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a state file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    source = Source(name=name, digest=hashlib.sha256(data).hexdigest()[:12], mtime=mtime)
+    return Loaded(parse_document(data, name, yaml_ok=path.suffix.lower() in YAML_SUFFIXES), source)
+
+
+def parse_document(data: bytes, name: str, *, yaml_ok: bool = False) -> Any:
+    """Parse bytes as JSON (or YAML when ``yaml_ok``)."""
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty; expected a JSON object with 'tasks'")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not valid UTF-8 (byte {exc.start}: {exc.reason}); save the file as UTF-8"
+        ) from None
+    try:
+        return _parse_yaml(text, name) if yaml_ok else _parse_json(text, name)
+    except RecursionError:
+        raise _problem(name, "$", "nested too deeply to be an orchestrator state") from None
+
+
+def _parse_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+        ) from None
+    except ValueError as exc:  # NaN / Infinity, which JSON does not allow
+        raise InputError(f"{name}: invalid JSON: {exc}") from None
+
+
+def _reject_constant(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StringTimesLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise InputError(f"{name}{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: invalid YAML: {exc}") from None
+
+
+def _problem(name: str, path: str, message: str) -> InputError:
+    problem = Problem(name, path, message)
+    return InputError(str(problem), [problem])

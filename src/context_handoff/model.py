@@ -1,0 +1,179 @@
+"""The immutable records passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any, NamedTuple
+
+
+class CompressionLevel(str, Enum):
+    """How much of the state a payload carries, and its default token budget."""
+
+    MINIMAL = "minimal"
+    STANDARD = "standard"
+    FULL = "full"
+
+    @property
+    def default_budget(self) -> int:
+        return DEFAULT_BUDGETS[self]
+
+
+DEFAULT_BUDGETS = {
+    CompressionLevel.MINIMAL: 500,
+    CompressionLevel.STANDARD: 1200,
+    CompressionLevel.FULL: 2000,
+}
+
+# Canonical statuses, and the spellings real orchestrators write for them.
+STATUS_SYNONYMS: dict[str, str] = {
+    "success": "done", "completed": "done", "done": "done",
+    "failed": "failed", "error": "failed",
+    "running": "running", "in_progress": "running", "active": "running",
+    "pending": "pending", "todo": "pending", "queued": "pending",
+    "skipped": "skipped", "cancelled": "cancelled", "blocked": "blocked",
+}
+FINISHED = frozenset({"done", "skipped", "cancelled"})
+
+
+class Task(NamedTuple):
+    id: str
+    name: str
+    status: str  # canonical, see STATUS_SYNONYMS
+    dependencies: tuple[str, ...]
+    dependents: tuple[str, ...]  # as declared; derive.py adds the reverse edges
+    error_type: str | None
+    error_message: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    failed_at: datetime | None
+
+
+class ErrorRecord(NamedTuple):
+    task_id: str | None
+    error_type: str | None
+    message: str | None
+    timestamp: datetime | None
+    stack_trace: str | None
+    attempted_fixes: tuple[str, ...]
+
+
+class Decision(NamedTuple):
+    prompt: str
+    choice: str
+    decided_at: datetime | None
+    rationale: str | None
+
+    @property
+    def pending(self) -> bool:
+        return self.choice.strip().lower() == "pending"
+
+
+class Phase(NamedTuple):
+    id: str
+    name: str
+    tasks: tuple[str, ...]
+    status: str | None
+
+
+class FileRecord(NamedTuple):
+    path: str
+    exists: bool | None
+    required_by: tuple[str, ...]
+    produced_by: str | None
+    size_bytes: int | None
+
+
+class DiskUsage(NamedTuple):
+    total_bytes: int | None
+    used_bytes: int | None
+    available_bytes: int | None
+
+
+class Package(NamedTuple):
+    name: str
+    version: str | None
+    required: bool
+
+
+class Environment(NamedTuple):
+    os: str | None
+    architecture: str | None
+    python_version: str | None
+    python_path: str | None
+    packages: tuple[Package, ...]
+    missing_dependencies: tuple[str, ...]
+
+
+class Source(NamedTuple):
+    """Where a state came from: its name for messages, digest and modification time."""
+
+    name: str
+    digest: str  # first 12 hex digits of the file's sha256
+    mtime: datetime | None
+
+
+class State(NamedTuple):
+    """A validated, normalised orchestrator state."""
+
+    source: Source
+    project: str | None
+    last_updated: datetime | None
+    current_phase: str | None
+    context_active: tuple[str, ...]
+    context_completed: tuple[str, ...]
+    context_failed: tuple[str, ...]
+    session_start: datetime | None
+    elapsed_hours: float | None
+    tasks: dict[str, Task]  # insertion order is the file's order
+    phases: tuple[Phase, ...]
+    errors: tuple[ErrorRecord, ...]
+    decisions: tuple[Decision, ...]
+    files: tuple[FileRecord, ...]
+    disk: DiskUsage | None
+    environment: Environment | None
+    redactions: dict[str, int]  # kind -> how many values were redacted
+    warnings: tuple[str, ...]  # oddities found while reading (unreadable times, ...)
+
+
+class PhaseProgress(NamedTuple):
+    id: str
+    name: str
+    done: int
+    total: int
+    status: str  # "done", "active" or "pending", from its tasks
+
+
+class Blocked(NamedTuple):
+    task_id: str
+    blocked_by: str  # the failed task that blocks it (nearest), or "" if only marked blocked
+
+
+class Facts(NamedTuple):
+    """What derive.py learns from a state: everything the packer chooses from."""
+
+    state: State
+    counts: dict[str, int]  # canonical status -> number of tasks
+    ready: tuple[str, ...]  # pending tasks whose dependencies are all finished, best first
+    blocked: tuple[Blocked, ...]
+    blocks_count: dict[str, int]  # failed task -> how many tasks it blocks, transitively
+    critical_path: tuple[str, ...]  # the longest chain of unfinished tasks
+    phases: tuple[PhaseProgress, ...]
+    recent_errors: tuple[ErrorRecord, ...]  # newest first, undated last
+    recent_decisions: tuple[Decision, ...]  # decided ones, newest first, undated last
+    pending_decisions: tuple[Decision, ...]
+    warnings: tuple[str, ...]
+    age_hours: float | None  # how old the state is at generation time
+
+
+class Payload(NamedTuple):
+    """A packed payload: the dict, its exact serialisation and what was left out."""
+
+    level: CompressionLevel
+    data: dict[str, Any]
+    text: str  # exactly what is written: compact JSON and a trailing newline
+    tokens: int
+    budget: int
+    encoding: str
+    omitted: dict[str, int]
+    section_tokens: dict[str, int]  # top-level key -> tokens of that part alone

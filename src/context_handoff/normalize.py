@@ -1,0 +1,180 @@
+"""Stage 3: a validated raw document -> a State record.
+
+Nulls and missing sections become empty values, status synonyms become canonical
+statuses, times become aware datetimes. Only documents that passed validate.py
+come here, so types are known; oddities that are not errors become warnings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .model import (
+    STATUS_SYNONYMS,
+    Decision,
+    DiskUsage,
+    Environment,
+    ErrorRecord,
+    FileRecord,
+    Package,
+    Phase,
+    Source,
+    State,
+    Task,
+)
+
+
+def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, int]) -> State:
+    """Build the State record from a document that passed the state schema."""
+    warnings: list[str] = []
+    times = _TimeReader(warnings)
+    meta = doc.get("metadata") or {}
+    ctx = doc.get("context") or {}
+    return State(
+        source=source,
+        project=meta.get("project_name"),
+        last_updated=times.read(meta.get("last_updated"), "metadata.last_updated"),
+        current_phase=ctx.get("current_phase"),
+        context_active=_ids(ctx.get("active_tasks")),
+        context_completed=_ids(ctx.get("completed_tasks")),
+        context_failed=_ids(ctx.get("failed_tasks")),
+        session_start=times.read(ctx.get("session_start"), "context.session_start"),
+        elapsed_hours=ctx.get("elapsed_hours"),
+        tasks={tid: _task(tid, raw, times) for tid, raw in doc["tasks"].items()},
+        phases=tuple(
+            Phase(pid, raw.get("name") or pid, _ids(raw.get("tasks")), raw.get("status"))
+            for pid, raw in ((doc.get("dag") or {}).get("phases") or {}).items()
+        ),
+        errors=tuple(
+            _error(raw, i, times)
+            for i, raw in enumerate((doc.get("error_tracking") or {}).get("errors") or ())
+        ),
+        decisions=tuple(
+            _decision(raw, i, times)
+            for i, raw in enumerate(
+                (doc.get("user_customizations") or {}).get("runtime_decisions") or ()
+            )
+        ),
+        files=_files(doc.get("filesystem_state") or {}),
+        disk=_disk(doc.get("filesystem_state") or {}),
+        environment=_environment(doc.get("environment_config")),
+        redactions=redactions,
+        warnings=tuple(warnings),
+    )
+
+
+class _TimeReader:
+    """Parses ISO 8601 times; an unreadable one becomes None and a warning."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self._warnings = warnings
+
+    def read(self, value: str | None, where: str) -> datetime | None:
+        if not value:
+            return None
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            self._warnings.append(f"{where}: unreadable time {value[:40]!r}, treated as unknown")
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed
+
+
+def _ids(value: list[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value)) if value else ()
+
+
+def _task(tid: str, raw: dict[str, Any], times: _TimeReader) -> Task:
+    error = raw.get("error")
+    if isinstance(error, str):
+        error = {"message": error}
+    error = error or {}
+    where = f"tasks.{tid}"
+    return Task(
+        id=tid,
+        name=raw.get("name") or tid,
+        status=STATUS_SYNONYMS[raw["status"]],
+        dependencies=_ids(raw.get("dependencies")),
+        dependents=_ids(raw.get("dependents")),
+        error_type=error.get("type"),
+        error_message=error.get("message"),
+        started_at=times.read(raw.get("started_at"), f"{where}.started_at"),
+        completed_at=times.read(raw.get("completed_at"), f"{where}.completed_at"),
+        failed_at=times.read(raw.get("failed_at"), f"{where}.failed_at"),
+    )
+
+
+def _error(raw: dict[str, Any], index: int, times: _TimeReader) -> ErrorRecord:
+    return ErrorRecord(
+        task_id=raw.get("task_id"),
+        error_type=raw.get("error_type"),
+        message=raw.get("message"),
+        timestamp=times.read(raw.get("timestamp"), f"error_tracking.errors[{index}].timestamp"),
+        stack_trace=raw.get("stack_trace"),
+        attempted_fixes=tuple(raw.get("attempted_fixes") or ()),
+    )
+
+
+def _decision(raw: dict[str, Any], index: int, times: _TimeReader) -> Decision:
+    decision = raw.get("decision")
+    if isinstance(decision, str):
+        decision = {"choice": decision}
+    decision = decision or {}
+    where = f"user_customizations.runtime_decisions[{index}].decision.decided_at"
+    return Decision(
+        prompt=raw.get("prompt") or f"(decision {index + 1}, no prompt recorded)",
+        choice=decision.get("choice") or "pending",
+        decided_at=times.read(decision.get("decided_at"), where),
+        rationale=raw.get("rationale"),
+    )
+
+
+def _files(fs: dict[str, Any]) -> tuple[FileRecord, ...]:
+    return tuple(
+        FileRecord(
+            path=path,
+            exists=raw.get("exists"),
+            required_by=_ids(raw.get("required_by")),
+            produced_by=raw.get("produced_by"),
+            size_bytes=raw.get("size_bytes"),
+        )
+        for path, raw in (fs.get("files") or {}).items()
+    )
+
+
+def _disk(fs: dict[str, Any]) -> DiskUsage | None:
+    raw = fs.get("disk_usage")
+    if not raw:
+        return None
+    return DiskUsage(raw.get("total_bytes"), raw.get("used_bytes"), raw.get("available_bytes"))
+
+
+def _environment(raw: dict[str, Any] | None) -> Environment | None:
+    if not raw:
+        return None
+    system = raw.get("system_info") or {}
+    os_info = system.get("os") or {}
+    python = (raw.get("runtime_environment") or {}).get("python") or {}
+    deps = raw.get("dependencies") or {}
+    os_name = " ".join(str(v) for v in (os_info.get("type"), os_info.get("version")) if v)
+    return Environment(
+        os=os_name or None,
+        architecture=system.get("architecture"),
+        python_version=_text(python.get("version")),
+        python_path=python.get("path"),
+        packages=tuple(
+            Package(p["name"], _text(p.get("version")), bool(p.get("required", True)))
+            for p in deps.get("python_packages") or ()
+        ),
+        missing_dependencies=_ids(deps.get("missing_dependencies")),
+    )
+
+
+def _text(value: str | float | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,245 @@
+"""The only place that knows the order of the stages.
+
+load -> validate -> redact -> normalize -> derive -> pack -> check -> write
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from . import derive, load, normalize, pack, validate
+from .errors import HandoffFailed, InputError, Problem
+from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source
+from .redact import Redactor
+from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
+from .write import write_atomically
+
+AUTO = "auto"
+
+
+class GenerateOptions(NamedTuple):
+    """Everything ``generate`` needs, filled by the CLI or the Python API."""
+
+    state: Path
+    level: str = CompressionLevel.STANDARD.value  # a CompressionLevel value, or "auto"
+    budget: int | None = None
+    encoding: str = DEFAULT_ENCODING
+    now: datetime | None = None  # None: SOURCE_DATE_EPOCH, else the clock
+    max_age: timedelta | None = None
+    redact: bool = True
+
+
+class Generated(NamedTuple):
+    payload: Payload
+    facts: Facts
+    timings: dict[str, float]  # stage -> seconds
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+class _TimedCounter:
+    """A counter that adds its time to the ``tokenize`` stage."""
+
+    def __init__(self, inner: TokenCounter, timer: _Timer) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._timer = timer
+
+    def count(self, text: str) -> int:
+        with self._timer.stage("tokenize"):
+            return self._inner.count(text)
+
+
+def resolve_now(now: datetime | None, environ: Mapping[str, str] = os.environ) -> datetime:
+    """``now`` if given, else SOURCE_DATE_EPOCH (reproducible builds), else the clock."""
+    if now is not None:
+        return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise InputError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds") from None
+    return datetime.now(timezone.utc)
+
+
+def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int]:
+    """The level and budget to pack; ``auto`` picks the richest level the budget affords."""
+    if level != AUTO:
+        chosen = CompressionLevel(level)
+        return chosen, budget if budget is not None else chosen.default_budget
+    if budget is None:
+        raise InputError("--level auto needs --budget: the budget decides the level")
+    affordable = [lvl for lvl, nominal in DEFAULT_BUDGETS.items() if nominal <= budget]
+    return (affordable[-1] if affordable else CompressionLevel.MINIMAL), budget
+
+
+def read_state(
+    path: Path, *, redact: bool = True, timer: _Timer | None = None
+) -> Any:
+    """Load, validate, redact and normalize a state file into a State record."""
+    timer = timer or _Timer()
+    with timer.stage("load"):
+        loaded = load.load_document(path)
+    return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer)
+
+
+def state_from_document(
+    document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None
+) -> Any:
+    """Validate, redact and normalize an already-parsed state document."""
+    timer = timer or _Timer()
+    with timer.stage("validate"):
+        validate.check_state(document, source.name)
+    redactor = Redactor()
+    with timer.stage("redact"):
+        if redact:
+            document = redactor.redact_document(document)
+    with timer.stage("normalize"):
+        return normalize.normalize_state(document, source, dict(redactor.counts))
+
+
+def handoff_id(source: Source, level: CompressionLevel, budget: int, encoding: str,
+               now: datetime) -> str:
+    """Unique per state content, settings and microsecond: two runs a second differ."""
+    seed = f"{source.digest}|{level.value}|{budget}|{encoding}|{now.isoformat()}"
+    return f"{now:%Y%m%dT%H%M%S%fZ}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
+
+
+def generate(options: GenerateOptions, document: Any = None, source: Source | None = None
+             ) -> Generated:
+    """Build the payload for ``options`` (from the file, or from ``document``)."""
+    timer = _Timer()
+    level, budget = resolve_level(options.level, options.budget)
+    if budget < 1:
+        raise InputError(f"--budget must be a positive number of tokens, not {budget}")
+    now = resolve_now(options.now)
+    if document is None:
+        state = read_state(options.state, redact=options.redact, timer=timer)
+    else:
+        state = state_from_document(document, source or _inline_source(document),
+                                    redact=options.redact, timer=timer)
+    with timer.stage("derive"):
+        facts = derive.derive_facts(state, now)
+    _check_age(facts, options.max_age)
+    with timer.stage("tokenizer_load"):
+        counter = build_counter(options.encoding)
+    header = pack.Header(
+        handoff_id=handoff_id(state.source, level, budget, options.encoding, now),
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        level=level, budget=budget, encoding=options.encoding,
+        state_digest=state.source.digest,
+    )
+    with timer.stage("pack"):
+        payload = pack.pack_payload(facts, header, _TimedCounter(counter, timer))
+    timer.seconds["pack"] -= timer.seconds.get("tokenize", 0.0)
+    with timer.stage("check"):
+        problems = validate.find_problems(payload.data, level.value, "payload")
+    if problems:
+        raise HandoffFailed("the generated payload does not match its schema", problems)
+    return Generated(payload, facts, timer.seconds)
+
+
+def _inline_source(document: Any) -> Source:
+    import json
+
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+    return Source("<inline state>", hashlib.sha256(text).hexdigest()[:12], None)
+
+
+def _check_age(facts: Facts, max_age: timedelta | None) -> None:
+    if max_age is None or facts.age_hours is None:
+        return
+    limit_hours = max_age.total_seconds() / 3600
+    if facts.age_hours > limit_hours:
+        updated = facts.state.last_updated or facts.state.source.mtime
+        raise HandoffFailed(
+            f"{facts.state.source.name}: the state is {facts.age_hours:g} h old "
+            f"(last updated {updated:%Y-%m-%d %H:%M} UTC), over --max-age {limit_hours:g} h; "
+            "is the orchestrator still running?"
+        )
+
+
+def write_payload(generated: Generated, output: Path) -> Path:
+    """Write the payload atomically; nothing is written if an earlier stage failed."""
+    return write_atomically(output, generated.payload.text)
+
+
+class PayloadCheck(NamedTuple):
+    """The verdict on a payload file: its schema problems and its exact size."""
+
+    path: str
+    level: str | None
+    tokens: int
+    budget: int | None
+    encoding: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def check_payload(path: Path, budget: int | None = None, encoding: str | None = None
+                  ) -> PayloadCheck:
+    """Validate a payload file against its level's schema and its token budget."""
+    loaded = load.load_document(path)
+    data, name = loaded.document, loaded.source.name
+    meta = data.get("meta") if isinstance(data, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    level = meta.get("level")
+    encoding = encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING)
+    budget = budget if budget is not None else _int_or_none(meta.get("budget"))
+    tokens = count_file_tokens(path, encoding)
+    problems: list[Problem] = []
+    if level in validate.SCHEMA_NAMES[1:]:
+        problems += validate.find_problems(data, level, name)
+    else:
+        problems.append(Problem(name, "$.meta.level",
+                                f"{level!r} is not one of 'minimal', 'standard', 'full'"))
+    if budget is None:
+        problems.append(Problem(name, "$.meta.budget", "no budget: pass --budget"))
+    elif tokens > budget:
+        problems.append(
+            Problem(name, "$", f"{tokens} {encoding} tokens, over the budget of {budget}"))
+    return PayloadCheck(name, level if isinstance(level, str) else None, tokens, budget,
+                        encoding, tuple(problems))
+
+
+def _str_or(value: Any, default: str) -> str:
+    return value if isinstance(value, str) else default
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def count_file_tokens(path: Path, encoding: str) -> int:
+    """Exact tokens of a file's text, as the next session would read it."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return build_counter(encoding).count(text)

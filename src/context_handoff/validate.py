@@ -1,0 +1,75 @@
+"""Stage 2: a raw document -> every problem in it, each with its JSON path.
+
+The schemas ship in the package (draft 2020-12) and are the single definition of
+what is accepted; all problems are collected, not just the first.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import InputError, Problem
+
+SCHEMA_NAMES = ("state", "minimal", "standard", "full")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The packaged JSON Schema called ``name`` (one of SCHEMA_NAMES)."""
+    text = resources.files("context_handoff.schemas").joinpath(f"{name}.schema.json").read_text(
+        encoding="utf-8"
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+@cache
+def _fast_check(name: str) -> Any:
+    # The schemas use only keywords whose meaning draft-07 and 2020-12 share, so the
+    # compiled draft-07 validator accepts exactly what jsonschema accepts (tested).
+    return fastjsonschema.compile(load_schema(name))
+
+
+def find_problems(document: Any, schema_name: str, source: str) -> list[Problem]:
+    """Every way ``document`` breaks the schema, in document order.
+
+    A compiled validator answers "valid?" about ten times faster than jsonschema,
+    which matters at 100,000 tasks; only an invalid document pays for jsonschema's
+    complete list of problems with their JSON paths.
+    """
+    try:
+        _fast_check(schema_name)(document)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    errors = sorted(_validator(schema_name).iter_errors(document), key=lambda e: list(e.path))
+    return [_to_problem(err, source) for err in errors]
+
+
+def check_state(document: Any, source: str) -> None:
+    """Raise InputError (exit 2) listing every problem when the state is invalid."""
+    problems = find_problems(document, "state", source)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise InputError(f"{source}: {len(problems)} {noun} in the state file", problems)
+
+
+def _to_problem(err: ValidationError, source: str) -> Problem:
+    if err.context:  # anyOf / oneOf: the branch that came closest says the most
+        err = best_match(err.context)
+    message = err.message
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return Problem(source, err.json_path, message)

@@ -1,0 +1,167 @@
+"""The CLI as a user runs it: exit codes, stdout and stderr apart, files kept safe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from context_handoff.cli import cli
+
+from .conftest import EXAMPLE
+
+NOW = "2025-01-15T15:00:00Z"
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, env=env)
+
+
+def test_generate_writes_and_reports(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--now", NOW)
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(Path("context_payload.json").read_text(encoding="utf-8"))
+    assert payload["meta"]["level"] == "standard"
+    assert result.stdout.startswith("wrote context_payload.json: standard level, ")
+    assert "/1200 tokens (o200k_base)" in result.stdout
+    assert "omitted: nothing" in result.stdout
+    assert result.stderr == ""
+
+
+def test_generate_json_output(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--level", "minimal", "--json", "--now", NOW)
+    out = json.loads(result.stdout)
+    assert set(out) == {"payload", "level", "tokens", "budget", "encoding", "handoff_id", "omitted"}
+    assert out["level"] == "minimal" and out["budget"] == 500 and out["tokens"] <= 500
+
+
+def test_bad_state_exits_2_with_paths_and_keeps_the_last_good_payload(chdir_tmp):
+    assert run("generate", "--state", EXAMPLE, "--now", NOW).exit_code == 0
+    good = Path("context_payload.json").read_bytes()
+    bad = chdir_tmp / "bad.json"
+    bad.write_text(json.dumps({"tasks": {"t7": {"status": "done", "dependencies": 3},
+                                         "t8": {"status": "weird"}}}))
+    result = run("generate", "--state", bad)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"error: {bad}::$.tasks.t7.dependencies: ")
+    assert lines[1].startswith(f"error: {bad}::$.tasks.t8.status: ")
+    assert "Traceback" not in result.stderr
+    assert Path("context_payload.json").read_bytes() == good
+    assert [p.name for p in chdir_tmp.iterdir() if p.name.startswith(".context_payload")] == []
+
+
+def test_missing_state_file(chdir_tmp):
+    result = run("generate", "--state", "nope.json")
+    assert result.exit_code == 2
+    assert result.stderr == "error: nope.json: no such file\n"
+
+
+def test_over_budget_exits_1_and_writes_nothing(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--budget", "40", "--level", "minimal")
+    assert result.exit_code == 1
+    assert "smallest minimal payload needs" in result.stderr
+    assert not Path("context_payload.json").exists()
+
+
+def test_stale_state_fails_with_max_age(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--max-age", "6h", "--now", "2025-01-16T00:00:00Z")
+    assert result.exit_code == 1
+    assert "state is 9.5 h old" in result.stderr and "over --max-age 6 h" in result.stderr
+    assert not Path("context_payload.json").exists()
+    fresh = run("generate", "--state", EXAMPLE, "--max-age", "6h", "--now", NOW)
+    assert fresh.exit_code == 0
+
+
+def test_bad_usage_is_exit_2(chdir_tmp):
+    assert run("generate", "--level", "huge").exit_code == 2
+    assert run("generate", "--state", EXAMPLE, "--max-age", "soon").exit_code == 2
+    assert run("generate", "--state", EXAMPLE, "--level", "auto").exit_code == 2
+
+
+def test_source_date_epoch_makes_output_reproducible(chdir_tmp):
+    env = {"SOURCE_DATE_EPOCH": "1736953200"}
+    run("generate", "--state", EXAMPLE, "--output", "a.json", env=env)
+    run("generate", "--state", EXAMPLE, "--output", "b.json", env=env)
+    assert Path("a.json").read_bytes() == Path("b.json").read_bytes()
+    assert json.loads(Path("a.json").read_text())["meta"]["generated_at"] == "2025-01-15T15:00:00Z"
+
+
+def test_validate_valid_and_over_budget(chdir_tmp):
+    run("generate", "--state", EXAMPLE, "--now", NOW)
+    ok = run("validate", "context_payload.json")
+    assert ok.exit_code == 0 and ok.stdout.startswith("valid: context_payload.json: standard level")
+    tight = run("validate", "context_payload.json", "--budget", "100")
+    assert tight.exit_code == 1
+    assert "over the budget of 100" in tight.stderr
+    as_json = json.loads(run("validate", "context_payload.json", "--json").stdout)
+    assert as_json["valid"] is True and as_json["problems"] == []
+
+
+def test_validate_reports_schema_problems_with_paths(chdir_tmp):
+    run("generate", "--state", EXAMPLE, "--now", NOW)
+    data = json.loads(Path("context_payload.json").read_text())
+    data["execution_state"]["failed_tasks"][0]["error"] = 7
+    Path("broken.json").write_text(json.dumps(data))
+    result = run("validate", "broken.json", "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert problems[0]["path"] == "$.execution_state.failed_tasks[0].error"
+
+
+def test_validate_unreadable_payload_is_exit_2(chdir_tmp):
+    Path("p.json").write_text("{")
+    assert run("validate", "p.json").exit_code == 2
+
+
+def test_tokens_counts_exactly(chdir_tmp):
+    Path("a.txt").write_text("hello world")
+    result = run("tokens", "a.txt", "--json")
+    assert json.loads(result.stdout) == {"encoding": "o200k_base", "tokens": {"a.txt": 2}}
+
+
+@pytest.mark.parametrize("name", ["state", "minimal", "standard", "full"])
+def test_schema_prints_json_schema(name):
+    schema = json.loads(run("schema", name).stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_encoding_unavailable_is_one_line_exit_2(chdir_tmp, monkeypatch, tmp_path):
+    from context_handoff import tokens
+
+    tokens.build_counter.cache_clear()
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr("tiktoken.registry.ENCODINGS", {})
+    try:
+        result = run("generate", "--state", EXAMPLE, "--encoding", "cl100k_base")
+    finally:
+        tokens.build_counter.cache_clear()
+    assert result.exit_code == 2
+    assert "cannot load the cl100k_base tokenizer" in result.stderr
+    assert "TIKTOKEN_CACHE_DIR" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_unexpected_errors_exit_3_with_traceback_only_on_request(chdir_tmp, monkeypatch):
+    def boom(*_a, **_k):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr("context_handoff.pipeline.generate", boom)
+    quiet = run("generate", "--state", EXAMPLE)
+    assert quiet.exit_code == 3
+    assert "unexpected error (ZeroDivisionError: boom)" in quiet.stderr
+    assert "Traceback" not in quiet.stderr
+    loud = run("--traceback", "generate", "--state", EXAMPLE)
+    assert loud.exit_code == 3 and "Traceback" in loud.stderr
+
+
+def test_module_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "context_handoff", "--version"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("context-handoff, version ")

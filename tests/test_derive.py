@@ -1,0 +1,111 @@
+"""Derived facts: ready, transitive blocking, the critical path, progress, warnings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from context_handoff import pipeline
+from context_handoff.derive import derive_facts
+
+NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+
+
+def _facts(write_state, tasks, **extra):
+    return derive_facts(pipeline.read_state(write_state({"tasks": tasks, **extra})), NOW)
+
+
+def t(status, *deps, **kw):
+    return {"status": status, "dependencies": list(deps), **kw}
+
+
+def test_example_state_facts(write_state, example_doc):
+    facts = derive_facts(pipeline.read_state(write_state(example_doc)), NOW)
+    assert facts.ready == ("task_045_deploy_kubernetes",)
+    assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [
+        ("task_050_compliance_check", "task_038_security_scan")]
+    assert facts.critical_path == (
+        "task_045_deploy_kubernetes", "task_046_verify_deployment", "task_048_smoke_tests")
+    assert [(p.id, p.done, p.total, p.status) for p in facts.phases] == [
+        ("phase_01_setup", 2, 2, "done"), ("phase_02_configuration", 1, 2, "active"),
+        ("phase_03_infrastructure", 5, 8, "active"), ("phase_04_validation", 0, 3, "pending")]
+    assert facts.age_hours == 0.5
+    assert any("active_tasks lists 'task_045_deploy_kubernetes'" in w for w in facts.warnings)
+    assert [d.pending for d in facts.pending_decisions] == [True]
+    # decided ones newest first
+    assert [d.choice for d in facts.recent_decisions] == ["rejected", "approved"]
+
+
+def test_blocking_is_transitive_and_names_the_failure(write_state):
+    facts = _facts(write_state, {
+        "f": t("failed"), "a": t("pending", "f"), "b": t("pending", "a"),
+        "c": t("pending", "b"), "ok": t("done"), "r": t("pending", "ok"),
+    })
+    assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [("a", "f"), ("b", "f"), ("c", "f")]
+    assert facts.blocks_count == {"f": 3}
+    assert facts.ready == ("r",)
+
+
+def test_explicitly_blocked_tasks_without_a_failure(write_state):
+    facts = _facts(write_state, {"x": t("blocked")})
+    assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [("x", "")]
+
+
+def test_critical_path_is_the_longest_unfinished_chain(write_state):
+    # short branch a->b, long branch c->d->e->f; done tasks do not count
+    facts = _facts(write_state, {
+        "root": t("done"), "a": t("pending", "root"), "b": t("pending", "a"),
+        "c": t("pending", "root"), "d": t("pending", "c"), "e": t("pending", "d"),
+        "f": t("pending", "e"),
+    })
+    assert facts.critical_path == ("c", "d", "e", "f")
+    assert facts.ready[0] == "c"  # the ready task that starts the longest chain comes first
+
+
+def test_dependents_declared_only_in_reverse_are_edges(write_state):
+    facts = _facts(write_state, {"a": {"status": "failed", "dependents": ["b"]},
+                                 "b": {"status": "pending"}})
+    assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [("b", "a")]
+
+
+def test_dangling_ids_and_cycles_are_warnings_not_crashes(write_state):
+    facts = _facts(write_state, {
+        "a": t("pending", "b"), "b": t("pending", "a"), "c": t("pending", "ghost"),
+    })
+    assert any("dependency cycle: " in w and "a" in w and "b" in w for w in facts.warnings)
+    assert any("'ghost'" in w for w in facts.warnings)
+    assert "c" not in facts.ready  # an unknown dependency is not a done one
+
+
+def test_errors_newest_first_with_undated_last(write_state):
+    errors = [{"task_id": "a", "timestamp": "2025-01-01T00:00:00Z"},
+              {"task_id": "b", "timestamp": None},
+              {"task_id": "c", "timestamp": "2025-01-03T00:00:00Z"},
+              {"task_id": "d"}]
+    facts = _facts(write_state, {"a": t("done")}, error_tracking={"errors": errors})
+    assert [e.task_id for e in facts.recent_errors] == ["c", "a", "d", "b"]
+
+
+def test_age_falls_back_to_the_files_mtime(write_state):
+    import os
+
+    path = write_state({"tasks": {"a": t("done")}})
+    stamp = NOW.timestamp() - 7200
+    os.utime(path, (stamp, stamp))
+    assert derive_facts(pipeline.read_state(path), NOW).age_hours == 2.0
+
+
+def test_environment_warnings(write_state):
+    facts = _facts(write_state, {"a": t("done")}, filesystem_state={
+        "files": {"/x": {"exists": False, "required_by": ["a"]}},
+        "disk_usage": {"total_bytes": 100, "used_bytes": 95, "available_bytes": 5}})
+    assert "required files missing: /x" in facts.warnings
+    assert "disk 95% full" in facts.warnings
+
+
+def test_large_graph_is_linear_enough(write_state):
+    """A 20,000-task chain: deep enough that any recursion would fail."""
+    n = 20_000
+    tasks = {f"t{i}": t("pending", *([f"t{i - 1}"] if i else [])) for i in range(n)}
+    facts = _facts(write_state, tasks)
+    assert len(facts.critical_path) == n
+    assert facts.ready == ("t0",)

@@ -1,0 +1,30 @@
+"""Golden payloads: each case folder's state, at every level, byte for byte.
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/test_golden.py``
+and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from context_handoff import pipeline
+
+CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())
+NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_payload(case: Path, level: str) -> None:
+    options = pipeline.GenerateOptions(state=case / "state.json", level=level, now=NOW)
+    text = pipeline.generate(options).payload.text.replace(
+        pipeline.read_state(case / "state.json").source.digest, "<digest>")
+    expected = case / f"expected_{level}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        expected.write_text(text, encoding="utf-8")
+    assert text == expected.read_text(encoding="utf-8")

@@ -1,0 +1,147 @@
+"""Loading and validating: every bad input is one clear error with file and JSON path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from context_handoff import pipeline
+from context_handoff.errors import InputError
+from context_handoff.load import load_document
+from context_handoff.validate import find_problems
+
+
+def _error_for(path: Path) -> InputError:
+    with pytest.raises(InputError) as caught:
+        pipeline.read_state(path)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"  \n\t ", "the file is empty"),
+        (b'{"tasks": {"a": {"status": "pending", "name": "\xff\xfe"}}}', "not valid UTF-8 (byte 47"),
+        (b'{"tasks": {"a": {"status": "pend', ":1:"),
+        (b"[" * 100_000 + b"]" * 100_000, "::$: nested too deeply"),
+        (b'{"tasks": {"a": {"status": "pending", "x": NaN}}}', "NaN is not a JSON value"),
+    ],
+    ids=["empty", "blank", "invalid-utf8", "truncated", "deep-nesting", "nan"],
+)
+def test_unparseable_files_are_one_line_errors(write_state, content, expected):
+    path = write_state(content)
+    error = _error_for(path)
+    assert expected in error.lines()[0]
+    assert error.lines()[0].startswith(str(path))
+    assert error.exit_code == 2
+    assert all("\n" not in line for line in error.lines())
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "message"),
+    [
+        ([1, 2], "$", "is not of type 'object'"),
+        ({}, "$", "'tasks' is a required property"),
+        ({"tasks": {"t1": {"status": "finished"}}}, "$.tasks.t1.status", "'finished' is not one of"),
+        ({"tasks": {"t7": {"status": "done", "dependencies": 5}}},
+         "$.tasks.t7.dependencies", "5 is not of type 'array', 'null'"),
+        ({"tasks": {"t1": {"status": "done"}}, "context": {"active_tasks": "t1"}},
+         "$.context.active_tasks", "is not of type 'array', 'null'"),
+        ({"tasks": {}, "user_customizations": {"runtime_decisions": [{"prompt": 3}]}},
+         "$.user_customizations.runtime_decisions[0].prompt", "3 is not of type"),
+    ],
+    ids=["top-level-list", "no-tasks", "unknown-status", "bad-deps", "bad-context", "bad-prompt"],
+)
+def test_schema_problems_name_file_and_json_path(write_state, doc, path, message):
+    state = write_state(doc)
+    error = _error_for(state)
+    assert any(line.startswith(f"{state}::{path}: ") and message in line for line in error.lines()), (
+        error.lines()
+    )
+
+
+def test_unknown_status_lists_the_accepted_ones(write_state):
+    error = _error_for(write_state({"tasks": {"t1": {"status": "finished"}}}))
+    for accepted in ("success", "in_progress", "queued", "cancelled"):
+        assert accepted in error.lines()[0]
+
+
+def test_all_problems_are_reported_at_once(write_state):
+    doc = {"tasks": {"a": {"status": "nope"}, "b": {"status": "done", "dependencies": {}},
+                     "c": {"name": "no status"}}}
+    error = _error_for(write_state(doc))
+    paths = [line.split("::")[1].split(": ")[0] for line in error.lines()]
+    assert paths == ["$.tasks.a.status", "$.tasks.b.dependencies", "$.tasks.c"]
+
+
+def test_fast_gate_and_jsonschema_agree(example_doc):
+    """The compiled gate must accept exactly what jsonschema accepts."""
+    from jsonschema import Draft202012Validator
+
+    from context_handoff.validate import load_schema
+
+    full = Draft202012Validator(load_schema("state"))
+    variants = [example_doc, {"tasks": {}}, {"tasks": {"a": {"status": "todo", "error": "boom"}}},
+                {"tasks": {"a": {"status": "x"}}}, {"tasks": {"a": {"status": "done"}}, "dag": 1},
+                {"tasks": {"a": {"status": "done", "dependencies": [1]}}}, {"tasks": []}]
+    for doc in variants:
+        assert (find_problems(doc, "state", "s") == []) == full.is_valid(doc), doc
+
+
+def test_the_original_tools_quirks_are_accepted(write_state, example_doc):
+    doc = example_doc
+    doc["context"]["active_tasks"] = []
+    task = doc["tasks"]["task_045_deploy_kubernetes"]
+    task["dependencies"] = None
+    task["error"] = None
+    del task["dependents"]
+    doc["error_tracking"]["errors"].append({"task_id": "task_038_security_scan",
+                                            "error_type": "Timeout"})
+    doc["environment_config"]["dependencies"]["python_packages"].append({"name": "rich"})
+    state = pipeline.read_state(write_state(doc))
+    assert state.tasks["task_045_deploy_kubernetes"].dependencies == ()
+    assert state.decisions[2].decided_at is None and state.decisions[2].pending
+
+
+def test_status_synonyms_are_normalised(write_state):
+    statuses = {"success": "done", "completed": "done", "done": "done", "failed": "failed",
+                "error": "failed", "running": "running", "in_progress": "running",
+                "active": "running", "pending": "pending", "todo": "pending", "queued": "pending",
+                "skipped": "skipped", "cancelled": "cancelled", "blocked": "blocked"}
+    doc = {"tasks": {raw: {"status": raw} for raw in statuses}}
+    state = pipeline.read_state(write_state(doc))
+    assert {tid: t.status for tid, t in state.tasks.items()} == statuses
+
+
+def test_yaml_states_keep_times_as_strings(write_state):
+    text = b"metadata:\n  last_updated: 2025-01-15T14:30:00Z\ntasks:\n  a: {status: done}\n"
+    state = pipeline.read_state(write_state(text, "state.yaml"))
+    assert state.last_updated is not None and state.last_updated.hour == 14
+
+
+def test_yaml_errors_have_line_and_column(write_state):
+    path = write_state(b"tasks:\n  a: {status: done\n", "state.yml")
+    assert _error_for(path).lines()[0].startswith(f"{path}:3:")
+
+
+def test_missing_file_is_also_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_document(tmp_path / "nope.json")
+
+
+def test_unreadable_times_become_warnings(write_state):
+    doc = {"metadata": {"last_updated": "yesterday"}, "tasks": {"a": {"status": "done"}}}
+    state = pipeline.read_state(write_state(doc))
+    assert state.last_updated is None
+    assert any("metadata.last_updated" in w for w in state.warnings)
+
+
+def test_digest_is_the_files_sha256_prefix(write_state, example_doc):
+    import hashlib
+
+    path = write_state(example_doc)
+    assert load_document(path).source.digest == hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    assert json.loads(path.read_text())  # unchanged on disk

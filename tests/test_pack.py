@@ -1,0 +1,216 @@
+"""Packing: exact budgets, omitted accounts for every cut item, nothing silent."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from context_handoff import pipeline
+from context_handoff.errors import HandoffFailed
+from context_handoff.pack import serialize, shorten
+from context_handoff.synthetic import make_state
+from context_handoff.tokens import build_counter
+
+NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+O200K = build_counter("o200k_base")
+
+
+def _generate(write_state, doc, level="standard", budget=None, encoding="o200k_base"):
+    path = write_state(doc)
+    options = pipeline.GenerateOptions(state=path, level=level, budget=budget,
+                                       encoding=encoding, now=NOW)
+    return pipeline.generate(options)
+
+
+def expected_totals(generated) -> dict[str, int]:
+    """How many candidates each list had, from the facts (not from the packer)."""
+    facts = generated.facts
+    tasks = facts.state.tasks.values()
+    failed = sum(t.status == "failed" for t in tasks)
+    running = sum(t.status == "running" for t in tasks)
+    failed_ids = {t.id for t in tasks if t.status == "failed"}
+    env = facts.state.environment
+    return {
+        "failed": failed, "active": running, "next": len(facts.ready),
+        "execution_state.failed_tasks": failed, "execution_state.active_tasks": running,
+        "execution_state.next_tasks": len(facts.ready),
+        "execution_state.blocked_tasks": len(facts.blocked),
+        "critical_context.pending_decisions": len(facts.pending_decisions),
+        "critical_context.recent_errors": sum(
+            e.task_id not in failed_ids for e in facts.recent_errors),
+        "critical_context.warnings": len(facts.warnings),
+        "critical_context.recent_decisions": len(facts.recent_decisions),
+        "dag_snapshot.critical_path": len(facts.critical_path),
+        "dag_snapshot.phases": len(facts.phases),
+        "file_state.files": len(facts.state.files),
+        "environment.packages": len(env.packages) if env else 0,
+        "environment.missing_dependencies": len(env.missing_dependencies) if env else 0,
+    }
+
+
+def _lists(data: dict[str, Any], level: str) -> dict[str, list[Any]]:
+    if level == "minimal":
+        return {k: data[k] for k in ("failed", "active", "next")}
+    out = {}
+    for section in ("execution_state", "critical_context", "dag_snapshot", "file_state",
+                    "environment"):
+        for key, value in data.get(section, {}).items():
+            if isinstance(value, list):
+                out[f"{section}.{key}"] = value
+    return out
+
+
+def assert_accounted(generated) -> None:
+    payload = generated.payload
+    totals = expected_totals(generated)
+    for path, items in _lists(payload.data, payload.level.value).items():
+        assert len(items) + payload.omitted.get(path, 0) == totals[path], path
+    assert all(count > 0 for count in payload.omitted.values())
+
+
+def assert_within_budget(generated) -> None:
+    payload = generated.payload
+    counter = build_counter(payload.encoding)
+    assert payload.text == serialize(payload.data)
+    assert counter.count(payload.text) == payload.tokens <= payload.budget
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+def test_example_fits_with_nothing_omitted(write_state, example_doc, level):
+    generated = _generate(write_state, example_doc, level)
+    assert_within_budget(generated)
+    assert generated.payload.omitted == {}
+    assert_accounted(generated)
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_2000_tasks_150_failed_30_running(write_state, level, encoding):
+    doc = make_state(2000, failed=150, active=30, seed=7)
+    generated = _generate(write_state, doc, level, encoding=encoding)
+    assert_within_budget(generated)
+    assert_accounted(generated)
+    payload = generated.payload
+    assert payload.tokens >= 0.9 * payload.budget  # the budget is used, not wasted
+    failed_key = "failed" if level == "minimal" else "execution_state.failed_tasks"
+    assert payload.omitted[failed_key] > 0
+    # every priority section got a share, not only the first one
+    lists = _lists(payload.data, level)
+    for key in ("failed", "active", "next") if level == "minimal" else (
+        "execution_state.failed_tasks", "execution_state.active_tasks",
+        "execution_state.next_tasks", "execution_state.blocked_tasks",
+        "critical_context.pending_decisions"):
+        assert lists[key], key
+
+
+def test_failures_blocking_most_come_first(write_state):
+    doc = {"tasks": {
+        "f1": {"status": "failed"}, "f2": {"status": "failed"},
+        "a": {"status": "pending", "dependencies": ["f2"]},
+        "b": {"status": "pending", "dependencies": ["a"]},
+    }}
+    data = _generate(write_state, doc).payload.data
+    assert [f["id"] for f in data["execution_state"]["failed_tasks"]] == ["f2", "f1"]
+    assert data["execution_state"]["failed_tasks"][0]["blocks"] == 2
+
+
+def test_too_small_a_budget_says_what_the_smallest_needs(write_state, example_doc):
+    with pytest.raises(HandoffFailed, match=r"smallest minimal payload needs (\d+) tokens"):
+        _generate(write_state, example_doc, "minimal", budget=50)
+
+
+def test_auto_picks_the_richest_level_the_budget_affords(write_state, example_doc):
+    assert _generate(write_state, example_doc, "auto", 1500).payload.level.value == "standard"
+    assert _generate(write_state, example_doc, "auto", 5000).payload.level.value == "full"
+    assert _generate(write_state, example_doc, "auto", 300).payload.level.value == "minimal"
+
+
+def test_long_strings_are_shortened_with_a_marker_not_mid_character():
+    text = "é" * 50 + "😀" * 200
+    short = shorten(text, 100)
+    assert len(short) <= 100 and short.endswith(f"…(+{len(text) - 84} chars)")
+    assert short.encode("utf-8").decode("utf-8") == short
+    assert shorten("tiny", 100) == "tiny"
+
+
+def test_non_ascii_is_written_as_is(write_state):
+    doc = {"tasks": {"a": {"status": "failed", "error": {"type": "E", "message": "データベース"}}}}
+    payload = _generate(write_state, doc).payload
+    assert "データベース" in payload.text and "\\u" not in payload.text
+    assert payload.text.endswith("}\n") and payload.text.count("\n") == 1
+
+
+def test_special_token_text_is_counted_as_text(write_state):
+    doc = {"tasks": {"a": {"status": "failed", "name": "<|endoftext|> <|im_start|>"}}}
+    payload = _generate(write_state, doc).payload
+    assert "<|endoftext|>" in payload.text
+    assert O200K.count(payload.text) == payload.tokens
+
+
+def test_same_state_and_time_give_identical_bytes(write_state, example_doc):
+    first = _generate(write_state, example_doc).payload.text
+    second = _generate(write_state, example_doc).payload.text
+    assert first == second
+
+
+def test_handoff_ids_differ_within_one_second(write_state, example_doc):
+    path = write_state(example_doc)
+    ids = set()
+    for micro in range(5):
+        options = pipeline.GenerateOptions(state=path, now=NOW.replace(microsecond=micro))
+        ids.add(pipeline.generate(options).payload.data["handoff_id"])
+    assert len(ids) == 5
+
+
+# --- properties over random states ---------------------------------------------
+
+STATUSES = ["success", "failed", "running", "pending", "blocked", "skipped", "todo"]
+text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+
+
+@st.composite
+def states(draw: st.DrawFn) -> dict[str, Any]:
+    n = draw(st.integers(1, 60))
+    ids = [f"t{i}" for i in range(n)]
+    tasks = {}
+    for i, tid in enumerate(ids):
+        deps = draw(st.lists(st.sampled_from(ids[:i] or ["t0"]), max_size=3)) if i else []
+        task: dict[str, Any] = {"status": draw(st.sampled_from(STATUSES)), "dependencies": deps,
+                                "name": draw(text)}
+        if task["status"] == "failed":
+            task["error"] = {"type": draw(st.sampled_from(["E", "TimeoutError"])),
+                             "message": draw(text)}
+        tasks[tid] = task
+    errors = [{"task_id": draw(st.sampled_from(ids)), "error_type": "E", "message": draw(text),
+               "attempted_fixes": draw(st.lists(text, max_size=5))}
+              for _ in range(draw(st.integers(0, 8)))]
+    decisions = [{"prompt": draw(text), "decision": {
+        "choice": draw(st.sampled_from(["approved", "pending", "rejected"])), "decided_at": None}}
+        for _ in range(draw(st.integers(0, 6)))]
+    return {"metadata": {"project_name": draw(text)}, "tasks": tasks,
+            "error_tracking": {"errors": errors},
+            "user_customizations": {"runtime_decisions": decisions},
+            "environment_config": {"dependencies": {
+                "python_packages": [{"name": draw(text) or "p", "version": "1"}
+                                    for _ in range(draw(st.integers(0, 10)))],
+                "missing_dependencies": draw(st.lists(text, max_size=4))}}}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=states(), level=st.sampled_from(["minimal", "standard", "full"]),
+       budget=st.integers(120, 2500))
+def test_budget_holds_and_omitted_accounts_for_every_cut(write_state, doc, level, budget):
+    try:
+        generated = _generate(write_state, doc, level, budget)
+    except HandoffFailed as exc:
+        needed = int(exc.message.split("needs ")[1].split(" ")[0])
+        assert needed > budget
+        return
+    assert_within_budget(generated)
+    assert_accounted(generated)
+    json.loads(generated.payload.text)
