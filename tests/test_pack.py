@@ -62,6 +62,8 @@ def _lists(data: dict[str, Any], level: str) -> dict[str, list[Any]]:
         for key, value in data.get(section, {}).items():
             if isinstance(value, list):
                 out[f"{section}.{key}"] = value
+            elif key == "blocked_tasks":  # grouped by the failure that blocks them
+                out[f"{section}.{key}"] = [tid for group in value.values() for tid in group]
     return out
 
 

@@ -23,7 +23,8 @@ from .tokens import TokenCounter
 
 PAYLOAD_VERSION = "2.0"
 _MAX_PASSES = 6
-_FIXES_SHOWN = 3  # the latest attempts; the item counts the earlier ones
+_FIXES_SHOWN = 2  # the latest attempts; the item counts the earlier ones
+UNBLOCKED_KEY = "(marked blocked)"  # the group of tasks marked blocked with no failed dependency
 
 
 class Header(NamedTuple):
@@ -49,7 +50,7 @@ class Limits(NamedTuple):
 
 LIMITS_BY_LEVEL = {
     CompressionLevel.MINIMAL: Limits(name=60, error=100, prompt=100, warning=100, detail=80),
-    CompressionLevel.STANDARD: Limits(name=80, error=200, prompt=160, warning=160, detail=120),
+    CompressionLevel.STANDARD: Limits(name=60, error=120, prompt=160, warning=160, detail=100),
     CompressionLevel.FULL: Limits(name=120, error=400, prompt=240, warning=240, detail=300),
 }
 
@@ -58,7 +59,10 @@ class _Section(NamedTuple):
     path: str  # dotted path of the list in the payload
     candidates: Sequence[Any]  # in the order they should be kept
     render: Callable[[Any], Any]  # candidate -> JSON value; called only for those considered
-    weight: int  # items a round
+    weight: float  # items a round; below 1, an item every few rounds
+    # When set, the list is written as {group key: [items]}: a key shared by many
+    # items (the failure that blocks them) is paid for once. Candidates come sorted by it.
+    group: Callable[[Any], str] | None = None
 
 
 def serialize(data: dict[str, Any]) -> str:
@@ -128,11 +132,14 @@ class _Packer:
     def _fill(self, room: int) -> bool:
         """Add items by weighted rounds while their own cost fits ``room``."""
         open_sections = [s for s in self.sections if s.path not in self.closed]
+        credit = dict.fromkeys((s.path for s in open_sections), 0.0)
         added = False
         while open_sections:
             still_open = []
             for section in open_sections:
-                for _ in range(section.weight):
+                credit[section.path] += section.weight
+                while credit[section.path] >= 1:
+                    credit[section.path] -= 1
                     cost = self._next_cost(section)
                     if cost is None or cost > room:
                         self.closed.add(section.path)
@@ -141,7 +148,7 @@ class _Packer:
                     self.costs[section.path].append(cost)
                     self.added.append(section.path)
                     added = True
-                else:
+                if section.path not in self.closed:
                     still_open.append(section)
             open_sections = still_open
         return added
@@ -151,10 +158,16 @@ class _Packer:
         index = len(self.costs[section.path])
         if index >= len(section.candidates):
             return None
+        candidate = section.candidates[index]
         if index == len(rendered):
-            rendered.append(section.render(section.candidates[index]))
+            rendered.append(section.render(candidate))
         item_text = json.dumps(rendered[index], ensure_ascii=False, separators=(",", ":"))
-        return self.counter.count(item_text) + 1  # and its comma
+        cost = self.counter.count(item_text) + 1  # and its comma
+        if section.group is not None:
+            key = section.group(candidate)
+            if index == 0 or section.group(section.candidates[index - 1]) != key:
+                cost += self.counter.count(json.dumps(key, ensure_ascii=False)) + 3  # :[ ],
+        return cost
 
     def _trim(self, text: str, tokens: int) -> tuple[str, int]:
         """Take back the last items added until the exact count fits."""
@@ -173,7 +186,14 @@ class _Packer:
         omitted: dict[str, int] = {}
         for section in self.sections:
             kept = len(self.costs[section.path])
-            _set_path(data, section.path, self.rendered[section.path][:kept])
+            items = self.rendered[section.path][:kept]
+            if section.group is not None:
+                grouped: dict[str, list[Any]] = {}
+                for candidate, item in zip(section.candidates, items, strict=False):
+                    grouped.setdefault(section.group(candidate), []).append(item)
+                _set_path(data, section.path, grouped)
+            else:
+                _set_path(data, section.path, items)
             if kept < len(section.candidates):
                 omitted[section.path] = len(section.candidates) - kept
         data["omitted"] = omitted
@@ -268,6 +288,12 @@ def _iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _blocked_by_failure(facts: Facts, failed_order: list[str]) -> list[Any]:
+    """Blocked tasks grouped by their failure, failures in the order failed_tasks lists them."""
+    rank = {tid: i for i, tid in enumerate(failed_order)}
+    return sorted(facts.blocked, key=lambda b: rank.get(b.blocked_by, len(rank)))
+
+
 def _failed_ids(facts: Facts) -> list[str]:
     """Failed tasks, those blocking the most first, then newest failure first."""
     failed = [t for t in facts.state.tasks.values() if t.status == "failed"]
@@ -312,6 +338,7 @@ def _standard(
     latest = ctx.latest_error
     failed_now = {t.id for t in facts.state.tasks.values() if t.status == "failed"}
     running = [t.id for t in facts.state.tasks.values() if t.status == "running"]
+    failed_order = _failed_ids(facts)
 
     def failed(tid: str) -> dict[str, Any]:
         item: dict[str, Any] = {"id": tid, "name": ctx.name(tid), "error": ctx.error_text(tid)}
@@ -344,7 +371,7 @@ def _standard(
         "handoff_id": header.handoff_id,
         "summary": _summary(facts, header, limits),
         "execution_state": {
-            "active_tasks": [], "failed_tasks": [], "next_tasks": [], "blocked_tasks": [],
+            "active_tasks": [], "failed_tasks": [], "next_tasks": [], "blocked_tasks": {},
         },
         "critical_context": {
             "pending_decisions": [], "recent_errors": [], "warnings": [], "recent_decisions": [],
@@ -353,25 +380,26 @@ def _standard(
         "meta": _meta(header, facts),
     }
     sections = [
-        _Section("execution_state.failed_tasks", _failed_ids(facts), failed, 3),
+        _Section("execution_state.failed_tasks", failed_order, failed, 3),
         _Section("execution_state.active_tasks", running,
-                 lambda tid: {"id": tid, "name": ctx.name(tid)}, 3),
+                 lambda tid: {"id": tid, "name": ctx.name(tid)}, 4),
         _Section("execution_state.next_tasks", facts.ready,
                  lambda tid: {"id": tid, "name": ctx.name(tid)}, 3),
-        _Section("execution_state.blocked_tasks", facts.blocked,
-                 lambda b: {"id": b.task_id, "by": b.blocked_by or None}, 2),
+        _Section("execution_state.blocked_tasks", _blocked_by_failure(facts, failed_order),
+                 lambda b: b.task_id, 6, group=lambda b: b.blocked_by or UNBLOCKED_KEY),
         _Section("critical_context.pending_decisions", facts.pending_decisions,
-                 lambda d: shorten(d.prompt, limits.prompt), 2),
+                 lambda d: shorten(d.prompt, limits.prompt), 3),
         _Section("critical_context.recent_errors",
                  [e for e in facts.recent_errors if e.task_id not in failed_now], error, 1),
-        _Section("dag_snapshot.critical_path", facts.critical_path, lambda tid: tid, 2),
+        _Section("dag_snapshot.critical_path", facts.critical_path, lambda tid: tid, 1),
+        # the rest: an item every two or three rounds
         _Section("critical_context.warnings", facts.warnings,
-                 lambda w: shorten(w, limits.warning), 1),
-        _Section("critical_context.recent_decisions", facts.recent_decisions, decision, 1),
+                 lambda w: shorten(w, limits.warning), 0.5),
+        _Section("critical_context.recent_decisions", facts.recent_decisions, decision, 0.34),
         _Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": p.id, "name": shorten(p.name, limits.name),
             "done": p.done, "total": p.total, "status": p.status,
-        }, 1),
+        }, 0.34),
     ]
     return skeleton, sections
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from .errors import InputError, Problem
 
@@ -32,6 +34,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    # imported only when a document is invalid: it costs ~0.1 s of start-up otherwise
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name))
 
 
@@ -67,6 +72,8 @@ def check_state(document: Any, source: str) -> None:
 
 
 def _to_problem(err: ValidationError, source: str) -> Problem:
+    from jsonschema.exceptions import best_match
+
     if err.context:  # anyOf / oneOf: the branch that came closest says the most
         err = best_match(err.context)
     message = err.message

@@ -1,0 +1,263 @@
+"""Speed, memory and fidelity of context-handoff against its baselines.
+
+    python -m benchmarks.run            # all sizes (make bench), a few minutes on 2 cores
+    python -m benchmarks.run --quick    # small sizes, under a minute
+
+Writes benchmarks/results/latest.md (for people) and latest.json (for machines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+
+from context_handoff import __version__, pipeline
+from context_handoff.model import DEFAULT_BUDGETS, CompressionLevel
+from context_handoff.synthetic import make_state
+from context_handoff.tokens import build_counter
+
+from . import baselines, fidelity
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+EXAMPLE = ROOT / "examples" / "orchestrator_state.example.json"
+SIZES = (15, 169, 1_000, 10_000, 100_000)
+QUICK_SIZES = (15, 169, 1_000)
+LEVELS = [lvl.value for lvl in CompressionLevel]
+NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+FIDELITY_SIZE = 1_000
+
+
+def _repeats(size: int, quick: bool) -> int:
+    if size >= 100_000:
+        return 2
+    return 3 if quick or size >= 10_000 else 7
+
+
+def bench_in_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
+    options = pipeline.GenerateOptions(state=path, level=level, now=NOW)
+    pipeline.generate(options)  # warm-up: tokenizer, schemas, caches
+    runs, splits = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        generated = pipeline.generate(options)
+        runs.append(time.perf_counter() - start)
+        splits.append(generated.timings)
+    write_start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline.write_payload(generated, Path(tmp) / "p.json")
+    write_s = time.perf_counter() - write_start
+    payload = generated.payload
+    split = {k: statistics.median(s.get(k, 0.0) for s in splits) for k in splits[0]}
+    split["write"] = write_s
+    exact = build_counter(payload.encoding).count(payload.text)
+    return {
+        "seconds": statistics.median(runs), "runs": len(runs),
+        "split": {k: round(v, 5) for k, v in split.items() if k != "tokenizer_load"},
+        "tokens": exact, "budget": payload.budget, "within_budget": exact <= payload.budget,
+        "omitted": payload.omitted,
+    }
+
+
+def _timed_process(args: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own peak RSS
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{args} failed: {errors.read().decode(errors='replace')}")
+    return wall, usage.ru_maxrss
+
+
+def bench_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
+    exe = str(Path(sys.executable).with_name("context-handoff"))
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [exe, "generate", "--state", str(path), "--level", level,
+                "--output", f"{tmp}/p.json", "--now", NOW.isoformat()]
+        results = [_timed_process(args) for _ in range(repeats)]
+    return {"seconds": statistics.median(r[0] for r in results),
+            "peak_rss_mb": round(max(r[1] for r in results) / 1024, 1)}
+
+
+def bench_floor(repeats: int) -> dict[str, Any]:
+    code = "import tiktoken; tiktoken.get_encoding('o200k_base')"
+    results = [_timed_process([sys.executable, "-c", code]) for _ in range(repeats)]
+    return {"seconds": statistics.median(r[0] for r in results),
+            "peak_rss_mb": round(max(r[1] for r in results) / 1024, 1), "command": code}
+
+
+def bench_fidelity(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """Ours, (a) the whole state cut to budget, (b) the original strategy; standard level."""
+    counter = build_counter("o200k_base")
+    generated = pipeline.generate(pipeline.GenerateOptions(state=path, level="standard", now=NOW))
+    facts = fidelity.critical_facts(generated.facts)
+    out: dict[str, Any] = {"facts": len(facts)}
+    budget = DEFAULT_BUDGETS[CompressionLevel.STANDARD]
+    ours = generated.payload
+    out["ours"] = _scored(ours.text, facts, ours.tokens, ours.omitted)
+    cut = baselines.whole_state_cut(doc, budget, counter)
+    out["a_whole_state_cut"] = _scored(cut, facts, counter.count(cut), None)
+    original = baselines.original_strategy(doc, "standard")
+    original_tokens = counter.count(original)
+    out["b_original"] = _scored(original, facts, original_tokens, None)
+    # the target: ours at exactly the token count the original strategy used
+    same = pipeline.generate(pipeline.GenerateOptions(
+        state=path, level="standard", budget=original_tokens, now=NOW)).payload
+    out["ours_at_b_tokens"] = _scored(same.text, facts, same.tokens, same.omitted)
+    b_recall = out["b_original"]["weighted_recall"]
+    out["ratio_vs_b_same_tokens"] = (
+        round(out["ours_at_b_tokens"]["weighted_recall"] / b_recall, 2) if b_recall else None)
+    return out
+
+
+def _scored(text: str, facts: list[fidelity.Fact], tokens: int,
+            omitted: dict[str, int] | None) -> dict[str, Any]:
+    result = fidelity.score(text, facts, tokens, omitted)._asdict()
+    result["tokens"] = tokens
+    result["weighted_recall"] = round(result["weighted_recall"], 3)
+    if result["missing_accounted"] is not None:
+        result["missing_accounted"] = round(result["missing_accounted"], 3)
+    return result
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "tiktoken": tiktoken.__version__,
+            "context_handoff": __version__}
+
+
+def run(quick: bool) -> dict[str, Any]:
+    sizes = QUICK_SIZES if quick else SIZES
+    results: dict[str, Any] = {
+        "command": "python -m benchmarks.run" + (" --quick" if quick else ""),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(), "sizes": {},
+    }
+    results["floor"] = bench_floor(5)
+    results["example_process"] = bench_process(EXAMPLE, "standard", 5)
+    results["example_process"]["ratio_to_floor"] = round(
+        results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            doc = make_state(size, seed=size)
+            path = Path(tmp) / f"state_{size}.json"
+            path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            entry: dict[str, Any] = {"state_mb": round(path.stat().st_size / 1e6, 2), "levels": {}}
+            for level in LEVELS:
+                entry["levels"][level] = bench_in_process(path, level, _repeats(size, quick))
+            entry["process_standard"] = bench_process(path, "standard", 1 if size > 10_000 else 3)
+            if size == FIDELITY_SIZE:
+                results["fidelity"] = bench_fidelity(path, doc)
+            results["sizes"][str(size)] = entry
+            print(f"  {size:>7} tasks: " + ", ".join(
+                f"{lvl} {entry['levels'][lvl]['seconds'] * 1000:.0f} ms" for lvl in LEVELS),
+                file=sys.stderr)
+    return results
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        "# context-handoff benchmark results", "",
+        f"`{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, "
+        f"Python {m['python']}, tiktoken {m['tiktoken']}, context-handoff {m['context_handoff']}.",
+        "", "## Speed and memory", "",
+        "In-process `generate` (median, after a warm-up), exact tokens / budget, and the "
+        "whole `context-handoff generate` process at the standard level.", "",
+        "| tasks | state MB | minimal ms | standard ms | full ms | tokens (min/std/full) "
+        "| process s | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for size, entry in results["sizes"].items():
+        lv = entry["levels"]
+        lines.append(
+            f"| {int(size):,} | {entry['state_mb']} | "
+            + " | ".join(f"{lv[k]['seconds'] * 1000:.1f}" for k in LEVELS)
+            + " | " + " / ".join(f"{lv[k]['tokens']}/{lv[k]['budget']}" for k in LEVELS)
+            + f" | {entry['process_standard']['seconds']:.2f}"
+            f" | {entry['process_standard']['peak_rss_mb']} |")
+    lines += ["", "Cost split at the standard level (ms, median):", "",
+              "| tasks | " + " | ".join(_split_keys(results)) + " |",
+              "|---:|" + "---:|" * len(_split_keys(results))]
+    for size, entry in results["sizes"].items():
+        split = entry["levels"]["standard"]["split"]
+        lines.append(f"| {int(size):,} | " + " | ".join(
+            f"{split.get(k, 0) * 1000:.1f}" for k in _split_keys(results)) + " |")
+    floor, example = results["floor"], results["example_process"]
+    lines += ["", f"Tokenizer-load floor (`python -c \"{floor['command']}\"`): "
+              f"{floor['seconds']:.3f} s, {floor['peak_rss_mb']} MB. Whole-process `generate` on "
+              f"the example state: {example['seconds']:.3f} s = **{example['ratio_to_floor']}x** "
+              "the floor."]
+    if "fidelity" in results:
+        lines += _fidelity_md(results["fidelity"])
+    return "\n".join(lines) + "\n"
+
+
+def _split_keys(results: dict[str, Any]) -> list[str]:
+    first = next(iter(results["sizes"].values()))
+    return list(first["levels"]["standard"]["split"])
+
+
+def _fidelity_md(fid: dict[str, Any]) -> list[str]:
+    lines = ["", f"## Fidelity ({FIDELITY_SIZE:,}-task state, standard level, "
+             f"{fid['facts']} critical facts)", "",
+             "Weighted recall of the critical facts (see `benchmarks/fidelity.py`), tokens per "
+             "recovered fact, and the share of missing facts that `omitted` accounts for.", "",
+             "| payload | tokens | weighted recall | facts found | tokens/fact "
+             "| missing accounted |",
+             "|---|---:|---:|---:|---:|---:|"]
+    names = {"ours": "ours (budget 1200)",
+             "ours_at_b_tokens": "ours at (b)'s token count",
+             "a_whole_state_cut": "(a) whole state, cut to 1200",
+             "b_original": "(b) original strategy"}
+    for key, label in names.items():
+        r = fid[key]
+        lines.append(f"| {label} | {r['tokens']} | {r['weighted_recall']:.3f} | "
+                     f"{r['found']}/{r['total']} | {r['tokens_per_fact']} | "
+                     f"{r['missing_accounted']:.0%} |")
+    ours = fid["ours"]["weighted_recall"]
+    lines += ["", f"Ours at (b)'s token count / (b): **{fid['ratio_vs_b_same_tokens']}x**; "
+              f"ours / (a): **{ours / fid['a_whole_state_cut']['weighted_recall']:.2f}x** "
+              "(at 1,200 tokens each)."]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only, under a minute")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    results = run(args.quick)
+    args.output.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if args.quick else "latest"
+    (args.output / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.output / f"{stem}.md").write_text(render_markdown(results))
+    print(render_markdown(results))
+
+
+if __name__ == "__main__":
+    main()
