@@ -6,6 +6,7 @@ import json
 
 from benchmarks import baselines, fidelity
 from benchmarks.run import render_markdown, run
+
 from context_handoff import pipeline
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
