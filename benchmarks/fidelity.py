@@ -2,7 +2,8 @@
 
 A fact is found when its strings appear in the payload's text (JSON-escaped as the
 payload would write them), a pair when the second appears within ``WINDOW``
-characters of the first. Each category has a weight, shared evenly by its facts,
+characters of the first, or the first is in the list the second keys
+(``"failed_id":["blocked_id", ...]``). Each category has a weight, shared evenly by its facts,
 so a category of 300 blocked tasks weighs what a category of 3 does.
 
 | category | weight | facts |
@@ -87,10 +88,23 @@ def _found(text: str, fact: Fact) -> bool:
     if not fact.then:
         return True
     then = _escaped(fact.then)
+    if _in_group(text, f'"{then}":[', f'"{first}"'):
+        return True
     while start >= 0:  # either side: a failure may list what it blocks, or the reverse
         if then in text[max(0, start - WINDOW):start + len(first) + WINDOW]:
             return True
         start = text.find(first, start + 1)
+    return False
+
+
+def _in_group(text: str, opening: str, member: str) -> bool:
+    """``member`` inside the list that ``opening`` starts (``{"F1":["B1","B2"]}``)."""
+    start = text.find(opening)
+    while start >= 0:
+        end = text.find("]", start)
+        if member in text[start:end]:
+            return True
+        start = text.find(opening, start + 1)
     return False
 
 

@@ -339,9 +339,17 @@ def _standard(
     failed_now = {t.id for t in facts.state.tasks.values() if t.status == "failed"}
     running = [t.id for t in facts.state.tasks.values() if t.status == "running"]
     failed_order = _failed_ids(facts)
+    first_with_error: dict[str, str] = {}  # error text -> the first failed task listed with it
 
     def failed(tid: str) -> dict[str, Any]:
-        item: dict[str, Any] = {"id": tid, "name": ctx.name(tid), "error": ctx.error_text(tid)}
+        # Failures often share one cause; the message is written once and later tasks
+        # point back to it. Items are kept as a prefix, so the first one stays if they do.
+        error = ctx.error_text(tid)
+        first = first_with_error.setdefault(error, tid)
+        if first != tid:
+            kind = ctx.tasks[tid].error_type or error.split(":", 1)[0]
+            error = shorten(f"{kind} (same as {first})", limits.error)
+        item: dict[str, Any] = {"id": tid, "name": ctx.name(tid), "error": error}
         if facts.blocks_count.get(tid):
             item["blocks"] = facts.blocks_count[tid]
         record = latest.get(tid)

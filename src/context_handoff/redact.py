@@ -32,7 +32,8 @@ PATTERNS: dict[str, str] = {
     "jwt": r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     "bearer_token": r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{12,}=*",
     "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@",
-    "password_assignment": r"(?i:\b(?:password|passwd|pwd|secret|api[-_]?key|token))"
+    # (?<!...) rather than \b: DB_PASSWORD=... has no word boundary before PASSWORD
+    "password_assignment": r"(?i:(?<![a-z0-9])(?:password|passwd|pwd|secret|api[-_]?key|token))"
                            r"\s*[=:]\s*['\"]?[^\s'\",;]{4,}",
 }
 _ANY = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in PATTERNS.items()))
