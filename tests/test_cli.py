@@ -165,3 +165,22 @@ def test_module_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "context_handoff", "--version"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("context-handoff, version ")
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from context_handoff.cli import main; "
+        f"sys.argv=['context-handoff','generate','--state',{str(EXAMPLE)!r},"
+        f"'--output',{str(tmp_path / 'p.json')!r}]; main()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # like `| head -0`
+    _, err = proc.communicate()
+    assert b"unexpected error" not in err and b"Traceback" not in err
+    assert proc.returncode == 0
+    assert (tmp_path / "p.json").exists()

@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 the handoff failed (over budget, stale, invalid payload);
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import traceback
@@ -68,6 +69,11 @@ class _Cli(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # the reader went away (`| head`); the work is done and written, so stay quiet
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(ExitCode.OK)
         except Exception as exc:
             click.echo(f"error: unexpected error ({type(exc).__name__}: {exc}); "
                        "rerun with --traceback and report it", err=True)
