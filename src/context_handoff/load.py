@@ -35,8 +35,8 @@ _StringTimesLoader.yaml_implicit_resolvers = {
 }
 
 
-def load_document(path: str | Path) -> Loaded:
-    """Read and parse ``path``; raise InputError (exit 2) when it is unusable."""
+def read_file(path: str | Path) -> tuple[bytes, Source]:
+    """The bytes of ``path`` and where they came from; InputError (exit 2) if unreadable."""
     path = Path(path)
     name = str(path)
     try:
@@ -45,23 +45,34 @@ def load_document(path: str | Path) -> Loaded:
     except FileNotFoundError:
         raise StateFileNotFound(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a state file") from None
+        raise InputError(f"{name}: is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    source = Source(name=name, digest=hashlib.sha256(data).hexdigest()[:12], mtime=mtime)
-    return Loaded(parse_document(data, name, yaml_ok=path.suffix.lower() in YAML_SUFFIXES), source)
+    return data, Source(name=name, digest=hashlib.sha256(data).hexdigest()[:12], mtime=mtime)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text (a BOM is allowed); InputError naming the byte otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not valid UTF-8 (byte {exc.start}: {exc.reason}); save the file as UTF-8"
+        ) from None
+
+
+def load_document(path: str | Path) -> Loaded:
+    """Read and parse ``path``; raise InputError (exit 2) when it is unusable."""
+    data, source = read_file(path)
+    yaml_ok = Path(path).suffix.lower() in YAML_SUFFIXES
+    return Loaded(parse_document(data, source.name, yaml_ok=yaml_ok), source)
 
 
 def parse_document(data: bytes, name: str, *, yaml_ok: bool = False) -> Any:
     """Parse bytes as JSON (or YAML when ``yaml_ok``)."""
     if not data.strip():
         raise InputError(f"{name}: the file is empty; expected a JSON object with 'tasks'")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{name}: not valid UTF-8 (byte {exc.start}: {exc.reason}); save the file as UTF-8"
-        ) from None
+    text = decode_text(data, name)
     try:
         return _parse_yaml(text, name) if yaml_ok else _parse_json(text, name)
     except RecursionError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 
 from . import derive, load, normalize, pack, validate
 from .errors import HandoffFailed, InputError, Problem
-from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source
+from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
 from .write import write_atomically
@@ -95,7 +96,7 @@ def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int
 
 def read_state(
     path: Path, *, redact: bool = True, timer: _Timer | None = None
-) -> Any:
+) -> State:
     """Load, validate, redact and normalize a state file into a State record."""
     timer = timer or _Timer()
     with timer.stage("load"):
@@ -105,7 +106,7 @@ def read_state(
 
 def state_from_document(
     document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None
-) -> Any:
+) -> State:
     """Validate, redact and normalize an already-parsed state document."""
     timer = timer or _Timer()
     with timer.stage("validate"):
@@ -178,8 +179,6 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
 
 
 def _inline_source(document: Any) -> Source:
-    import json
-
     text = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
     return Source("<inline state>", hashlib.sha256(text).hexdigest()[:12], None)
 
@@ -220,14 +219,15 @@ class PayloadCheck(NamedTuple):
 def check_payload(path: Path, budget: int | None = None, encoding: str | None = None
                   ) -> PayloadCheck:
     """Validate a payload file against its level's schema and its token budget."""
-    loaded = load.load_document(path)
-    data, name = loaded.document, loaded.source.name
+    raw, source = load.read_file(path)  # read once: parsed for the schema, counted as text
+    name = source.name
+    data = load.parse_document(raw, name)
     meta = data.get("meta") if isinstance(data, dict) else None
     meta = meta if isinstance(meta, dict) else {}
     level = meta.get("level")
     encoding = encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING)
     budget = budget if budget is not None else _int_or_none(meta.get("budget"))
-    tokens = count_file_tokens(path, encoding)
+    tokens = build_counter(encoding).count(load.decode_text(raw, name))
     problems: list[Problem] = []
     if level in validate.SCHEMA_NAMES[1:]:
         problems += validate.find_problems(data, level, name)
@@ -253,12 +253,5 @@ def _int_or_none(value: Any) -> int | None:
 
 def count_file_tokens(path: Path, encoding: str) -> int:
     """Exact tokens of a file's text, as the next session would read it."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return build_counter(encoding).count(text)
+    data, source = load.read_file(path)
+    return build_counter(encoding).count(load.decode_text(data, source.name))

@@ -46,8 +46,10 @@ def _marker(kind: str) -> str:
 def _keep_prefix(separator: str) -> Callable[[str, str], str]:
     """Keep what comes before ``separator`` (a scheme and user, a 'Bearer', a 'key=')."""
 
+    head_pattern = re.compile(separator)
+
     def replace(text: str, kind: str) -> str:
-        head = re.match(separator, text)
+        head = head_pattern.match(text)
         return (head.group(0) if head else "") + _marker(kind)
 
     return replace
