@@ -216,3 +216,39 @@ def test_budget_holds_and_omitted_accounts_for_every_cut(write_state, doc, level
     assert_within_budget(generated)
     assert_accounted(generated)
     json.loads(generated.payload.text)
+
+
+def test_names_that_restate_the_id():
+    from context_handoff.pack import _restates
+
+    assert _restates("Deploy to Kubernetes", "task_045_deploy_kubernetes")
+    assert _restates("Render auth (step 695)", "task_0695_render_auth")
+    assert not _restates("Setup Development Environment", "task_001_setup_env")
+    assert not _restates("Deploy to Kubernetes", "t7")
+
+
+def test_terse_form_only_under_pressure(write_state):
+    doc = {"tasks": {f"task_{i:03d}_deploy_api": {"status": "running", "name": f"Deploy api {i}"}
+                     for i in range(60)}}
+    roomy = _generate(write_state, doc, "standard", budget=4000).payload
+    assert roomy.omitted == {}
+    assert all("name" in t for t in roomy.data["execution_state"]["active_tasks"])
+    tight = _generate(write_state, doc, "standard", budget=600).payload
+    assert tight.omitted["execution_state.active_tasks"] > 0
+    assert all("name" not in t for t in tight.data["execution_state"]["active_tasks"])
+    from context_handoff.model import CompressionLevel
+    from context_handoff.pack import LIMITS_BY_LEVEL, Header, _pack_with
+
+    generated = _generate(write_state, doc, "standard", budget=600)
+    header = Header("id", "t", CompressionLevel.STANDARD, 600, "o200k_base", "0" * 12)
+    # how many the generous form would have carried in the same budget
+    generous = LIMITS_BY_LEVEL[CompressionLevel.STANDARD]
+    _, _, data = _pack_with(generated.facts, header, O200K, generous)
+    generous_count = len(data["execution_state"]["active_tasks"])
+    assert len(tight.data["execution_state"]["active_tasks"]) > generous_count
+
+
+def test_slack_left_by_estimates_is_used(write_state):
+    doc = make_state(1000, seed=1000)
+    payload = _generate(write_state, doc, "standard").payload
+    assert payload.tokens >= payload.budget - 40

@@ -14,6 +14,7 @@ added are taken back until it fits. The file written never exceeds the budget.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -46,6 +47,12 @@ class Limits(NamedTuple):
     prompt: int
     warning: int
     detail: int  # rationales, stack-trace tails, file paths
+    terse: bool = False  # leave out names that only restate the id
+    detailed_failures: int = 5  # failures listed with name and attempts; later ones briefly
+
+
+def _terse(limits: Limits) -> Limits:
+    return limits._replace(terse=True, detailed_failures=3, error=max(60, limits.error * 2 // 3))
 
 
 LIMITS_BY_LEVEL = {
@@ -63,6 +70,8 @@ class _Section(NamedTuple):
     # When set, the list is written as {group key: [items]}: a key shared by many
     # items (the failure that blocks them) is paid for once. Candidates come sorted by it.
     group: Callable[[Any], str] | None = None
+    # Tier 2 ("the rest": past decisions, phase table) starts once tier 1 can take no more.
+    tier: int = 1
 
 
 def serialize(data: dict[str, Any]) -> str:
@@ -80,13 +89,16 @@ def shorten(text: str, limit: int) -> str:
 
 
 def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload:
-    """The richest payload for ``header.level`` whose text fits ``header.budget`` tokens."""
+    """The richest payload for ``header.level`` whose text fits ``header.budget`` tokens.
+
+    Packed first in the generous form; when that has to leave anything out, packed
+    again in the terse form (names that only restate the id dropped, fewer detailed
+    failures, shorter messages), which carries more items in the same budget.
+    """
     limits = LIMITS_BY_LEVEL[header.level]
-    skeleton, sections = _LAYOUTS[header.level](facts, header, limits)
-    sections = [s for s in sections if s.candidates]
-    packer = _Packer(skeleton, sections, counter, header.budget)
-    text, tokens = packer.run(header.level)
-    data = packer.assemble()
+    text, tokens, data = _pack_with(facts, header, counter, limits)
+    if data["omitted"]:
+        text, tokens, data = _pack_with(facts, header, counter, _terse(limits))
     return Payload(
         level=header.level,
         data=data,
@@ -97,6 +109,15 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
         omitted=dict(data["omitted"]),
         section_tokens={key: counter.count(serialize({key: value})) for key, value in data.items()},
     )
+
+
+def _pack_with(
+    facts: Facts, header: Header, counter: TokenCounter, limits: Limits
+) -> tuple[str, int, dict[str, Any]]:
+    skeleton, sections = _LAYOUTS[header.level](facts, header, limits)
+    packer = _Packer(skeleton, [s for s in sections if s.candidates], counter, header.budget)
+    text, tokens = packer.run(header.level)
+    return text, tokens, packer.assemble()
 
 
 class _Packer:
@@ -110,6 +131,8 @@ class _Packer:
         self.budget = budget
         self.rendered: dict[str, list[Any]] = {s.path: [] for s in sections}
         self.costs: dict[str, list[int]] = {s.path: [] for s in sections}
+        # Sections whose items were taken back by _trim stay closed; a section that only
+        # ran out of room may take more in the next pass, once the exact count shows slack.
         self.closed: set[str] = set()
         self.added: list[str] = []  # section paths, in the order items were added
 
@@ -130,9 +153,18 @@ class _Packer:
         return text, tokens
 
     def _fill(self, room: int) -> bool:
-        """Add items by weighted rounds while their own cost fits ``room``."""
-        open_sections = [s for s in self.sections if s.path not in self.closed]
+        """Add items by weighted rounds while their own cost fits ``room``, tier by tier."""
+        added = False
+        for tier in sorted({s.tier for s in self.sections}):
+            tier_sections = [s for s in self.sections if s.tier == tier]
+            room, added_here = self._fill_tier(tier_sections, room)
+            added = added or added_here
+        return added
+
+    def _fill_tier(self, sections: list[_Section], room: int) -> tuple[int, bool]:
+        open_sections = [s for s in sections if s.path not in self.closed]
         credit = dict.fromkeys((s.path for s in open_sections), 0.0)
+        full: set[str] = set()
         added = False
         while open_sections:
             still_open = []
@@ -141,17 +173,20 @@ class _Packer:
                 while credit[section.path] >= 1:
                     credit[section.path] -= 1
                     cost = self._next_cost(section)
-                    if cost is None or cost > room:
+                    if cost is None:
                         self.closed.add(section.path)
+                        break
+                    if cost > room:
+                        full.add(section.path)
                         break
                     room -= cost
                     self.costs[section.path].append(cost)
                     self.added.append(section.path)
                     added = True
-                if section.path not in self.closed:
+                if section.path not in self.closed and section.path not in full:
                     still_open.append(section)
             open_sections = still_open
-        return added
+        return room, added
 
     def _next_cost(self, section: _Section) -> int | None:
         rendered = self.rendered[section.path]
@@ -220,8 +255,15 @@ class _Context:
     def tasks(self) -> dict[str, Task]:
         return self.facts.state.tasks
 
-    def name(self, tid: str) -> str:
-        return shorten(self.tasks[tid].name, self.limits.name)
+    def named(self, tid: str) -> dict[str, str]:
+        """``{"name": ...}``, or nothing when terse and the name only restates the id."""
+        name = self.tasks[tid].name
+        if self.limits.terse and _restates(name, tid):
+            return {}
+        return {"name": shorten(name, self.limits.name)}
+
+    def ref(self, tid: str) -> dict[str, str]:
+        return {"id": tid, **self.named(tid)}
 
     def error_text(self, tid: str) -> str:
         task = self.tasks[tid]
@@ -230,6 +272,14 @@ class _Context:
         message = task.error_message or (record.message if record else None)
         text = ": ".join(part for part in (kind, message) if part) or "no error recorded"
         return shorten(text, self.limits.error)
+
+
+def _restates(name: str, tid: str) -> bool:
+    """True when most of the name's words are already in the id ("Deploy to Kubernetes"
+    for task_045_deploy_kubernetes): the name then costs tokens and says nothing new."""
+    words = re.findall(r"[a-z]{3,}", name.lower())
+    lowered = tid.lower()
+    return not words or sum(w in lowered for w in words) >= 0.6 * len(words)
 
 
 def _latest_error_by_task(facts: Facts) -> dict[str, Any]:
@@ -325,7 +375,7 @@ def _minimal(
     }
     sections = [
         _Section("failed", _failed_ids(facts), failed, 3),
-        _Section("active", running, lambda tid: {"id": tid, "name": ctx.name(tid)}, 3),
+        _Section("active", running, ctx.ref, 3),
         _Section("next", facts.ready, lambda tid: tid, 3),
     ]
     return skeleton, sections
@@ -341,18 +391,32 @@ def _standard(
     failed_order = _failed_ids(facts)
     first_with_error: dict[str, str] = {}  # error text -> the first failed task listed with it
 
+    rendered_failures = 0
+
     def failed(tid: str) -> dict[str, Any]:
-        # Failures often share one cause; the message is written once and later tasks
-        # point back to it. Items are kept as a prefix, so the first one stays if they do.
+        # Called once per item, in payload order. Failures often share one cause: the
+        # message is written once and later tasks point back to it (items are kept as a
+        # prefix, so the first stays if they do). The first few failures carry their
+        # name and what was tried; later ones only their id, error and reach.
+        nonlocal rendered_failures
+        rendered_failures += 1
+        detailed = rendered_failures <= limits.detailed_failures
         error = ctx.error_text(tid)
         first = first_with_error.setdefault(error, tid)
         if first != tid:
             kind = ctx.tasks[tid].error_type or error.split(":", 1)[0]
             error = shorten(f"{kind} (same as {first})", limits.error)
-        item: dict[str, Any] = {"id": tid, "name": ctx.name(tid), "error": error}
+        elif not detailed:
+            error = shorten(error, limits.error // 2)
+        item: dict[str, Any] = {"id": tid}
+        if detailed:
+            item.update(ctx.named(tid))
+        item["error"] = error
         if facts.blocks_count.get(tid):
             item["blocks"] = facts.blocks_count[tid]
         record = latest.get(tid)
+        if not detailed:
+            return item
         if record is not None and record.attempted_fixes:
             fixes = record.attempted_fixes
             item["tried"] = [shorten(f, limits.detail) for f in fixes[-_FIXES_SHOWN:]]
@@ -388,26 +452,27 @@ def _standard(
         "meta": _meta(header, facts),
     }
     sections = [
-        _Section("execution_state.failed_tasks", failed_order, failed, 3),
+        _Section("execution_state.failed_tasks", failed_order, failed, 8),
         _Section("execution_state.active_tasks", running,
-                 lambda tid: {"id": tid, "name": ctx.name(tid)}, 4),
+                 ctx.ref, 4),
         _Section("execution_state.next_tasks", facts.ready,
-                 lambda tid: {"id": tid, "name": ctx.name(tid)}, 3),
+                 ctx.ref, 2),
         _Section("execution_state.blocked_tasks", _blocked_by_failure(facts, failed_order),
-                 lambda b: b.task_id, 6, group=lambda b: b.blocked_by or UNBLOCKED_KEY),
+                 lambda b: b.task_id, 4, group=lambda b: b.blocked_by or UNBLOCKED_KEY),
         _Section("critical_context.pending_decisions", facts.pending_decisions,
                  lambda d: shorten(d.prompt, limits.prompt), 3),
         _Section("critical_context.recent_errors",
                  [e for e in facts.recent_errors if e.task_id not in failed_now], error, 1),
         _Section("dag_snapshot.critical_path", facts.critical_path, lambda tid: tid, 1),
-        # the rest: an item every two or three rounds
         _Section("critical_context.warnings", facts.warnings,
                  lambda w: shorten(w, limits.warning), 0.5),
-        _Section("critical_context.recent_decisions", facts.recent_decisions, decision, 0.34),
+        # the rest, once the above can take no more
+        _Section("critical_context.recent_decisions", facts.recent_decisions, decision, 1,
+                 tier=2),
         _Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": p.id, "name": shorten(p.name, limits.name),
             "done": p.done, "total": p.total, "status": p.status,
-        }, 0.34),
+        }, 1, tier=2),
     ]
     return skeleton, sections
 
