@@ -20,8 +20,9 @@ encodings: $(BIN)/context-handoff
 demo: encodings
 	mkdir -p $(OUT)
 	$(BIN)/context-handoff generate --state examples/orchestrator_state.example.json \
-		--level standard --output $(OUT)/context_payload.json
+		--level standard --output $(OUT)/context_payload.json --report $(OUT)/handoff_report.md
 	$(BIN)/context-handoff validate $(OUT)/context_payload.json
+	@echo "report: $(OUT)/handoff_report.md"
 
 test: encodings
 	$(BIN)/pytest

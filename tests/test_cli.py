@@ -33,7 +33,8 @@ def test_generate_writes_and_reports(chdir_tmp):
 def test_generate_json_output(chdir_tmp):
     result = run("generate", "--state", EXAMPLE, "--level", "minimal", "--json", "--now", NOW)
     out = json.loads(result.stdout)
-    assert set(out) == {"payload", "level", "tokens", "budget", "encoding", "handoff_id", "omitted"}
+    assert set(out) == {"payload", "report", "level", "tokens", "budget", "encoding",
+                        "handoff_id", "omitted"}
     assert out["level"] == "minimal" and out["budget"] == 500 and out["tokens"] <= 500
 
 

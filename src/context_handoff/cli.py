@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, pipeline, validate
+from . import __version__, pipeline, render, validate
 from .errors import ExitCode, HandoffError
 from .model import CompressionLevel
 from .tokens import DEFAULT_ENCODING, ENCODINGS
+from .write import write_atomically
 
 LEVELS = [lvl.value for lvl in CompressionLevel]
 
@@ -113,11 +114,18 @@ encoding_option = click.option(
               help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.")
 @click.option("--max-age", type=_Duration(), default=None,
               help="Fail (exit 1) when the state is older than this: 90m, 6h, 2d.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("handoff_report.md"), show_default=True,
+              help="Where to write the Markdown report (atomically).")
+@click.option("--no-report", is_flag=True, help="Write only the payload.")
+@click.option("--template", default=None,
+              help="Report template: a built-in name (standard, minimal, error_recovery, "
+                   "multiday_resumption) or a .md.j2 / .md file. [default: by level]")
 @click.option("--no-redact", is_flag=True, help="Keep credential-like values (not advised).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
-             now: datetime | None, max_age: timedelta | None, no_redact: bool,
-             as_json: bool) -> None:
+             now: datetime | None, max_age: timedelta | None, report_path: Path,
+             no_report: bool, template: str | None, no_redact: bool, as_json: bool) -> None:
     """Generate a handoff payload from the orchestrator state."""
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
@@ -127,17 +135,21 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
         max_age=max_age, redact=not no_redact,
     )
     generated = pipeline.generate(options)
-    path = pipeline.write_payload(generated, output)
+    report_to = None if no_report else report_path
+    pipeline.write_outputs(generated, output, report_to, template)
     payload = generated.payload
     if as_json:
         click.echo(json.dumps({
-            "payload": str(path), "level": payload.level.value, "tokens": payload.tokens,
+            "payload": str(output), "report": str(report_to) if report_to else None,
+            "level": payload.level.value, "tokens": payload.tokens,
             "budget": payload.budget, "encoding": payload.encoding,
             "handoff_id": payload.data["handoff_id"], "omitted": payload.omitted,
         }, ensure_ascii=False))
         return
-    click.echo(f"wrote {path}: {payload.level.value} level, {payload.tokens}/{payload.budget} "
+    click.echo(f"wrote {output}: {payload.level.value} level, {payload.tokens}/{payload.budget} "
                f"tokens ({payload.encoding}), handoff {payload.data['handoff_id']}")
+    if report_to is not None:
+        click.echo(f"report: {report_to}")
     click.echo("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
                               or "nothing"))
     if generated.facts.warnings:
@@ -168,6 +180,36 @@ def validate_command(payload: Path, budget: int | None, encoding: str | None,
             click.echo(f"invalid: {problem}", err=True)
     if not check.valid:
         sys.exit(ExitCode.HANDOFF_FAILED)
+
+
+@cli.command()
+@click.argument("payload", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--template", default=None,
+              help="A built-in name (standard, minimal, error_recovery, multiday_resumption) or "
+                   "a .md.j2 (sandboxed Jinja2) or .md ({placeholder}) file. [default: by level]")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the report here (atomically) instead of to stdout.")
+@click.option("--max-chars", type=click.IntRange(min=200), default=None,
+              help="Cut whole sections, least important first, to stay within N characters "
+                   "(a job summary holds 1 MiB, an issue body 65,536).")
+@encoding_option
+def report(payload: Path, template: str | None, output: Path | None, max_chars: int | None,
+           encoding: str | None) -> None:
+    """Render a payload as a Markdown report for people."""
+    rendered = render.render_report(
+        pipeline.report_input_from_file(payload, encoding), template, max_chars)
+    for name in rendered.unfilled:
+        click.echo(f"warning: {rendered.template}: no value for {{{name}}}; left as it is",
+                   err=True)
+    if output is None:
+        click.echo(rendered.text, nl=False)
+    else:
+        write_atomically(output, rendered.text)
+        click.echo(f"wrote {output} ({len(rendered.text):,} characters, "
+                   f"template {rendered.template})")
+    if rendered.cut_sections:
+        click.echo(f"cut to fit {max_chars:,} characters: {', '.join(rendered.cut_sections)}",
+                   err=True)
 
 
 @cli.command()

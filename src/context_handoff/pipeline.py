@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import derive, load, normalize, pack, validate
+from . import derive, load, normalize, pack, render, validate
 from .errors import HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor
@@ -199,6 +199,43 @@ def _check_age(facts: Facts, max_age: timedelta | None) -> None:
 def write_payload(generated: Generated, output: Path) -> Path:
     """Write the payload atomically; nothing is written if an earlier stage failed."""
     return write_atomically(output, generated.payload.text)
+
+
+def report_input_of(payload: Payload) -> render.ReportInput:
+    return render.ReportInput(payload.data, payload.tokens, payload.section_tokens)
+
+
+def report_input_from_file(path: Path, encoding: str | None = None) -> render.ReportInput:
+    """A payload file, as the report renderer sees it: data, exact tokens, section costs."""
+    raw, source = load.read_file(path)
+    data = load.parse_document(raw, source.name)
+    if not isinstance(data, dict):
+        raise InputError(f"{source.name}::$: a payload is a JSON object, not {type(data).__name__}")
+    meta: dict[str, Any] = data["meta"] if isinstance(data.get("meta"), dict) else {}
+    level = meta.get("level")
+    if level not in validate.SCHEMA_NAMES[1:]:
+        raise InputError(f"{source.name}::$.meta.level: {level!r} is not one of "
+                         "'minimal', 'standard', 'full'; is this a context-handoff payload?")
+    problems = validate.find_problems(data, level, source.name)
+    if problems:
+        raise InputError(f"{source.name}: not a valid {level} payload", problems)
+    counter = build_counter(encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING))
+    sections = {key: counter.count(pack.serialize({key: value})) for key, value in data.items()}
+    return render.ReportInput(data, counter.count(load.decode_text(raw, source.name)), sections)
+
+
+def write_outputs(generated: Generated, output: Path, report_path: Path | None,
+                  template: str | None = None, max_chars: int | None = None
+                  ) -> render.Report | None:
+    """Render the report first, then write payload and report, each atomically:
+    a template error leaves both of the last good files in place."""
+    report = None
+    if report_path is not None:
+        report = render.render_report(report_input_of(generated.payload), template, max_chars)
+    write_payload(generated, output)
+    if report is not None and report_path is not None:
+        write_atomically(report_path, report.text)
+    return report
 
 
 class PayloadCheck(NamedTuple):

@@ -1,0 +1,187 @@
+"""Reports: every template filled from the payload, hostile strings shown literally."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from markdown_it import MarkdownIt
+
+from context_handoff import pipeline
+from context_handoff.cli import cli
+from context_handoff.errors import InputError
+from context_handoff.render import BUILTIN_TEMPLATES, md, render_report
+
+from .conftest import EXAMPLE
+from .test_redact import LEAKS, _plant
+
+CASES = Path(__file__).parent / "cases"
+NOW = "2025-01-15T15:00:00Z"
+
+
+def _report_input(path: Path, level: str = "standard", budget: int | None = None):
+    from datetime import datetime
+
+    options = pipeline.GenerateOptions(state=path, level=level, budget=budget,
+                                       now=datetime.fromisoformat("2025-01-15T15:00:00+00:00"))
+    return pipeline.report_input_of(pipeline.generate(options).payload)
+
+
+def _tokens(markdown: str):
+    parser = MarkdownIt("commonmark", {"linkify": True}).enable(["table", "linkify"])
+    stack = list(parser.parse(markdown))
+    while stack:
+        token = stack.pop()
+        yield token
+        stack.extend(token.children or [])
+
+
+@pytest.mark.parametrize("template", BUILTIN_TEMPLATES)
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+def test_builtin_templates_fill_every_field(template, level):
+    text = render_report(_report_input(EXAMPLE, level), template).text
+    assert "None" not in text and "{{" not in text and "{%" not in text
+    assert "Undefined" not in text and "<!-- section" not in text
+    assert "Personal Digital Infrastructure System" in text
+    assert re.search(r"replies `(CONFIRMED|RECOVERY PLAN|READY TO RESUME) - ", text)
+    assert "53%" in text and "53%%" not in text
+
+
+def test_default_template_follows_the_level():
+    assert render_report(_report_input(EXAMPLE, "minimal")).template == "minimal"
+    assert render_report(_report_input(EXAMPLE, "full")).template == "multiday_resumption"
+
+
+def test_standard_report_shows_what_was_promised():
+    text = render_report(_report_input(EXAMPLE)).text
+    for expected in ("20250115T150000000000Z-", "`███", "## Failed tasks", "## Running",
+                     "## Next (ready to start)", "## Blocked", "⏳ **pending**",
+                     "```mermaid\nflowchart LR", "class n0 ready", "**529 of 1200**",
+                     "Costliest sections:", "(state 0.5 h old)"):
+        assert expected in text, expected
+
+
+@pytest.mark.parametrize("template", BUILTIN_TEMPLATES)
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+def test_hostile_strings_are_shown_literally(template, level):
+    text = render_report(_report_input(CASES / "hostile" / "state.json", level, 6000),
+                         template).text
+    tokens = list(_tokens(text))
+    assert not {t.type for t in tokens} & {"link_open", "image", "html_block"}
+    assert {t.content for t in tokens if t.type == "html_inline"} <= {"<br>"}  # only our own
+    assert all(t.info in ("mermaid", "text") for t in tokens if t.type == "fence")
+    assert "@everyone" not in text and "@here" not in text and "@team" not in text
+    # the template syntax in values was never evaluated: it is there, escaped, as text
+    assert "\\{\\{ 7\\*7 \\}\\}" in text or level == "minimal"
+    assert "boomboomboom" not in text
+
+
+def test_table_rows_keep_their_cell_count():
+    text = render_report(_report_input(CASES / "hostile" / "state.json", "standard", 6000)).text
+    table = None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = len(re.findall(r"(?<!\\)\|", line))
+            table = cells if table is None else table
+            assert cells == table, line
+        else:
+            table = None
+
+
+def test_md_escaping():
+    assert md("a|b") == "a\\|b"
+    assert md("line1\nline2") == "line1 line2"
+    assert "\u2060" in md("@everyone")
+    assert md(None) == "—"
+    assert "://" not in md("https://x.example")
+
+
+def test_planted_secrets_reach_no_report(write_state, example_doc):
+    path = write_state(_plant(example_doc))
+    for level in ("minimal", "standard", "full"):
+        for template in BUILTIN_TEMPLATES:
+            text = render_report(_report_input(path, level, 8000), template).text
+            for leak in LEAKS.values():
+                assert leak not in text, (level, template, leak)
+
+
+def test_max_chars_cuts_whole_sections_from_the_end():
+    report_input = _report_input(EXAMPLE)
+    whole = render_report(report_input).text
+    cut = render_report(report_input, max_chars=len(whole) - 200)
+    assert len(cut.text) <= len(whole) - 200
+    assert cut.cut_sections and cut.cut_sections[-1] == "tokens"
+    assert "_Cut to fit: " in cut.text and "## Resume protocol" in cut.text
+    assert render_report(report_input, max_chars=10 * len(whole)).cut_sections == ()
+
+
+def test_user_jinja_template_is_sandboxed(tmp_path):
+    report_input = _report_input(EXAMPLE)
+    good = tmp_path / "mine.md.j2"
+    good.write_text("# {{ summary.project|md }}\n{{ tokens }} tokens\n")
+    assert render_report(report_input, str(good)).text.startswith("# Personal Digital")
+    evil = tmp_path / "evil.md.j2"
+    evil.write_text("ok\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    with pytest.raises(InputError, match=r"evil\.md\.j2:2: SecurityError"):
+        render_report(report_input, str(evil))
+    undefined = tmp_path / "undef.md.j2"
+    undefined.write_text("line one\nline two\n{{ nope.nothing }}\n")
+    with pytest.raises(InputError, match=r"undef\.md\.j2:3: UndefinedError"):
+        render_report(report_input, str(undefined))
+    broken = tmp_path / "broken.md.j2"
+    broken.write_text("a\n{% for x in %}\n")
+    with pytest.raises(InputError, match=r"broken\.md\.j2:2: template syntax error"):
+        render_report(report_input, str(broken))
+
+
+def test_guide_placeholder_templates_keep_working(tmp_path):
+    template = tmp_path / "standard_handoff.md"
+    template.write_text("ID {handoff_id} at {timestamp}: {project_name} in {current_phase}, "
+                        "{overall_progress}% ({tasks_complete}/{tasks_total}) {previous_model}\n")
+    report = render_report(_report_input(EXAMPLE), str(template))
+    assert "Personal Digital Infrastructure System in phase\\_03\\_infrastructure, 53% (8/15)" in (
+        report.text)
+    assert report.unfilled == ("previous_model",) and "{previous_model}" in report.text
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_generate_writes_the_report_beside_the_payload(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--now", NOW)
+    assert result.exit_code == 0
+    assert Path("handoff_report.md").read_text(encoding="utf-8").startswith("# Handoff: ")
+    assert run("generate", "--state", EXAMPLE, "--no-report", "--output", "b.json",
+               "--report", "b.md").exit_code == 0
+    assert not Path("b.md").exists()
+
+
+def test_report_command(chdir_tmp):
+    run("generate", "--state", EXAMPLE, "--now", NOW, "--no-report")
+    out = run("report", "context_payload.json", "--template", "error_recovery")
+    assert out.exit_code == 0 and out.stdout.startswith("# Error recovery: ")
+    written = run("report", "context_payload.json", "--output", "r.md", "--max-chars", "1500")
+    assert written.exit_code == 0 and len(Path("r.md").read_text(encoding="utf-8")) <= 1500
+    assert "cut to fit 1,500 characters" in written.stderr
+
+
+def test_template_errors_are_exit_2_and_leave_the_last_good_files(chdir_tmp):
+    run("generate", "--state", EXAMPLE, "--now", NOW)
+    payload, report = Path("context_payload.json").read_bytes(), Path("handoff_report.md").read_bytes()
+    Path("bad.md.j2").write_text("{{ missing }}\n")
+    result = run("generate", "--state", EXAMPLE, "--template", "bad.md.j2")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: bad.md.j2:1: UndefinedError")
+    assert Path("context_payload.json").read_bytes() == payload
+    assert Path("handoff_report.md").read_bytes() == report
+    assert run("report", "context_payload.json", "--template", "nope").exit_code == 2
+
+
+def test_report_of_a_non_payload_is_exit_2(chdir_tmp):
+    Path("x.json").write_text(json.dumps({"tasks": {}}))
+    result = run("report", "x.json")
+    assert result.exit_code == 2 and "$.meta.level" in result.stderr
