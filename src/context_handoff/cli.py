@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, pipeline, render, validate
+from . import __version__, notify, pipeline, render, validate, workflow_commands
 from .errors import ExitCode, HandoffError
 from .model import CompressionLevel
 from .tokens import DEFAULT_ENCODING, ENCODINGS
@@ -67,6 +67,12 @@ class _Cli(click.Group):
         except HandoffError as exc:
             for line in exc.lines():
                 click.echo(f"error: {line}", err=True)
+            if ctx.params.get("error_format") == "github":  # annotations on the run's page
+                for problem in exc.problems:
+                    click.echo(workflow_commands.problem_annotation(problem))
+                if not exc.problems:
+                    click.echo(workflow_commands.command("error", exc.message,
+                                                   title="context-handoff"))
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -86,7 +92,9 @@ class _Cli(click.Group):
 @click.group(cls=_Cli)
 @click.version_option(__version__, prog_name="context-handoff")
 @click.option("--traceback", is_flag=True, help="Show the traceback of an unexpected error.")
-def cli(traceback: bool) -> None:
+@click.option("--error-format", type=click.Choice(["text", "github"]), default="text",
+              help="github: also print each problem as a GitHub annotation (on stdout).")
+def cli(traceback: bool, error_format: str) -> None:
     """Turn an orchestrator's state into a budget-guaranteed handoff payload."""
 
 
@@ -210,6 +218,43 @@ def report(payload: Path, template: str | None, output: Path | None, max_chars: 
     if rendered.cut_sections:
         click.echo(f"cut to fit {max_chars:,} characters: {', '.join(rendered.cut_sections)}",
                    err=True)
+
+
+@cli.command()
+@click.argument("tracker", type=click.Choice(sorted(notify.TRACKERS_BY_NAME)))
+@click.option("--status", type=click.Choice(["failure", "success"]), required=True,
+              help="The handoff's result: failure opens or updates the issue, success closes it.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="The Markdown report to put in the issue (cut to fit).")
+@click.option("--label", default="context-handoff", show_default=True,
+              help="The label that marks these issues (created if missing).")
+@click.option("--fingerprint", default=None,
+              help="Tells this job's issue from others with the label. [default: from the "
+                   "repository, workflow and job]")
+@click.option("--title", default=None, help="The issue's title.")
+@click.option("--artifact-url", default=None, help="A link to the uploaded payload and report.")
+@click.option("--close-on-success/--no-close-on-success", default=True, show_default=True)
+def notify_command(tracker: str, status: str, report_path: Path | None, label: str,
+                   fingerprint: str | None, title: str | None, artifact_url: str | None,
+                   close_on_success: bool) -> None:
+    """Open, update or close the issue that tracks a failing handoff.
+
+    GitHub: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN. GitLab: CI_API_V4_URL,
+    CI_PROJECT_ID and the token in the variable CONTEXT_HANDOFF_TOKEN_VARIABLE names.
+    A refusal (no token, no permission, a fork) or an API failure is a notice: it never
+    changes the handoff's own result.
+    """
+    outcome = notify.run_notify(
+        tracker, os.environ, status=status, label=label, fingerprint=fingerprint, title=title,
+        report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success)
+    if outcome.notice:
+        in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+        click.echo(workflow_commands.command("notice", outcome.notice) if in_actions
+                   else f"notice: {outcome.notice}", err=True)
+    if outcome.issue:
+        click.echo(f"issue {outcome.action}: {outcome.issue.url}")
+    else:
+        click.echo(f"issue: {outcome.action}")
 
 
 @cli.command()

@@ -1,0 +1,75 @@
+"""Open, update and close an issue for a failing scheduled handoff.
+
+One module per tracker (``github``, ``gitlab``) behind the ``Tracker`` protocol in
+``core``; ``TRACKERS_BY_NAME`` is the registry the CLI chooses from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from ..errors import HandoffFailed, InputError
+from . import github, gitlab
+from .core import NotifyOptions, Outcome, Refused, Tracker, fingerprint_of, notify
+
+TRACKERS_BY_NAME: dict[str, Callable[[Mapping[str, str]], Tracker]] = {
+    "github": github.build_tracker,
+    "gitlab": gitlab.build_tracker,
+}
+
+__all__ = ["TRACKERS_BY_NAME", "NotifyOptions", "Outcome", "Tracker", "notify", "run_notify"]
+
+
+def run_notify(
+    tracker_name: str, environ: Mapping[str, str], *, status: str, label: str,
+    fingerprint: str | None, title: str | None, report_path: Path | None,
+    artifact_url: str | None, close_on_success: bool,
+) -> Outcome:
+    """The notify command: build the tracker from the environment, run the flow, and turn
+    refusals and API failures into notices (they never change the handoff's result)."""
+    scope = _scope(tracker_name, environ)
+    options = NotifyOptions(
+        status=status, label=label,
+        fingerprint=fingerprint or fingerprint_of(*scope, label),
+        title=title or f"Context handoff failing: {scope[1] or 'scheduled job'}",
+        report=_read_report(report_path),
+        run_url=(github.run_url if tracker_name == "github" else gitlab.run_url)(environ),
+        artifact_url=artifact_url, close_on_success=close_on_success,
+    )
+    try:
+        outcome = notify(TRACKERS_BY_NAME[tracker_name](environ), options)
+    except Refused as exc:
+        return Outcome("skipped", None, str(exc))
+    except HandoffFailed as exc:
+        return Outcome("skipped", None, f"could not update the issue: {exc.message}")
+    _write_github_outputs(environ, outcome)
+    return outcome
+
+
+def _scope(tracker_name: str, environ: Mapping[str, str]) -> tuple[str, str, str]:
+    if tracker_name == "github":
+        keys = ("GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB")
+    else:
+        keys = ("CI_PROJECT_PATH", "CI_JOB_NAME", "CI_COMMIT_REF_NAME")
+    first, second, third = (environ.get(k, "") for k in keys)
+    return first, second, third
+
+
+def _read_report(path: Path | None) -> str:
+    if path is None:
+        return "_No report was produced: the handoff failed before it (see the job log)._"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"_No report at {path}: the handoff failed before writing it (see the job log)._"
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the report: {exc}") from None
+
+
+def _write_github_outputs(environ: Mapping[str, str], outcome: Outcome) -> None:
+    target = environ.get("GITHUB_OUTPUT")
+    if not target or outcome.issue is None:
+        return
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(f"issue-number={outcome.issue.number}\nissue-url={outcome.issue.url}\n")

@@ -1,0 +1,28 @@
+"""GitHub workflow commands (annotations, notices), escaped as actions/toolkit escapes them.
+
+Data (the message) escapes ``%``, CR and LF; properties (``file=``, ``title=``) also
+``:`` and ``,``, which would otherwise end the property.
+"""
+
+from __future__ import annotations
+
+from .errors import Problem
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(kind: str, message: str, **properties: str) -> str:
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{kind}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def problem_annotation(problem: Problem) -> str:
+    """``::error file=state.json,title=...::$.tasks.t7.dependencies: ...``"""
+    return command("error", f"{problem.path}: {problem.message}", file=problem.source,
+                   title="context-handoff: invalid input")
