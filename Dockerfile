@@ -15,6 +15,8 @@ FROM ${BASE_IMAGE}
 COPY --from=build /opt/context-handoff /opt/context-handoff
 # the tokenizer's BPE files, checked against tiktoken's sha256 by scripts/fetch_encodings.py
 COPY .cache/tiktoken/ /opt/context-handoff/tiktoken/
+# DL3064 reads "TOKEN" in TIKTOKEN_CACHE_DIR as a secret; it is a folder of public BPE files
+# hadolint ignore=DL3064
 ENV PATH=/opt/context-handoff/bin:$PATH \
     TIKTOKEN_CACHE_DIR=/opt/context-handoff/tiktoken \
     PYTHONDONTWRITEBYTECODE=1 \

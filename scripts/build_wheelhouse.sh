@@ -17,4 +17,4 @@ rm -rf "$out" && mkdir -p "$out"
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$out" .
 "$python" -m pip download --quiet --only-binary=:all: --dest "$out" \
     --python-version "$pyver" --platform "$platform" "$out"/context_handoff-*.whl
-echo "wheelhouse for Python $pyver on $platform: $(ls "$out" | wc -l) wheels in $out"
+echo "wheelhouse for Python $pyver on $platform: $(find "$out" -name '*.whl' | wc -l) wheels in $out"
