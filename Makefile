@@ -27,7 +27,7 @@ demo: encodings
 	$(BIN)/context-handoff validate $(OUT)/context_payload.json
 	@echo "report: $(OUT)/handoff_report.md"
 
-test: encodings
+test: encodings tools/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 tools/node_modules/.package-lock.json: tools/package-lock.json

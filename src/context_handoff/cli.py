@@ -137,10 +137,12 @@ github_output_option = click.option(
 @click.option("--no-redact", is_flag=True, help="Keep credential-like values (not advised).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @github_output_option
+@click.option("--dotenv", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write CONTEXT_HANDOFF_* variables for later jobs (a GitLab dotenv report).")
 def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, report_path: Path,
              no_report: bool, template: str | None, no_redact: bool, as_json: bool,
-             github_output: Path | None) -> None:
+             github_output: Path | None, dotenv: Path | None) -> None:
     """Generate a handoff payload from the orchestrator state."""
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
@@ -160,6 +162,11 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
             "budget": str(payload.budget), "handoff-id": payload.data["handoff_id"],
             "omitted": json.dumps(payload.omitted, separators=(",", ":")),
         })
+    if dotenv is not None:
+        write_atomically(dotenv, "".join(f"CONTEXT_HANDOFF_{key}={value}\n" for key, value in {
+            "LEVEL": payload.level.value, "TOKENS": payload.tokens, "BUDGET": payload.budget,
+            "HANDOFF_ID": payload.data["handoff_id"], "PAYLOAD": output,
+        }.items()))
     if as_json:
         click.echo(json.dumps({
             "payload": str(output), "report": str(report_to) if report_to else None,

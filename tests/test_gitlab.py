@@ -1,0 +1,168 @@
+"""The GitLab CI template, run by gitlab-ci-local as a user's pipeline would run it.
+
+Shell executor (the job's commands run here, with this checkout's CLI on PATH); the
+GitLab API is a fake on 127.0.0.1. Needs gitlab-ci-local (tools/, `npm ci --prefix
+tools`) and rsync: on a laptop without them these skip; in CI (CI=true) they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from context_handoff import pipeline
+
+from .conftest import EXAMPLE, ROOT
+from .fake_api import serve
+
+TEMPLATE = ROOT / "gitlab" / "context-handoff.yml"
+GCL = ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
+
+
+@pytest.fixture(scope="module")
+def gcl() -> Path:
+    reason = None
+    if not GCL.exists():
+        reason = "gitlab-ci-local is not installed (npm ci --prefix tools)"
+    elif shutil.which("rsync") is None:
+        reason = "gitlab-ci-local needs rsync"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the GitLab template tests: {reason}")
+        pytest.skip(reason)
+    return GCL
+
+
+class Pipeline:
+    def __init__(self, proc: subprocess.CompletedProcess[str], repo: Path) -> None:
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.log = proc.stdout + proc.stderr
+        self.repo = repo
+
+    def artifacts(self, job: str = "context-handoff") -> Path:
+        return self.repo / ".gitlab-ci-local" / "artifacts" / job / "context-handoff"
+
+    @property
+    def ran(self) -> bool:
+        return "context-handoff starting shell" in self.log
+
+
+@pytest.fixture
+def project(tmp_path: Path, gcl: Path):
+    repo = tmp_path / "repo"
+    (repo / "gitlab").mkdir(parents=True)
+    shutil.copy(TEMPLATE, repo / "gitlab" / "context-handoff.yml")
+    shutil.copy(EXAMPLE, repo / ".orchestrator_state.json")
+    (repo / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
+
+    def run(inputs: dict[str, object] | None = None, *, source: str = "schedule",
+            variables: dict[str, str] | None = None, preview: bool = False) -> Pipeline:
+        shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)  # a fresh pipeline
+        include: dict[str, object] = {"local": "gitlab/context-handoff.yml"}
+        if inputs:
+            include["inputs"] = inputs
+        (repo / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": [include]}))
+        git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+        if not (repo / ".git").exists():
+            subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+            subprocess.run([*git, "remote", "add", "origin",
+                            "https://gitlab.example.com/acme/orchestrator.git"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "pipeline", "--allow-empty"], check=True)
+        ignored = ["CI_PIPELINE_SOURCE"]
+        args = [str(gcl), "--force-shell-executor", "--variable",
+                f"CI_PIPELINE_SOURCE={source}"]
+        for key, value in (variables or {}).items():
+            args += ["--variable", f"{key}={value}"]
+            ignored.append(key)
+        args += ["--ignore-predefined-vars", ",".join(ignored)]
+        if preview:
+            args.append("--preview")
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+               "HOME": str(tmp_path)}
+        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=300)
+        return Pipeline(proc, repo)
+
+    return run
+
+
+@pytest.mark.parametrize("level", [None, "minimal", "standard", "full"])
+def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
+    result = project({"level": level} if level else None)
+    assert result.returncode == 0, result.log[-3000:]
+    artifacts = result.artifacts()
+    expected = level or "standard"
+    check = pipeline.check_payload(artifacts / "context_payload.json")
+    assert check.valid and check.level == expected
+    assert (artifacts / "handoff_report.md").read_text().startswith("#")
+    dotenv = dict(line.split("=", 1) for line in (artifacts / "handoff.env").read_text().split())
+    assert dotenv["CONTEXT_HANDOFF_LEVEL"] == expected
+    assert int(dotenv["CONTEXT_HANDOFF_TOKENS"]) == check.tokens <= int(
+        dotenv["CONTEXT_HANDOFF_BUDGET"])
+    assert dotenv["CONTEXT_HANDOFF_HANDOFF_ID"] == json.loads(
+        (artifacts / "context_payload.json").read_text())["handoff_id"]
+
+
+def test_runs_for_schedule_and_web_but_not_push(project):
+    assert project(source="web").ran
+    pushed = project(source="push")
+    assert not pushed.ran and not pushed.artifacts().exists()
+
+
+def test_inputs_are_interpolated(project):
+    result = project({"level": "full", "budget": "3000", "expire-in": "7 days",
+                      "job-name": "handoff-nightly", "stage": "deploy",
+                      "issue-on-failure": False}, preview=True)
+    assert result.returncode == 0, result.log
+    job = yaml.safe_load(result.stdout)["handoff-nightly"]
+    assert job["stage"] == "deploy"
+    assert job["variables"]["CH_LEVEL"] == "full" and job["variables"]["CH_BUDGET"] == "3000"
+    assert job["variables"]["CH_ISSUE_ON_FAILURE"] == "false"
+    assert job["artifacts"]["expire_in"] == "7 days"
+    assert job["artifacts"]["reports"]["dotenv"] == "context-handoff/handoff.env"
+
+
+def test_failing_state_keeps_artifacts_and_opens_one_issue(project):
+    with serve("gitlab") as fake:
+        variables = {"CI_API_V4_URL": fake.url, "CI_PROJECT_ID": "7",
+                     "CONTEXT_HANDOFF_GITLAB_TOKEN": "glpat-test"}
+        first = project({"state-file": "broken_state.json"}, variables=variables)
+        assert first.returncode != 0
+        assert "$.tasks.t7.status" in first.log
+        assert first.artifacts().parent.exists()  # when: always
+        second = project({"state-file": "broken_state.json"}, variables=variables)
+        assert second.returncode != 0
+        assert len(fake.issues) == 1 and len(fake.comments) == 1
+        assert fake.issues[0]["labels"] == ["context-handoff"]
+        recovered = project(variables=variables)
+        assert recovered.returncode == 0
+        assert fake.issues[0]["state"] == "closed"
+
+
+def test_missing_token_is_a_notice_not_a_failure(project):
+    result = project(variables={"CONTEXT_HANDOFF_GITLAB_TOKEN": ""})
+    assert result.returncode == 0
+    assert "CONTEXT_HANDOFF_GITLAB_TOKEN is not set" in result.log
+
+
+def test_job_part_matches_gitlabs_schema(tmp_path):
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    if not checker.exists():
+        pytest.fail("check-jsonschema is a dev dependency; pip install -e '.[dev]'")
+    job = tmp_path / "job.yml"
+    job.write_text(TEMPLATE.read_text().split("\n---\n", 1)[1])
+    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.gitlab-ci", str(job)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    header = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])
+    assert not set(yaml.safe_load(job.read_text())) & {"default", "stages", "variables"}
+    assert header["spec"]["inputs"]["issue-on-failure"]["type"] == "boolean"
