@@ -1,4 +1,5 @@
-# The context-handoff CLI in a small image that runs offline (--network none) as any uid.
+# The context-handoff CLI (and its web API, `serve`) in a small image that runs offline
+# (--network none) as any uid.
 # Built from a wheelhouse prepared on the host (`make image`), so a machine without a
 # container registry or package index can build it: pass a local base as BASE_IMAGE.
 ARG BASE_IMAGE=python:3.12-slim
@@ -7,7 +8,7 @@ FROM ${BASE_IMAGE} AS build
 COPY wheelhouse/ /wheelhouse/
 RUN python3 -m venv /opt/context-handoff \
     && /opt/context-handoff/bin/pip install --no-cache-dir --no-index \
-        --find-links /wheelhouse context-handoff \
+        --find-links /wheelhouse 'context-handoff[web]' \
     && /opt/context-handoff/bin/pip uninstall --yes pip setuptools \
     && find /opt/context-handoff -name '__pycache__' -prune -exec rm -rf {} +
 

@@ -16,5 +16,5 @@ esac
 rm -rf "$out" && mkdir -p "$out"
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$out" .
 "$python" -m pip download --quiet --only-binary=:all: --dest "$out" \
-    --python-version "$pyver" --platform "$platform" "$out"/context_handoff-*.whl
+    --python-version "$pyver" --platform "$platform" "$(echo "$out"/context_handoff-*.whl)[web]"
 echo "wheelhouse for Python $pyver on $platform: $(find "$out" -name '*.whl' | wc -l) wheels in $out"

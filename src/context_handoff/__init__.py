@@ -15,3 +15,10 @@ __all__ = [
     "InputError",
     "__version__",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext context_handoff`` (needs IPython: ``pip install context-handoff[jupyter]``)."""
+    from .jupyter import load_ipython_extension as load
+
+    load(ipython)

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any, ClassVar
 import click
 
 from . import __version__, notify, pipeline, render, validate, workflow_commands
-from .errors import ExitCode, HandoffError
+from .errors import ExitCode, HandoffError, InputError
+from .metrics import HandoffMetrics
 from .model import CompressionLevel
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
@@ -139,10 +141,14 @@ github_output_option = click.option(
 @github_output_option
 @click.option("--dotenv", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write CONTEXT_HANDOFF_* variables for later jobs (a GitLab dotenv report).")
+@click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write Prometheus metrics in the node-exporter textfile format "
+                   "(needs context-handoff[metrics]).")
 def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, report_path: Path,
              no_report: bool, template: str | None, no_redact: bool, as_json: bool,
-             github_output: Path | None, dotenv: Path | None) -> None:
+             github_output: Path | None, dotenv: Path | None,
+             metrics_file: Path | None) -> None:
     """Generate a handoff payload from the orchestrator state."""
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
@@ -151,9 +157,20 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
         state=state, level=level, budget=budget, encoding=encoding, now=now,
         max_age=max_age, redact=not no_redact,
     )
-    generated = pipeline.generate(options)
+    metrics = HandoffMetrics() if metrics_file is not None else None
+    start = time.perf_counter()
     report_to = None if no_report else report_path
-    pipeline.write_outputs(generated, output, report_to, template)
+    try:
+        generated = pipeline.generate(options)
+        pipeline.write_outputs(generated, output, report_to, template)
+    except HandoffError:
+        if metrics is not None and metrics_file is not None:
+            metrics.failed()
+            metrics.write_textfile(metrics_file)
+        raise
+    if metrics is not None and metrics_file is not None:
+        metrics.observe(generated.payload, time.perf_counter() - start)
+        metrics.write_textfile(metrics_file)
     payload = generated.payload
     if github_output is not None:
         workflow_commands.append_outputs(github_output, {
@@ -302,6 +319,23 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 def schema(name: str) -> None:
     """Print a JSON Schema: the state, or a payload level."""
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--state-root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              required=True, help="Only state files under this folder can be asked for.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(state_root: Path, host: str, port: int) -> None:
+    """Serve the web API (needs context-handoff[web]): /api/handoff, /healthz, /metrics, /docs."""
+    try:
+        import uvicorn
+
+        from .web import create_app
+    except ImportError as exc:
+        raise InputError(f"serve needs the web extra ({exc.name} is missing): "
+                         "pip install 'context-handoff[web]'") from None
+    uvicorn.run(create_app(state_root), host=host, port=port)
 
 
 def main() -> None:
