@@ -185,3 +185,15 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
     assert b"unexpected error" not in err and b"Traceback" not in err
     assert proc.returncode == 0
     assert (tmp_path / "p.json").exists()
+
+
+def test_cli_docs_are_generated_from_the_help():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "cli_docs", Path(__file__).parent.parent / "scripts" / "cli_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.DOC.read_text(encoding="utf-8") == module.render(), (
+        "docs/cli.md is out of date: run python scripts/cli_docs.py")
