@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, notify, pipeline, render, validate, workflow_commands
+from . import __version__, ci_outputs, notify, pipeline, render, validate, workflow_commands
 from .errors import ExitCode, HandoffError, InputError
-from .metrics import HandoffMetrics
+from .metrics import recording_metrics
 from .model import CompressionLevel
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
@@ -157,33 +156,17 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
         state=state, level=level, budget=budget, encoding=encoding, now=now,
         max_age=max_age, redact=not no_redact,
     )
-    metrics = HandoffMetrics() if metrics_file is not None else None
-    start = time.perf_counter()
     report_to = None if no_report else report_path
-    try:
+    with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
         pipeline.write_outputs(generated, output, report_to, template)
-    except HandoffError:
-        if metrics is not None and metrics_file is not None:
-            metrics.failed()
-            metrics.write_textfile(metrics_file)
-        raise
-    if metrics is not None and metrics_file is not None:
-        metrics.observe(generated.payload, time.perf_counter() - start)
-        metrics.write_textfile(metrics_file)
+        record(generated.payload)
     payload = generated.payload
     if github_output is not None:
-        workflow_commands.append_outputs(github_output, {
-            "payload-path": str(output), "report-path": str(report_to or ""),
-            "level": payload.level.value, "tokens": str(payload.tokens),
-            "budget": str(payload.budget), "handoff-id": payload.data["handoff_id"],
-            "omitted": json.dumps(payload.omitted, separators=(",", ":")),
-        })
+        workflow_commands.append_outputs(
+            github_output, ci_outputs.step_outputs(payload, output, report_to))
     if dotenv is not None:
-        write_atomically(dotenv, "".join(f"CONTEXT_HANDOFF_{key}={value}\n" for key, value in {
-            "LEVEL": payload.level.value, "TOKENS": payload.tokens, "BUDGET": payload.budget,
-            "HANDOFF_ID": payload.data["handoff_id"], "PAYLOAD": output,
-        }.items()))
+        write_atomically(dotenv, ci_outputs.dotenv_text(payload, output))
     if as_json:
         click.echo(json.dumps({
             "payload": str(output), "report": str(report_to) if report_to else None,

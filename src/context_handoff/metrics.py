@@ -8,9 +8,12 @@ textfile format for scheduled jobs.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError
+from .errors import HandoffError, InputError
 from .model import Payload
 
 TOKEN_BUCKETS = (100, 250, 500, 750, 1000, 1200, 1500, 2000, 3000, 5000, 10000)
@@ -49,3 +52,21 @@ class HandoffMetrics:
         from prometheus_client import write_to_textfile
 
         write_to_textfile(str(path), self.registry)
+
+
+@contextmanager
+def recording_metrics(path: Path | None) -> Iterator[Callable[[Payload], None]]:
+    """Around one generation: yields ``record(payload)``; writes the textfile at ``path``
+    (if any) after a success, and after a HandoffError too, counting it."""
+    if path is None:
+        yield lambda _payload: None
+        return
+    metrics = HandoffMetrics()
+    start = time.perf_counter()
+    try:
+        yield lambda payload: metrics.observe(payload, time.perf_counter() - start)
+    except HandoffError:
+        metrics.failed()
+        metrics.write_textfile(path)
+        raise
+    metrics.write_textfile(path)
