@@ -183,3 +183,21 @@ def test_docker_engine_on_a_non_linux_runner_fails_fast(tmp_path):
     assert proc.returncode == 2
     assert "engine: docker needs a Linux runner (this is macOS)" in proc.stdout
     assert "engine: python" in proc.stdout
+
+
+def test_image_runs_offline_as_any_uid(act_bin, tmp_path):
+    """No network, an arbitrary non-root uid: the encodings are baked in, nothing is
+    written outside the mounted folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    work.chmod(0o777)
+    shutil.copy(EXAMPLE, work / "state.json")
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--user", "12345:12345",
+         "--read-only", "-v", f"{work}:/work", IMAGE,
+         "generate", "--state", "state.json", "--level", "full"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    payload = work / "context_payload.json"
+    assert payload.stat().st_uid == 12345
+    assert pipeline.check_payload(payload).valid
