@@ -145,3 +145,14 @@ def test_digest_is_the_files_sha256_prefix(write_state, example_doc):
     path = write_state(example_doc)
     assert load_document(path).source.digest == hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     assert json.loads(path.read_text())  # unchanged on disk
+
+
+def test_precompiled_validators_match_the_schemas():
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compile_schemas.py"),
+                           "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -142,3 +142,10 @@ def test_workflow_command_escaping():
 
     assert command("error", "a%b\r\nc", file="x:y,z.json") == (
         "::error file=x%3Ay%2Cz.json::a%25b%0D%0Ac")
+
+
+def test_cli_lists_every_tracker():
+    from context_handoff.cli import TRACKERS
+    from context_handoff.notify import TRACKERS_BY_NAME
+
+    assert set(TRACKERS) == set(TRACKERS_BY_NAME)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, ci_outputs, notify, pipeline, render, validate, workflow_commands
+from . import __version__, ci_outputs, pipeline, render, validate, workflow_commands
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .model import CompressionLevel
@@ -25,6 +25,7 @@ from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
 
 LEVELS = [lvl.value for lvl in CompressionLevel]
+TRACKERS = ("github", "gitlab")  # notify.TRACKERS_BY_NAME, without importing it at start-up
 
 
 class _Duration(click.ParamType):  # type: ignore[type-arg, unused-ignore]
@@ -245,7 +246,7 @@ def report(payload: Path, template: str | None, output: Path | None, max_chars: 
 
 
 @cli.command()
-@click.argument("tracker", type=click.Choice(sorted(notify.TRACKERS_BY_NAME)))
+@click.argument("tracker", type=click.Choice(TRACKERS))
 @click.option("--status", type=click.Choice(["failure", "success"]), required=True,
               help="The handoff's result: failure opens or updates the issue, success closes it.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -268,6 +269,8 @@ def notify_command(tracker: str, status: str, report_path: Path | None, label: s
     A refusal (no token, no permission, a fork) or an API failure is a notice: it never
     changes the handoff's own result.
     """
+    from . import notify  # requests costs ~60 ms of start-up that generate does not need
+
     outcome = notify.run_notify(
         tracker, os.environ, status=status, label=label, fingerprint=fingerprint, title=title,
         report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import yaml
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InputError, Problem, StateFileNotFound
 from .model import Source
@@ -25,14 +24,23 @@ class Loaded(NamedTuple):
     source: Source
 
 
-class _StringTimesLoader(yaml.SafeLoader):
+if TYPE_CHECKING:
+    import yaml
+
+
+@cache
+def _string_times_loader() -> type[yaml.SafeLoader]:
     """A safe loader that leaves ISO times as strings, as JSON would."""
+    import yaml  # only YAML states pay for the import
 
+    class StringTimesLoader(yaml.SafeLoader):
+        pass
 
-_StringTimesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    StringTimesLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return StringTimesLoader
 
 
 def read_file(path: str | Path) -> tuple[bytes, Source]:
@@ -95,8 +103,10 @@ def _reject_constant(constant: str) -> Any:
 
 
 def _parse_yaml(text: str, name: str) -> Any:
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_StringTimesLoader)
+        return yaml.load(text, Loader=_string_times_loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

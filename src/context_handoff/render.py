@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,13 @@ def _build_env(sandboxed: bool, loader: jinja2.BaseLoader) -> jinja2.Environment
     return env
 
 
+@cache
+def _builtin_env() -> jinja2.Environment:
+    # one per process: a template is compiled on first use, then reused (the web app and
+    # the checkpointer render many reports)
+    return _build_env(False, jinja2.PackageLoader("context_handoff", "templates"))
+
+
 def _context(report_input: ReportInput) -> dict[str, Any]:
     payload = report_input.payload
     execution = payload.get("execution_state") or {
@@ -134,8 +142,7 @@ def render_report(report_input: ReportInput, template: str | Path | None = None,
     level = str((report_input.payload.get("meta") or {}).get("level", "standard"))
     name = str(template) if template is not None else TEMPLATE_BY_LEVEL.get(level, "standard")
     if name in BUILTIN_TEMPLATES:
-        env = _build_env(False, jinja2.PackageLoader("context_handoff", "templates"))
-        text = env.get_template(f"{name}.md.j2").render(_context(report_input))
+        text = _builtin_env().get_template(f"{name}.md.j2").render(_context(report_input))
         report = Report(text=text, template=name)
     else:
         report = _render_user_template(Path(name), report_input)

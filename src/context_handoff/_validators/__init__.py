@@ -1,0 +1,1 @@
+"""Pre-compiled schema validators (generated)."""
