@@ -8,11 +8,13 @@ permission, a fork's pull request) is a notice, never a failure of the handoff.
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from ..errors import HandoffFailed
 
 BODY_LIMIT = 65_536  # GitHub's limit for an issue or comment body, in characters
 MARKER_PREFIX = "<!-- context-handoff:fingerprint="
@@ -112,3 +114,28 @@ def build_session(token: str, auth_header: str, auth_prefix: str = "") -> reques
     session.headers[auth_header] = f"{auth_prefix}{token}"
     session.headers["User-Agent"] = "context-handoff"
     return session
+
+
+def call(session: requests.Session, tracker: str, hint: str, method: str, url: str,
+         **kwargs: Any) -> requests.Response:
+    """One API request: 401/403 is a Refused (a notice), other errors a HandoffFailed."""
+    where = url.split("?", 1)[0]
+    try:
+        response = session.request(method, url, timeout=30, **kwargs)
+    except requests.RequestException as exc:
+        raise HandoffFailed(f"{tracker} API unreachable: {exc}") from None
+    if response.status_code in (401, 403):
+        raise Refused(f"{tracker} answered {response.status_code} to {method} {where}: "
+                      f"{_message(response)}; {hint}")
+    if response.status_code >= 400:
+        raise HandoffFailed(f"{tracker} answered {response.status_code} to {method} {where}: "
+                            f"{_message(response)}")
+    return response
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("message", body) if isinstance(body, dict) else body)[:200]

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import requests
 
 from ..errors import HandoffFailed
-from .core import Issue, Refused, build_session
+from .core import Issue, Refused, build_session, call
 
 
 class GitHubTracker:
@@ -22,17 +22,8 @@ class GitHubTracker:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = path if path.startswith("http") else f"{self.base}{path}"
-        try:
-            response = self.session.request(method, url, timeout=30, **kwargs)
-        except requests.RequestException as exc:
-            raise HandoffFailed(f"GitHub API unreachable: {exc}") from None
-        if response.status_code in (401, 403):
-            raise Refused(f"GitHub answered {response.status_code} to {method} {path}: "
-                          f"{_message(response)}; the token needs `issues: write`")
-        if response.status_code >= 400:
-            raise HandoffFailed(f"GitHub answered {response.status_code} to {method} {path}: "
-                                f"{_message(response)}")
-        return response
+        return call(self.session, "GitHub", "the token needs `issues: write`", method, url,
+                    **kwargs)
 
     def find_open(self, label: str, marker: str) -> Issue | None:
         # the issues list, not the search API: search's index lags and would make duplicates
@@ -68,13 +59,6 @@ class GitHubTracker:
     def close(self, issue: Issue) -> None:
         self._call("PATCH", f"/issues/{issue.number}",
                    json={"state": "closed", "state_reason": "completed"})
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("message", ""))[:200]
-    except ValueError:
-        return response.text[:200]
 
 
 def is_fork_pull_request(environ: Mapping[str, str]) -> bool:

@@ -12,8 +12,7 @@ from urllib.parse import quote
 
 import requests
 
-from ..errors import HandoffFailed
-from .core import Issue, Refused, build_session
+from .core import Issue, Refused, build_session, call
 
 DEFAULT_TOKEN_VARIABLE = "CONTEXT_HANDOFF_GITLAB_TOKEN"
 
@@ -25,17 +24,8 @@ class GitLabTracker:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = path if path.startswith("http") else f"{self.base}{path}"
-        try:
-            response = self.session.request(method, url, timeout=30, **kwargs)
-        except requests.RequestException as exc:
-            raise HandoffFailed(f"GitLab API unreachable: {exc}") from None
-        if response.status_code in (401, 403):
-            raise Refused(f"GitLab answered {response.status_code} to {method} {path}; "
-                          "the token needs the `api` scope and Reporter access")
-        if response.status_code >= 400:
-            raise HandoffFailed(f"GitLab answered {response.status_code} to {method} {path}: "
-                                f"{response.text[:200]}")
-        return response
+        return call(self.session, "GitLab", "the token needs the `api` scope and Reporter access",
+                    method, url, **kwargs)
 
     def find_open(self, label: str, marker: str) -> Issue | None:
         url: str | None = f"/issues?state=opened&labels={quote(label)}&per_page=100"
