@@ -9,7 +9,7 @@ export TIKTOKEN_CACHE_DIR ?= $(CURDIR)/.cache/tiktoken
 BASE_IMAGE ?= python:3.12-slim
 IMAGE ?= context-handoff:local
 
-.PHONY: demo test lint bench bench-quick encodings image clean
+.PHONY: demo test lint bench bench-quick encodings image clean schemas
 
 $(BIN)/context-handoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-quick: encodings
 image: encodings
 	PYTHON=$(BIN)/python scripts/build_wheelhouse.sh "$(BASE_IMAGE)" wheelhouse
 	DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$(BASE_IMAGE)" -t "$(IMAGE)" .
+
+# The payload schemas come from scripts/payload_schemas.py; the validators from the schemas.
+schemas: $(BIN)/context-handoff
+	$(BIN)/python scripts/payload_schemas.py
+	$(BIN)/python scripts/compile_schemas.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

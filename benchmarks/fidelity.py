@@ -9,7 +9,7 @@ so a category of 300 blocked tasks weighs what a category of 3 does.
 | category | weight | facts |
 |---|---|---|
 | progress | 10 | the current phase id; the done and total task counts |
-| running | 20 | every running task's id |
+| running | 20 | every active task's id (declared in context.active_tasks, or running) |
 | failed | 20 | every failed task's id with its error type |
 | next | 15 | the first ten ready tasks' ids (ready: pending, every dependency done) |
 | blocked | 15 | every blocked task's id with the failed task that blocks it |
@@ -30,11 +30,11 @@ WEIGHTS = {"progress": 10, "running": 20, "failed": 20, "next": 15, "blocked": 1
 # which payload list accounts for a category's missing facts, by level
 OMITTED_KEYS = {
     "running": ("active", "execution_state.active_tasks"),
-    "failed": ("failed", "execution_state.failed_tasks"),
-    "next": ("next", "execution_state.next_tasks"),
-    "blocked": ("execution_state.blocked_tasks",),
-    "decisions": ("critical_context.pending_decisions",),
-    "errors": ("critical_context.recent_errors", "execution_state.failed_tasks", "failed"),
+    "failed": ("failed", "execution_state.failed_tasks", "critical_context.errors"),
+    "next": ("next", "execution_state.next_eligible"),
+    "blocked": ("execution_state.blocked_tasks", "execution_state.blocked_by"),
+    "decisions": ("pending_decisions", "critical_context.user_decisions"),
+    "errors": ("critical_context.errors", "execution_state.failed_tasks", "failed"),
 }
 NEXT_SHOWN = 10
 ERRORS_SHOWN = 5
@@ -62,7 +62,7 @@ def critical_facts(facts: Facts) -> list[Fact]:
     out = [Fact("progress", state.current_phase or "", None),
            Fact("progress", f'"tasks_complete":{finished}', None),
            Fact("progress", f'"tasks_total":{len(state.tasks)}', None)]
-    out += [Fact("running", t.id) for t in tasks if t.status == "running"]
+    out += [Fact("running", tid) for tid in facts.active]
     out += [Fact("failed", t.id, t.error_type or "") for t in tasks if t.status == "failed"]
     out += [Fact("next", tid) for tid in facts.ready[:NEXT_SHOWN]]
     out += [Fact("blocked", b.task_id, b.blocked_by or None) for b in facts.blocked]

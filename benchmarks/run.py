@@ -28,7 +28,7 @@ from context_handoff.model import DEFAULT_BUDGETS, CompressionLevel
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
-from . import baselines, fidelity
+from . import baselines, fidelity, probes
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -126,6 +126,46 @@ def bench_fidelity(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# The resume-probe comparison with the original at its own token count: a few-hundred-task
+# state, and a large one with many failures (see benchmarks/probes.py).
+PROBE_STATES = {"400 tasks": {"tasks": 400}, "2,000 tasks, 150 failed": {
+    "tasks": 2000, "failed": 150, "active": 30, "seed": 7}}
+
+
+def bench_probes(tmp: Path) -> dict[str, Any]:
+    """Per state and level: the original's payload and ours packed to its token count, and
+    ours at the level's own budget, each scored by the share of resume probes answered."""
+    counter = build_counter("o200k_base")
+    out: dict[str, Any] = {}
+    for label, spec in PROBE_STATES.items():
+        spec = dict(spec)
+        doc = make_state(spec.pop("tasks"), **spec)
+        path = tmp / "probe_state.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        rows = out[label] = {}
+        for level in LEVELS:
+            ours = pipeline.generate(pipeline.GenerateOptions(state=path, level=level, now=NOW))
+            wanted, ready = probes.resume_probes(ours.facts)
+            original = baselines.original_strategy(doc, level)
+            tokens = counter.count(original)
+            same = pipeline.generate(pipeline.GenerateOptions(
+                state=path, level=level, budget=tokens, now=NOW)).payload
+            rows[level] = {
+                "probes": len(wanted),
+                "original": _probed(original, tokens, wanted, ready),
+                "ours_at_original_tokens": _probed(same.text, same.tokens, wanted, ready),
+                "ours_at_budget": _probed(ours.payload.text, ours.payload.tokens, wanted, ready),
+            }
+    return out
+
+
+def _probed(text: str, tokens: int, wanted: list[probes.Probe], ready: list[str]
+            ) -> dict[str, Any]:
+    result = probes.score_probes(text, wanted, ready)
+    return {"tokens": tokens, "share": round(result.share, 3), "answered": result.answered,
+            "missing": result.missing_by_kind}
+
+
 def _scored(text: str, facts: list[fidelity.Fact], tokens: int,
             omitted: dict[str, int] | None) -> dict[str, Any]:
     result = fidelity.score(text, facts, tokens, omitted)._asdict()
@@ -162,6 +202,7 @@ def run(quick: bool) -> dict[str, Any]:
     results["example_process"]["ratio_to_floor"] = round(
         results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
     with tempfile.TemporaryDirectory() as tmp:
+        results["probes"] = bench_probes(Path(tmp))
         for size in sizes:
             doc = make_state(size, seed=size)
             path = Path(tmp) / f"state_{size}.json"
@@ -212,6 +253,8 @@ def render_markdown(results: dict[str, Any]) -> str:
               f"{floor['seconds']:.3f} s, {floor['peak_rss_mb']} MB. Whole-process `generate` on "
               f"the example state: {example['seconds']:.3f} s = **{example['ratio_to_floor']}x** "
               "the floor."]
+    if "probes" in results:
+        lines += _probes_md(results["probes"])
     if "fidelity" in results:
         lines += _fidelity_md(results["fidelity"])
     return "\n".join(lines) + "\n"
@@ -220,6 +263,26 @@ def render_markdown(results: dict[str, Any]) -> str:
 def _split_keys(results: dict[str, Any]) -> list[str]:
     first = next(iter(results["sizes"].values()))
     return list(first["levels"]["standard"]["split"])
+
+
+def _probes_md(table: dict[str, Any]) -> list[str]:
+    lines = ["", "## Resume probes against the original, at equal tokens", "",
+             "Share of the resume probes (`benchmarks/probes.py`: active and failed ids, error "
+             "types, pending decisions, the next ready tasks, the critical path's head, the "
+             "phase, missing dependencies) that each payload answers. The original's payload "
+             "is rebuilt in `benchmarks/baselines.py`; ours is packed to exactly its token "
+             "count, then to the level's own budget.", "",
+             "| state | level | probes | original: tokens, share | ours at its tokens "
+             "| ours at the level's budget | ours still missing |",
+             "|---|---|---:|---|---|---|---|"]
+    for label, rows in table.items():
+        for level, row in rows.items():
+            o, same, ours = row["original"], row["ours_at_original_tokens"], row["ours_at_budget"]
+            missing = ", ".join(f"{k} {n}" for k, n in ours["missing"].items()) or "—"
+            lines.append(f"| {label} | {level} | {row['probes']} | {o['tokens']}, "
+                         f"{o['share']:.0%} | {same['tokens']}, **{same['share']:.0%}** | "
+                         f"{ours['tokens']}, {ours['share']:.0%} | {missing} |")
+    return lines
 
 
 def _fidelity_md(fid: dict[str, Any]) -> list[str]:

@@ -105,12 +105,12 @@ def test_validate_valid_and_over_budget(chdir_tmp):
 def test_validate_reports_schema_problems_with_paths(chdir_tmp):
     run("generate", "--state", EXAMPLE, "--now", NOW)
     data = json.loads(Path("context_payload.json").read_text())
-    data["execution_state"]["failed_tasks"][0]["error"] = 7
+    data["execution_state"]["failed_tasks"][0] = 7
     Path("broken.json").write_text(json.dumps(data))
     result = run("validate", "broken.json", "--json")
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
-    assert problems[0]["path"] == "$.execution_state.failed_tasks[0].error"
+    assert problems[0]["path"] == "$.execution_state.failed_tasks[0]"
 
 
 def test_validate_unreadable_payload_is_exit_2(chdir_tmp):

@@ -20,7 +20,9 @@ def t(status, *deps, **kw):
 
 def test_example_state_facts(write_state, example_doc):
     facts = derive_facts(pipeline.read_state(write_state(example_doc)), NOW)
-    assert facts.ready == ("task_045_deploy_kubernetes",)
+    # declared active by the orchestrator (its status still says pending): active, not next
+    assert facts.active == ("task_045_deploy_kubernetes",)
+    assert facts.ready == ()
     assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [
         ("task_050_compliance_check", "task_038_security_scan")]
     assert facts.critical_path == (

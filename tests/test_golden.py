@@ -1,11 +1,13 @@
 """Golden payloads: each case folder's state, at every level, byte for byte.
 
-Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/test_golden.py``
-and read the diff before committing it.
+The expected files are pretty-printed so a diff reads well; the payload written is the
+compact form of the same JSON. Regenerate after an intended change with
+``UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and read the diff before committing it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +26,9 @@ def test_golden_payload(case: Path, level: str) -> None:
     options = pipeline.GenerateOptions(state=case / "state.json", level=level, now=NOW)
     text = pipeline.generate(options).payload.text.replace(
         pipeline.read_state(case / "state.json").source.digest, "<digest>")
+    pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
     expected = case / f"expected_{level}.json"
     if os.environ.get("UPDATE_GOLDEN"):
-        expected.write_text(text, encoding="utf-8")
-    assert text == expected.read_text(encoding="utf-8")
+        expected.write_text(pretty, encoding="utf-8")
+    assert pretty == expected.read_text(encoding="utf-8")
+    assert text == pipeline.pack.serialize(json.loads(pretty))

@@ -159,7 +159,7 @@ def test_web_api_answers_as_the_guide_promised(server):
     inline = requests.post(f"{server}/api/handoff", timeout=10, json={
         "level": "full", "state": {"tasks": {"a": {"status": "failed"}}}})
     assert inline.status_code == 200
-    assert inline.json()["context"]["execution_state"]["failed_tasks"][0]["id"] == "a"
+    assert inline.json()["context"]["execution_state"]["failed_tasks"] == ["a"]
     assert requests.get(f"{server}/healthz", timeout=10).json() == {"status": "ok"}
     assert "/api/handoff" in requests.get(f"{server}/openapi.json", timeout=10).json()["paths"]
 

@@ -156,3 +156,14 @@ def test_precompiled_validators_match_the_schemas():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compile_schemas.py"),
                            "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_payload_schemas_match_their_source():
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "payload_schemas.py"),
+                           "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -30,40 +30,54 @@ def _generate(write_state, doc, level="standard", budget=None, encoding="o200k_b
 def expected_totals(generated) -> dict[str, int]:
     """How many candidates each list had, from the facts (not from the packer)."""
     facts = generated.facts
-    tasks = facts.state.tasks.values()
-    failed = sum(t.status == "failed" for t in tasks)
-    running = sum(t.status == "running" for t in tasks)
-    failed_ids = {t.id for t in tasks if t.status == "failed"}
-    env = facts.state.environment
+    state = facts.state
+    tasks = state.tasks.values()
+    failed = [t for t in tasks if t.status == "failed"]
+    failed_ids = {t.id for t in failed}
+    with_error = {e.task_id for e in facts.recent_errors} | {
+        t.id for t in failed if t.error_type or t.error_message}
+    env = state.environment
     return {
-        "failed": failed, "active": running, "next": len(facts.ready),
-        "execution_state.failed_tasks": failed, "execution_state.active_tasks": running,
-        "execution_state.next_tasks": len(facts.ready),
+        "failed": len(failed), "active": len(facts.active), "next": len(facts.ready),
+        "pending_decisions": len(facts.pending_decisions),
+        "execution_state.failed_tasks": len(failed),
+        "execution_state.active_tasks": len(facts.active),
+        "execution_state.next_eligible": len(facts.ready),
         "execution_state.blocked_tasks": len(facts.blocked),
-        "critical_context.pending_decisions": len(facts.pending_decisions),
-        "critical_context.recent_errors": sum(
+        "critical_context.user_decisions": len(state.decisions),
+        "critical_context.errors": len(failed_ids & with_error) + sum(
             e.task_id not in failed_ids for e in facts.recent_errors),
         "critical_context.warnings": len(facts.warnings),
-        "critical_context.recent_decisions": len(facts.recent_decisions),
         "dag_snapshot.critical_path": len(facts.critical_path),
+        "dag_snapshot.phases_completed": sum(p.status == "done" for p in facts.phases),
         "dag_snapshot.phases": len(facts.phases),
-        "file_state.files": len(facts.state.files),
-        "environment.packages": len(env.packages) if env else 0,
+        "file_state.artifacts": sum(bool(f.produced_by) for f in state.files),
+        "file_state.required": sum(bool(f.required_by) and f.exists is True for f in state.files),
+        "file_state.missing": sum(bool(f.required_by) and f.exists is False for f in state.files),
+        "environment.packages": len({p.name for p in env.packages}) if env else 0,
         "environment.missing_dependencies": len(env.missing_dependencies) if env else 0,
     }
 
 
+# details keyed by id: each key is an id the payload lists (or would, uncut), so a map has
+# at most as many entries as its list had candidates
+DETAIL_OF = {
+    "failures": "failed", "execution_state.failures": "execution_state.failed_tasks",
+    "execution_state.blocked_by": "execution_state.blocked_tasks",
+}
+
+
 def _lists(data: dict[str, Any], level: str) -> dict[str, list[Any]]:
     if level == "minimal":
-        return {k: data[k] for k in ("failed", "active", "next")}
+        return {k: data[k] for k in ("failed", "active", "next", "pending_decisions")}
     out = {}
     for section in ("execution_state", "critical_context", "dag_snapshot", "file_state",
                     "environment"):
         for key, value in data.get(section, {}).items():
             if isinstance(value, list):
                 out[f"{section}.{key}"] = value
-            elif key == "blocked_tasks":  # grouped by the failure that blocks them
-                out[f"{section}.{key}"] = [tid for group in value.values() for tid in group]
+    if level == "full":
+        out["environment.packages"] = list(data["environment"]["packages"])
     return out
 
 
@@ -72,6 +86,11 @@ def assert_accounted(generated) -> None:
     totals = expected_totals(generated)
     for path, items in _lists(payload.data, payload.level.value).items():
         assert len(items) + payload.omitted.get(path, 0) == totals[path], path
+    for path, listed in DETAIL_OF.items():
+        head, _, key = path.rpartition(".")
+        container = payload.data.get(head, {}) if head else payload.data
+        if key in container:
+            assert len(container[key]) + payload.omitted.get(path, 0) <= totals[listed], path
     assert all(count > 0 for count in payload.omitted.values())
 
 
@@ -99,14 +118,15 @@ def test_2000_tasks_150_failed_30_running(write_state, level, encoding):
     assert_accounted(generated)
     payload = generated.payload
     assert payload.tokens >= 0.9 * payload.budget  # the budget is used, not wasted
-    failed_key = "failed" if level == "minimal" else "execution_state.failed_tasks"
-    assert payload.omitted[failed_key] > 0
-    # every priority section got a share, not only the first one
+    # 150 failures never all fit with their errors: something is cut, and says so
+    assert payload.omitted.get("failed", 0) + payload.omitted.get(
+        "critical_context.errors", 0) > 0
+    # every v1 id list got a share, not only the first one
     lists = _lists(payload.data, level)
     for key in ("failed", "active", "next") if level == "minimal" else (
         "execution_state.failed_tasks", "execution_state.active_tasks",
-        "execution_state.next_tasks", "execution_state.blocked_tasks",
-        "critical_context.pending_decisions"):
+        "execution_state.next_eligible", "execution_state.blocked_tasks",
+        "critical_context.user_decisions", "dag_snapshot.critical_path"):
         assert lists[key], key
 
 
@@ -117,8 +137,8 @@ def test_failures_blocking_most_come_first(write_state):
         "b": {"status": "pending", "dependencies": ["a"]},
     }}
     data = _generate(write_state, doc).payload.data
-    assert [f["id"] for f in data["execution_state"]["failed_tasks"]] == ["f2", "f1"]
-    assert data["execution_state"]["failed_tasks"][0]["blocks"] == 2
+    assert data["execution_state"]["failed_tasks"] == ["f2", "f1"]
+    assert data["execution_state"]["failures"]["f2"]["blocks"] == 2
 
 
 def test_too_small_a_budget_says_what_the_smallest_needs(write_state, example_doc):
@@ -219,7 +239,7 @@ def test_budget_holds_and_omitted_accounts_for_every_cut(write_state, doc, level
 
 
 def test_names_that_restate_the_id():
-    from context_handoff.pack import _restates
+    from context_handoff.layouts import _restates
 
     assert _restates("Deploy to Kubernetes", "task_045_deploy_kubernetes")
     assert _restates("Render auth (step 695)", "task_0695_render_auth")
@@ -232,20 +252,18 @@ def test_terse_form_only_under_pressure(write_state):
                      for i in range(60)}}
     roomy = _generate(write_state, doc, "standard", budget=4000).payload
     assert roomy.omitted == {}
-    assert all("name" in t for t in roomy.data["execution_state"]["active_tasks"])
+    assert len(roomy.data["execution_state"]["names"]) == 60
     tight = _generate(write_state, doc, "standard", budget=600).payload
     assert tight.omitted["execution_state.active_tasks"] > 0
-    assert all("name" not in t for t in tight.data["execution_state"]["active_tasks"])
-    from context_handoff.model import CompressionLevel
-    from context_handoff.pack import LIMITS_BY_LEVEL, Header, _pack_with
+    assert tight.data["execution_state"]["names"] == {}  # names restate the ids: left out
 
-    generated = _generate(write_state, doc, "standard", budget=600)
-    header = Header("id", "t", CompressionLevel.STANDARD, 600, "o200k_base", "0" * 12)
-    # how many the generous form would have carried in the same budget
-    generous = LIMITS_BY_LEVEL[CompressionLevel.STANDARD]
-    _, _, data = _pack_with(generated.facts, header, O200K, generous)
-    generous_count = len(data["execution_state"]["active_tasks"])
-    assert len(tight.data["execution_state"]["active_tasks"]) > generous_count
+
+def test_ids_before_details_under_pressure(write_state):
+    doc = make_state(400, seed=3)
+    payload = _generate(write_state, doc, "standard", budget=700).payload
+    execution = payload.data["execution_state"]
+    assert execution["failed_tasks"] and execution["active_tasks"] and execution["next_eligible"]
+    assert execution["failures"] == {} and payload.omitted["execution_state.failures"] > 0
 
 
 def test_slack_left_by_estimates_is_used(write_state):

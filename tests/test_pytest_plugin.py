@@ -13,7 +13,8 @@ def test_handoff_fits(handoff_state):
     state = handoff_state(tasks=300, failed=20, active=5)
     gen = ContextPayloadGenerator(state)
     context = gen.generate_context(CompressionLevel.STANDARD)
-    assert context["summary"]["counts"]["failed"] == 20
+    assert len(context["execution_state"]["failed_tasks"]) + context["omitted"].get(
+        "execution_state.failed_tasks", 0) == 20
     assert assert_handoff_within_budget(context, "standard") <= 1200
 
 
@@ -30,4 +31,4 @@ def test_plugin_fixture_and_assertion(pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*standard handoff is * o200k_base tokens, over the budget of 300 by *; "
-        "biggest sections: execution_state *"])
+        "biggest sections: critical_context *"])

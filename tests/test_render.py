@@ -57,9 +57,9 @@ def test_default_template_follows_the_level():
 
 def test_standard_report_shows_what_was_promised():
     text = render_report(_report_input(EXAMPLE)).text
-    for expected in ("20250115T150000000000Z-", "`███", "## Failed tasks", "## Running",
+    for expected in ("20250115T150000000000Z-", "`███", "## Failed tasks", "## Active",
                      "## Next (ready to start)", "## Blocked", "⏳ **pending**",
-                     "```mermaid\nflowchart LR", "class n0 ready", "**529 of 1200**",
+                     "```mermaid\nflowchart LR", "class n0 running", "**524 of 1200**",
                      "Costliest sections:", "(state 0.5 h old)"):
         assert expected in text, expected
 

@@ -45,6 +45,7 @@ class ContextPayloadGenerator:
         self.max_age = max_age
         self.redact = redact
         self.last: Generated | None = None
+        self._last_key: tuple[GenerateOptions, tuple[int, int, int] | None] | None = None
 
     def _options(self, level: CompressionLevel | str) -> GenerateOptions:
         value = level.value if isinstance(level, CompressionLevel) else str(level).lower()
@@ -54,8 +55,17 @@ class ContextPayloadGenerator:
         )
 
     def generate(self, level: CompressionLevel | str = CompressionLevel.STANDARD) -> Generated:
-        """The payload with its facts and stage timings."""
-        self.last = generate(self._options(level))
+        """The payload with its facts and stage timings.
+
+        While the state file is unchanged, asking again for the same level gives the same
+        handoff (the guide saves a payload, then asks for the context to count it: both
+        must be the one payload); a changed file gives a new one.
+        """
+        options = self._options(level)
+        key = (options, _signature(self.state_file))
+        if self.last is None or self._last_key != key:
+            self.last = generate(options)
+            self._last_key = key
         return self.last
 
     def generate_context(
@@ -74,3 +84,12 @@ class ContextPayloadGenerator:
     def get_token_count(self, context: dict[str, Any]) -> int:
         """Exact tokens of ``context`` serialised exactly as it is written."""
         return build_counter(self.encoding).count(serialize(context))
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """What tells a rewritten state file from the same one: inode, size, mtime (ns)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

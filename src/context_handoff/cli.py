@@ -11,6 +11,8 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,35 +62,40 @@ class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-class _Cli(click.Group):
+@contextmanager
+def boundary(ctx: click.Context) -> Iterator[None]:
     """The one boundary handler: known errors are lines and exit codes, the rest exit 3."""
+    try:
+        yield
+    except HandoffError as exc:
+        for line in exc.lines():
+            click.echo(f"error: {line}", err=True)
+        if ctx.find_root().params.get("error_format") == "github":  # on the run's page
+            for problem in exc.problems:
+                click.echo(workflow_commands.problem_annotation(problem))
+            if not exc.problems:
+                click.echo(workflow_commands.command("error", exc.message,
+                                                     title="context-handoff"))
+        ctx.exit(exc.exit_code)
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except BrokenPipeError:
+        # the reader went away (`| head`); the work is done and written, so stay quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        ctx.exit(ExitCode.OK)
+    except Exception as exc:
+        click.echo(f"error: unexpected error ({type(exc).__name__}: {exc}); "
+                   "rerun with --traceback and report it", err=True)
+        if ctx.find_root().params.get("traceback"):
+            traceback.print_exc(file=sys.stderr)
+        ctx.exit(ExitCode.INTERNAL)
 
+
+class _Cli(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        with boundary(ctx):
             return super().invoke(ctx)
-        except HandoffError as exc:
-            for line in exc.lines():
-                click.echo(f"error: {line}", err=True)
-            if ctx.params.get("error_format") == "github":  # annotations on the run's page
-                for problem in exc.problems:
-                    click.echo(workflow_commands.problem_annotation(problem))
-                if not exc.problems:
-                    click.echo(workflow_commands.command("error", exc.message,
-                                                   title="context-handoff"))
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
-        except BrokenPipeError:
-            # the reader went away (`| head`); the work is done and written, so stay quiet
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            ctx.exit(ExitCode.OK)
-        except Exception as exc:
-            click.echo(f"error: unexpected error ({type(exc).__name__}: {exc}); "
-                       "rerun with --traceback and report it", err=True)
-            if ctx.params.get("traceback"):
-                traceback.print_exc(file=sys.stderr)
-            ctx.exit(ExitCode.INTERNAL)
 
 
 @click.group(cls=_Cli)
@@ -112,7 +119,7 @@ github_output_option = click.option(
 
 
 @cli.command()
-@click.option("--state", "state", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--state", "--state-file", "state", type=click.Path(path_type=Path, dir_okay=False),
               default=Path(".orchestrator_state.json"), show_default=True,
               help="The orchestrator state file (JSON, or YAML by suffix).")
 @click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]), default="standard",

@@ -104,10 +104,13 @@ def derive_facts(state: State, now: datetime) -> Facts:
     phase_index = {tid: i for i, phase in enumerate(state.phases) for tid in phase.tasks}
     warnings += _context_warnings(state)
     warnings += _environment_warnings(state)
+    active = _active(state)
+    active_set = set(active)
     return Facts(
         state=state,
         counts=counts,
-        ready=_ready(tasks, heights, phase_index),
+        active=active,
+        ready=tuple(t for t in _ready(tasks, heights, phase_index) if t not in active_set),
         blocked=blocked,
         blocks_count=blocks_count,
         critical_path=_critical_path(order, graph, heights),
@@ -121,6 +124,14 @@ def derive_facts(state: State, now: datetime) -> Facts:
         warnings=tuple(warnings),
         age_hours=_age_hours(state, now),
     )
+
+
+def _active(state: State) -> tuple[str, ...]:
+    """The tasks the orchestrator declared active (what it was doing when it handed off),
+    then those whose own status is running; a disagreement is a warning elsewhere."""
+    declared = [tid for tid in state.context_active if tid in state.tasks]
+    running = [t.id for t in state.tasks.values() if t.status == "running"]
+    return tuple(dict.fromkeys([*declared, *running]))
 
 
 def _chain_heights(tasks: dict[str, Task], graph: _Graph, order: list[str]) -> dict[str, int]:

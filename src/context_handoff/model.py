@@ -154,7 +154,9 @@ class Facts(NamedTuple):
 
     state: State
     counts: dict[str, int]  # canonical status -> number of tasks
-    ready: tuple[str, ...]  # pending tasks whose dependencies are all finished, best first
+    # what the orchestrator was doing: context.active_tasks as declared, then running tasks
+    active: tuple[str, ...]
+    ready: tuple[str, ...]  # pending, every dependency finished, not active; best first
     blocked: tuple[Blocked, ...]
     blocks_count: dict[str, int]  # failed task -> how many tasks it blocks, transitively
     critical_path: tuple[str, ...]  # the longest chain of unfinished tasks

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import derive, load, normalize, pack, render, validate
+from . import derive, layouts, load, normalize, pack, render, validate
 from .errors import HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor
@@ -169,7 +169,7 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
         state_digest=state.source.digest,
     )
     with timer.stage("pack"):
-        payload = pack.pack_payload(facts, header, _TimedCounter(counter, timer))
+        payload = layouts.pack_payload(facts, header, _TimedCounter(counter, timer))
     timer.seconds["pack"] -= timer.seconds.get("tokenize", 0.0)
     with timer.stage("check"):
         problems = validate.find_problems(payload.data, level.value, "payload")
@@ -220,7 +220,7 @@ def report_input_from_file(path: Path, encoding: str | None = None) -> render.Re
     if problems:
         raise InputError(f"{source.name}: not a valid {level} payload", problems)
     counter = build_counter(encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING))
-    sections = {key: counter.count(pack.serialize({key: value})) for key, value in data.items()}
+    sections = pack.section_tokens(data, counter)
     return render.ReportInput(data, counter.count(load.decode_text(raw, source.name)), sections)
 
 

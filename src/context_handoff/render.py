@@ -101,20 +101,18 @@ def _builtin_env() -> jinja2.Environment:
 
 def _context(report_input: ReportInput) -> dict[str, Any]:
     payload = report_input.payload
-    execution = payload.get("execution_state") or {
-        "active_tasks": payload.get("active", []),
-        "failed_tasks": payload.get("failed", []),
-        "next_tasks": [t if isinstance(t, dict) else {"id": t} for t in payload.get("next", [])],
-        "blocked_tasks": {},
-    }
     meta = payload.get("meta") or {}
     ranked = sorted(report_input.section_tokens.items(), key=lambda kv: -kv[1])
+    critical = payload.get("critical_context") or {}
+    execution = _execution(payload, critical)
+    summary = payload.get("summary") or {}
     return {
         "p": payload,
-        "summary": payload.get("summary") or {},
+        "summary": summary,
+        "phase": summary.get("current_phase", summary.get("phase")),  # minimal: "phase"
         "meta": meta,
         "execution": execution,
-        "critical": payload.get("critical_context") or {},
+        "critical": _critical(payload, critical, execution),
         "dag": payload.get("dag_snapshot") or {},
         "files": payload.get("file_state"),
         "environment": payload.get("environment"),
@@ -123,6 +121,84 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
         "budget": meta.get("budget"),
         "costliest": ranked[:3],
         "status_of": _statuses(execution),
+        "counts": _counts(payload),
+    }
+
+
+_COUNTED = {  # what the key facts count: the v1 list at each level
+    "active": ("active", "execution_state.active_tasks"),
+    "failed": ("failed", "execution_state.failed_tasks"),
+    "blocked": ("execution_state.blocked_tasks",),
+    "ready": ("next", "execution_state.next_eligible"),
+}
+
+
+def _counts(payload: Mapping[str, Any]) -> dict[str, int]:
+    """How many tasks of each kind: each list's length plus what ``omitted`` says was cut."""
+    omitted = payload.get("omitted") or {}
+    counts = {}
+    for kind, paths in _COUNTED.items():
+        for path in paths:
+            value: Any = payload
+            for key in path.split("."):
+                value = value.get(key) if isinstance(value, Mapping) else None
+            if isinstance(value, list):
+                counts[kind] = len(value) + int(omitted.get(path, 0))
+    return counts
+
+
+def _execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload's tasks as the reports show them: one record a task, its details
+    joined in from the keys that carry them (ids in the v1 lists, details by id)."""
+    state = payload.get("execution_state")
+    if state is None:  # minimal: "failed" holds "<id>: <error type>"
+        failures = payload.get("failures") or {}
+        failed = []
+        for entry in payload.get("failed") or []:
+            tid, _, kind = str(entry).rpartition(": ")
+            detail = failures.get(tid) or {}
+            message = detail.get("message")
+            failed.append({"id": tid, "error": f"{kind}: {message}" if message else kind,
+                           "blocks": detail.get("blocks", 0)})
+        return {"failed_tasks": failed,
+                "active_tasks": [{"id": t} for t in payload.get("active") or []],
+                "next_tasks": [{"id": t} for t in payload.get("next") or []],
+                "blocked_tasks": {}}
+    names = state.get("names") or {}
+    failures = state.get("failures") or {}
+    errors = {e.get("task_id"): e for e in critical.get("errors") or []}
+    failed = []
+    for tid in state.get("failed_tasks") or []:
+        detail = failures.get(tid) or {}
+        error = errors.get(tid) or {}
+        text = ": ".join(str(x) for x in (error.get("type"), error.get("message")) if x)
+        failed.append({"id": tid, "name": detail.get("name") or names.get(tid),
+                       "error": text or "no error recorded", "blocks": detail.get("blocks", 0),
+                       "tried": detail.get("tried", []),
+                       "tried_earlier": detail.get("tried_earlier", 0)})
+    blocked: dict[str, list[str]] = {}
+    blocked_by = state.get("blocked_by") or {}
+    for tid in state.get("blocked_tasks") or []:
+        blocked.setdefault(blocked_by.get(tid, "—"), []).append(tid)
+    return {
+        "failed_tasks": failed,
+        "active_tasks": [{"id": t, "name": names.get(t)} for t in state.get("active_tasks") or []],
+        "next_tasks": [{"id": t, "name": names.get(t)} for t in state.get("next_eligible") or []],
+        "blocked_tasks": blocked,
+    }
+
+
+def _critical(payload: Mapping[str, Any], critical: Mapping[str, Any],
+              execution: Mapping[str, Any]) -> dict[str, Any]:
+    decisions = critical.get("user_decisions") or []
+    failed = {t["id"] for t in execution["failed_tasks"]}
+    pending = [d.get("prompt") for d in decisions if str(d.get("choice")).lower() == "pending"]
+    return {
+        "pending_decisions": pending or list(payload.get("pending_decisions") or []),
+        "recent_decisions": [d for d in decisions if str(d.get("choice")).lower() != "pending"],
+        "recent_errors": [e for e in critical.get("errors") or []
+                          if e.get("task_id") not in failed],
+        "warnings": critical.get("warnings") or [],
     }
 
 
@@ -196,7 +272,7 @@ def placeholder_values(payload: Mapping[str, Any], tokens: int) -> dict[str, str
         "handoff_id": payload.get("handoff_id"),
         "timestamp": summary.get("generated_at"),
         "project_name": summary.get("project"),
-        "current_phase": summary.get("current_phase"),
+        "current_phase": summary.get("current_phase", summary.get("phase")),
         "overall_progress": summary.get("progress"),
         "tasks_complete": summary.get("tasks_complete"),
         "tasks_total": summary.get("tasks_total"),

@@ -14,12 +14,21 @@ NoneType = type(None)
 
 def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/minimal.schema.json', 'title': 'context-handoff minimal payload', 'type': 'object', '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'task_ref': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, 'failed_task': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'required': ['handoff_id', 'summary', 'active', 'failed', 'next', 'meta', 'omitted'], 'properties': {'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'active': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'failed': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'next': {'type': 'array', 'items': {'type': 'string'}}, 'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}}, rule='type')
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/minimal.schema.json', 'title': 'context-handoff minimal payload', 'type': 'object', 'required': ['handoff_id', 'summary', 'active', 'failed', 'next', 'meta', 'omitted'], 'properties': {'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['phase', 'progress', 'task'], 'properties': {'phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'task': {'type': ['string', 'null']}, 'project': {'type': 'string'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'state_age_hours': {'type': ['number', 'null']}}}, 'active': {'type': 'array', 'items': {'type': 'string'}}, 'failed': {'type': 'array', 'items': {'type': 'string'}, 'description': "'<task id>: <error type>'"}, 'next': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'meta': {'allOf': [{'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, {'properties': {'level': {'const': 'minimal'}}}]}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}, 'not': {'required': ['version']}, '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'error': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, 'decision': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, 'failure': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, 'phase': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}, rule='type')
+    try:
+        data_is_dict = isinstance(data, dict)
+        if data_is_dict:
+            data__missing_keys = set(['version']) - data.keys()
+            if data__missing_keys:
+                raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'required': ['version']}, rule='required')
+    except (JsonSchemaValueException, JsonSchemaValuesException): pass
+    else:
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must NOT match a disallowed definition", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/minimal.schema.json', 'title': 'context-handoff minimal payload', 'type': 'object', 'required': ['handoff_id', 'summary', 'active', 'failed', 'next', 'meta', 'omitted'], 'properties': {'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['phase', 'progress', 'task'], 'properties': {'phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'task': {'type': ['string', 'null']}, 'project': {'type': 'string'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'state_age_hours': {'type': ['number', 'null']}}}, 'active': {'type': 'array', 'items': {'type': 'string'}}, 'failed': {'type': 'array', 'items': {'type': 'string'}, 'description': "'<task id>: <error type>'"}, 'next': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'meta': {'allOf': [{'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, {'properties': {'level': {'const': 'minimal'}}}]}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}, 'not': {'required': ['version']}, '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'error': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, 'decision': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, 'failure': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, 'phase': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}, rule='not')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data__missing_keys = set(['handoff_id', 'summary', 'active', 'failed', 'next', 'meta', 'omitted']) - data.keys()
         if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/minimal.schema.json', 'title': 'context-handoff minimal payload', 'type': 'object', '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'task_ref': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, 'failed_task': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'required': ['handoff_id', 'summary', 'active', 'failed', 'next', 'meta', 'omitted'], 'properties': {'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'active': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'failed': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'next': {'type': 'array', 'items': {'type': 'string'}}, 'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}}, rule='required')
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/minimal.schema.json', 'title': 'context-handoff minimal payload', 'type': 'object', 'required': ['handoff_id', 'summary', 'active', 'failed', 'next', 'meta', 'omitted'], 'properties': {'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['phase', 'progress', 'task'], 'properties': {'phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'task': {'type': ['string', 'null']}, 'project': {'type': 'string'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'state_age_hours': {'type': ['number', 'null']}}}, 'active': {'type': 'array', 'items': {'type': 'string'}}, 'failed': {'type': 'array', 'items': {'type': 'string'}, 'description': "'<task id>: <error type>'"}, 'next': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'meta': {'allOf': [{'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, {'properties': {'level': {'const': 'minimal'}}}]}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}, 'not': {'required': ['version']}, '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'error': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, 'decision': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, 'failure': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, 'phase': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}, rule='required')
         data_keys = set(data.keys())
         if "handoff_id" in data_keys:
             data_keys.remove("handoff_id")
@@ -29,27 +38,76 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
         if "summary" in data_keys:
             data_keys.remove("summary")
             data__summary = data["summary"]
-            validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_summary(data__summary, custom_formats, (name_prefix or "data") + ".summary")
+            if not isinstance(data__summary, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary must be object", value=data__summary, name="" + (name_prefix or "data") + ".summary", definition={'type': 'object', 'required': ['phase', 'progress', 'task'], 'properties': {'phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'task': {'type': ['string', 'null']}, 'project': {'type': 'string'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'state_age_hours': {'type': ['number', 'null']}}}, rule='type')
+            data__summary_is_dict = isinstance(data__summary, dict)
+            if data__summary_is_dict:
+                data__summary__missing_keys = set(['phase', 'progress', 'task']) - data__summary.keys()
+                if data__summary__missing_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary must contain " + (str(sorted(data__summary__missing_keys)) + " properties"), value=data__summary, name="" + (name_prefix or "data") + ".summary", definition={'type': 'object', 'required': ['phase', 'progress', 'task'], 'properties': {'phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'task': {'type': ['string', 'null']}, 'project': {'type': 'string'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'state_age_hours': {'type': ['number', 'null']}}}, rule='required')
+                data__summary_keys = set(data__summary.keys())
+                if "phase" in data__summary_keys:
+                    data__summary_keys.remove("phase")
+                    data__summary__phase = data__summary["phase"]
+                    if not isinstance(data__summary__phase, (str, NoneType)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.phase must be string or null", value=data__summary__phase, name="" + (name_prefix or "data") + ".summary.phase", definition={'type': ['string', 'null']}, rule='type')
+                if "progress" in data__summary_keys:
+                    data__summary_keys.remove("progress")
+                    data__summary__progress = data__summary["progress"]
+                    validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_progress(data__summary__progress, custom_formats, (name_prefix or "data") + ".summary.progress")
+                if "task" in data__summary_keys:
+                    data__summary_keys.remove("task")
+                    data__summary__task = data__summary["task"]
+                    if not isinstance(data__summary__task, (str, NoneType)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.task must be string or null", value=data__summary__task, name="" + (name_prefix or "data") + ".summary.task", definition={'type': ['string', 'null']}, rule='type')
+                if "project" in data__summary_keys:
+                    data__summary_keys.remove("project")
+                    data__summary__project = data__summary["project"]
+                    if not isinstance(data__summary__project, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.project must be string", value=data__summary__project, name="" + (name_prefix or "data") + ".summary.project", definition={'type': 'string'}, rule='type')
+                if "tasks_complete" in data__summary_keys:
+                    data__summary_keys.remove("tasks_complete")
+                    data__summary__taskscomplete = data__summary["tasks_complete"]
+                    if not isinstance(data__summary__taskscomplete, (int)) and not (isinstance(data__summary__taskscomplete, float) and data__summary__taskscomplete.is_integer()) or isinstance(data__summary__taskscomplete, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be integer", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                    if isinstance(data__summary__taskscomplete, (int, float, Decimal)) and not isinstance(data__summary__taskscomplete, bool):
+                        if data__summary__taskscomplete < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be bigger than or equal to 0", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                if "tasks_total" in data__summary_keys:
+                    data__summary_keys.remove("tasks_total")
+                    data__summary__taskstotal = data__summary["tasks_total"]
+                    if not isinstance(data__summary__taskstotal, (int)) and not (isinstance(data__summary__taskstotal, float) and data__summary__taskstotal.is_integer()) or isinstance(data__summary__taskstotal, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be integer", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                    if isinstance(data__summary__taskstotal, (int, float, Decimal)) and not isinstance(data__summary__taskstotal, bool):
+                        if data__summary__taskstotal < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be bigger than or equal to 0", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                if "state_age_hours" in data__summary_keys:
+                    data__summary_keys.remove("state_age_hours")
+                    data__summary__stateagehours = data__summary["state_age_hours"]
+                    if not isinstance(data__summary__stateagehours, (int, float, Decimal, NoneType)) or isinstance(data__summary__stateagehours, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.state_age_hours must be number or null", value=data__summary__stateagehours, name="" + (name_prefix or "data") + ".summary.state_age_hours", definition={'type': ['number', 'null']}, rule='type')
         if "active" in data_keys:
             data_keys.remove("active")
             data__active = data["active"]
             if not isinstance(data__active, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active must be array", value=data__active, name="" + (name_prefix or "data") + ".active", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active must be array", value=data__active, name="" + (name_prefix or "data") + ".active", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
             data__active_is_list = isinstance(data__active, (list, tuple))
             if data__active_is_list:
                 data__active_len = len(data__active)
                 for data__active_x, data__active_item in enumerate(data__active):
-                    validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_task_ref(data__active_item, custom_formats, (name_prefix or "data") + ".active[{data__active_x}]".format(**locals()))
+                    if not isinstance(data__active_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active[{data__active_x}]".format(**locals()) + " must be string", value=data__active_item, name="" + (name_prefix or "data") + ".active[{data__active_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
         if "failed" in data_keys:
             data_keys.remove("failed")
             data__failed = data["failed"]
             if not isinstance(data__failed, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".failed must be array", value=data__failed, name="" + (name_prefix or "data") + ".failed", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".failed must be array", value=data__failed, name="" + (name_prefix or "data") + ".failed", definition={'type': 'array', 'items': {'type': 'string'}, 'description': "'<task id>: <error type>'"}, rule='type')
             data__failed_is_list = isinstance(data__failed, (list, tuple))
             if data__failed_is_list:
                 data__failed_len = len(data__failed)
                 for data__failed_x, data__failed_item in enumerate(data__failed):
-                    validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failed_task(data__failed_item, custom_formats, (name_prefix or "data") + ".failed[{data__failed_x}]".format(**locals()))
+                    if not isinstance(data__failed_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".failed[{data__failed_x}]".format(**locals()) + " must be string", value=data__failed_item, name="" + (name_prefix or "data") + ".failed[{data__failed_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
         if "next" in data_keys:
             data_keys.remove("next")
             data__next = data["next"]
@@ -61,10 +119,41 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 for data__next_x, data__next_item in enumerate(data__next):
                     if not isinstance(data__next_item, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".next[{data__next_x}]".format(**locals()) + " must be string", value=data__next_item, name="" + (name_prefix or "data") + ".next[{data__next_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+        if "failures" in data_keys:
+            data_keys.remove("failures")
+            data__failures = data["failures"]
+            if not isinstance(data__failures, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".failures must be object", value=data__failures, name="" + (name_prefix or "data") + ".failures", definition={'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, rule='type')
+            data__failures_is_dict = isinstance(data__failures, dict)
+            if data__failures_is_dict:
+                data__failures_keys = set(data__failures.keys())
+                for data__failures_key in data__failures_keys:
+                    if data__failures_key not in []:
+                        data__failures_value = data__failures.get(data__failures_key)
+                        validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data__failures_value, custom_formats, (name_prefix or "data") + ".failures.{data__failures_key}".format(**locals()))
+        if "pending_decisions" in data_keys:
+            data_keys.remove("pending_decisions")
+            data__pendingdecisions = data["pending_decisions"]
+            if not isinstance(data__pendingdecisions, (list, tuple)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pending_decisions must be array", value=data__pendingdecisions, name="" + (name_prefix or "data") + ".pending_decisions", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
+            data__pendingdecisions_is_list = isinstance(data__pendingdecisions, (list, tuple))
+            if data__pendingdecisions_is_list:
+                data__pendingdecisions_len = len(data__pendingdecisions)
+                for data__pendingdecisions_x, data__pendingdecisions_item in enumerate(data__pendingdecisions):
+                    if not isinstance(data__pendingdecisions_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pending_decisions[{data__pendingdecisions_x}]".format(**locals()) + " must be string", value=data__pendingdecisions_item, name="" + (name_prefix or "data") + ".pending_decisions[{data__pendingdecisions_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
         if "meta" in data_keys:
             data_keys.remove("meta")
             data__meta = data["meta"]
             validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_meta(data__meta, custom_formats, (name_prefix or "data") + ".meta")
+            data__meta_is_dict = isinstance(data__meta, dict)
+            if data__meta_is_dict:
+                data__meta_keys = set(data__meta.keys())
+                if "level" in data__meta_keys:
+                    data__meta_keys.remove("level")
+                    data__meta__level = data__meta["level"]
+                    if not (isinstance(data__meta__level, str) and data__meta__level == 'minimal'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.level must be same as const definition: minimal", value=data__meta__level, name="" + (name_prefix or "data") + ".meta.level", definition={'const': 'minimal'}, rule='const')
         if "omitted" in data_keys:
             data_keys.remove("omitted")
             data__omitted = data["omitted"]
@@ -73,7 +162,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
 
 def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_omitted(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, rule='type')
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data_keys = set(data.keys())
@@ -145,30 +234,33 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_meta
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + " must be bigger than or equal to 0", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
     return data
 
-def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failed_task(data, custom_formats={}, name_prefix=None):
+def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}, rule='type')
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
-        data__missing_keys = set(['id', 'error']) - data.keys()
+        data__missing_keys = set([]) - data.keys()
         if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}, rule='required')
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, rule='required')
         data_keys = set(data.keys())
-        if "id" in data_keys:
-            data_keys.remove("id")
-            data__id = data["id"]
-            if not isinstance(data__id, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".id must be string", value=data__id, name="" + (name_prefix or "data") + ".id", definition={'type': 'string'}, rule='type')
-        if "error" in data_keys:
-            data_keys.remove("error")
-            data__error = data["error"]
-            if not isinstance(data__error, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".error must be string", value=data__error, name="" + (name_prefix or "data") + ".error", definition={'type': 'string'}, rule='type')
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': 'string'}, rule='type')
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string", value=data__message, name="" + (name_prefix or "data") + ".message", definition={'type': 'string'}, rule='type')
         if "blocks" in data_keys:
             data_keys.remove("blocks")
             data__blocks = data["blocks"]
             if not isinstance(data__blocks, (int)) and not (isinstance(data__blocks, float) and data__blocks.is_integer()) or isinstance(data__blocks, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".blocks must be integer", value=data__blocks, name="" + (name_prefix or "data") + ".blocks", definition={'type': 'integer'}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".blocks must be integer", value=data__blocks, name="" + (name_prefix or "data") + ".blocks", definition={'type': 'integer', 'minimum': 0}, rule='type')
+            if isinstance(data__blocks, (int, float, Decimal)) and not isinstance(data__blocks, bool):
+                if data__blocks < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".blocks must be bigger than or equal to 0", value=data__blocks, name="" + (name_prefix or "data") + ".blocks", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
         if "tried" in data_keys:
             data_keys.remove("tried")
             data__tried = data["tried"]
@@ -184,91 +276,18 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_fail
             data_keys.remove("tried_earlier")
             data__triedearlier = data["tried_earlier"]
             if not isinstance(data__triedearlier, (int)) and not (isinstance(data__triedearlier, float) and data__triedearlier.is_integer()) or isinstance(data__triedearlier, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried_earlier must be integer", value=data__triedearlier, name="" + (name_prefix or "data") + ".tried_earlier", definition={'type': 'integer'}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried_earlier must be integer", value=data__triedearlier, name="" + (name_prefix or "data") + ".tried_earlier", definition={'type': 'integer', 'minimum': 0}, rule='type')
+            if isinstance(data__triedearlier, (int, float, Decimal)) and not isinstance(data__triedearlier, bool):
+                if data__triedearlier < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried_earlier must be bigger than or equal to 0", value=data__triedearlier, name="" + (name_prefix or "data") + ".tried_earlier", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
     return data
 
-def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_task_ref(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, rule='type')
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['id']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, rule='required')
-        data_keys = set(data.keys())
-        if "id" in data_keys:
-            data_keys.remove("id")
-            data__id = data["id"]
-            if not isinstance(data__id, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".id must be string", value=data__id, name="" + (name_prefix or "data") + ".id", definition={'type': 'string'}, rule='type')
-        if "name" in data_keys:
-            data_keys.remove("name")
-            data__name = data["name"]
-            if not isinstance(data__name, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': 'string'}, rule='type')
-    return data
-
-def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_summary(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, rule='type')
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "project" in data_keys:
-            data_keys.remove("project")
-            data__project = data["project"]
-            if not isinstance(data__project, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".project must be string", value=data__project, name="" + (name_prefix or "data") + ".project", definition={'type': 'string'}, rule='type')
-        if "current_phase" in data_keys:
-            data_keys.remove("current_phase")
-            data__currentphase = data["current_phase"]
-            if not isinstance(data__currentphase, (str, NoneType)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".current_phase must be string or null", value=data__currentphase, name="" + (name_prefix or "data") + ".current_phase", definition={'type': ['string', 'null']}, rule='type')
-        if "progress" in data_keys:
-            data_keys.remove("progress")
-            data__progress = data["progress"]
-            if not isinstance(data__progress, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".progress must be string", value=data__progress, name="" + (name_prefix or "data") + ".progress", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='type')
-            if isinstance(data__progress, str):
-                if not REGEX_PATTERNS['^[0-9]{1,3}%$'].search(data__progress):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".progress must match pattern ^[0-9]{1,3}%$", value=data__progress, name="" + (name_prefix or "data") + ".progress", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='pattern')
-        if "tasks_complete" in data_keys:
-            data_keys.remove("tasks_complete")
-            data__taskscomplete = data["tasks_complete"]
-            if not isinstance(data__taskscomplete, (int)) and not (isinstance(data__taskscomplete, float) and data__taskscomplete.is_integer()) or isinstance(data__taskscomplete, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_complete must be integer", value=data__taskscomplete, name="" + (name_prefix or "data") + ".tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
-            if isinstance(data__taskscomplete, (int, float, Decimal)) and not isinstance(data__taskscomplete, bool):
-                if data__taskscomplete < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_complete must be bigger than or equal to 0", value=data__taskscomplete, name="" + (name_prefix or "data") + ".tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-        if "tasks_total" in data_keys:
-            data_keys.remove("tasks_total")
-            data__taskstotal = data["tasks_total"]
-            if not isinstance(data__taskstotal, (int)) and not (isinstance(data__taskstotal, float) and data__taskstotal.is_integer()) or isinstance(data__taskstotal, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_total must be integer", value=data__taskstotal, name="" + (name_prefix or "data") + ".tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='type')
-            if isinstance(data__taskstotal, (int, float, Decimal)) and not isinstance(data__taskstotal, bool):
-                if data__taskstotal < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_total must be bigger than or equal to 0", value=data__taskstotal, name="" + (name_prefix or "data") + ".tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-        if "generated_at" in data_keys:
-            data_keys.remove("generated_at")
-            data__generatedat = data["generated_at"]
-            if not isinstance(data__generatedat, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".generated_at must be string", value=data__generatedat, name="" + (name_prefix or "data") + ".generated_at", definition={'type': 'string'}, rule='type')
-        if "counts" in data_keys:
-            data_keys.remove("counts")
-            data__counts = data["counts"]
-            if not isinstance(data__counts, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".counts must be object", value=data__counts, name="" + (name_prefix or "data") + ".counts", definition={'type': 'object', 'additionalProperties': {'type': 'integer'}}, rule='type')
-            data__counts_is_dict = isinstance(data__counts, dict)
-            if data__counts_is_dict:
-                data__counts_keys = set(data__counts.keys())
-                for data__counts_key in data__counts_keys:
-                    if data__counts_key not in []:
-                        data__counts_value = data__counts.get(data__counts_key)
-                        if not isinstance(data__counts_value, (int)) and not (isinstance(data__counts_value, float) and data__counts_value.is_integer()) or isinstance(data__counts_value, bool):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".counts.{data__counts_key}".format(**locals()) + " must be integer", value=data__counts_value, name="" + (name_prefix or "data") + ".counts.{data__counts_key}".format(**locals()) + "", definition={'type': 'integer'}, rule='type')
+def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_progress(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (str)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='type')
+    if isinstance(data, str):
+        if not REGEX_PATTERNS['^[0-9]{1,3}%$'].search(data):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[0-9]{1,3}%$", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='pattern')
     return data
 
 validate = validate_https___context_handoff_dev_schemas_minimal_schema_json

@@ -14,12 +14,12 @@ NoneType = type(None)
 
 def validate_https___context_handoff_dev_schemas_standard_schema_json(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/standard.schema.json', 'title': 'context-handoff standard payload', 'type': 'object', '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'task_ref': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, 'failed_task': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'required': ['version', 'handoff_id', 'summary', 'execution_state', 'critical_context', 'dag_snapshot', 'meta', 'omitted'], 'properties': {'version': {'type': 'string'}, 'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'execution_state': {'type': 'object', 'required': ['active_tasks', 'failed_tasks', 'next_tasks', 'blocked_tasks'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'next_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'blocked_tasks': {'type': 'object', 'description': "failed task id (or '(marked blocked)') -> the tasks it blocks, transitively", 'additionalProperties': {'type': 'array', 'items': {'type': 'string'}}}}}, 'critical_context': {'type': 'object', 'required': ['pending_decisions', 'recent_errors', 'warnings', 'recent_decisions'], 'properties': {'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'recent_errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task', 'type', 'message', 'at']}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}, 'recent_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice']}}}}, 'dag_snapshot': {'type': 'object', 'required': ['critical_path', 'phases'], 'properties': {'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}}}}, 'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}}, rule='type')
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/standard.schema.json', 'title': 'context-handoff standard payload', 'type': 'object', 'required': ['version', 'handoff_id', 'summary', 'execution_state', 'critical_context', 'dag_snapshot', 'meta', 'omitted'], 'properties': {'version': {'type': 'string'}, 'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'last_updated': {'type': ['string', 'null']}, 'state_age_hours': {'type': ['number', 'null']}, 'phase_name': {'type': 'string'}}}, 'execution_state': {'type': 'object', 'required': ['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'blocked_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'next_eligible': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'names': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'blocked_by': {'type': 'object', 'additionalProperties': {'type': 'string'}}}}, 'critical_context': {'type': 'object', 'required': ['errors', 'user_decisions', 'warnings'], 'properties': {'errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, 'user_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}}}, 'dag_snapshot': {'type': 'object', 'required': ['phases_completed', 'current_phase_progress', 'critical_path'], 'properties': {'phases_completed': {'type': 'array', 'items': {'type': 'string'}}, 'current_phase_progress': {'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}}}, 'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}}, 'meta': {'allOf': [{'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, {'properties': {'level': {'const': 'standard'}}}]}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}, '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'error': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, 'decision': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, 'failure': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, 'phase': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data__missing_keys = set(['version', 'handoff_id', 'summary', 'execution_state', 'critical_context', 'dag_snapshot', 'meta', 'omitted']) - data.keys()
         if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/standard.schema.json', 'title': 'context-handoff standard payload', 'type': 'object', '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'task_ref': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, 'failed_task': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'required': ['version', 'handoff_id', 'summary', 'execution_state', 'critical_context', 'dag_snapshot', 'meta', 'omitted'], 'properties': {'version': {'type': 'string'}, 'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, 'execution_state': {'type': 'object', 'required': ['active_tasks', 'failed_tasks', 'next_tasks', 'blocked_tasks'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'next_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'blocked_tasks': {'type': 'object', 'description': "failed task id (or '(marked blocked)') -> the tasks it blocks, transitively", 'additionalProperties': {'type': 'array', 'items': {'type': 'string'}}}}}, 'critical_context': {'type': 'object', 'required': ['pending_decisions', 'recent_errors', 'warnings', 'recent_decisions'], 'properties': {'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'recent_errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task', 'type', 'message', 'at']}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}, 'recent_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice']}}}}, 'dag_snapshot': {'type': 'object', 'required': ['critical_path', 'phases'], 'properties': {'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}}}}, 'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}}, rule='required')
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/standard.schema.json', 'title': 'context-handoff standard payload', 'type': 'object', 'required': ['version', 'handoff_id', 'summary', 'execution_state', 'critical_context', 'dag_snapshot', 'meta', 'omitted'], 'properties': {'version': {'type': 'string'}, 'handoff_id': {'type': 'string'}, 'summary': {'type': 'object', 'required': ['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'last_updated': {'type': ['string', 'null']}, 'state_age_hours': {'type': ['number', 'null']}, 'phase_name': {'type': 'string'}}}, 'execution_state': {'type': 'object', 'required': ['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'blocked_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'next_eligible': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'names': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'blocked_by': {'type': 'object', 'additionalProperties': {'type': 'string'}}}}, 'critical_context': {'type': 'object', 'required': ['errors', 'user_decisions', 'warnings'], 'properties': {'errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, 'user_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}}}, 'dag_snapshot': {'type': 'object', 'required': ['phases_completed', 'current_phase_progress', 'critical_path'], 'properties': {'phases_completed': {'type': 'array', 'items': {'type': 'string'}}, 'current_phase_progress': {'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}}}, 'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}}, 'meta': {'allOf': [{'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, {'properties': {'level': {'const': 'standard'}}}]}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}}, '$defs': {'meta': {'type': 'object', 'required': ['level', 'encoding', 'budget', 'state_digest', 'generated_at'], 'properties': {'level': {'enum': ['minimal', 'standard', 'full']}, 'encoding': {'type': 'string'}, 'budget': {'type': 'integer', 'minimum': 1}, 'state_digest': {'type': 'string', 'pattern': '^[0-9a-f]{12}$'}, 'generated_at': {'type': 'string'}, 'redacted': {'type': 'object', 'additionalProperties': {'type': 'integer', 'minimum': 0}}}}, 'omitted': {'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'error': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, 'decision': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, 'failure': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, 'phase': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}, rule='required')
         data_keys = set(data.keys())
         if "version" in data_keys:
             data_keys.remove("version")
@@ -34,105 +34,188 @@ def validate_https___context_handoff_dev_schemas_standard_schema_json(data, cust
         if "summary" in data_keys:
             data_keys.remove("summary")
             data__summary = data["summary"]
-            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_summary(data__summary, custom_formats, (name_prefix or "data") + ".summary")
+            if not isinstance(data__summary, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary must be object", value=data__summary, name="" + (name_prefix or "data") + ".summary", definition={'type': 'object', 'required': ['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'last_updated': {'type': ['string', 'null']}, 'state_age_hours': {'type': ['number', 'null']}, 'phase_name': {'type': 'string'}}}, rule='type')
+            data__summary_is_dict = isinstance(data__summary, dict)
+            if data__summary_is_dict:
+                data__summary__missing_keys = set(['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at']) - data__summary.keys()
+                if data__summary__missing_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary must contain " + (str(sorted(data__summary__missing_keys)) + " properties"), value=data__summary, name="" + (name_prefix or "data") + ".summary", definition={'type': 'object', 'required': ['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'last_updated': {'type': ['string', 'null']}, 'state_age_hours': {'type': ['number', 'null']}, 'phase_name': {'type': 'string'}}}, rule='required')
+                data__summary_keys = set(data__summary.keys())
+                if "project" in data__summary_keys:
+                    data__summary_keys.remove("project")
+                    data__summary__project = data__summary["project"]
+                    if not isinstance(data__summary__project, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.project must be string", value=data__summary__project, name="" + (name_prefix or "data") + ".summary.project", definition={'type': 'string'}, rule='type')
+                if "current_phase" in data__summary_keys:
+                    data__summary_keys.remove("current_phase")
+                    data__summary__currentphase = data__summary["current_phase"]
+                    if not isinstance(data__summary__currentphase, (str, NoneType)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.current_phase must be string or null", value=data__summary__currentphase, name="" + (name_prefix or "data") + ".summary.current_phase", definition={'type': ['string', 'null']}, rule='type')
+                if "progress" in data__summary_keys:
+                    data__summary_keys.remove("progress")
+                    data__summary__progress = data__summary["progress"]
+                    validate_https___context_handoff_dev_schemas_standard_schema_json___defs_progress(data__summary__progress, custom_formats, (name_prefix or "data") + ".summary.progress")
+                if "tasks_complete" in data__summary_keys:
+                    data__summary_keys.remove("tasks_complete")
+                    data__summary__taskscomplete = data__summary["tasks_complete"]
+                    if not isinstance(data__summary__taskscomplete, (int)) and not (isinstance(data__summary__taskscomplete, float) and data__summary__taskscomplete.is_integer()) or isinstance(data__summary__taskscomplete, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be integer", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                    if isinstance(data__summary__taskscomplete, (int, float, Decimal)) and not isinstance(data__summary__taskscomplete, bool):
+                        if data__summary__taskscomplete < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be bigger than or equal to 0", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                if "tasks_total" in data__summary_keys:
+                    data__summary_keys.remove("tasks_total")
+                    data__summary__taskstotal = data__summary["tasks_total"]
+                    if not isinstance(data__summary__taskstotal, (int)) and not (isinstance(data__summary__taskstotal, float) and data__summary__taskstotal.is_integer()) or isinstance(data__summary__taskstotal, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be integer", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                    if isinstance(data__summary__taskstotal, (int, float, Decimal)) and not isinstance(data__summary__taskstotal, bool):
+                        if data__summary__taskstotal < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be bigger than or equal to 0", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                if "generated_at" in data__summary_keys:
+                    data__summary_keys.remove("generated_at")
+                    data__summary__generatedat = data__summary["generated_at"]
+                    if not isinstance(data__summary__generatedat, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.generated_at must be string", value=data__summary__generatedat, name="" + (name_prefix or "data") + ".summary.generated_at", definition={'type': 'string'}, rule='type')
+                if "last_updated" in data__summary_keys:
+                    data__summary_keys.remove("last_updated")
+                    data__summary__lastupdated = data__summary["last_updated"]
+                    if not isinstance(data__summary__lastupdated, (str, NoneType)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.last_updated must be string or null", value=data__summary__lastupdated, name="" + (name_prefix or "data") + ".summary.last_updated", definition={'type': ['string', 'null']}, rule='type')
+                if "state_age_hours" in data__summary_keys:
+                    data__summary_keys.remove("state_age_hours")
+                    data__summary__stateagehours = data__summary["state_age_hours"]
+                    if not isinstance(data__summary__stateagehours, (int, float, Decimal, NoneType)) or isinstance(data__summary__stateagehours, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.state_age_hours must be number or null", value=data__summary__stateagehours, name="" + (name_prefix or "data") + ".summary.state_age_hours", definition={'type': ['number', 'null']}, rule='type')
+                if "phase_name" in data__summary_keys:
+                    data__summary_keys.remove("phase_name")
+                    data__summary__phasename = data__summary["phase_name"]
+                    if not isinstance(data__summary__phasename, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.phase_name must be string", value=data__summary__phasename, name="" + (name_prefix or "data") + ".summary.phase_name", definition={'type': 'string'}, rule='type')
         if "execution_state" in data_keys:
             data_keys.remove("execution_state")
             data__executionstate = data["execution_state"]
             if not isinstance(data__executionstate, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state must be object", value=data__executionstate, name="" + (name_prefix or "data") + ".execution_state", definition={'type': 'object', 'required': ['active_tasks', 'failed_tasks', 'next_tasks', 'blocked_tasks'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'next_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'blocked_tasks': {'type': 'object', 'description': "failed task id (or '(marked blocked)') -> the tasks it blocks, transitively", 'additionalProperties': {'type': 'array', 'items': {'type': 'string'}}}}}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state must be object", value=data__executionstate, name="" + (name_prefix or "data") + ".execution_state", definition={'type': 'object', 'required': ['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'blocked_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'next_eligible': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'names': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'blocked_by': {'type': 'object', 'additionalProperties': {'type': 'string'}}}}, rule='type')
             data__executionstate_is_dict = isinstance(data__executionstate, dict)
             if data__executionstate_is_dict:
-                data__executionstate__missing_keys = set(['active_tasks', 'failed_tasks', 'next_tasks', 'blocked_tasks']) - data__executionstate.keys()
+                data__executionstate__missing_keys = set(['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible']) - data__executionstate.keys()
                 if data__executionstate__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state must contain " + (str(sorted(data__executionstate__missing_keys)) + " properties"), value=data__executionstate, name="" + (name_prefix or "data") + ".execution_state", definition={'type': 'object', 'required': ['active_tasks', 'failed_tasks', 'next_tasks', 'blocked_tasks'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, 'next_tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, 'blocked_tasks': {'type': 'object', 'description': "failed task id (or '(marked blocked)') -> the tasks it blocks, transitively", 'additionalProperties': {'type': 'array', 'items': {'type': 'string'}}}}}, rule='required')
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state must contain " + (str(sorted(data__executionstate__missing_keys)) + " properties"), value=data__executionstate, name="" + (name_prefix or "data") + ".execution_state", definition={'type': 'object', 'required': ['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'blocked_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'next_eligible': {'type': 'array', 'items': {'type': 'string'}}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'names': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'blocked_by': {'type': 'object', 'additionalProperties': {'type': 'string'}}}}, rule='required')
                 data__executionstate_keys = set(data__executionstate.keys())
                 if "active_tasks" in data__executionstate_keys:
                     data__executionstate_keys.remove("active_tasks")
                     data__executionstate__activetasks = data__executionstate["active_tasks"]
                     if not isinstance(data__executionstate__activetasks, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks must be array", value=data__executionstate__activetasks, name="" + (name_prefix or "data") + ".execution_state.active_tasks", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks must be array", value=data__executionstate__activetasks, name="" + (name_prefix or "data") + ".execution_state.active_tasks", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
                     data__executionstate__activetasks_is_list = isinstance(data__executionstate__activetasks, (list, tuple))
                     if data__executionstate__activetasks_is_list:
                         data__executionstate__activetasks_len = len(data__executionstate__activetasks)
                         for data__executionstate__activetasks_x, data__executionstate__activetasks_item in enumerate(data__executionstate__activetasks):
-                            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_task_ref(data__executionstate__activetasks_item, custom_formats, (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(**locals()))
+                            if not isinstance(data__executionstate__activetasks_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(**locals()) + " must be string", value=data__executionstate__activetasks_item, name="" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                if "blocked_tasks" in data__executionstate_keys:
+                    data__executionstate_keys.remove("blocked_tasks")
+                    data__executionstate__blockedtasks = data__executionstate["blocked_tasks"]
+                    if not isinstance(data__executionstate__blockedtasks, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks must be array", value=data__executionstate__blockedtasks, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
+                    data__executionstate__blockedtasks_is_list = isinstance(data__executionstate__blockedtasks, (list, tuple))
+                    if data__executionstate__blockedtasks_is_list:
+                        data__executionstate__blockedtasks_len = len(data__executionstate__blockedtasks)
+                        for data__executionstate__blockedtasks_x, data__executionstate__blockedtasks_item in enumerate(data__executionstate__blockedtasks):
+                            if not isinstance(data__executionstate__blockedtasks_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(**locals()) + " must be string", value=data__executionstate__blockedtasks_item, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
                 if "failed_tasks" in data__executionstate_keys:
                     data__executionstate_keys.remove("failed_tasks")
                     data__executionstate__failedtasks = data__executionstate["failed_tasks"]
                     if not isinstance(data__executionstate__failedtasks, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks must be array", value=data__executionstate__failedtasks, name="" + (name_prefix or "data") + ".execution_state.failed_tasks", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks must be array", value=data__executionstate__failedtasks, name="" + (name_prefix or "data") + ".execution_state.failed_tasks", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
                     data__executionstate__failedtasks_is_list = isinstance(data__executionstate__failedtasks, (list, tuple))
                     if data__executionstate__failedtasks_is_list:
                         data__executionstate__failedtasks_len = len(data__executionstate__failedtasks)
                         for data__executionstate__failedtasks_x, data__executionstate__failedtasks_item in enumerate(data__executionstate__failedtasks):
-                            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_failed_task(data__executionstate__failedtasks_item, custom_formats, (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(**locals()))
-                if "next_tasks" in data__executionstate_keys:
-                    data__executionstate_keys.remove("next_tasks")
-                    data__executionstate__nexttasks = data__executionstate["next_tasks"]
-                    if not isinstance(data__executionstate__nexttasks, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_tasks must be array", value=data__executionstate__nexttasks, name="" + (name_prefix or "data") + ".execution_state.next_tasks", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}}, rule='type')
-                    data__executionstate__nexttasks_is_list = isinstance(data__executionstate__nexttasks, (list, tuple))
-                    if data__executionstate__nexttasks_is_list:
-                        data__executionstate__nexttasks_len = len(data__executionstate__nexttasks)
-                        for data__executionstate__nexttasks_x, data__executionstate__nexttasks_item in enumerate(data__executionstate__nexttasks):
-                            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_task_ref(data__executionstate__nexttasks_item, custom_formats, (name_prefix or "data") + ".execution_state.next_tasks[{data__executionstate__nexttasks_x}]".format(**locals()))
-                if "blocked_tasks" in data__executionstate_keys:
-                    data__executionstate_keys.remove("blocked_tasks")
-                    data__executionstate__blockedtasks = data__executionstate["blocked_tasks"]
-                    if not isinstance(data__executionstate__blockedtasks, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks must be object", value=data__executionstate__blockedtasks, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks", definition={'type': 'object', 'description': "failed task id (or '(marked blocked)') -> the tasks it blocks, transitively", 'additionalProperties': {'type': 'array', 'items': {'type': 'string'}}}, rule='type')
-                    data__executionstate__blockedtasks_is_dict = isinstance(data__executionstate__blockedtasks, dict)
-                    if data__executionstate__blockedtasks_is_dict:
-                        data__executionstate__blockedtasks_keys = set(data__executionstate__blockedtasks.keys())
-                        for data__executionstate__blockedtasks_key in data__executionstate__blockedtasks_keys:
-                            if data__executionstate__blockedtasks_key not in []:
-                                data__executionstate__blockedtasks_value = data__executionstate__blockedtasks.get(data__executionstate__blockedtasks_key)
-                                if not isinstance(data__executionstate__blockedtasks_value, (list, tuple)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks.{data__executionstate__blockedtasks_key}".format(**locals()) + " must be array", value=data__executionstate__blockedtasks_value, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks.{data__executionstate__blockedtasks_key}".format(**locals()) + "", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
-                                data__executionstate__blockedtasks_value_is_list = isinstance(data__executionstate__blockedtasks_value, (list, tuple))
-                                if data__executionstate__blockedtasks_value_is_list:
-                                    data__executionstate__blockedtasks_value_len = len(data__executionstate__blockedtasks_value)
-                                    for data__executionstate__blockedtasks_value_x, data__executionstate__blockedtasks_value_item in enumerate(data__executionstate__blockedtasks_value):
-                                        if not isinstance(data__executionstate__blockedtasks_value_item, (str)):
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks.{data__executionstate__blockedtasks_key}[{data__executionstate__blockedtasks_value_x}]".format(**locals()) + " must be string", value=data__executionstate__blockedtasks_value_item, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks.{data__executionstate__blockedtasks_key}[{data__executionstate__blockedtasks_value_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                            if not isinstance(data__executionstate__failedtasks_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(**locals()) + " must be string", value=data__executionstate__failedtasks_item, name="" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                if "next_eligible" in data__executionstate_keys:
+                    data__executionstate_keys.remove("next_eligible")
+                    data__executionstate__nexteligible = data__executionstate["next_eligible"]
+                    if not isinstance(data__executionstate__nexteligible, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_eligible must be array", value=data__executionstate__nexteligible, name="" + (name_prefix or "data") + ".execution_state.next_eligible", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
+                    data__executionstate__nexteligible_is_list = isinstance(data__executionstate__nexteligible, (list, tuple))
+                    if data__executionstate__nexteligible_is_list:
+                        data__executionstate__nexteligible_len = len(data__executionstate__nexteligible)
+                        for data__executionstate__nexteligible_x, data__executionstate__nexteligible_item in enumerate(data__executionstate__nexteligible):
+                            if not isinstance(data__executionstate__nexteligible_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(**locals()) + " must be string", value=data__executionstate__nexteligible_item, name="" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                if "failures" in data__executionstate_keys:
+                    data__executionstate_keys.remove("failures")
+                    data__executionstate__failures = data__executionstate["failures"]
+                    if not isinstance(data__executionstate__failures, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failures must be object", value=data__executionstate__failures, name="" + (name_prefix or "data") + ".execution_state.failures", definition={'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, rule='type')
+                    data__executionstate__failures_is_dict = isinstance(data__executionstate__failures, dict)
+                    if data__executionstate__failures_is_dict:
+                        data__executionstate__failures_keys = set(data__executionstate__failures.keys())
+                        for data__executionstate__failures_key in data__executionstate__failures_keys:
+                            if data__executionstate__failures_key not in []:
+                                data__executionstate__failures_value = data__executionstate__failures.get(data__executionstate__failures_key)
+                                validate_https___context_handoff_dev_schemas_standard_schema_json___defs_failure(data__executionstate__failures_value, custom_formats, (name_prefix or "data") + ".execution_state.failures.{data__executionstate__failures_key}".format(**locals()))
+                if "names" in data__executionstate_keys:
+                    data__executionstate_keys.remove("names")
+                    data__executionstate__names = data__executionstate["names"]
+                    if not isinstance(data__executionstate__names, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.names must be object", value=data__executionstate__names, name="" + (name_prefix or "data") + ".execution_state.names", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
+                    data__executionstate__names_is_dict = isinstance(data__executionstate__names, dict)
+                    if data__executionstate__names_is_dict:
+                        data__executionstate__names_keys = set(data__executionstate__names.keys())
+                        for data__executionstate__names_key in data__executionstate__names_keys:
+                            if data__executionstate__names_key not in []:
+                                data__executionstate__names_value = data__executionstate__names.get(data__executionstate__names_key)
+                                if not isinstance(data__executionstate__names_value, (str)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(**locals()) + " must be string", value=data__executionstate__names_value, name="" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                if "blocked_by" in data__executionstate_keys:
+                    data__executionstate_keys.remove("blocked_by")
+                    data__executionstate__blockedby = data__executionstate["blocked_by"]
+                    if not isinstance(data__executionstate__blockedby, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_by must be object", value=data__executionstate__blockedby, name="" + (name_prefix or "data") + ".execution_state.blocked_by", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
+                    data__executionstate__blockedby_is_dict = isinstance(data__executionstate__blockedby, dict)
+                    if data__executionstate__blockedby_is_dict:
+                        data__executionstate__blockedby_keys = set(data__executionstate__blockedby.keys())
+                        for data__executionstate__blockedby_key in data__executionstate__blockedby_keys:
+                            if data__executionstate__blockedby_key not in []:
+                                data__executionstate__blockedby_value = data__executionstate__blockedby.get(data__executionstate__blockedby_key)
+                                if not isinstance(data__executionstate__blockedby_value, (str)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(**locals()) + " must be string", value=data__executionstate__blockedby_value, name="" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
         if "critical_context" in data_keys:
             data_keys.remove("critical_context")
             data__criticalcontext = data["critical_context"]
             if not isinstance(data__criticalcontext, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context must be object", value=data__criticalcontext, name="" + (name_prefix or "data") + ".critical_context", definition={'type': 'object', 'required': ['pending_decisions', 'recent_errors', 'warnings', 'recent_decisions'], 'properties': {'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'recent_errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task', 'type', 'message', 'at']}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}, 'recent_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice']}}}}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context must be object", value=data__criticalcontext, name="" + (name_prefix or "data") + ".critical_context", definition={'type': 'object', 'required': ['errors', 'user_decisions', 'warnings'], 'properties': {'errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, 'user_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}}}, rule='type')
             data__criticalcontext_is_dict = isinstance(data__criticalcontext, dict)
             if data__criticalcontext_is_dict:
-                data__criticalcontext__missing_keys = set(['pending_decisions', 'recent_errors', 'warnings', 'recent_decisions']) - data__criticalcontext.keys()
+                data__criticalcontext__missing_keys = set(['errors', 'user_decisions', 'warnings']) - data__criticalcontext.keys()
                 if data__criticalcontext__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context must contain " + (str(sorted(data__criticalcontext__missing_keys)) + " properties"), value=data__criticalcontext, name="" + (name_prefix or "data") + ".critical_context", definition={'type': 'object', 'required': ['pending_decisions', 'recent_errors', 'warnings', 'recent_decisions'], 'properties': {'pending_decisions': {'type': 'array', 'items': {'type': 'string'}}, 'recent_errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task', 'type', 'message', 'at']}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}, 'recent_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice']}}}}, rule='required')
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context must contain " + (str(sorted(data__criticalcontext__missing_keys)) + " properties"), value=data__criticalcontext, name="" + (name_prefix or "data") + ".critical_context", definition={'type': 'object', 'required': ['errors', 'user_decisions', 'warnings'], 'properties': {'errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, 'user_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}}}, rule='required')
                 data__criticalcontext_keys = set(data__criticalcontext.keys())
-                if "pending_decisions" in data__criticalcontext_keys:
-                    data__criticalcontext_keys.remove("pending_decisions")
-                    data__criticalcontext__pendingdecisions = data__criticalcontext["pending_decisions"]
-                    if not isinstance(data__criticalcontext__pendingdecisions, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.pending_decisions must be array", value=data__criticalcontext__pendingdecisions, name="" + (name_prefix or "data") + ".critical_context.pending_decisions", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
-                    data__criticalcontext__pendingdecisions_is_list = isinstance(data__criticalcontext__pendingdecisions, (list, tuple))
-                    if data__criticalcontext__pendingdecisions_is_list:
-                        data__criticalcontext__pendingdecisions_len = len(data__criticalcontext__pendingdecisions)
-                        for data__criticalcontext__pendingdecisions_x, data__criticalcontext__pendingdecisions_item in enumerate(data__criticalcontext__pendingdecisions):
-                            if not isinstance(data__criticalcontext__pendingdecisions_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.pending_decisions[{data__criticalcontext__pendingdecisions_x}]".format(**locals()) + " must be string", value=data__criticalcontext__pendingdecisions_item, name="" + (name_prefix or "data") + ".critical_context.pending_decisions[{data__criticalcontext__pendingdecisions_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
-                if "recent_errors" in data__criticalcontext_keys:
-                    data__criticalcontext_keys.remove("recent_errors")
-                    data__criticalcontext__recenterrors = data__criticalcontext["recent_errors"]
-                    if not isinstance(data__criticalcontext__recenterrors, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.recent_errors must be array", value=data__criticalcontext__recenterrors, name="" + (name_prefix or "data") + ".critical_context.recent_errors", definition={'type': 'array', 'items': {'type': 'object', 'required': ['task', 'type', 'message', 'at']}}, rule='type')
-                    data__criticalcontext__recenterrors_is_list = isinstance(data__criticalcontext__recenterrors, (list, tuple))
-                    if data__criticalcontext__recenterrors_is_list:
-                        data__criticalcontext__recenterrors_len = len(data__criticalcontext__recenterrors)
-                        for data__criticalcontext__recenterrors_x, data__criticalcontext__recenterrors_item in enumerate(data__criticalcontext__recenterrors):
-                            if not isinstance(data__criticalcontext__recenterrors_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.recent_errors[{data__criticalcontext__recenterrors_x}]".format(**locals()) + " must be object", value=data__criticalcontext__recenterrors_item, name="" + (name_prefix or "data") + ".critical_context.recent_errors[{data__criticalcontext__recenterrors_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['task', 'type', 'message', 'at']}, rule='type')
-                            data__criticalcontext__recenterrors_item_is_dict = isinstance(data__criticalcontext__recenterrors_item, dict)
-                            if data__criticalcontext__recenterrors_item_is_dict:
-                                data__criticalcontext__recenterrors_item__missing_keys = set(['task', 'type', 'message', 'at']) - data__criticalcontext__recenterrors_item.keys()
-                                if data__criticalcontext__recenterrors_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.recent_errors[{data__criticalcontext__recenterrors_x}]".format(**locals()) + " must contain " + (str(sorted(data__criticalcontext__recenterrors_item__missing_keys)) + " properties"), value=data__criticalcontext__recenterrors_item, name="" + (name_prefix or "data") + ".critical_context.recent_errors[{data__criticalcontext__recenterrors_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['task', 'type', 'message', 'at']}, rule='required')
+                if "errors" in data__criticalcontext_keys:
+                    data__criticalcontext_keys.remove("errors")
+                    data__criticalcontext__errors = data__criticalcontext["errors"]
+                    if not isinstance(data__criticalcontext__errors, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.errors must be array", value=data__criticalcontext__errors, name="" + (name_prefix or "data") + ".critical_context.errors", definition={'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, rule='type')
+                    data__criticalcontext__errors_is_list = isinstance(data__criticalcontext__errors, (list, tuple))
+                    if data__criticalcontext__errors_is_list:
+                        data__criticalcontext__errors_len = len(data__criticalcontext__errors)
+                        for data__criticalcontext__errors_x, data__criticalcontext__errors_item in enumerate(data__criticalcontext__errors):
+                            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_error(data__criticalcontext__errors_item, custom_formats, (name_prefix or "data") + ".critical_context.errors[{data__criticalcontext__errors_x}]".format(**locals()))
+                if "user_decisions" in data__criticalcontext_keys:
+                    data__criticalcontext_keys.remove("user_decisions")
+                    data__criticalcontext__userdecisions = data__criticalcontext["user_decisions"]
+                    if not isinstance(data__criticalcontext__userdecisions, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.user_decisions must be array", value=data__criticalcontext__userdecisions, name="" + (name_prefix or "data") + ".critical_context.user_decisions", definition={'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, rule='type')
+                    data__criticalcontext__userdecisions_is_list = isinstance(data__criticalcontext__userdecisions, (list, tuple))
+                    if data__criticalcontext__userdecisions_is_list:
+                        data__criticalcontext__userdecisions_len = len(data__criticalcontext__userdecisions)
+                        for data__criticalcontext__userdecisions_x, data__criticalcontext__userdecisions_item in enumerate(data__criticalcontext__userdecisions):
+                            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_decision(data__criticalcontext__userdecisions_item, custom_formats, (name_prefix or "data") + ".critical_context.user_decisions[{data__criticalcontext__userdecisions_x}]".format(**locals()))
                 if "warnings" in data__criticalcontext_keys:
                     data__criticalcontext_keys.remove("warnings")
                     data__criticalcontext__warnings = data__criticalcontext["warnings"]
@@ -144,33 +227,65 @@ def validate_https___context_handoff_dev_schemas_standard_schema_json(data, cust
                         for data__criticalcontext__warnings_x, data__criticalcontext__warnings_item in enumerate(data__criticalcontext__warnings):
                             if not isinstance(data__criticalcontext__warnings_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.warnings[{data__criticalcontext__warnings_x}]".format(**locals()) + " must be string", value=data__criticalcontext__warnings_item, name="" + (name_prefix or "data") + ".critical_context.warnings[{data__criticalcontext__warnings_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
-                if "recent_decisions" in data__criticalcontext_keys:
-                    data__criticalcontext_keys.remove("recent_decisions")
-                    data__criticalcontext__recentdecisions = data__criticalcontext["recent_decisions"]
-                    if not isinstance(data__criticalcontext__recentdecisions, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.recent_decisions must be array", value=data__criticalcontext__recentdecisions, name="" + (name_prefix or "data") + ".critical_context.recent_decisions", definition={'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice']}}, rule='type')
-                    data__criticalcontext__recentdecisions_is_list = isinstance(data__criticalcontext__recentdecisions, (list, tuple))
-                    if data__criticalcontext__recentdecisions_is_list:
-                        data__criticalcontext__recentdecisions_len = len(data__criticalcontext__recentdecisions)
-                        for data__criticalcontext__recentdecisions_x, data__criticalcontext__recentdecisions_item in enumerate(data__criticalcontext__recentdecisions):
-                            if not isinstance(data__criticalcontext__recentdecisions_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.recent_decisions[{data__criticalcontext__recentdecisions_x}]".format(**locals()) + " must be object", value=data__criticalcontext__recentdecisions_item, name="" + (name_prefix or "data") + ".critical_context.recent_decisions[{data__criticalcontext__recentdecisions_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['prompt', 'choice']}, rule='type')
-                            data__criticalcontext__recentdecisions_item_is_dict = isinstance(data__criticalcontext__recentdecisions_item, dict)
-                            if data__criticalcontext__recentdecisions_item_is_dict:
-                                data__criticalcontext__recentdecisions_item__missing_keys = set(['prompt', 'choice']) - data__criticalcontext__recentdecisions_item.keys()
-                                if data__criticalcontext__recentdecisions_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.recent_decisions[{data__criticalcontext__recentdecisions_x}]".format(**locals()) + " must contain " + (str(sorted(data__criticalcontext__recentdecisions_item__missing_keys)) + " properties"), value=data__criticalcontext__recentdecisions_item, name="" + (name_prefix or "data") + ".critical_context.recent_decisions[{data__criticalcontext__recentdecisions_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['prompt', 'choice']}, rule='required')
         if "dag_snapshot" in data_keys:
             data_keys.remove("dag_snapshot")
             data__dagsnapshot = data["dag_snapshot"]
             if not isinstance(data__dagsnapshot, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot must be object", value=data__dagsnapshot, name="" + (name_prefix or "data") + ".dag_snapshot", definition={'type': 'object', 'required': ['critical_path', 'phases'], 'properties': {'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}}}}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot must be object", value=data__dagsnapshot, name="" + (name_prefix or "data") + ".dag_snapshot", definition={'type': 'object', 'required': ['phases_completed', 'current_phase_progress', 'critical_path'], 'properties': {'phases_completed': {'type': 'array', 'items': {'type': 'string'}}, 'current_phase_progress': {'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}}}, 'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}}, rule='type')
             data__dagsnapshot_is_dict = isinstance(data__dagsnapshot, dict)
             if data__dagsnapshot_is_dict:
-                data__dagsnapshot__missing_keys = set(['critical_path', 'phases']) - data__dagsnapshot.keys()
+                data__dagsnapshot__missing_keys = set(['phases_completed', 'current_phase_progress', 'critical_path']) - data__dagsnapshot.keys()
                 if data__dagsnapshot__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot must contain " + (str(sorted(data__dagsnapshot__missing_keys)) + " properties"), value=data__dagsnapshot, name="" + (name_prefix or "data") + ".dag_snapshot", definition={'type': 'object', 'required': ['critical_path', 'phases'], 'properties': {'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}}}}, rule='required')
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot must contain " + (str(sorted(data__dagsnapshot__missing_keys)) + " properties"), value=data__dagsnapshot, name="" + (name_prefix or "data") + ".dag_snapshot", definition={'type': 'object', 'required': ['phases_completed', 'current_phase_progress', 'critical_path'], 'properties': {'phases_completed': {'type': 'array', 'items': {'type': 'string'}}, 'current_phase_progress': {'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}}}, 'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}}}, rule='required')
                 data__dagsnapshot_keys = set(data__dagsnapshot.keys())
+                if "phases_completed" in data__dagsnapshot_keys:
+                    data__dagsnapshot_keys.remove("phases_completed")
+                    data__dagsnapshot__phasescompleted = data__dagsnapshot["phases_completed"]
+                    if not isinstance(data__dagsnapshot__phasescompleted, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases_completed must be array", value=data__dagsnapshot__phasescompleted, name="" + (name_prefix or "data") + ".dag_snapshot.phases_completed", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
+                    data__dagsnapshot__phasescompleted_is_list = isinstance(data__dagsnapshot__phasescompleted, (list, tuple))
+                    if data__dagsnapshot__phasescompleted_is_list:
+                        data__dagsnapshot__phasescompleted_len = len(data__dagsnapshot__phasescompleted)
+                        for data__dagsnapshot__phasescompleted_x, data__dagsnapshot__phasescompleted_item in enumerate(data__dagsnapshot__phasescompleted):
+                            if not isinstance(data__dagsnapshot__phasescompleted_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(**locals()) + " must be string", value=data__dagsnapshot__phasescompleted_item, name="" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                if "current_phase_progress" in data__dagsnapshot_keys:
+                    data__dagsnapshot_keys.remove("current_phase_progress")
+                    data__dagsnapshot__currentphaseprogress = data__dagsnapshot["current_phase_progress"]
+                    if not isinstance(data__dagsnapshot__currentphaseprogress, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress must be object", value=data__dagsnapshot__currentphaseprogress, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress", definition={'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}}}, rule='type')
+                    data__dagsnapshot__currentphaseprogress_is_dict = isinstance(data__dagsnapshot__currentphaseprogress, dict)
+                    if data__dagsnapshot__currentphaseprogress_is_dict:
+                        data__dagsnapshot__currentphaseprogress__missing_keys = set(['total', 'complete', 'pct']) - data__dagsnapshot__currentphaseprogress.keys()
+                        if data__dagsnapshot__currentphaseprogress__missing_keys:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress must contain " + (str(sorted(data__dagsnapshot__currentphaseprogress__missing_keys)) + " properties"), value=data__dagsnapshot__currentphaseprogress, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress", definition={'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}}}, rule='required')
+                        data__dagsnapshot__currentphaseprogress_keys = set(data__dagsnapshot__currentphaseprogress.keys())
+                        if "total" in data__dagsnapshot__currentphaseprogress_keys:
+                            data__dagsnapshot__currentphaseprogress_keys.remove("total")
+                            data__dagsnapshot__currentphaseprogress__total = data__dagsnapshot__currentphaseprogress["total"]
+                            if not isinstance(data__dagsnapshot__currentphaseprogress__total, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__total, float) and data__dagsnapshot__currentphaseprogress__total.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__total, bool):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total must be integer", value=data__dagsnapshot__currentphaseprogress__total, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                            if isinstance(data__dagsnapshot__currentphaseprogress__total, (int, float, Decimal)) and not isinstance(data__dagsnapshot__currentphaseprogress__total, bool):
+                                if data__dagsnapshot__currentphaseprogress__total < 0:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__total, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                        if "complete" in data__dagsnapshot__currentphaseprogress_keys:
+                            data__dagsnapshot__currentphaseprogress_keys.remove("complete")
+                            data__dagsnapshot__currentphaseprogress__complete = data__dagsnapshot__currentphaseprogress["complete"]
+                            if not isinstance(data__dagsnapshot__currentphaseprogress__complete, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__complete, float) and data__dagsnapshot__currentphaseprogress__complete.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__complete, bool):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete must be integer", value=data__dagsnapshot__currentphaseprogress__complete, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                            if isinstance(data__dagsnapshot__currentphaseprogress__complete, (int, float, Decimal)) and not isinstance(data__dagsnapshot__currentphaseprogress__complete, bool):
+                                if data__dagsnapshot__currentphaseprogress__complete < 0:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__complete, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                        if "pct" in data__dagsnapshot__currentphaseprogress_keys:
+                            data__dagsnapshot__currentphaseprogress_keys.remove("pct")
+                            data__dagsnapshot__currentphaseprogress__pct = data__dagsnapshot__currentphaseprogress["pct"]
+                            if not isinstance(data__dagsnapshot__currentphaseprogress__pct, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__pct, float) and data__dagsnapshot__currentphaseprogress__pct.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__pct, bool):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct must be integer", value=data__dagsnapshot__currentphaseprogress__pct, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct", definition={'type': 'integer', 'minimum': 0, 'maximum': 100}, rule='type')
+                            if isinstance(data__dagsnapshot__currentphaseprogress__pct, (int, float, Decimal)) and not isinstance(data__dagsnapshot__currentphaseprogress__pct, bool):
+                                if data__dagsnapshot__currentphaseprogress__pct < 0:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__pct, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct", definition={'type': 'integer', 'minimum': 0, 'maximum': 100}, rule='minimum')
+                                if data__dagsnapshot__currentphaseprogress__pct > 100:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct must be smaller than or equal to 100", value=data__dagsnapshot__currentphaseprogress__pct, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct", definition={'type': 'integer', 'minimum': 0, 'maximum': 100}, rule='maximum')
                 if "critical_path" in data__dagsnapshot_keys:
                     data__dagsnapshot_keys.remove("critical_path")
                     data__dagsnapshot__criticalpath = data__dagsnapshot["critical_path"]
@@ -186,28 +301,24 @@ def validate_https___context_handoff_dev_schemas_standard_schema_json(data, cust
                     data__dagsnapshot_keys.remove("phases")
                     data__dagsnapshot__phases = data__dagsnapshot["phases"]
                     if not isinstance(data__dagsnapshot__phases, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases must be array", value=data__dagsnapshot__phases, name="" + (name_prefix or "data") + ".dag_snapshot.phases", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases must be array", value=data__dagsnapshot__phases, name="" + (name_prefix or "data") + ".dag_snapshot.phases", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}}, rule='type')
                     data__dagsnapshot__phases_is_list = isinstance(data__dagsnapshot__phases, (list, tuple))
                     if data__dagsnapshot__phases_is_list:
                         data__dagsnapshot__phases_len = len(data__dagsnapshot__phases)
                         for data__dagsnapshot__phases_x, data__dagsnapshot__phases_item in enumerate(data__dagsnapshot__phases):
-                            if not isinstance(data__dagsnapshot__phases_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(**locals()) + " must be object", value=data__dagsnapshot__phases_item, name="" + (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}, rule='type')
-                            data__dagsnapshot__phases_item_is_dict = isinstance(data__dagsnapshot__phases_item, dict)
-                            if data__dagsnapshot__phases_item_is_dict:
-                                data__dagsnapshot__phases_item__missing_keys = set(['id', 'name', 'done', 'total', 'status']) - data__dagsnapshot__phases_item.keys()
-                                if data__dagsnapshot__phases_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(**locals()) + " must contain " + (str(sorted(data__dagsnapshot__phases_item__missing_keys)) + " properties"), value=data__dagsnapshot__phases_item, name="" + (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'status': {'enum': ['done', 'active', 'pending']}}}, rule='required')
-                                data__dagsnapshot__phases_item_keys = set(data__dagsnapshot__phases_item.keys())
-                                if "status" in data__dagsnapshot__phases_item_keys:
-                                    data__dagsnapshot__phases_item_keys.remove("status")
-                                    data__dagsnapshot__phases_item__status = data__dagsnapshot__phases_item["status"]
-                                    if not (isinstance(data__dagsnapshot__phases_item__status, str) and data__dagsnapshot__phases_item__status == 'done' or isinstance(data__dagsnapshot__phases_item__status, str) and data__dagsnapshot__phases_item__status == 'active' or isinstance(data__dagsnapshot__phases_item__status, str) and data__dagsnapshot__phases_item__status == 'pending'):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}].status".format(**locals()) + " must be one of ['done', 'active', 'pending']", value=data__dagsnapshot__phases_item__status, name="" + (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}].status".format(**locals()) + "", definition={'enum': ['done', 'active', 'pending']}, rule='enum')
+                            validate_https___context_handoff_dev_schemas_standard_schema_json___defs_phase(data__dagsnapshot__phases_item, custom_formats, (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(**locals()))
         if "meta" in data_keys:
             data_keys.remove("meta")
             data__meta = data["meta"]
             validate_https___context_handoff_dev_schemas_standard_schema_json___defs_meta(data__meta, custom_formats, (name_prefix or "data") + ".meta")
+            data__meta_is_dict = isinstance(data__meta, dict)
+            if data__meta_is_dict:
+                data__meta_keys = set(data__meta.keys())
+                if "level" in data__meta_keys:
+                    data__meta_keys.remove("level")
+                    data__meta__level = data__meta["level"]
+                    if not (isinstance(data__meta__level, str) and data__meta__level == 'standard'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.level must be same as const definition: standard", value=data__meta__level, name="" + (name_prefix or "data") + ".meta.level", definition={'const': 'standard'}, rule='const')
         if "omitted" in data_keys:
             data_keys.remove("omitted")
             data__omitted = data["omitted"]
@@ -216,7 +327,7 @@ def validate_https___context_handoff_dev_schemas_standard_schema_json(data, cust
 
 def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_omitted(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'description': 'dotted path of each list that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, rule='type')
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'description': 'dotted path of each list or map that was cut -> items left out', 'additionalProperties': {'type': 'integer', 'minimum': 1}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data_keys = set(data.keys())
@@ -288,30 +399,137 @@ def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_met
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + " must be bigger than or equal to 0", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
     return data
 
-def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_failed_task(data, custom_formats={}, name_prefix=None):
+def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_phase(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}, rule='type')
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
-        data__missing_keys = set(['id', 'error']) - data.keys()
+        data__missing_keys = set(['id', 'name', 'done', 'total', 'status']) - data.keys()
         if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'error'], 'properties': {'id': {'type': 'string'}, 'error': {'type': 'string'}, 'blocks': {'type': 'integer'}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer'}}}, rule='required')
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}}}, rule='required')
         data_keys = set(data.keys())
         if "id" in data_keys:
             data_keys.remove("id")
             data__id = data["id"]
             if not isinstance(data__id, (str)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".id must be string", value=data__id, name="" + (name_prefix or "data") + ".id", definition={'type': 'string'}, rule='type')
-        if "error" in data_keys:
-            data_keys.remove("error")
-            data__error = data["error"]
-            if not isinstance(data__error, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".error must be string", value=data__error, name="" + (name_prefix or "data") + ".error", definition={'type': 'string'}, rule='type')
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': 'string'}, rule='type')
+        if "done" in data_keys:
+            data_keys.remove("done")
+            data__done = data["done"]
+            if not isinstance(data__done, (int)) and not (isinstance(data__done, float) and data__done.is_integer()) or isinstance(data__done, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be integer", value=data__done, name="" + (name_prefix or "data") + ".done", definition={'type': 'integer', 'minimum': 0}, rule='type')
+            if isinstance(data__done, (int, float, Decimal)) and not isinstance(data__done, bool):
+                if data__done < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".done must be bigger than or equal to 0", value=data__done, name="" + (name_prefix or "data") + ".done", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+        if "total" in data_keys:
+            data_keys.remove("total")
+            data__total = data["total"]
+            if not isinstance(data__total, (int)) and not (isinstance(data__total, float) and data__total.is_integer()) or isinstance(data__total, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be integer", value=data__total, name="" + (name_prefix or "data") + ".total", definition={'type': 'integer', 'minimum': 0}, rule='type')
+            if isinstance(data__total, (int, float, Decimal)) and not isinstance(data__total, bool):
+                if data__total < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".total must be bigger than or equal to 0", value=data__total, name="" + (name_prefix or "data") + ".total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+        if "status" in data_keys:
+            data_keys.remove("status")
+            data__status = data["status"]
+            if not (isinstance(data__status, str) and data__status == 'done' or isinstance(data__status, str) and data__status == 'active' or isinstance(data__status, str) and data__status == 'pending'):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['done', 'active', 'pending']", value=data__status, name="" + (name_prefix or "data") + ".status", definition={'enum': ['done', 'active', 'pending']}, rule='enum')
+    return data
+
+def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_decision(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, rule='type')
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['prompt', 'choice']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}, rule='required')
+        data_keys = set(data.keys())
+        if "prompt" in data_keys:
+            data_keys.remove("prompt")
+            data__prompt = data["prompt"]
+            if not isinstance(data__prompt, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".prompt must be string", value=data__prompt, name="" + (name_prefix or "data") + ".prompt", definition={'type': 'string'}, rule='type')
+        if "choice" in data_keys:
+            data_keys.remove("choice")
+            data__choice = data["choice"]
+            if not isinstance(data__choice, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".choice must be string", value=data__choice, name="" + (name_prefix or "data") + ".choice", definition={'type': 'string'}, rule='type')
+        if "why" in data_keys:
+            data_keys.remove("why")
+            data__why = data["why"]
+            if not isinstance(data__why, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".why must be string", value=data__why, name="" + (name_prefix or "data") + ".why", definition={'type': 'string'}, rule='type')
+    return data
+
+def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_error(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, rule='type')
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['task_id', 'type', 'message']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}, rule='required')
+        data_keys = set(data.keys())
+        if "task_id" in data_keys:
+            data_keys.remove("task_id")
+            data__taskid = data["task_id"]
+            if not isinstance(data__taskid, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".task_id must be string or null", value=data__taskid, name="" + (name_prefix or "data") + ".task_id", definition={'type': ['string', 'null']}, rule='type')
+        if "type" in data_keys:
+            data_keys.remove("type")
+            data__type = data["type"]
+            if not isinstance(data__type, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".type must be string or null", value=data__type, name="" + (name_prefix or "data") + ".type", definition={'type': ['string', 'null']}, rule='type')
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string", value=data__message, name="" + (name_prefix or "data") + ".message", definition={'type': 'string'}, rule='type')
+        if "at" in data_keys:
+            data_keys.remove("at")
+            data__at = data["at"]
+            if not isinstance(data__at, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".at must be string", value=data__at, name="" + (name_prefix or "data") + ".at", definition={'type': 'string'}, rule='type')
+        if "trace" in data_keys:
+            data_keys.remove("trace")
+            data__trace = data["trace"]
+            if not isinstance(data__trace, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".trace must be string", value=data__trace, name="" + (name_prefix or "data") + ".trace", definition={'type': 'string'}, rule='type')
+    return data
+
+def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_failure(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, rule='type')
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set([]) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}, rule='required')
+        data_keys = set(data.keys())
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': 'string'}, rule='type')
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string", value=data__message, name="" + (name_prefix or "data") + ".message", definition={'type': 'string'}, rule='type')
         if "blocks" in data_keys:
             data_keys.remove("blocks")
             data__blocks = data["blocks"]
             if not isinstance(data__blocks, (int)) and not (isinstance(data__blocks, float) and data__blocks.is_integer()) or isinstance(data__blocks, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".blocks must be integer", value=data__blocks, name="" + (name_prefix or "data") + ".blocks", definition={'type': 'integer'}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".blocks must be integer", value=data__blocks, name="" + (name_prefix or "data") + ".blocks", definition={'type': 'integer', 'minimum': 0}, rule='type')
+            if isinstance(data__blocks, (int, float, Decimal)) and not isinstance(data__blocks, bool):
+                if data__blocks < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".blocks must be bigger than or equal to 0", value=data__blocks, name="" + (name_prefix or "data") + ".blocks", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
         if "tried" in data_keys:
             data_keys.remove("tried")
             data__tried = data["tried"]
@@ -327,91 +545,18 @@ def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_fai
             data_keys.remove("tried_earlier")
             data__triedearlier = data["tried_earlier"]
             if not isinstance(data__triedearlier, (int)) and not (isinstance(data__triedearlier, float) and data__triedearlier.is_integer()) or isinstance(data__triedearlier, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried_earlier must be integer", value=data__triedearlier, name="" + (name_prefix or "data") + ".tried_earlier", definition={'type': 'integer'}, rule='type')
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried_earlier must be integer", value=data__triedearlier, name="" + (name_prefix or "data") + ".tried_earlier", definition={'type': 'integer', 'minimum': 0}, rule='type')
+            if isinstance(data__triedearlier, (int, float, Decimal)) and not isinstance(data__triedearlier, bool):
+                if data__triedearlier < 0:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried_earlier must be bigger than or equal to 0", value=data__triedearlier, name="" + (name_prefix or "data") + ".tried_earlier", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
     return data
 
-def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_task_ref(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, rule='type')
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['id']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}}}, rule='required')
-        data_keys = set(data.keys())
-        if "id" in data_keys:
-            data_keys.remove("id")
-            data__id = data["id"]
-            if not isinstance(data__id, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".id must be string", value=data__id, name="" + (name_prefix or "data") + ".id", definition={'type': 'string'}, rule='type')
-        if "name" in data_keys:
-            data_keys.remove("name")
-            data__name = data["name"]
-            if not isinstance(data__name, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': 'string'}, rule='type')
-    return data
-
-def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_summary(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, rule='type')
-    data_is_dict = isinstance(data, dict)
-    if data_is_dict:
-        data__missing_keys = set(['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at']) - data.keys()
-        if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['project', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'counts': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "project" in data_keys:
-            data_keys.remove("project")
-            data__project = data["project"]
-            if not isinstance(data__project, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".project must be string", value=data__project, name="" + (name_prefix or "data") + ".project", definition={'type': 'string'}, rule='type')
-        if "current_phase" in data_keys:
-            data_keys.remove("current_phase")
-            data__currentphase = data["current_phase"]
-            if not isinstance(data__currentphase, (str, NoneType)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".current_phase must be string or null", value=data__currentphase, name="" + (name_prefix or "data") + ".current_phase", definition={'type': ['string', 'null']}, rule='type')
-        if "progress" in data_keys:
-            data_keys.remove("progress")
-            data__progress = data["progress"]
-            if not isinstance(data__progress, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".progress must be string", value=data__progress, name="" + (name_prefix or "data") + ".progress", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='type')
-            if isinstance(data__progress, str):
-                if not REGEX_PATTERNS['^[0-9]{1,3}%$'].search(data__progress):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".progress must match pattern ^[0-9]{1,3}%$", value=data__progress, name="" + (name_prefix or "data") + ".progress", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='pattern')
-        if "tasks_complete" in data_keys:
-            data_keys.remove("tasks_complete")
-            data__taskscomplete = data["tasks_complete"]
-            if not isinstance(data__taskscomplete, (int)) and not (isinstance(data__taskscomplete, float) and data__taskscomplete.is_integer()) or isinstance(data__taskscomplete, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_complete must be integer", value=data__taskscomplete, name="" + (name_prefix or "data") + ".tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
-            if isinstance(data__taskscomplete, (int, float, Decimal)) and not isinstance(data__taskscomplete, bool):
-                if data__taskscomplete < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_complete must be bigger than or equal to 0", value=data__taskscomplete, name="" + (name_prefix or "data") + ".tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-        if "tasks_total" in data_keys:
-            data_keys.remove("tasks_total")
-            data__taskstotal = data["tasks_total"]
-            if not isinstance(data__taskstotal, (int)) and not (isinstance(data__taskstotal, float) and data__taskstotal.is_integer()) or isinstance(data__taskstotal, bool):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_total must be integer", value=data__taskstotal, name="" + (name_prefix or "data") + ".tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='type')
-            if isinstance(data__taskstotal, (int, float, Decimal)) and not isinstance(data__taskstotal, bool):
-                if data__taskstotal < 0:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks_total must be bigger than or equal to 0", value=data__taskstotal, name="" + (name_prefix or "data") + ".tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-        if "generated_at" in data_keys:
-            data_keys.remove("generated_at")
-            data__generatedat = data["generated_at"]
-            if not isinstance(data__generatedat, (str)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".generated_at must be string", value=data__generatedat, name="" + (name_prefix or "data") + ".generated_at", definition={'type': 'string'}, rule='type')
-        if "counts" in data_keys:
-            data_keys.remove("counts")
-            data__counts = data["counts"]
-            if not isinstance(data__counts, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".counts must be object", value=data__counts, name="" + (name_prefix or "data") + ".counts", definition={'type': 'object', 'additionalProperties': {'type': 'integer'}}, rule='type')
-            data__counts_is_dict = isinstance(data__counts, dict)
-            if data__counts_is_dict:
-                data__counts_keys = set(data__counts.keys())
-                for data__counts_key in data__counts_keys:
-                    if data__counts_key not in []:
-                        data__counts_value = data__counts.get(data__counts_key)
-                        if not isinstance(data__counts_value, (int)) and not (isinstance(data__counts_value, float) and data__counts_value.is_integer()) or isinstance(data__counts_value, bool):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".counts.{data__counts_key}".format(**locals()) + " must be integer", value=data__counts_value, name="" + (name_prefix or "data") + ".counts.{data__counts_key}".format(**locals()) + "", definition={'type': 'integer'}, rule='type')
+def validate_https___context_handoff_dev_schemas_standard_schema_json___defs_progress(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (str)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='type')
+    if isinstance(data, str):
+        if not REGEX_PATTERNS['^[0-9]{1,3}%$'].search(data):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[0-9]{1,3}%$", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, rule='pattern')
     return data
 
 validate = validate_https___context_handoff_dev_schemas_standard_schema_json
