@@ -270,3 +270,29 @@ def test_slack_left_by_estimates_is_used(write_state):
     doc = make_state(1000, seed=1000)
     payload = _generate(write_state, doc, "standard").payload
     assert payload.tokens >= payload.budget - 40
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+def test_every_string_from_the_state_can_be_shortened(write_state, level):
+    long = "x" * 20_000
+    tid = "task_" + "y" * 5_000
+    doc = {
+        "metadata": {"project_name": long},
+        "context": {"current_phase": long, "active_tasks": [tid]},
+        "tasks": {tid: {"name": long, "status": "failed",
+                        "error": {"type": long, "message": long}},
+                  "t2": {"name": long, "status": "pending", "dependencies": [tid]}},
+        "dag": {"phases": {long: {"name": long, "tasks": [tid, "t2"]}}},
+        "user_customizations": {"runtime_decisions": [
+            {"prompt": long, "decision": {"choice": long}, "rationale": long}]},
+        "filesystem_state": {"files": {long: {"exists": False, "required_by": [tid],
+                                              "produced_by": tid}}},
+        "environment_config": {
+            "system_info": {"os": {"type": long, "version": long}, "architecture": long},
+            "runtime_environment": {"python": {"version": long}},
+            "dependencies": {"python_packages": [{"name": long, "version": long}],
+                             "missing_dependencies": [long]}},
+    }
+    payload = _generate(write_state, doc, level).payload
+    assert payload.tokens <= payload.budget
+    assert "x" * 1000 not in payload.text and "y" * 1000 not in payload.text
