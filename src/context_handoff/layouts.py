@@ -215,7 +215,7 @@ def _minimal(v: _View, header: Header) -> Layout:
     sections = [
         Section("failed", v.failed, failed, 3),
         Section("active", facts.active, v.id, 3),
-        Section("next", facts.ready, v.id, 2),
+        Section("next", facts.ready, v.id, 2, caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}),
         Section("pending_decisions", facts.pending_decisions,
                 lambda d: shorten(d.prompt, limits.prompt), 1),
         Section("failures", [t for t in v.failed if any(failure(t)[1].values())], failure, 2,
