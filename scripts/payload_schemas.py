@@ -69,6 +69,12 @@ DEFS: dict[str, Any] = {
         "name": STR, "message": STR, "blocks": INT,
         "tried": strings(), "tried_earlier": INT,
     }),
+    "changes": obj(["since"], {
+        "since": obj(["at", "digest"], {"at": STR, "digest": STR}),
+        "phase": obj(["from", "to"], {"from": NSTR, "to": NSTR}),
+        "newly_failed": strings(), "recovered": strings(), "started": strings(),
+        "newly_done": strings(), "newly_ready": strings(), "decided": strings(),
+    }),
     "phase": obj(["id", "name", "done", "total", "status"], {
         "id": STR, "name": STR, "done": INT, "total": INT,
         "status": {"enum": ["done", "active", "pending"]},
@@ -92,6 +98,7 @@ def minimal() -> dict[str, Any]:
             "next": strings(),
             "failures": {"type": "object", "additionalProperties": ref("failure")},
             "pending_decisions": strings(),
+            "changes": ref("changes"),
             "meta": {"allOf": [ref("meta"), {"properties": {"level": {"const": "minimal"}}}]},
             "omitted": ref("omitted"),
         },
@@ -146,6 +153,7 @@ def standard(level: str = "standard") -> dict[str, Any]:
                     "phases": {"type": "array", "items": ref("phase")},
                 },
             ),
+            "changes": ref("changes"),
             "meta": {"allOf": [ref("meta"), {"properties": {"level": {"const": level}}}]},
             "omitted": ref("omitted"),
         },

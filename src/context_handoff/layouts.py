@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .changes import Changes
 from .model import FINISHED, CompressionLevel, Decision, ErrorRecord, Facts, Payload, Task
 from .pack import Header, Layout, Section, pack_sections, shorten
 from .tokens import TokenCounter
@@ -34,6 +35,7 @@ _FIXES_SHOWN = 2  # the latest attempts; the item counts the earlier ones
 _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
 _FIRST_BLOCKED = 5
 _PATH_HEAD = 3  # critical-path ids listed before any detail
+_FIRST_CHANGES = 5  # of each kind of change
 
 
 class Limits(NamedTuple):
@@ -75,7 +77,34 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
 
 
 def build_layout(facts: Facts, header: Header, limits: Limits) -> Layout:
-    return _LAYOUTS[header.level](_View(facts, limits), header)
+    view = _View(facts, limits)
+    layout = _LAYOUTS[header.level](view, header)
+    if facts.changes is not None:
+        _add_changes(layout, view, facts.changes)
+    return layout
+
+
+def _add_changes(layout: Layout, v: _View, changes: Changes) -> None:
+    """``changes``: what moved since the last handoff, packed right after the failures
+    (the first few of each kind in the first tier, the rest with the details)."""
+    data: dict[str, Any] = {"since": {"at": changes.since_at, "digest": changes.since_digest}}
+    if changes.phase_moved:
+        data["phase"] = {"from": _opt(changes.phase_from, v.limits.id),
+                         "to": _opt(changes.phase_to, v.limits.id)}
+    kinds = (("newly_failed", changes.newly_failed, 2), ("recovered", changes.recovered, 2),
+             ("started", changes.started, 1), ("newly_done", changes.newly_done, 1),
+             ("newly_ready", changes.newly_ready, 1))
+    sections = [Section(f"changes.{key}", ids, v.id, weight,
+                        caps={1: _FIRST_CHANGES, 2: _FIRST_CHANGES}) for key, ids, weight in kinds]
+    sections.append(Section("changes.decided", changes.decided,
+                            lambda p: shorten(p, v.limits.prompt), 1,
+                            caps={1: _FIRST_CHANGES, 2: _FIRST_CHANGES}))
+    for key, _, _ in kinds:
+        data[key] = []
+    data["decided"] = []
+    layout.skeleton["changes"] = data
+    first_failed = 1  # right after the failed list
+    layout.sections[first_failed:first_failed] = sections
 
 
 class _View:

@@ -166,6 +166,7 @@ class Facts(NamedTuple):
     pending_decisions: tuple[Decision, ...]
     warnings: tuple[str, ...]
     age_hours: float | None  # how old the state is at generation time
+    changes: Any = None  # changes.Changes since an earlier handoff, when asked for
 
 
 class Payload(NamedTuple):

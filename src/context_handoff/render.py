@@ -117,6 +117,7 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
         "files": payload.get("file_state"),
         "environment": payload.get("environment"),
         "omitted": payload.get("omitted") or {},
+        "changes": payload.get("changes"),
         "tokens": report_input.tokens,
         "budget": meta.get("budget"),
         "costliest": ranked[:3],

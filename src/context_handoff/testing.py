@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
+# Loaded as a plugin into every pytest run where the package is installed: what the
+# helpers need (the tokenizer, the packer) is imported when they are used, not here.
 from .model import CompressionLevel
-from .pack import serialize
-from .synthetic import make_state
-from .tokens import DEFAULT_ENCODING, build_counter
 
 
 def assert_handoff_within_budget(
@@ -31,6 +30,9 @@ def assert_handoff_within_budget(
 
     Returns the payload's exact token count.
     """
+    from .pack import serialize
+    from .tokens import DEFAULT_ENCODING, build_counter
+
     if isinstance(context_or_path, dict):
         context = context_or_path
         text = serialize(context)
@@ -61,6 +63,9 @@ def handoff_state(tmp_path: Path) -> Callable[..., Path]:
     count = 0
 
     def make(tasks: int = 300, **options: Any) -> Path:
+        from .synthetic import make_state
+
+
         nonlocal count
         count += 1
         path = tmp_path / f"orchestrator_state_{count}.json"

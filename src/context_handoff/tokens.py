@@ -7,11 +7,12 @@ that says how to provide it, not a fallback to characters / 4.
 from __future__ import annotations
 
 from functools import cache
-from typing import Protocol
-
-import tiktoken
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import EncodingUnavailable
+
+if TYPE_CHECKING:
+    import tiktoken
 
 ENCODINGS = ("o200k_base", "cl100k_base")
 DEFAULT_ENCODING = "o200k_base"
@@ -45,6 +46,8 @@ def build_counter(name: str = DEFAULT_ENCODING) -> TiktokenCounter:
 
 
 def _load_encoding(name: str) -> tiktoken.Encoding:
+    import tiktoken  # imported with the first counter: importing the package stays cheap
+
     try:
         return tiktoken.get_encoding(name)
     except (OSError, ValueError) as exc:  # requests' errors are OSErrors; bad hash: ValueError

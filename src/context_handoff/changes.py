@@ -1,0 +1,146 @@
+"""What changed since the last handoff: snapshots, and the difference between two.
+
+A snapshot is a small file written beside a payload (``generate --snapshot``), never
+sent to the model: per task a status word ("ready" for a pending task that could
+start) and a fingerprint of its error, the decisions made, the current phase, the
+state's digest and time. A few bytes a task.
+
+``changes_since`` compares the current facts with an earlier snapshot (or with an
+earlier state file, snapshotted on the fly) and says which tasks finished, failed,
+recovered, started or became ready, which decisions were made and whether the phase
+moved. Pure functions; the pipeline reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+from .errors import InputError
+from .model import FINISHED, Facts
+
+SNAPSHOT_FORMAT = "context-handoff snapshot"
+SNAPSHOT_VERSION = 1
+
+
+class Snapshot(NamedTuple):
+    state_digest: str
+    taken_at: str  # when the snapshot's handoff was generated (ISO 8601, UTC)
+    current_phase: str | None
+    tasks: dict[str, tuple[str, str | None]]  # task id -> (status word, error fingerprint)
+    decisions: dict[str, str]  # prompt fingerprint -> choice, for decided ones only
+
+
+class Changes(NamedTuple):
+    since_at: str
+    since_digest: str
+    newly_failed: tuple[str, ...]  # failed now; not failed then (or failed then with another error)
+    recovered: tuple[str, ...]  # failed then; done or running now
+    newly_done: tuple[str, ...]  # finished now; not finished then (recovered ones excluded)
+    started: tuple[str, ...]  # active now; not active then
+    newly_ready: tuple[str, ...]  # ready now; not ready then
+    decided: tuple[str, ...]  # prompts of decisions made since
+    phase_from: str | None
+    phase_to: str | None
+
+    @property
+    def phase_moved(self) -> bool:
+        return self.phase_from != self.phase_to
+
+
+def _fingerprint(*parts: str | None) -> str:
+    text = "\x1f".join(part or "" for part in parts)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def take_snapshot(facts: Facts, taken_at: str) -> Snapshot:
+    """The snapshot of ``facts``, as of the handoff generated at ``taken_at``."""
+    ready = set(facts.ready)
+    active = set(facts.active)
+    tasks: dict[str, tuple[str, str | None]] = {}
+    for task in facts.state.tasks.values():
+        if task.id in active:
+            word = "active"
+        elif task.id in ready:
+            word = "ready"
+        else:
+            word = task.status
+        error = (_fingerprint(task.error_type, task.error_message)
+                 if task.status == "failed" else None)
+        tasks[task.id] = (word, error)
+    decisions = {_fingerprint(d.prompt): d.choice for d in facts.state.decisions if not d.pending}
+    return Snapshot(facts.state.source.digest, taken_at, facts.state.current_phase, tasks,
+                    decisions)
+
+
+def snapshot_text(snapshot: Snapshot) -> str:
+    """A snapshot as written: compact JSON, one line."""
+    data = {
+        "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
+        "state_digest": snapshot.state_digest, "taken_at": snapshot.taken_at,
+        "current_phase": snapshot.current_phase,
+        "tasks": {tid: [word, error] if error else word
+                  for tid, (word, error) in snapshot.tasks.items()},
+        "decisions": snapshot.decisions,
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def is_snapshot(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("format") == SNAPSHOT_FORMAT
+
+
+def parse_snapshot(document: dict[str, Any], name: str) -> Snapshot:
+    """A snapshot document -> Snapshot; InputError naming the JSON path if it is not one."""
+    if document.get("version") != SNAPSHOT_VERSION:
+        raise InputError(f"{name}::$.version: {document.get('version')!r} is not a snapshot "
+                         f"version this release reads ({SNAPSHOT_VERSION})")
+    raw_tasks = document.get("tasks")
+    if not isinstance(raw_tasks, dict):
+        raise InputError(f"{name}::$.tasks: a snapshot's tasks are an object")
+    tasks: dict[str, tuple[str, str | None]] = {}
+    for tid, value in raw_tasks.items():
+        if isinstance(value, str):
+            tasks[tid] = (value, None)
+        elif (isinstance(value, list) and len(value) == 2
+              and all(isinstance(v, str) for v in value)):
+            tasks[tid] = (value[0], value[1])
+        else:
+            raise InputError(f"{name}::$.tasks.{tid}: a status, or [status, error fingerprint]")
+    decisions = document.get("decisions") or {}
+    strings = (document.get("state_digest"), document.get("taken_at"))
+    if not isinstance(decisions, dict) or not all(isinstance(s, str) for s in strings):
+        raise InputError(f"{name}::$: not a context-handoff snapshot (digest, time, decisions)")
+    phase = document.get("current_phase")
+    return Snapshot(str(strings[0]), str(strings[1]), phase if isinstance(phase, str) else None,
+                    tasks, {str(k): str(v) for k, v in decisions.items()})
+
+
+def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:
+    """How ``now`` (the snapshot of ``facts``) differs from ``previous``, in task order."""
+    before = previous.tasks
+    after = now.tasks
+
+    def was(tid: str) -> str | None:
+        return before[tid][0] if tid in before else None
+
+    order = list(facts.state.tasks)
+    newly_failed = [t for t in order if after[t][0] == "failed"
+                    and (was(t) != "failed" or before[t][1] != after[t][1])]
+    recovered = [t for t in order if was(t) == "failed"
+                 and (after[t][0] in FINISHED or after[t][0] in ("running", "active"))]
+    recovered_set = set(recovered)
+    newly_done = [t for t in order if after[t][0] in FINISHED and was(t) not in FINISHED
+                  and t not in recovered_set]
+    started = [t for t in order if after[t][0] == "active" and was(t) != "active"
+               and t not in recovered_set]
+    newly_ready = [t for t in order if after[t][0] == "ready" and was(t) != "ready"]
+    prompts = {_fingerprint(d.prompt): d.prompt for d in facts.state.decisions}
+    decided = [prompts[fp] for fp in now.decisions if fp not in previous.decisions]
+    return Changes(
+        since_at=previous.taken_at, since_digest=previous.state_digest,
+        newly_failed=tuple(newly_failed), recovered=tuple(recovered),
+        newly_done=tuple(newly_done), started=tuple(started), newly_ready=tuple(newly_ready),
+        decided=tuple(decided), phase_from=previous.current_phase, phase_to=now.current_phase,
+    )

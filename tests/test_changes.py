@@ -1,0 +1,109 @@
+"""What changed since the last handoff: snapshots and their difference, on generated states."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from context_handoff import changes, derive, pipeline
+from context_handoff.model import Source
+from context_handoff.synthetic import make_state
+
+NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+DONE = {"success", "completed", "done"}
+
+
+def _facts(doc: dict[str, Any]) -> Any:
+    state = pipeline.state_from_document(doc, Source("state.json", "0" * 12, None))
+    return derive.derive_facts(state, NOW)
+
+
+def _later(doc: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The same run a few hours on: some tasks finished, failed, recovered or started."""
+    rng = random.Random(seed)
+    later = copy.deepcopy(doc)
+    for task in later["tasks"].values():
+        roll = rng.random()
+        if task["status"] == "failed" and roll < 0.3:
+            task["status"], task["error"] = "success", None
+        elif task["status"] == "running" and roll < 0.5:
+            task["status"] = "success"
+        elif task["status"] == "pending" and roll < 0.05:
+            task["status"] = "running"
+        elif task["status"] == "pending" and roll < 0.08:
+            task["status"], task["error"] = "failed", {"type": "E", "message": "new"}
+    later["context"]["active_tasks"] = []  # the task statuses say what runs
+    return later
+
+
+def _statuses(doc: dict[str, Any]) -> dict[str, str]:
+    return {tid: t["status"] for tid, t in doc["tasks"].items()}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_changes_list_exactly_the_tasks_that_changed(seed: int) -> None:
+    doc = make_state(400, seed=seed)
+    doc["context"]["active_tasks"] = []
+    later = _later(doc, seed)
+    before_facts, after_facts = _facts(doc), _facts(later)
+    before = changes.take_snapshot(before_facts, "2025-01-15T11:00:00Z")
+    # the snapshot survives its file format
+    before = changes.parse_snapshot(json.loads(changes.snapshot_text(before)), "snap.json")
+    after = changes.take_snapshot(after_facts, "2025-01-15T15:00:00Z")
+    found = changes.changes_since(before, after_facts, after)
+
+    was, now = _statuses(doc), _statuses(later)
+    assert set(found.recovered) == {t for t in now if was[t] == "failed" and now[t] != "failed"}
+    assert set(found.newly_failed) == {t for t in now if now[t] == "failed" and was[t] != "failed"}
+    assert set(found.newly_done) == {t for t in now if now[t] in DONE and was[t] not in DONE
+                                     and was[t] != "failed"}
+    assert set(found.started) == {t for t in now if now[t] == "running" and was[t] != "running"}
+    ready_before, ready_after = set(before_facts.ready), set(after_facts.ready)
+    assert set(found.newly_ready) == ready_after - ready_before
+    assert found.recovered and found.newly_done and found.newly_failed  # the test has teeth
+    assert found.since_at == "2025-01-15T11:00:00Z" and not found.phase_moved
+
+
+def test_no_change_is_no_change() -> None:
+    doc = make_state(200, seed=5)
+    facts = _facts(doc)
+    snap = changes.take_snapshot(facts, "t")
+    found = changes.changes_since(snap, facts, snap)
+    assert not any((found.newly_failed, found.recovered, found.newly_done, found.started,
+                    found.newly_ready, found.decided))
+
+
+def test_decisions_made_and_phase_moved() -> None:
+    doc = make_state(100, seed=4)
+    later = copy.deepcopy(doc)
+    decisions = later["user_customizations"]["runtime_decisions"]
+    pending = [d for d in decisions if d["decision"]["choice"] == "pending"]
+    assert pending
+    pending[0]["decision"] = {"choice": "approved", "decided_at": "2025-01-15T14:00:00Z"}
+    later["context"]["current_phase"] = "phase_09"
+    facts = _facts(later)
+    found = changes.changes_since(changes.take_snapshot(_facts(doc), "t"), facts,
+                                  changes.take_snapshot(facts, "u"))
+    assert found.decided == (pending[0]["prompt"],)
+    assert found.phase_moved and found.phase_to == "phase_09"
+
+
+def test_a_failure_with_a_new_error_is_newly_failed() -> None:
+    doc = {"tasks": {"a": {"status": "failed", "error": {"type": "E", "message": "one"}}}}
+    later = {"tasks": {"a": {"status": "failed", "error": {"type": "E", "message": "two"}}}}
+    facts = _facts(later)
+    found = changes.changes_since(changes.take_snapshot(_facts(doc), "t"), facts,
+                                  changes.take_snapshot(facts, "u"))
+    assert found.newly_failed == ("a",)
+
+
+def test_a_broken_snapshot_names_its_path() -> None:
+    with pytest.raises(Exception, match=r"snap.json::\$.tasks.a"):
+        changes.parse_snapshot({"format": changes.SNAPSHOT_FORMAT, "version": 1,
+                                "state_digest": "x", "taken_at": "t", "tasks": {"a": 3}},
+                               "snap.json")
