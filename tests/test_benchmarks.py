@@ -50,5 +50,13 @@ def test_quick_run_reports_every_size_within_budget(monkeypatch):
     results = run(quick=True)
     for entry in results["sizes"].values():
         assert all(level["within_budget"] for level in entry["levels"].values())
-    assert "fidelity" in results and results["example_process"]["ratio_to_floor"] > 0
+    assert "fidelity" in results
     assert "| 169 |" in render_markdown(results)
+    # the equal-token comparison with the original, and all probes at 1,200 on 400 tasks
+    for rows in results["probes"].values():
+        for level in ("standard", "full"):
+            row = rows[level]
+            assert row["ours_at_original_tokens"]["share"] >= row["original"]["share"], level
+            assert abs(row["ours_at_original_tokens"]["tokens"] - row["original"]["tokens"]) < 20
+    assert results["probes"]["400 tasks"]["standard"]["ours_at_budget"]["share"] == 1.0
+    assert "## Resume probes" in render_markdown(results)
