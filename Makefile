@@ -49,8 +49,10 @@ bench: encodings
 bench-quick: encodings
 	$(BIN)/python -m benchmarks.run --quick
 
-# Needs only a Docker engine and the base image locally: wheels come from the host.
-image: encodings
+# Needs only a Docker engine and the base image locally: wheels come from the host. The
+# encodings go into the build context itself, wherever the caller's TIKTOKEN_CACHE_DIR is.
+image: $(BIN)/context-handoff
+	$(BIN)/python scripts/fetch_encodings.py $(CURDIR)/.cache/tiktoken
 	PYTHON=$(BIN)/python scripts/build_wheelhouse.sh "$(BASE_IMAGE)" wheelhouse
 	DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$(BASE_IMAGE)" -t "$(IMAGE)" .
 

@@ -7,11 +7,16 @@ tools`) and rsync: on a laptop without them these skip; in CI (CI=true) they fai
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +27,7 @@ from context_handoff import pipeline
 from .conftest import EXAMPLE, ROOT
 from .fake_api import serve
 
-TEMPLATE = ROOT / "gitlab" / "context-handoff.yml"
+TEMPLATE = ROOT / "templates" / "context-handoff.yml"
 GCL = ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 
 
@@ -58,15 +63,16 @@ class Pipeline:
 @pytest.fixture
 def project(tmp_path: Path, gcl: Path):
     repo = tmp_path / "repo"
-    (repo / "gitlab").mkdir(parents=True)
-    shutil.copy(TEMPLATE, repo / "gitlab" / "context-handoff.yml")
+    (repo / "templates").mkdir(parents=True)
+    shutil.copy(TEMPLATE, repo / "templates" / "context-handoff.yml")
     shutil.copy(EXAMPLE, repo / ".orchestrator_state.json")
     (repo / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
 
     def run(inputs: dict[str, object] | None = None, *, source: str = "schedule",
-            variables: dict[str, str] | None = None, preview: bool = False) -> Pipeline:
+            variables: dict[str, str] | None = None, preview: bool = False,
+            include: dict[str, object] | None = None) -> Pipeline:
         shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)  # a fresh pipeline
-        include: dict[str, object] = {"local": "gitlab/context-handoff.yml"}
+        include = dict(include or {"local": "templates/context-handoff.yml"})
         if inputs:
             include["inputs"] = inputs
         (repo / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": [include]}))
@@ -74,7 +80,7 @@ def project(tmp_path: Path, gcl: Path):
         if not (repo / ".git").exists():
             subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
             subprocess.run([*git, "remote", "add", "origin",
-                            "https://gitlab.example.com/acme/orchestrator.git"], check=True)
+                            "https://gitlab.example.com/acme/context-handoff.git"], check=True)
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-qm", "pipeline", "--allow-empty"], check=True)
         ignored = ["CI_PIPELINE_SOURCE"]
@@ -110,6 +116,45 @@ def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
         dotenv["CONTEXT_HANDOFF_BUDGET"])
     assert dotenv["CONTEXT_HANDOFF_HANDOFF_ID"] == json.loads(
         (artifacts / "context_payload.json").read_text())["handoff_id"]
+
+
+# The component of this project, as its own pipeline includes it in a GitLab mirror
+# (gitlab-ci-local reads it from the checkout: the project's path and the commit's SHA).
+COMPONENT = {"component": "$CI_SERVER_FQDN/$CI_PROJECT_PATH/context-handoff@$CI_COMMIT_SHA"}
+
+
+def test_included_as_a_ci_cd_component(project):
+    result = project({"level": "minimal"}, include=COMPONENT)
+    assert result.returncode == 0, result.log[-3000:]
+    check = pipeline.check_payload(result.artifacts() / "context_payload.json")
+    assert check.valid and check.level == "minimal"
+    preview = project({"level": "full", "job-name": "nightly"}, include=COMPONENT, preview=True)
+    job = yaml.safe_load(preview.stdout)["nightly"]
+    assert job["variables"]["CH_LEVEL"] == "full"
+    assert job["image"]["name"] == (ROOT / "action" / "image.txt").read_text().strip()
+
+
+def test_included_as_a_remote_file(project):
+    """`include: remote:` fetches the same file over HTTP (served here on 127.0.0.1)."""
+    with _serve_directory(ROOT) as url:
+        remote = {"remote": f"{url}/templates/context-handoff.yml"}
+        result = project({"level": "full"}, include=remote)
+    assert result.returncode == 0, result.log[-3000:]
+    check = pipeline.check_payload(result.artifacts() / "context_payload.json")
+    assert check.valid and check.level == "full"
+
+
+@contextlib.contextmanager
+def _serve_directory(root: Path) -> Iterator[str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_runs_for_schedule_and_web_but_not_push(project):
