@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
-from pathlib import Path
 
+import tomllib
 import yaml
 
 import context_handoff
