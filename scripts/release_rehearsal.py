@@ -26,16 +26,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.fake_api import serve  # noqa: E402  (GitHub's releases API, on 127.0.0.1)
+
 BIN = Path(sys.executable).parent
 ACT_DIR = ROOT / "tests" / "act"
 EXAMPLE = ROOT / "examples" / "orchestrator_state.example.json"
@@ -91,59 +91,6 @@ def background(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-class FakeReleases:
-    """GitHub's create-release and upload-asset endpoints, in memory."""
-
-    def __init__(self) -> None:
-        self.releases: list[dict[str, Any]] = []
-        self.assets: dict[str, str] = {}  # name -> sha256
-        self.url = ""
-
-    def handle(self, method: str, path: str, query: str, body: bytes) -> tuple[int, Any]:
-        if method == "POST" and re.fullmatch(r"/repos/[^/]+/[^/]+/releases", path):
-            release = json.loads(body)
-            number = len(self.releases) + 1
-            release.update(id=number, html_url=f"{self.url}/releases/{number}",
-                           upload_url=f"{self.url}/uploads/{number}/assets{{?name,label}}")
-            self.releases.append(release)
-            return 201, release
-        if method == "POST" and re.fullmatch(r"/uploads/\d+/assets", path):
-            name = query.removeprefix("name=")
-            self.assets[name] = hashlib.sha256(body).hexdigest()
-            return 201, {"name": name}
-        return 404, {"message": f"no route {method} {path}"}
-
-
-@contextlib.contextmanager
-def fake_github() -> Iterator[FakeReleases]:
-    fake = FakeReleases()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            path, _, query = self.path.partition("?")
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, payload = fake.handle("POST", path, query, body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def registry_digest(registry: str, repository: str, tag: str) -> str:
@@ -202,7 +149,7 @@ def rehearse(scratch: Path) -> str:
         stack.enter_context(background(
             [str(BIN / "pypi-server"), "run", "-i", "127.0.0.1", "-p", str(index_port),
              "-a", ".", "-P", ".", str(scratch / "packages")], scratch / "index.log"))
-        github = stack.enter_context(fake_github())
+        github = stack.enter_context(serve("github"))
         stack.callback(remove_images, [f"{image}:{version}", f"{image}:{major}"])
         wait_for(f"http://{registry}/v2/", "the registry")
         wait_for(f"{index}/simple/", "the package index")
@@ -256,8 +203,9 @@ def rehearse(scratch: Path) -> str:
                     for p in (scratch / "packages").iterdir()}
         expect(uploaded == dist and len(dist) == 2,
                f"the index holds the sdist and wheel: {', '.join(sorted(dist))}")
+        assets = {name: hashlib.sha256(data).hexdigest() for name, data in github.assets.items()}
         expect(len(github.releases) == 1 and github.releases[0]["tag_name"] == f"v{version}"
-               and github.assets == dist, f"a GitHub Release v{version} with dist/ attached")
+               and assets == dist, f"a GitHub Release v{version} with dist/ attached")
 
         # a user's workflow on an engine without the image
         remove_images([f"{image}:{version}", f"{image}:{major}", pinned])
