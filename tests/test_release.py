@@ -19,6 +19,7 @@ VERSION = PYPROJECT["project"]["version"]
 MAJOR = VERSION.split(".")[0]
 TEMPLATE = ROOT / "templates" / "context-handoff.yml"
 DOCUMENTS = [ROOT / "README.md", TEMPLATE, ROOT / "examples" / "gitlab" / ".gitlab-ci.yml",
+             ROOT / "examples" / "docker-compose.yml", ROOT / "action" / "image.txt",
              *sorted((ROOT / "examples" / "workflows").glob("*.yml"))]
 
 
@@ -51,6 +52,8 @@ def test_documented_versions_are_this_release():
             assert found == VERSION, f"{path.name}: remote include of {found}"
         for found in re.findall(r"context-handoff==(\d+\.\d+\.\d+)", text):
             assert found == VERSION, f"{path.name}: pip pin {found}"
+        for found in re.findall(r"ghcr\.io/context-handoff/context-handoff:([\w.-]+)", text):
+            assert found in (VERSION, MAJOR), f"{path.name}: image tag {found} (no release pushes it)"
         assert "gitlab/context-handoff.yml" not in text, path.name
     readme = (ROOT / "README.md").read_text()
     assert f"context-handoff@v{MAJOR}" in readme
