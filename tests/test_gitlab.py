@@ -70,12 +70,16 @@ def project(tmp_path: Path, gcl: Path):
 
     def run(inputs: dict[str, object] | None = None, *, source: str = "schedule",
             variables: dict[str, str] | None = None, preview: bool = False,
-            include: dict[str, object] | None = None) -> Pipeline:
+            include: dict[str, object] | None = None, ci_file: Path | None = None,
+            args: tuple[str, ...] = ()) -> Pipeline:
         shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)  # a fresh pipeline
         include = dict(include or {"local": "templates/context-handoff.yml"})
         if inputs:
             include["inputs"] = inputs
-        (repo / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": [include]}))
+        if ci_file:
+            shutil.copy(ci_file, repo / ".gitlab-ci.yml")
+        else:
+            (repo / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": [include]}))
         git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
         if not (repo / ".git").exists():
             subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
@@ -84,17 +88,17 @@ def project(tmp_path: Path, gcl: Path):
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-qm", "pipeline", "--allow-empty"], check=True)
         ignored = ["CI_PIPELINE_SOURCE"]
-        args = [str(gcl), "--force-shell-executor", "--variable",
-                f"CI_PIPELINE_SOURCE={source}"]
+        command = [str(gcl), "--force-shell-executor", "--variable",
+                   f"CI_PIPELINE_SOURCE={source}"]
         for key, value in (variables or {}).items():
-            args += ["--variable", f"{key}={value}"]
+            command += ["--variable", f"{key}={value}"]
             ignored.append(key)
-        args += ["--ignore-predefined-vars", ",".join(ignored)]
+        command += ["--ignore-predefined-vars", ",".join(ignored), *args]
         if preview:
-            args.append("--preview")
+            command.append("--preview")
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
                "HOME": str(tmp_path)}
-        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
+        proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True,
                               timeout=300)
         return Pipeline(proc, repo)
 
@@ -132,6 +136,27 @@ def test_included_as_a_ci_cd_component(project):
     job = yaml.safe_load(preview.stdout)["nightly"]
     assert job["variables"]["CH_LEVEL"] == "full"
     assert job["image"]["name"] == (ROOT / "action" / "image.txt").read_text().strip()
+
+
+def test_the_mirrors_pipeline_runs_the_component_and_releases_it_on_a_version_tag(
+        project, tmp_path):
+    """The repository's own .gitlab-ci.yml, as a GitLab mirror runs it."""
+    examples = tmp_path / "repo" / "examples"
+    examples.mkdir()
+    shutil.copy(EXAMPLE, examples / EXAMPLE.name)
+    run = project(source="web", ci_file=ROOT / ".gitlab-ci.yml")
+    assert run.returncode == 0, run.log[-3000:]
+    check = pipeline.check_payload(run.artifacts("component-selftest") / "context_payload.json")
+    assert check.valid and check.level == "standard"
+
+    def jobs(variables: dict[str, str]) -> dict[str, str]:
+        listed = project(source="push", ci_file=ROOT / ".gitlab-ci.yml", variables=variables,
+                         args=("--list-json",))
+        assert listed.returncode == 0, listed.log[-3000:]
+        return {job["name"]: job["when"] for job in json.loads(listed.stdout)}
+
+    assert jobs({"CI_COMMIT_TAG": "1.0.0"})["catalog-release"] == "on_success"
+    assert jobs({"CI_COMMIT_TAG": "v1.0.0"})["catalog-release"] == "never"
 
 
 def test_included_as_a_remote_file(project):
@@ -205,7 +230,8 @@ def test_job_part_matches_gitlabs_schema(tmp_path):
         pytest.fail("check-jsonschema is a dev dependency; pip install -e '.[dev]'")
     job = tmp_path / "job.yml"
     job.write_text(TEMPLATE.read_text().split("\n---\n", 1)[1])
-    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.gitlab-ci", str(job)],
+    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.gitlab-ci", str(job),
+                           str(ROOT / ".gitlab-ci.yml")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     header = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])
