@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,14 @@ def build_dist(version: str) -> list[Path]:
     wanted = [f"context_handoff-{version}-py3-none-any.whl", f"context_handoff-{version}.tar.gz"]
     if sorted(names) != sorted(wanted):
         raise ReleaseError(f"dist/ holds {names}, expected {wanted}")
+    with zipfile.ZipFile(dist / wanted[0]) as wheel:
+        info = f"context_handoff-{version}.dist-info"
+        metadata = wheel.read(f"{info}/METADATA").decode()
+        missing = [name for name in ("context_handoff/py.typed", f"{info}/licenses/LICENSE")
+                   if name not in wheel.namelist()]
+    if missing or f"\nVersion: {version}\n" not in metadata or (
+            "Classifier: Framework :: Pytest" not in metadata):
+        raise ReleaseError(f"{wanted[0]}: incomplete (missing {missing or 'metadata'})")
     return files
 
 
