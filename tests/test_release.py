@@ -6,16 +6,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib.metadata import metadata
+from pathlib import Path
 
-import tomllib
 import yaml
 
 import context_handoff
 
 from .conftest import ROOT
 
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-VERSION = PYPROJECT["project"]["version"]
+VERSION = re.findall(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(),
+                     re.MULTILINE)[0]
 MAJOR = VERSION.split(".")[0]
 TEMPLATE = ROOT / "templates" / "context-handoff.yml"
 DOCUMENTS = [ROOT / "README.md", TEMPLATE, ROOT / "examples" / "gitlab" / ".gitlab-ci.yml",
@@ -67,10 +68,13 @@ def test_action_description_fits_the_marketplace():
 
 
 def test_pypi_basics():
-    project = PYPROJECT["project"]
-    assert "Framework :: Pytest" in project["classifiers"]
-    assert "License :: OSI Approved :: MIT License" in project["classifiers"]
-    assert {"Homepage", "Source", "Issues"} <= set(project["urls"])
+    installed = metadata("context-handoff")
+    assert installed["Version"] == VERSION
+    classifiers = installed.get_all("Classifier") or []
+    assert "Framework :: Pytest" in classifiers
+    assert "License :: OSI Approved :: MIT License" in classifiers
+    urls = {entry.split(",", 1)[0] for entry in installed.get_all("Project-URL") or []}
+    assert {"Homepage", "Source", "Issues"} <= urls
     assert (ROOT / "src" / "context_handoff" / "py.typed").exists()
     license_text = (ROOT / "LICENSE").read_text()
     assert license_text.startswith("MIT License") and "context-handoff contributors" in license_text
@@ -102,3 +106,37 @@ def test_make_image_ignores_the_callers_tiktoken_cache_dir():
                           capture_output=True, text=True, check=True)
     assert f"fetch_encodings.py {ROOT}/.cache/tiktoken" in proc.stdout, proc.stdout
     assert "/elsewhere" not in proc.stdout
+
+
+def _scratch_clone(tmp_path: Path) -> Path:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", "--detach", head], check=True)
+    return clone
+
+
+def _release(clone: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(clone / "scripts" / "release.py"), "--image",
+                           "127.0.0.1:9/acme/context-handoff", "--remote", ""],
+                          cwd=clone, capture_output=True, text=True, timeout=120)
+
+
+def test_release_refuses_a_version_already_tagged_or_a_dirty_tree(tmp_path):
+    """Checked before anything is built or pushed (the full run: make release-rehearsal)."""
+    clone = _scratch_clone(tmp_path)
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "tag", f"v{VERSION}"], check=True)
+    tagged = _release(clone)
+    assert tagged.returncode == 1
+    assert f"release: v{VERSION} exists already" in tagged.stderr
+    assert not (clone / "dist").exists()
+    subprocess.run([*git, "tag", "-d", f"v{VERSION}"], check=True, capture_output=True)
+    (clone / "action" / "image.txt").write_text("elsewhere/context-handoff:1\n")
+    dirty = _release(clone)
+    assert dirty.returncode == 1 and "uncommitted changes" in dirty.stderr
+    subprocess.run([*git, "commit", "-qam", "drift"], check=True)
+    drifted = _release(clone)
+    assert drifted.returncode == 1
+    assert "does not default to action/image.txt's elsewhere/context-handoff:1" in drifted.stderr
