@@ -102,7 +102,10 @@ def build_wheelhouse(base_image: str, wheel: Path, platforms: list[str]) -> None
 
 
 def labels(version: str, revision: str) -> list[str]:
-    created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # the released commit's time, not the build's: the same source gives the same labels
+    stamp = int(run("git", "log", "-1", "--format=%ct", revision, capture=True))
+    created = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
     values = {
         "title": "context-handoff",
         "description": "An orchestrator's state as an exact-token, budget-guaranteed handoff "
