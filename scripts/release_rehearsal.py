@@ -167,6 +167,7 @@ def rehearse(scratch: Path) -> str:
            "--github-repository", repository, "--output", output, cwd=work, env=env)
         result = dict(line.split("=", 1) for line in output.read_text().split())
         digest, pinned = result["digest"], result["image"]
+        stack.callback(remove_images, [pinned])
 
         # what the release left behind
         expect(re.fullmatch(r"sha256:[0-9a-f]{64}", digest) is not None, f"digest {digest}")
