@@ -9,7 +9,7 @@ export TIKTOKEN_CACHE_DIR ?= $(CURDIR)/.cache/tiktoken
 BASE_IMAGE ?= python:3.12-slim
 IMAGE ?= context-handoff:local
 
-.PHONY: demo test lint bench bench-quick encodings image clean schemas
+.PHONY: demo test lint bench bench-quick encodings image release-rehearsal clean schemas
 
 $(BIN)/context-handoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,8 @@ test: encodings tools/node_modules/.package-lock.json
 tools/node_modules/.package-lock.json: tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --silent
 
-WORKFLOWS := $(wildcard .github/workflows/*.yml examples/workflows/*.yml) tests/act/consumer.yml
+WORKFLOWS := $(wildcard .github/workflows/*.yml examples/workflows/*.yml) tests/act/consumer.yml \
+	tests/act/release-consumer.yml
 
 lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -49,8 +50,10 @@ bench: encodings
 bench-quick: encodings
 	$(BIN)/python -m benchmarks.run --quick
 
-# Needs only a Docker engine and the base image locally: wheels come from the host.
-image: encodings
+# Needs only a Docker engine and the base image locally: wheels come from the host. The
+# encodings go into the build context itself, wherever the caller's TIKTOKEN_CACHE_DIR is.
+image: $(BIN)/context-handoff
+	$(BIN)/python scripts/fetch_encodings.py $(CURDIR)/.cache/tiktoken
 	PYTHON=$(BIN)/python scripts/build_wheelhouse.sh "$(BASE_IMAGE)" wheelhouse
 	DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$(BASE_IMAGE)" -t "$(IMAGE)" .
 
@@ -58,6 +61,11 @@ image: encodings
 schemas: $(BIN)/context-handoff
 	$(BIN)/python scripts/payload_schemas.py
 	$(BIN)/python scripts/compile_schemas.py
+
+# The release (scripts/release.py) end to end on this machine: a local registry, package
+# index and git remote, then a user's workflow pulling the image by digest, and pip install.
+release-rehearsal: encodings
+	$(BIN)/python scripts/release_rehearsal.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

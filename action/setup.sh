@@ -10,6 +10,15 @@ docker)
         exit 2
     fi
     image=${CH_IMAGE:-$(tr -d '[:space:]' < "$GITHUB_ACTION_PATH/action/image.txt")}
+    # fail here, once, with what to change, rather than in every later docker run
+    # (GHES without GHCR, a registry mirror that lacks the image, no network)
+    if ! docker image inspect "$image" >/dev/null 2>&1; then
+        if ! reason=$(docker pull --quiet "$image" 2>&1 >/dev/null); then
+            reason=$(printf '%s' "$reason" | tr '\n' ' ' | cut -c1-300)
+            echo "::error title=context-handoff::cannot pull the image ${image} (${reason}). Set \`image:\` to a copy this runner can pull (a mirror or a local tag), or use \`engine: python\`."
+            exit 2
+        fi
+    fi
     {
         echo "CH_ENGINE_RESOLVED=docker"
         echo "CH_IMAGE_RESOLVED=$image"

@@ -1,4 +1,5 @@
-"""Fake GitHub and GitLab issue APIs on 127.0.0.1, for the notifier's tests."""
+"""Fake GitHub and GitLab issue APIs on 127.0.0.1, for the notifier's tests; GitHub's
+release endpoints too, for the release rehearsal."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class FakeTracker:
         self.labels: set[str] = set()
         self.fail_next: list[int] = []
         self.requests: list[tuple[str, str]] = []
+        self.releases: list[dict[str, Any]] = []
+        self.assets: dict[str, bytes] = {}
         self.url = ""
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any
@@ -29,6 +32,15 @@ class FakeTracker:
         self.requests.append((method, path))
         if self.fail_next:
             return self.fail_next.pop(0), {"message": "injected"}
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/releases", path) and method == "POST":
+            number = len(self.releases) + 1
+            release = {**body, "id": number, "html_url": f"{self.url}/releases/{number}",
+                       "upload_url": f"{self.url}/uploads/{number}/assets{{?name,label}}"}
+            self.releases.append(release)
+            return 201, release
+        if re.fullmatch(r"/uploads/\d+/assets", path) and method == "POST":
+            self.assets[query["name"][0]] = body
+            return 201, {"name": query["name"][0]}
         number_key = "number" if self.kind == "github" else "iid"
         text_key = "body" if self.kind == "github" else "description"
         if re.fullmatch(r".*/issues", path) and method == "GET":
@@ -71,7 +83,13 @@ def serve(kind: str) -> Iterator[FakeTracker]:
         def _answer(self) -> None:
             url = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
+            raw = self.rfile.read(length)
+            body: Any = None
+            if length:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw  # an uploaded file
             status, payload = fake.handle(self.command, url.path, parse_qs(url.query), body)
             data = json.dumps(payload).encode()
             self.send_response(status)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from context_handoff import pipeline
 
@@ -25,8 +26,10 @@ from .fake_api import serve
 
 ACT_DIR = Path(__file__).parent / "act"
 IMAGE = os.environ.get("CONTEXT_HANDOFF_TEST_IMAGE", "context-handoff:local")
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
-UPLOAD = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+# the pinned upload-artifact exactly as action.yml names it (act's --local-repository key)
+UPLOAD = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text())
+              ["runs"]["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
 
 
 def _missing() -> str | None:
@@ -95,7 +98,8 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
     home.mkdir()
 
     def run(event: str, *, api_url: str = "http://127.0.0.1:9", engine: str = "docker",
-            state: str | None = None, level: str | None = None) -> ActRun:
+            state: str | None = None, level: str | None = None,
+            image: str = IMAGE) -> ActRun:
         record = tmp_path / f"record-{len(list(tmp_path.glob('record-*')))}"
         record.mkdir()
         args = [act_bin, event, "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--rm",
@@ -104,7 +108,7 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
                 "--env", f"GITHUB_API_URL={api_url}",
                 "--env", f"TIKTOKEN_CACHE_DIR={os.environ['TIKTOKEN_CACHE_DIR']}",
                 "--env", f"PIP_CACHE_DIR={pip_cache}",
-                "--var", f"IMAGE={IMAGE}", "--var", f"ENGINE={engine}",
+                "--var", f"IMAGE={image}", "--var", f"ENGINE={engine}",
                 "--local-repository", f"acme/context-handoff@v1={ROOT}",
                 "--local-repository", f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
                 "--local-repository", f"{CHECKOUT}={ACT_DIR / 'checkout'}"]
@@ -173,6 +177,20 @@ def test_python_engine_success_and_failure(run_act):
         bad = run_act("workflow_dispatch", engine="python", api_url=fake.url,
                       state="broken_state.json")
         assert bad.returncode != 0 and len(fake.issues) == 1
+
+
+def test_an_image_that_cannot_be_pulled_fails_fast_naming_what_to_set(run_act):
+    # a registry on a closed port stands for GHES without GHCR, or a mirror lacking the image
+    missing = "127.0.0.1:9/acme/context-handoff@sha256:" + "0" * 64
+    with serve("github") as fake:
+        run = run_act("workflow_dispatch", image=missing, api_url=fake.url)
+        assert fake.issues == []  # nothing to run the notifier with
+    assert run.returncode != 0
+    errors = [line for line in run.log.splitlines() if "::error" in line]
+    assert len(errors) == 1, errors
+    assert f"cannot pull the image {missing}" in errors[0]
+    assert "Set `image:`" in errors[0] and "`engine: python`" in errors[0]
+    assert run.outputs.get("payload-path", "") == ""  # generate never ran
 
 
 def test_docker_engine_on_a_non_linux_runner_fails_fast(tmp_path):

@@ -7,11 +7,16 @@ tools`) and rsync: on a laptop without them these skip; in CI (CI=true) they fai
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +27,7 @@ from context_handoff import pipeline
 from .conftest import EXAMPLE, ROOT
 from .fake_api import serve
 
-TEMPLATE = ROOT / "gitlab" / "context-handoff.yml"
+TEMPLATE = ROOT / "templates" / "context-handoff.yml"
 GCL = ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 
 
@@ -58,37 +63,42 @@ class Pipeline:
 @pytest.fixture
 def project(tmp_path: Path, gcl: Path):
     repo = tmp_path / "repo"
-    (repo / "gitlab").mkdir(parents=True)
-    shutil.copy(TEMPLATE, repo / "gitlab" / "context-handoff.yml")
+    (repo / "templates").mkdir(parents=True)
+    shutil.copy(TEMPLATE, repo / "templates" / "context-handoff.yml")
     shutil.copy(EXAMPLE, repo / ".orchestrator_state.json")
     (repo / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
 
     def run(inputs: dict[str, object] | None = None, *, source: str = "schedule",
-            variables: dict[str, str] | None = None, preview: bool = False) -> Pipeline:
+            variables: dict[str, str] | None = None, preview: bool = False,
+            include: dict[str, object] | None = None, ci_file: Path | None = None,
+            args: tuple[str, ...] = ()) -> Pipeline:
         shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)  # a fresh pipeline
-        include: dict[str, object] = {"local": "gitlab/context-handoff.yml"}
+        include = dict(include or {"local": "templates/context-handoff.yml"})
         if inputs:
             include["inputs"] = inputs
-        (repo / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": [include]}))
+        if ci_file:
+            shutil.copy(ci_file, repo / ".gitlab-ci.yml")
+        else:
+            (repo / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": [include]}))
         git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
         if not (repo / ".git").exists():
             subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
             subprocess.run([*git, "remote", "add", "origin",
-                            "https://gitlab.example.com/acme/orchestrator.git"], check=True)
+                            "https://gitlab.example.com/acme/context-handoff.git"], check=True)
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-qm", "pipeline", "--allow-empty"], check=True)
         ignored = ["CI_PIPELINE_SOURCE"]
-        args = [str(gcl), "--force-shell-executor", "--variable",
-                f"CI_PIPELINE_SOURCE={source}"]
+        command = [str(gcl), "--force-shell-executor", "--variable",
+                   f"CI_PIPELINE_SOURCE={source}"]
         for key, value in (variables or {}).items():
-            args += ["--variable", f"{key}={value}"]
+            command += ["--variable", f"{key}={value}"]
             ignored.append(key)
-        args += ["--ignore-predefined-vars", ",".join(ignored)]
+        command += ["--ignore-predefined-vars", ",".join(ignored), *args]
         if preview:
-            args.append("--preview")
+            command.append("--preview")
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
                "HOME": str(tmp_path)}
-        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
+        proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True,
                               timeout=300)
         return Pipeline(proc, repo)
 
@@ -110,6 +120,66 @@ def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
         dotenv["CONTEXT_HANDOFF_BUDGET"])
     assert dotenv["CONTEXT_HANDOFF_HANDOFF_ID"] == json.loads(
         (artifacts / "context_payload.json").read_text())["handoff_id"]
+
+
+# The component of this project, as its own pipeline includes it in a GitLab mirror
+# (gitlab-ci-local reads it from the checkout: the project's path and the commit's SHA).
+COMPONENT = {"component": "$CI_SERVER_FQDN/$CI_PROJECT_PATH/context-handoff@$CI_COMMIT_SHA"}
+
+
+def test_included_as_a_ci_cd_component(project):
+    result = project({"level": "minimal"}, include=COMPONENT)
+    assert result.returncode == 0, result.log[-3000:]
+    check = pipeline.check_payload(result.artifacts() / "context_payload.json")
+    assert check.valid and check.level == "minimal"
+    preview = project({"level": "full", "job-name": "nightly"}, include=COMPONENT, preview=True)
+    job = yaml.safe_load(preview.stdout)["nightly"]
+    assert job["variables"]["CH_LEVEL"] == "full"
+    assert job["image"]["name"] == (ROOT / "action" / "image.txt").read_text().strip()
+
+
+def test_the_mirrors_pipeline_runs_the_component_and_releases_it_on_a_version_tag(
+        project, tmp_path):
+    """The repository's own .gitlab-ci.yml, as a GitLab mirror runs it."""
+    examples = tmp_path / "repo" / "examples"
+    examples.mkdir()
+    shutil.copy(EXAMPLE, examples / EXAMPLE.name)
+    run = project(source="web", ci_file=ROOT / ".gitlab-ci.yml")
+    assert run.returncode == 0, run.log[-3000:]
+    check = pipeline.check_payload(run.artifacts("component-selftest") / "context_payload.json")
+    assert check.valid and check.level == "standard"
+
+    def jobs(variables: dict[str, str]) -> dict[str, str]:
+        listed = project(source="push", ci_file=ROOT / ".gitlab-ci.yml", variables=variables,
+                         args=("--list-json",))
+        assert listed.returncode == 0, listed.log[-3000:]
+        return {job["name"]: job["when"] for job in json.loads(listed.stdout)}
+
+    assert jobs({"CI_COMMIT_TAG": "1.0.0"})["catalog-release"] == "on_success"
+    assert jobs({"CI_COMMIT_TAG": "v1.0.0"})["catalog-release"] == "never"
+
+
+def test_included_as_a_remote_file(project):
+    """`include: remote:` fetches the same file over HTTP (served here on 127.0.0.1)."""
+    with _serve_directory(ROOT) as url:
+        remote = {"remote": f"{url}/templates/context-handoff.yml"}
+        result = project({"level": "full"}, include=remote)
+    assert result.returncode == 0, result.log[-3000:]
+    check = pipeline.check_payload(result.artifacts() / "context_payload.json")
+    assert check.valid and check.level == "full"
+
+
+@contextlib.contextmanager
+def _serve_directory(root: Path) -> Iterator[str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_runs_for_schedule_and_web_but_not_push(project):
@@ -160,7 +230,8 @@ def test_job_part_matches_gitlabs_schema(tmp_path):
         pytest.fail("check-jsonschema is a dev dependency; pip install -e '.[dev]'")
     job = tmp_path / "job.yml"
     job.write_text(TEMPLATE.read_text().split("\n---\n", 1)[1])
-    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.gitlab-ci", str(job)],
+    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.gitlab-ci", str(job),
+                           str(ROOT / ".gitlab-ci.yml")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     header = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])

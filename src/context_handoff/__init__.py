@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .api import ContextPayloadGenerator
 from .errors import HandoffError, HandoffFailed, InputError
 from .model import CompressionLevel
 
-__version__ = "2.0.0"
+try:
+    # one place for the version: pyproject.toml, read back from the installed metadata
+    __version__ = version("context-handoff")
+except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 __all__ = [
     "CompressionLevel",
     "ContextPayloadGenerator",
