@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, ci_outputs, pipeline, render, validate, workflow_commands
+from . import __version__, ci_outputs, formats, pipeline, render, validate, workflow_commands
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .model import CompressionLevel
@@ -70,11 +70,11 @@ class _Cli(click.Group):
             for line in exc.lines():
                 click.echo(f"error: {line}", err=True)
             if ctx.params.get("error_format") == "github":  # annotations on the run's page
-                for problem in exc.problems:
-                    click.echo(workflow_commands.problem_annotation(problem))
-                if not exc.problems:
+                if not exc.problems or exc.headline:
                     click.echo(workflow_commands.command("error", exc.message,
                                                    title="context-handoff"))
+                for problem in exc.shown_problems():
+                    click.echo(workflow_commands.problem_annotation(problem))
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -113,8 +113,16 @@ github_output_option = click.option(
 
 @cli.command()
 @click.option("--state", "state", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(".orchestrator_state.json"), show_default=True,
-              help="The orchestrator state file (JSON, or YAML by suffix).")
+              default=None,
+              help="The state file (JSON, or YAML by suffix). [default: "
+                   ".orchestrator_state.json, else .taskmaster/tasks/tasks.json]")
+@click.option("--format", "input_format", default="auto", show_default=True,
+              metavar="auto|orchestrator|taskmaster",
+              help="The state's format; auto: by content (never by name). Installed "
+                   "packages may add formats.")
+@click.option("--tag", default=None,
+              help="Task Master: the tag to read. [default: currentTag in "
+                   ".taskmaster/state.json, else master]")
 @click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]), default="standard",
               show_default=True,
               help="How much to carry; auto: the richest level --budget affords.")
@@ -144,18 +152,20 @@ github_output_option = click.option(
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write Prometheus metrics in the node-exporter textfile format "
                    "(needs context-handoff[metrics]).")
-def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
+def generate(state: Path | None, input_format: str, tag: str | None, level: str,
+             budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, report_path: Path,
              no_report: bool, template: str | None, no_redact: bool, as_json: bool,
              github_output: Path | None, dotenv: Path | None,
              metrics_file: Path | None) -> None:
-    """Generate a handoff payload from the orchestrator state."""
+    """Generate a handoff payload from the orchestrator state (or Task Master's tasks.json)."""
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
                    err=True)
     options = pipeline.GenerateOptions(
-        state=state, level=level, budget=budget, encoding=encoding, now=now,
-        max_age=max_age, redact=not no_redact,
+        state=state if state is not None else formats.discover_state(), level=level,
+        budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
+        format=input_format, tag=tag,
     )
     report_to = None if no_report else report_path
     with recording_metrics(metrics_file) as record:

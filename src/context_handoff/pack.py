@@ -322,6 +322,10 @@ def _summary(facts: Facts, header: Header, limits: Limits) -> dict[str, Any]:
     return summary
 
 
+_TAGS_SHOWN = 10  # Task Master: the other tags named in meta
+_TAG_CHARS = 40
+
+
 def _meta(header: Header, facts: Facts) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "level": header.level.value,
@@ -331,6 +335,15 @@ def _meta(header: Header, facts: Facts) -> dict[str, Any]:
         "generated_at": header.generated_at,
     }
     meta["redacted"] = dict(sorted(facts.state.redactions.items()))
+    state = facts.state
+    if state.format != "orchestrator":  # orchestrator payloads keep their v1 meta
+        meta["format"] = state.format
+    if state.tag is not None:
+        others = [tag for tag in state.tags if tag != state.tag]
+        meta["tag"] = shorten(state.tag, _TAG_CHARS)
+        meta["other_tags"] = [shorten(tag, _TAG_CHARS) for tag in others[:_TAGS_SHOWN]]
+        if len(others) > _TAGS_SHOWN:
+            meta["other_tags_omitted"] = len(others) - _TAGS_SHOWN
     return meta
 
 
