@@ -413,3 +413,13 @@ def test_a_format_installed_by_another_package(write_state):
     assert "expected an orchestrator state, a Task Master tasks.json or a kanban board" in (
         unknown.lines()[0])
     assert "failed to load (ModuleNotFoundError" in _error(path, format="broken").lines()[0]
+
+
+def test_the_notebook_magic_finds_and_reads_task_master(chdir_tmp):
+    pytest.importorskip("IPython")
+    from context_handoff.jupyter import HandoffMagics
+
+    _taskmaster_project(chdir_tmp, {"master": {"tasks": [_task(1, "pending")]},
+                                    "ui": {"tasks": [_task(5, "in-progress")]}})
+    context = HandoffMagics(shell=None).handoff("minimal --tag ui")
+    assert (context["meta"]["format"], context["meta"]["tag"]) == ("taskmaster", "ui")

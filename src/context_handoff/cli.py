@@ -311,9 +311,9 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(validate.SCHEMA_NAMES))
+@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster"]))
 def schema(name: str) -> None:
-    """Print a JSON Schema: the state, or a payload level."""
+    """Print a JSON Schema: the state, a payload level, or a Task Master tag."""
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
 
 
