@@ -265,6 +265,10 @@ def _big_task_master(count: int) -> dict[str, Any]:
             "release-2": {"tasks": [_task(1, "pending")]}}
 
 
+def _flat(tagged: dict[str, Any]) -> dict[str, Any]:
+    return dict(tagged["master"])
+
+
 def _first_of(section: dict[str, Any], *keys: str) -> Any:
     return next(section[key] for key in keys if key in section)
 
@@ -275,15 +279,18 @@ def _ids(items: list[Any]) -> list[str]:
 
 @pytest.mark.parametrize("level", ["minimal", "standard", "full"])
 @pytest.mark.parametrize("size", [3, 300])
-def test_task_master_payloads_keep_their_budget_at_every_level(tmp_path, level, size):
-    path = _taskmaster_project(tmp_path, _big_task_master(size))
+@pytest.mark.parametrize("layout", ["tagged", "flat"])
+def test_task_master_payloads_keep_their_budget_at_every_level(tmp_path, level, size, layout):
+    doc = _big_task_master(size)
+    path = _taskmaster_project(tmp_path, doc if layout == "tagged" else _flat(doc))
     options = pipeline.GenerateOptions(state=path, level=level, now=NOW)
     generated = pipeline.generate(options)
     payload = generated.payload
     assert payload.tokens <= payload.budget
     data = payload.data
     assert data["meta"]["format"] == "taskmaster"
-    assert (data["meta"]["tag"], data["meta"]["other_tags"]) == ("master", ["release-2"])
+    assert (data["meta"]["tag"], data["meta"]["other_tags"]) == (
+        "master", ["release-2"] if layout == "tagged" else [])
     state = generated.facts.state
     in_progress = [t.id for t in state.tasks.values() if t.source_status == "in-progress"]
     listed_next = _ids(data["next"] if level == "minimal"
