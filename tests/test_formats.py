@@ -86,6 +86,20 @@ def test_a_forced_format_that_does_not_fit_says_which_would(write_state):
     assert error.lines()[1] == f"{path}::$.tasks: array of 1 item is not of type 'object'"
 
 
+def test_a_forced_format_on_a_file_like_no_format(write_state):
+    path = write_state({"items": []})
+    assert _error(path, format="taskmaster").lines()[0] == (
+        f"{path}: read as a Task Master tasks.json (--format taskmaster), 1 problem stops it "
+        "being read; it looks like a JSON object with keys 'items' and no 'tasks'")
+
+
+def test_a_file_partly_like_a_format_says_so(write_state):
+    path = write_state({"context": {"current_phase": "build"}})
+    assert _error(path).lines() == [
+        f"{path}: this looks partly like an orchestrator state, but 1 problem stops it being "
+        "read", f"{path}::$: 'tasks' is a required property"]
+
+
 def test_an_unknown_format_name_lists_the_known_ones(write_state):
     error = _error(write_state({"tasks": {}}), format="jira")
     assert error.lines() == ["--format jira: unknown format; known: auto, orchestrator, taskmaster"]

@@ -143,8 +143,8 @@ def check_document(document: Any, source: str, requested: str = AUTO,
     if problems:
         # A file that is clearly this format needs only its problems; any doubt, a verdict.
         clear = fmt is detected and score == SURE
-        raise InputError(_verdict(fmt, detected, score, source, len(problems)), problems,
-                         headline=not clear)
+        raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
+                         problems, headline=not clear)
     return fmt
 
 
@@ -155,13 +155,15 @@ def _expected() -> str:
 
 
 def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source: str,
-             count: int) -> str:
+             count: int, document: Any) -> str:
     noun = "1 problem stops" if count == 1 else f"{count} problems stop"
-    if detected is not None and detected is not fmt and score == SURE:
-        return (f"{source}: read as {fmt.label} (--format {fmt.name}), {noun} it being read; "
-                f"it looks like {detected.label}: try --format {detected.name} or auto")
-    looks = "looks like" if score == SURE else "looks partly like"
-    return f"{source}: this {looks} {fmt.label}, but {noun} it being read"
+    if detected is fmt:
+        looks = "looks like" if score == SURE else "looks partly like"
+        return f"{source}: this {looks} {fmt.label}, but {noun} it being read"
+    forced = f"{source}: read as {fmt.label} (--format {fmt.name}), {noun} it being read"
+    if detected is not None and score == SURE:
+        return f"{forced}; it looks like {detected.label}: try --format {detected.name} or auto"
+    return f"{forced}; it looks like {describe_document(document)}"
 
 
 def discover_state(folder: Path = Path()) -> Path:

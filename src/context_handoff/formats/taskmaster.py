@@ -100,7 +100,10 @@ def _select(document: dict[str, Any], source: str, options: ReadOptions) -> _Sel
 
 
 def _looks_tagged(document: dict[str, Any]) -> bool:
-    return "tasks" not in document and any(k not in _NOT_TAGS for k in document)
+    """Tags whose tasks are not a list: read as tags, so problems name the tag."""
+    return "tasks" not in document and any(
+        isinstance(value, dict) and "tasks" in value
+        for key, value in document.items() if key not in _NOT_TAGS)
 
 
 def _json_path(key: str) -> str:
