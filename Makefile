@@ -27,11 +27,15 @@ demo: encodings
 	$(BIN)/context-handoff validate $(OUT)/context_payload.json
 	@echo "report: $(OUT)/handoff_report.md"
 
-test: encodings tools/node_modules/.package-lock.json
+test: encodings tools/node_modules/.package-lock.json tools/taskmaster/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 tools/node_modules/.package-lock.json: tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --silent
+
+# Task Master's CLI: the oracle of the Task Master format's tests (large: installed once)
+tools/taskmaster/node_modules/.package-lock.json: tools/taskmaster/package-lock.json
+	npm ci --prefix tools/taskmaster --no-audit --no-fund --silent
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml examples/workflows/*.yml) tests/act/consumer.yml \
 	tests/act/release-consumer.yml

@@ -8,9 +8,12 @@ out=${CH_OUTPUT_DIR:-context-handoff}
 mkdir -p "$out"
 payload="$out/context_payload.json"
 report="$out/handoff_report.md"
-args=(--error-format github generate --state "$CH_STATE_FILE" --level "$CH_LEVEL"
+args=(--error-format github generate --level "$CH_LEVEL"
       --encoding "$CH_ENCODING" --output "$payload" --report "$report"
-      --github-output "$GITHUB_OUTPUT")
+      --github-output "$GITHUB_OUTPUT" --format "${CH_FORMAT:-auto}")
+# no state file named: the CLI finds .orchestrator_state.json, else .taskmaster/tasks/tasks.json
+[ -n "${CH_STATE_FILE:-}" ] && args+=(--state "$CH_STATE_FILE")
+[ -n "${CH_TAG:-}" ] && args+=(--tag "$CH_TAG")
 [ -n "${CH_BUDGET:-}" ] && args+=(--budget "$CH_BUDGET")
 [ -n "${CH_TEMPLATE:-}" ] && args+=(--template "$CH_TEMPLATE")
 [ -n "${CH_MAX_STATE_AGE:-}" ] && args+=(--max-age "$CH_MAX_STATE_AGE")

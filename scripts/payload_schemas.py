@@ -131,6 +131,8 @@ def standard(level: str = "standard") -> dict[str, Any]:
                     "failures": {"type": "object", "additionalProperties": ref("failure")},
                     "names": strings_by_id(),
                     "blocked_by": strings_by_id(),
+                    "priorities": strings_by_id(),
+                    "source_statuses": strings_by_id(),
                 },
             ),
             "critical_context": obj(

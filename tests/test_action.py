@@ -88,6 +88,10 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
     shutil.copy(ACT_DIR / "consumer.yml", repo / ".github" / "workflows" / "consumer.yml")
     shutil.copy(EXAMPLE, repo / ".orchestrator_state.json")
     (repo / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
+    task_master = ROOT / "tests" / "taskmaster" / "tagged-tag-option"
+    (repo / ".taskmaster" / "tasks").mkdir(parents=True)
+    shutil.copy(task_master / "tasks.json", repo / ".taskmaster" / "tasks" / "tasks.json")
+    shutil.copy(task_master / "state.json", repo / ".taskmaster" / "state.json")
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "remote", "add", "origin", "https://github.com/acme/orchestrator.git"],
@@ -99,7 +103,8 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
 
     def run(event: str, *, api_url: str = "http://127.0.0.1:9", engine: str = "docker",
             state: str | None = None, level: str | None = None,
-            image: str = IMAGE) -> ActRun:
+            image: str = IMAGE, input_format: str | None = None,
+            tag: str | None = None) -> ActRun:
         record = tmp_path / f"record-{len(list(tmp_path.glob('record-*')))}"
         record.mkdir()
         args = [act_bin, event, "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--rm",
@@ -116,6 +121,10 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
             args += ["--var", f"STATE_FILE={state}"]
         if level:
             args += ["--input", f"level={level}"]
+        if input_format:
+            args += ["--var", f"FORMAT={input_format}"]
+        if tag:
+            args += ["--var", f"TAG={tag}"]
         env = {**os.environ, "HOME": str(home), "ACT_DISABLE_VERSION_CHECK": "1"}
         proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
                               timeout=600)
@@ -150,6 +159,15 @@ def test_schedule_with_docker_engine(run_act):
     run = run_act("schedule")
     _assert_good_handoff(run, "standard")
     assert "Summary - # Handoff: Personal Digital Infrastructure System" in run.log
+
+
+def test_task_master_state_with_docker_engine(run_act):
+    run = run_act("workflow_dispatch", state=".taskmaster/tasks/tasks.json",
+                  input_format="taskmaster", tag="experiments")
+    _assert_good_handoff(run, "standard")
+    meta = json.loads((run.record / "uploaded" / "context_payload.json").read_text())["meta"]
+    assert (meta["format"], meta["tag"], meta["other_tags"]) == (
+        "taskmaster", "experiments", ["master", "feature-auth"])
 
 
 def test_failing_state_opens_one_issue_with_docker_engine(run_act):

@@ -237,3 +237,22 @@ def test_job_part_matches_gitlabs_schema(tmp_path):
     header = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])
     assert not set(yaml.safe_load(job.read_text())) & {"default", "stages", "variables"}
     assert header["spec"]["inputs"]["issue-on-failure"]["type"] == "boolean"
+
+
+def test_task_master_project_is_found_and_its_tag_read(project, tmp_path):
+    repo = tmp_path / "repo"
+    case = ROOT / "tests" / "taskmaster" / "tagged-tag-option"
+    (repo / ".taskmaster" / "tasks").mkdir(parents=True)
+    shutil.copy(case / "tasks.json", repo / ".taskmaster" / "tasks" / "tasks.json")
+    shutil.copy(case / "state.json", repo / ".taskmaster" / "state.json")
+    (repo / ".orchestrator_state.json").unlink()
+    result = project({"tag": "experiments"})
+    assert result.returncode == 0, result.log[-3000:]
+    payload = json.loads((result.artifacts() / "context_payload.json").read_text())
+    assert payload["meta"]["format"] == "taskmaster" and payload["meta"]["tag"] == "experiments"
+    state = payload["execution_state"]
+    first = (state.get("next_eligible") or state.get("next_tasks"))[0]  # v1 ids, or items
+    assert first in ("2.1", {"id": "2.1", "name": "Probe step"})
+    forced = project({"format": "orchestrator"})
+    assert forced.returncode != 0
+    assert "try --format taskmaster or auto" in forced.log

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .formats import AUTO, discover_state
 from .model import CompressionLevel
 from .pack import serialize
 from .pipeline import Generated, GenerateOptions, generate
@@ -24,21 +25,31 @@ from .write import write_atomically
 class ContextPayloadGenerator:
     """Generates handoff payloads from one orchestrator state file.
 
+    ``state_file``: None finds ``.orchestrator_state.json``, else Task Master's
+    ``.taskmaster/tasks/tasks.json``. ``format``: ``auto`` (by content),
+    ``orchestrator``, ``taskmaster`` or an installed format; ``tag``: the Task Master
+    tag to read (default: ``currentTag`` in ``.taskmaster/state.json``, else ``master``).
+
     Errors are :class:`context_handoff.errors.HandoffError` subclasses; a missing state
     file is also a ``FileNotFoundError``.
     """
 
     def __init__(
         self,
-        state_file: str | Path = ".orchestrator_state.json",
+        state_file: str | Path | None = None,
         *,
+        format: str = AUTO,
+        tag: str | None = None,
         encoding: str = DEFAULT_ENCODING,
         budget: int | None = None,
         now: datetime | None = None,
         max_age: timedelta | None = None,
         redact: bool = True,
     ) -> None:
-        self.state_file = Path(state_file)
+        # None: .orchestrator_state.json, else .taskmaster/tasks/tasks.json, found when used
+        self.state_file = Path(state_file) if state_file is not None else None
+        self.format = format
+        self.tag = tag
         self.encoding = encoding
         self.budget = budget
         self.now = now
@@ -49,9 +60,11 @@ class ContextPayloadGenerator:
 
     def _options(self, level: CompressionLevel | str) -> GenerateOptions:
         value = level.value if isinstance(level, CompressionLevel) else str(level).lower()
+        state = self.state_file if self.state_file is not None else discover_state()
         return GenerateOptions(
-            state=self.state_file, level=value, budget=self.budget, encoding=self.encoding,
+            state=state, level=value, budget=self.budget, encoding=self.encoding,
             now=self.now, max_age=self.max_age, redact=self.redact,
+            format=self.format, tag=self.tag,
         )
 
     def generate(self, level: CompressionLevel | str = CompressionLevel.STANDARD) -> Generated:
@@ -62,7 +75,7 @@ class ContextPayloadGenerator:
         must be the one payload); a changed file gives a new one.
         """
         options = self._options(level)
-        key = (options, _signature(self.state_file))
+        key = (options, _signature(options.state))
         if self.last is None or self._last_key != key:
             self.last = generate(options)
             self._last_key = key

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, ci_outputs, pipeline, render, validate, workflow_commands
+from . import __version__, ci_outputs, formats, pipeline, render, validate, workflow_commands
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .model import CompressionLevel
@@ -71,11 +71,11 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         for line in exc.lines():
             click.echo(f"error: {line}", err=True)
         if ctx.find_root().params.get("error_format") == "github":  # on the run's page
-            for problem in exc.problems:
-                click.echo(workflow_commands.problem_annotation(problem))
-            if not exc.problems:
+            if not exc.problems or exc.headline:
                 click.echo(workflow_commands.command("error", exc.message,
                                                      title="context-handoff"))
+            for problem in exc.shown_problems():
+                click.echo(workflow_commands.problem_annotation(problem))
         ctx.exit(exc.exit_code)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
@@ -119,9 +119,17 @@ github_output_option = click.option(
 
 
 @cli.command()
-@click.option("--state", "--state-file", "state", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(".orchestrator_state.json"), show_default=True,
-              help="The orchestrator state file (JSON, or YAML by suffix).")
+@click.option("--state", "--state-file", "state",
+              type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The state file (JSON, or YAML by suffix). [default: "
+                   ".orchestrator_state.json, else .taskmaster/tasks/tasks.json]")
+@click.option("--format", "input_format", default="auto", show_default=True,
+              metavar="auto|orchestrator|taskmaster",
+              help="The state's format; auto: by content (never by name). Installed "
+                   "packages may add formats.")
+@click.option("--tag", default=None,
+              help="Task Master: the tag to read. [default: currentTag in "
+                   ".taskmaster/state.json, else master]")
 @click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]), default="standard",
               show_default=True,
               help="How much to carry; auto: the richest level --budget affords.")
@@ -151,18 +159,20 @@ github_output_option = click.option(
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write Prometheus metrics in the node-exporter textfile format "
                    "(needs context-handoff[metrics]).")
-def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
+def generate(state: Path | None, input_format: str, tag: str | None, level: str,
+             budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, report_path: Path,
              no_report: bool, template: str | None, no_redact: bool, as_json: bool,
              github_output: Path | None, dotenv: Path | None,
              metrics_file: Path | None) -> None:
-    """Generate a handoff payload from the orchestrator state."""
+    """Generate a handoff payload from the orchestrator state (or Task Master's tasks.json)."""
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
                    err=True)
     options = pipeline.GenerateOptions(
-        state=state, level=level, budget=budget, encoding=encoding, now=now,
-        max_age=max_age, redact=not no_redact,
+        state=state if state is not None else formats.discover_state(), level=level,
+        budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
+        format=input_format, tag=tag,
     )
     report_to = None if no_report else report_path
     with recording_metrics(metrics_file) as record:
@@ -308,9 +318,9 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(validate.SCHEMA_NAMES))
+@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster"]))
 def schema(name: str) -> None:
-    """Print a JSON Schema: the state, or a payload level."""
+    """Print a JSON Schema: the state, a payload level, or a Task Master tag."""
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
 
 

@@ -110,7 +110,8 @@ def derive_facts(state: State, now: datetime) -> Facts:
         state=state,
         counts=counts,
         active=active,
-        ready=tuple(t for t in _ready(tasks, heights, phase_index) if t not in active_set),
+        ready=tuple(t for t in _ready(tasks, heights, phase_index, state.next_order)
+                    if t not in active_set),
         blocked=blocked,
         blocks_count=blocks_count,
         critical_path=_critical_path(order, graph, heights),
@@ -157,9 +158,13 @@ def _critical_path(order: list[str], graph: _Graph, heights: dict[str, int]) -> 
 
 
 def _ready(
-    tasks: dict[str, Task], heights: dict[str, int], phase_index: dict[str, int]
+    tasks: dict[str, Task], heights: dict[str, int], phase_index: dict[str, int],
+    own_order: tuple[str, ...] | None = None,
 ) -> tuple[str, ...]:
-    """Pending tasks with every dependency done, longest remaining chain first."""
+    """Pending tasks with every dependency done, longest remaining chain first; or the
+    input format's own order (Task Master's `next`) when it has one."""
+    if own_order is not None:
+        return own_order
     position = {tid: i for i, tid in enumerate(tasks)}
     ready = [
         t.id for t in tasks.values()

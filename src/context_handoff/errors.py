@@ -8,6 +8,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import NamedTuple
 
+MAX_PROBLEM_LINES = 20  # a file with 700 problems is read from its first few, not scrolled
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -32,16 +34,28 @@ class HandoffError(Exception):
 
     exit_code: ExitCode = ExitCode.HANDOFF_FAILED
 
-    def __init__(self, message: str, problems: tuple[Problem, ...] | list[Problem] = ()) -> None:
+    def __init__(self, message: str, problems: tuple[Problem, ...] | list[Problem] = (),
+                 *, headline: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.problems = tuple(problems)
+        self.headline = headline  # the message is a verdict shown above the problems
+
+    def shown_problems(self) -> tuple[Problem, ...]:
+        """The first MAX_PROBLEM_LINES problems: what is printed and annotated."""
+        return self.problems[:MAX_PROBLEM_LINES]
 
     def lines(self) -> list[str]:
-        """What a person should see: every problem, one a line, or the message."""
-        if self.problems:
-            return [str(p) for p in self.problems]
-        return [self.message]
+        """What a person should see: the verdict (if any), then the problems, one a line,
+        at most MAX_PROBLEM_LINES and a count of the rest; or just the message."""
+        if not self.problems:
+            return [self.message]
+        lines = [self.message] if self.headline else []
+        lines += [str(p) for p in self.shown_problems()]
+        rest = len(self.problems) - MAX_PROBLEM_LINES
+        if rest > 0:
+            lines.append(f"(+{rest} more)")
+        return lines
 
 
 class InputError(HandoffError):

@@ -14,7 +14,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Markdown, display
 
-from . import pipeline, render
+from . import formats, pipeline, render
 from .errors import HandoffError
 
 
@@ -23,16 +23,22 @@ class HandoffMagics(Magics):
     @magic_arguments()
     @argument("level", nargs="?", default="standard",
               help="minimal, standard, full or auto")
-    @argument("--state", default=".orchestrator_state.json", help="the state file")
+    @argument("--state", default=None,
+              help="the state file (default: .orchestrator_state.json, else "
+                   ".taskmaster/tasks/tasks.json)")
+    @argument("--format", default="auto", help="auto, orchestrator or taskmaster")
+    @argument("--tag", default=None, help="Task Master: the tag to read")
     @argument("--output", default="context_payload.json", help="where to save the payload")
     @argument("--budget", type=int, default=None, help="token budget")
     @line_magic
     def handoff(self, line: str) -> dict[str, Any]:
         """Generate a context handoff from the notebook."""
         args = parse_argstring(self.handoff, line)
-        options = pipeline.GenerateOptions(state=Path(args.state), level=args.level,
-                                           budget=args.budget)
         try:
+            state = Path(args.state) if args.state else formats.discover_state()
+            options = pipeline.GenerateOptions(state=state, level=args.level,
+                                               budget=args.budget, format=args.format,
+                                               tag=args.tag)
             generated = pipeline.generate(options)
             pipeline.write_payload(generated, Path(args.output))
             report = render.render_report(pipeline.report_input_of(generated.payload))

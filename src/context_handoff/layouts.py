@@ -36,6 +36,8 @@ _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
 _FIRST_BLOCKED = 5
 _PATH_HEAD = 3  # critical-path ids listed before any detail
 _FIRST_CHANGES = 5  # of each kind of change
+_TAGS_SHOWN = 10  # Task Master: the other tags named in meta
+_TAG_CHARS = 40
 
 
 class Limits(NamedTuple):
@@ -200,6 +202,15 @@ def _meta(header: Header, facts: Facts) -> dict[str, Any]:
     }
     if facts.state.redactions:
         meta["redacted"] = dict(sorted(facts.state.redactions.items()))
+    state = facts.state
+    if state.format != "orchestrator":  # orchestrator payloads keep their meta as it was
+        meta["format"] = state.format
+    if state.tag is not None:
+        others = [tag for tag in state.tags if tag != state.tag]
+        meta["tag"] = shorten(state.tag, _TAG_CHARS)
+        meta["other_tags"] = [shorten(tag, _TAG_CHARS) for tag in others[:_TAGS_SHOWN]]
+        if len(others) > _TAGS_SHOWN:
+            meta["other_tags_omitted"] = len(others) - _TAGS_SHOWN
     return meta
 
 
@@ -343,6 +354,7 @@ def _standard(v: _View, header: Header) -> Layout:
                 tier=3, keyed=True),
         Section("execution_state.names", [t for t in named if v.name(t)],
                 lambda t: (v.id(t), v.name(t)), 2, tier=3, keyed=True),
+        *_task_notes(v, named, skeleton["execution_state"]),
         Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": v.id(p.id), "name": shorten(p.name, limits.name),
             "done": p.done, "total": p.total, "status": p.status,
@@ -352,6 +364,27 @@ def _standard(v: _View, header: Header) -> Layout:
                 lambda t: (v.id(t), v.id(blocker[t])), 0.5, tier=3, keyed=True),
     ]
     return Layout(skeleton, sections)
+
+
+def _task_notes(v: _View, named: list[str], execution: dict[str, Any]) -> list[Section]:
+    """Where the input says more about the active and next tasks than our status does
+    (Task Master): each one's priority, and its own status word when ours differs
+    ("review" is running to us). Keys only for states that have them."""
+    tasks = v.tasks
+    notes = {
+        "priorities": [t for t in named if tasks[t].priority],
+        "source_statuses": [t for t in named if tasks[t].source_status
+                            and tasks[t].source_status != tasks[t].status],
+    }
+    sections = []
+    for key, ids in notes.items():
+        if not ids:
+            continue
+        execution[key] = {}
+        field = "priority" if key == "priorities" else "source_status"
+        sections.append(Section(f"execution_state.{key}", ids, lambda t, f=field: (
+            v.id(t), shorten(str(getattr(tasks[t], f)), v.limits.name)), 1, tier=3, keyed=True))
+    return sections
 
 
 def _error_entries(v: _View, full: bool) -> list[dict[str, Any]]:

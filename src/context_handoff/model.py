@@ -47,6 +47,10 @@ class Task(NamedTuple):
     started_at: datetime | None
     completed_at: datetime | None
     failed_at: datetime | None
+    # Formats other than the orchestrator's fill these; the defaults keep older code working.
+    priority: str | None = None  # as the file says it (Task Master: critical, high, medium, low)
+    source_status: str | None = None  # the file's own status word, before mapping (e.g. review)
+    parent: str | None = None  # the task a subtask belongs to
 
 
 class ErrorRecord(NamedTuple):
@@ -134,6 +138,12 @@ class State(NamedTuple):
     environment: Environment | None
     redactions: dict[str, int]  # kind -> how many values were redacted
     warnings: tuple[str, ...]  # oddities found while reading (unreadable times, ...)
+    format: str = "orchestrator"  # the input format's name (formats.FORMATS_BY_NAME)
+    tag: str | None = None  # Task Master: the tag read
+    tags: tuple[str, ...] = ()  # Task Master: every tag in the file
+    # The format's own order of the tasks to start next (Task Master: `task-master next`);
+    # None: derive.py orders ready tasks itself.
+    next_order: tuple[str, ...] | None = None
 
 
 class PhaseProgress(NamedTuple):

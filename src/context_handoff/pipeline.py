@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import derive, layouts, load, normalize, pack, render, validate
+from . import derive, formats, layouts, load, pack, render, validate
 from .errors import HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor
@@ -36,6 +36,8 @@ class GenerateOptions(NamedTuple):
     now: datetime | None = None  # None: SOURCE_DATE_EPOCH, else the clock
     max_age: timedelta | None = None
     redact: bool = True
+    format: str = formats.AUTO  # an input format's name, or "auto": by content
+    tag: str | None = None  # Task Master: the tag to read
 
 
 class Generated(NamedTuple):
@@ -95,28 +97,41 @@ def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int
 
 
 def read_state(
-    path: Path, *, redact: bool = True, timer: _Timer | None = None
+    path: Path, *, redact: bool = True, timer: _Timer | None = None,
+    format: str = formats.AUTO, tag: str | None = None,
 ) -> State:
-    """Load, validate, redact and normalize a state file into a State record."""
+    """Load, validate, redact and normalize a state file into a State record.
+
+    ``format``: a name in ``formats.format_names()``; ``auto`` decides by content.
+    ``tag``: the Task Master tag to read.
+    """
     timer = timer or _Timer()
     with timer.stage("load"):
         loaded = load.load_document(path)
-    return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer)
+    return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer,
+                               format=format, tag=tag, path=path)
 
 
 def state_from_document(
-    document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None
+    document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None,
+    format: str = formats.AUTO, tag: str | None = None, path: Path | None = None,
 ) -> State:
     """Validate, redact and normalize an already-parsed state document."""
     timer = timer or _Timer()
+    read_options = formats.ReadOptions(path=path, tag=tag)
     with timer.stage("validate"):
-        validate.check_state(document, source.name)
+        chosen = formats.check_document(document, source.name, format, read_options)
     redactor = Redactor()
-    with timer.stage("redact"):
-        if redact:
-            document = redactor.redact_document(document)
+
+    def scrub(part: Any) -> Any:
+        with timer.stage("redact"):
+            return redactor.redact_document(part) if redact else part
+
     with timer.stage("normalize"):
-        return normalize.normalize_state(document, source, dict(redactor.counts))
+        state = chosen.to_state(document, source, read_options, scrub)
+    timer.seconds["normalize"] -= timer.seconds.get("redact", 0.0)
+    timer.seconds.setdefault("redact", 0.0)
+    return state._replace(redactions=dict(redactor.counts))
 
 
 def handoff_id(source: Source, level: CompressionLevel, budget: int, encoding: str,
@@ -153,10 +168,12 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
         raise InputError(f"--budget must be a positive number of tokens, not {budget}")
     now = resolve_now(options.now)
     if document is None:
-        state = read_state(options.state, redact=options.redact, timer=timer)
+        state = read_state(options.state, redact=options.redact, timer=timer,
+                           format=options.format, tag=options.tag)
     else:
         state = state_from_document(document, source or _inline_source(document),
-                                    redact=options.redact, timer=timer)
+                                    redact=options.redact, timer=timer,
+                                    format=options.format, tag=options.tag)
     with timer.stage("derive"):
         facts = derive.derive_facts(state, now)
     _check_age(facts, options.max_age)

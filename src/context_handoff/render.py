@@ -162,8 +162,8 @@ def _execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[
             failed.append({"id": tid, "error": f"{kind}: {message}" if message else kind,
                            "blocks": detail.get("blocks", 0)})
         return {"failed_tasks": failed,
-                "active_tasks": [{"id": t} for t in payload.get("active") or []],
-                "next_tasks": [{"id": t} for t in payload.get("next") or []],
+                "active_tasks": [_bare(t) for t in payload.get("active") or []],
+                "next_tasks": [_bare(t) for t in payload.get("next") or []],
                 "blocked_tasks": {}}
     names = state.get("names") or {}
     failures = state.get("failures") or {}
@@ -181,12 +181,23 @@ def _execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[
     blocked_by = state.get("blocked_by") or {}
     for tid in state.get("blocked_tasks") or []:
         blocked.setdefault(blocked_by.get(tid, "—"), []).append(tid)
+    priorities = state.get("priorities") or {}
+    words = state.get("source_statuses") or {}
+
+    def task(tid: str) -> dict[str, Any]:
+        return {"id": tid, "name": names.get(tid), "priority": priorities.get(tid),
+                "status": words.get(tid)}
+
     return {
         "failed_tasks": failed,
-        "active_tasks": [{"id": t, "name": names.get(t)} for t in state.get("active_tasks") or []],
-        "next_tasks": [{"id": t, "name": names.get(t)} for t in state.get("next_eligible") or []],
+        "active_tasks": [task(t) for t in state.get("active_tasks") or []],
+        "next_tasks": [task(t) for t in state.get("next_eligible") or []],
         "blocked_tasks": blocked,
     }
+
+
+def _bare(tid: str) -> dict[str, Any]:
+    return {"id": tid, "name": None, "priority": None, "status": None}
 
 
 def _critical(payload: Mapping[str, Any], critical: Mapping[str, Any],

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 from .errors import InputError, Problem
+from .excerpt import describe_value
 
 SCHEMA_NAMES = ("state", "minimal", "standard", "full")
 
@@ -78,7 +79,22 @@ def _to_problem(err: ValidationError, source: str) -> Problem:
 
     if err.context:  # anyOf / oneOf: the branch that came closest says the most
         err = best_match(err.context)
-    message = err.message
+    message = _reason_first(err.message, err.instance)
     if len(message) > 300:
         message = message[:297] + "..."
     return Problem(source, err.json_path, message)
+
+
+_VERBS = (" is not ", " is too ", " should ", " does not ", " has ", " was expected", " is valid ")
+
+
+def _reason_first(message: str, instance: Any) -> str:
+    """jsonschema starts a message with the value's repr, which can be megabytes long and
+    push the reason out of sight: show the value's type and an excerpt instead."""
+    if isinstance(instance, (dict, list)):
+        cut = max(message.rfind(verb) for verb in _VERBS)  # the reason follows the repr
+        return describe_value(instance) + message[cut:] if cut > 0 else message
+    shown = repr(instance)
+    if message.startswith(shown):
+        return describe_value(instance) + message[len(shown):]
+    return message

@@ -1,0 +1,177 @@
+"""Input formats: one module per format, each turning a parsed file into a State.
+
+Built in: ``orchestrator`` (``.orchestrator_state.json``) and ``taskmaster`` (Task
+Master's ``.taskmaster/tasks/tasks.json``). Another package adds a format through an
+entry point in the ``context_handoff.formats`` group whose object (a module or an
+instance) has the members of :class:`InputFormat`::
+
+    [project.entry-points."context_handoff.formats"]
+    beads = "my_package.beads_format"
+
+``auto`` chooses by content only, never by file name: the built-in formats first,
+then installed ones when no built-in format recognizes the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from ..errors import InputError, Problem, StateFileNotFound
+from ..excerpt import describe_document
+from ..model import Source, State
+from . import orchestrator, taskmaster
+
+AUTO = "auto"
+ENTRY_POINT_GROUP = "context_handoff.formats"
+# What detect() answers: not this format, its outline but not its telltale parts, certainly.
+NO, MAYBE, SURE = 0, 1, 2
+# Where a state is looked for when none is named, in this order.
+DISCOVERED_PATHS = (Path(".orchestrator_state.json"), Path(".taskmaster/tasks/tasks.json"))
+
+
+class ReadOptions(NamedTuple):
+    """What a format may need beyond the document."""
+
+    path: Path | None = None  # the file read (None for an inline document)
+    tag: str | None = None  # Task Master: the tag to read (--tag)
+
+
+class InputFormat(Protocol):
+    """One input format. A module with these names satisfies it."""
+
+    name: str  # what --format takes
+    label: str  # for messages: "an orchestrator state"
+
+    def detect(self, document: Any) -> int:
+        """NO, MAYBE or SURE: does ``document`` look like this format?"""
+
+    def check(self, document: Any, source: str, options: ReadOptions) -> list[Problem]:
+        """Every problem that stops ``document`` from being read, each with its JSON path."""
+
+    def to_state(self, document: Any, source: Source, options: ReadOptions,
+                 redact: Callable[[Any], Any]) -> State:
+        """The State of a checked document. ``redact`` scrubs credentials from a parsed
+        part in place (the whole document, or the part that is read): call it on every
+        part whose strings reach the State, before reading them."""
+
+
+BUILTIN_FORMATS_BY_NAME: dict[str, InputFormat] = {
+    orchestrator.name: orchestrator,
+    taskmaster.name: taskmaster,
+}
+
+
+class _Plugins(NamedTuple):
+    formats: dict[str, InputFormat]
+    broken: dict[str, str]  # name -> why it could not be loaded
+
+
+@cache
+def _plugins() -> _Plugins:
+    """Formats installed by other packages; loaded only when a built-in one does not do."""
+    from importlib.metadata import entry_points
+
+    formats: dict[str, InputFormat] = {}
+    broken: dict[str, str] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in BUILTIN_FORMATS_BY_NAME or entry.name == AUTO:
+            broken[entry.name] = f"{entry.value} may not replace the built-in {entry.name!r}"
+            continue
+        try:
+            loaded = entry.load()
+        except (ImportError, AttributeError) as exc:  # one broken package must not stop the rest
+            broken[entry.name] = f"{entry.value} failed to load ({type(exc).__name__}: {exc})"
+            continue
+        missing = [attr for attr in ("detect", "check", "to_state") if not hasattr(loaded, attr)]
+        if missing:
+            broken[entry.name] = f"{entry.value} has no {', '.join(missing)}"
+        else:
+            formats[entry.name] = loaded
+    return _Plugins(formats, broken)
+
+
+def format_names() -> list[str]:
+    """Every format --format accepts, built-in first."""
+    return [AUTO, *BUILTIN_FORMATS_BY_NAME, *_plugins().formats]
+
+
+def get_format(name: str) -> InputFormat:
+    """The format called ``name``; InputError (exit 2) naming the known ones otherwise."""
+    found = BUILTIN_FORMATS_BY_NAME.get(name) or _plugins().formats.get(name)
+    if found is not None:
+        return found
+    why = _plugins().broken.get(name)
+    if why:
+        raise InputError(f"--format {name}: the installed format {why}")
+    raise InputError(f"--format {name}: unknown format; known: {', '.join(format_names())}")
+
+
+def detect_format(document: Any) -> tuple[InputFormat | None, int]:
+    """The format that recognizes ``document`` best, and how sure it is."""
+    best, score = _best(BUILTIN_FORMATS_BY_NAME.values(), document)
+    if score < SURE:
+        plugin, plugin_score = _best(_plugins().formats.values(), document)
+        if plugin_score > score:
+            best, score = plugin, plugin_score
+    return best, score
+
+
+def _best(formats: Any, document: Any) -> tuple[InputFormat | None, int]:
+    best, score = None, NO
+    for fmt in formats:
+        found = fmt.detect(document)
+        if found > score:
+            best, score = fmt, found
+    return best, score
+
+
+def check_document(document: Any, source: str, requested: str = AUTO,
+                   options: ReadOptions | None = None) -> InputFormat:
+    """The format to read ``document`` with; InputError (exit 2) with a one-line verdict
+    and the problems (JSON paths) when it cannot be read."""
+    options = options or ReadOptions()
+    detected, score = detect_format(document)
+    fmt = detected if requested == AUTO else get_format(requested)
+    if fmt is None:  # nothing recognized: the orchestrator's own problems say what is missing
+        problems = orchestrator.check(document, source, options)
+        raise InputError(f"{source}: this looks like {describe_document(document)}; "
+                         f"expected {_expected()}", problems, headline=True)
+    problems = fmt.check(document, source, options)
+    if problems:
+        # A file that is clearly this format needs only its problems; any doubt, a verdict.
+        clear = fmt is detected and score == SURE
+        raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
+                         problems, headline=not clear)
+    return fmt
+
+
+def _expected() -> str:
+    labels = [fmt.label for fmt in (*BUILTIN_FORMATS_BY_NAME.values(),
+                                    *_plugins().formats.values())]
+    return ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source: str,
+             count: int, document: Any) -> str:
+    noun = "1 problem stops" if count == 1 else f"{count} problems stop"
+    if detected is fmt:
+        looks = "looks like" if score == SURE else "looks partly like"
+        return f"{source}: this {looks} {fmt.label}, but {noun} it being read"
+    forced = f"{source}: read as {fmt.label} (--format {fmt.name}), {noun} it being read"
+    if detected is not None and score == SURE:
+        return f"{forced}; it looks like {detected.label}: try --format {detected.name} or auto"
+    return f"{forced}; it looks like {describe_document(document)}"
+
+
+def discover_state(folder: Path = Path()) -> Path:
+    """The state file in ``folder`` when none is named: ``.orchestrator_state.json``,
+    else Task Master's ``.taskmaster/tasks/tasks.json``."""
+    for candidate in DISCOVERED_PATHS:
+        if (folder / candidate).is_file():
+            return folder / candidate if folder != Path() else candidate
+    raise StateFileNotFound(
+        f"no state file here: neither {' nor '.join(map(str, DISCOVERED_PATHS))} exists; "
+        "name one with --state")
