@@ -376,15 +376,18 @@ def _task_notes(v: _View, named: list[str], execution: dict[str, Any]) -> list[S
         "source_statuses": [t for t in named if tasks[t].source_status
                             and tasks[t].source_status != tasks[t].status],
     }
+    fields = {"priorities": "priority", "source_statuses": "source_status"}
     sections = []
     for key, ids in notes.items():
-        if not ids:
-            continue
-        execution[key] = {}
-        field = "priority" if key == "priorities" else "source_status"
-        sections.append(Section(f"execution_state.{key}", ids, lambda t, f=field: (
-            v.id(t), shorten(str(getattr(tasks[t], f)), v.limits.name)), 1, tier=3, keyed=True))
+        if ids:
+            execution[key] = {}
+            sections.append(Section(f"execution_state.{key}", ids,
+                                    _note(v, fields[key]), 1, tier=3, keyed=True))
     return sections
+
+
+def _note(v: _View, field: str) -> Callable[[str], tuple[str, str]]:
+    return lambda tid: (v.id(tid), shorten(str(getattr(v.tasks[tid], field)), v.limits.name))
 
 
 def _error_entries(v: _View, full: bool) -> list[dict[str, Any]]:
