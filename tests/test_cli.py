@@ -80,6 +80,8 @@ def test_stale_state_fails_with_max_age(chdir_tmp):
 def test_bad_usage_is_exit_2(chdir_tmp):
     assert run("generate", "--level", "huge").exit_code == 2
     assert run("generate", "--state", EXAMPLE, "--max-age", "soon").exit_code == 2
+    huge = run("generate", "--state", EXAMPLE, "--max-age", "100000000000000000000")
+    assert huge.exit_code == 2 and "longer than Python can count" in huge.stderr
     assert run("generate", "--state", EXAMPLE, "--level", "auto").exit_code == 2
 
 

@@ -42,7 +42,11 @@ class _Duration(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         if not match:
             self.fail(f"{value!r} is not a duration such as 90m, 6h or 2d", param, ctx)
         number, unit = float(match.group(1)), match.group(2) or "h"
-        return timedelta(seconds=number * self._UNITS[unit])
+        try:
+            return timedelta(seconds=number * self._UNITS[unit])
+        except OverflowError:
+            self.fail(f"{value!r} is longer than Python can count (about 2.7 million years)",
+                      param, ctx)
 
 
 class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]

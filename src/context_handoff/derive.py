@@ -70,16 +70,26 @@ class _Graph:
         return order, [tid for tid, n in indegree.items() if n > 0]
 
     def find_cycle(self, stuck: Sequence[str]) -> list[str]:
-        """One cycle among the tasks Kahn's algorithm could not order."""
+        """One cycle among the tasks Kahn's algorithm could not order.
+
+        Walks backwards: every stuck task has a stuck parent (that is why it is stuck),
+        while a task downstream of a cycle may have no stuck child to walk forwards to."""
         left = set(stuck)
+        parents: dict[str, str] = {}
+        for parent in stuck:
+            for kid in self.children[parent]:
+                if kid in left:
+                    parents.setdefault(kid, parent)
         node = stuck[0]
         path: list[str] = []
         index: dict[str, int] = {}
         while node not in index:
             index[node] = len(path)
             path.append(node)
-            node = next(kid for kid in self.children[node] if kid in left)
-        return [*path[index[node]:], node]
+            node = parents[node]
+        cycle = path[index[node]:]
+        cycle.reverse()
+        return [*cycle, cycle[0]]
 
 
 def derive_facts(state: State, now: datetime) -> Facts:
