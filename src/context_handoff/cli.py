@@ -21,6 +21,7 @@ from . import __version__, ci_outputs, pipeline, render, validate, workflow_comm
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .model import CompressionLevel
+from .redact import scrub_error, scrub_text
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
 
@@ -71,6 +72,7 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except HandoffError as exc:
+            exc = scrub_error(exc)  # whatever a message quotes, no credential is printed
             for line in exc.lines():
                 click.echo(f"error: {line}", err=True)
             if ctx.params.get("error_format") == "github":  # annotations on the run's page
@@ -88,7 +90,7 @@ class _Cli(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(ExitCode.OK)
         except Exception as exc:
-            click.echo(f"error: unexpected error ({type(exc).__name__}: {exc}); "
+            click.echo(f"error: unexpected error ({type(exc).__name__}: {scrub_text(str(exc))}); "
                        "rerun with --traceback and report it", err=True)
             if ctx.params.get("traceback"):
                 traceback.print_exc(file=sys.stderr)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import derive, load, normalize, pack, render, validate
-from .errors import HandoffFailed, InputError, Problem
+from .errors import HandoffError, HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
-from .redact import Redactor
+from .redact import Redactor, scrub_error
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
 from .write import write_atomically
 
@@ -99,8 +99,11 @@ def read_state(
 ) -> State:
     """Load, validate, redact and normalize a state file into a State record."""
     timer = timer or _Timer()
-    with timer.stage("load"):
-        loaded = load.load_document(path)
+    try:
+        with timer.stage("load"):
+            loaded = load.load_document(path)
+    except HandoffError as exc:  # a parser may quote the text around the problem
+        raise scrub_error(exc) if redact else exc from None
     return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer)
 
 
@@ -110,7 +113,10 @@ def state_from_document(
     """Validate, redact and normalize an already-parsed state document."""
     timer = timer or _Timer()
     with timer.stage("validate"):
-        validate.check_state(document, source.name)
+        try:
+            validate.check_state(document, source.name)
+        except HandoffError as exc:  # problems quote values, and ids may hold secrets
+            raise scrub_error(exc) if redact else exc from None
     redactor = Redactor()
     with timer.stage("redact"):
         if redact:
