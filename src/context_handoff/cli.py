@@ -164,6 +164,10 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
         max_age=max_age, redact=not no_redact,
     )
     report_to = None if no_report else report_path
+    pipeline.check_destinations({
+        "--output": output, "--report": report_to, "--dotenv": dotenv,
+        "--metrics-file": metrics_file, "--github-output": github_output,
+    }, appended={"--github-output"}, inputs={"the state file": state})
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
         pipeline.write_outputs(generated, output, report_to, template)
@@ -202,6 +206,8 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
 def validate_command(payload: Path, budget: int | None, encoding: str | None,
                      as_json: bool, github_output: Path | None) -> None:
     """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
+    pipeline.check_destinations({"--github-output": github_output},
+                                appended={"--github-output"}, inputs={"the payload": payload})
     check = pipeline.check_payload(payload, budget=budget, encoding=encoding)
     if github_output is not None:
         workflow_commands.append_outputs(github_output, {"valid": str(check.valid).lower()})
@@ -235,6 +241,7 @@ def validate_command(payload: Path, budget: int | None, encoding: str | None,
 def report(payload: Path, template: str | None, output: Path | None, max_chars: int | None,
            encoding: str | None) -> None:
     """Render a payload as a Markdown report for people."""
+    pipeline.check_destinations({"--output": output}, inputs={"the payload": payload})
     rendered = render.render_report(
         pipeline.report_input_from_file(payload, encoding), template, max_chars)
     for name in rendered.unfilled:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +21,7 @@ from .errors import HandoffError, HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor, scrub_error
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
-from .write import write_atomically
+from .write import check_writable, write_atomically, write_together
 
 AUTO = "auto"
 
@@ -236,12 +236,38 @@ def write_outputs(generated: Generated, output: Path, report_path: Path | None,
     """Render the report first, then write payload and report, each atomically:
     a template error leaves both of the last good files in place."""
     report = None
+    files = [(output, generated.payload.text)]
     if report_path is not None:
         report = render.render_report(report_input_of(generated.payload), template, max_chars)
-    write_payload(generated, output)
-    if report is not None and report_path is not None:
-        write_atomically(report_path, report.text)
+        files.append((report_path, report.text))
+    write_together(files)
     return report
+
+
+def check_destinations(files: Mapping[str, Path | None], *, appended: Collection[str] = (),
+                       inputs: Mapping[str, Path] | None = None) -> None:
+    """Before any work: every file to write is writable, none is another or an input.
+
+    ``files`` maps an option's name (``--output``) to its path; ``appended`` names the
+    ones appended to rather than replaced (``--github-output``); ``inputs`` maps what an
+    input is ("the state file") to its path."""
+    seen = {_identity(path): what for what, path in (inputs or {}).items()}
+    for option, path in files.items():
+        if path is None:
+            continue
+        key = _identity(path)
+        if key in seen:
+            raise InputError(f"{option} {path} is also {seen[key]}: "
+                             "give each output its own file")
+        seen[key] = f"the file of {option}"
+        check_writable(path, append=option in appended)
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare as written
+        return path.absolute()
 
 
 class PayloadCheck(NamedTuple):

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import Problem
+from .errors import InputError, Problem
 
 
 def escape_data(text: str) -> str:
@@ -34,10 +34,16 @@ def problem_annotation(problem: Problem) -> str:
 
 def append_outputs(path: str | Path, outputs: Mapping[str, str]) -> None:
     """Append step outputs to a ``$GITHUB_OUTPUT`` file (multi-line values as heredocs)."""
-    with open(path, "a", encoding="utf-8") as handle:
-        for key, value in outputs.items():
-            if "\n" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4()}"
-                handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
-            else:
-                handle.write(f"{key}={value}\n")
+    text = ""
+    for key, value in outputs.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            text += f"{key}<<{delimiter}\n{value}\n{delimiter}\n"
+        else:
+            text += f"{key}={value}\n"
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot append the step outputs: {exc.strerror or exc}"
+                         ) from None
