@@ -2,6 +2,8 @@
 # Prepare the engine: check the runner can serve it, or install the package into a venv.
 # Writes CH_RUN (how to call the CLI) for the later steps through $GITHUB_ENV.
 set -euo pipefail
+# shellcheck source=action/lib.sh
+. "$GITHUB_ACTION_PATH/action/lib.sh"
 engine=${CH_ENGINE:-docker}
 case "$engine" in
 docker)
@@ -10,6 +12,12 @@ docker)
         exit 2
     fi
     image=${CH_IMAGE:-$(tr -d '[:space:]' < "$GITHUB_ACTION_PATH/action/image.txt")}
+    # an image reference: name[:tag][@digest]; anything else (a newline above all, which
+    # would add lines to $GITHUB_ENV) is refused
+    if ! [[ $image =~ ^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$ ]] || [ ${#image} -gt 512 ]; then
+        echo "::error title=context-handoff::image: '$(gh_escape "$image")' is not an image reference such as registry.example.com/context-handoff:2.0.0"
+        exit 2
+    fi
     {
         echo "CH_ENGINE_RESOLVED=docker"
         echo "CH_IMAGE_RESOLVED=$image"
@@ -28,7 +36,7 @@ python)
     } >> "$GITHUB_ENV"
     ;;
 *)
-    echo "::error title=context-handoff::engine must be docker or python, not '${engine}'"
+    echo "::error title=context-handoff::engine must be docker or python, not '$(gh_escape "$engine")'"
     exit 2
     ;;
 esac

@@ -74,7 +74,7 @@ class _Cli(click.Group):
         except HandoffError as exc:
             exc = scrub_error(exc)  # whatever a message quotes, no credential is printed
             for line in exc.lines():
-                click.echo(f"error: {line}", err=True)
+                click.echo(f"error: {workflow_commands.one_line(line)}", err=True)
             if ctx.params.get("error_format") == "github":  # annotations on the run's page
                 for problem in exc.problems:
                     click.echo(workflow_commands.problem_annotation(problem))
@@ -90,7 +90,8 @@ class _Cli(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(ExitCode.OK)
         except Exception as exc:
-            click.echo(f"error: unexpected error ({type(exc).__name__}: {scrub_text(str(exc))}); "
+            click.echo(f"error: unexpected error ({type(exc).__name__}: "
+                       f"{workflow_commands.one_line(scrub_text(str(exc)))}); "
                        "rerun with --traceback and report it", err=True)
             if ctx.params.get("traceback"):
                 traceback.print_exc(file=sys.stderr)
@@ -222,7 +223,7 @@ def validate_command(payload: Path, budget: int | None, encoding: str | None,
                    f"tokens ({check.encoding})")
     else:
         for problem in check.problems:
-            click.echo(f"invalid: {problem}", err=True)
+            click.echo(f"invalid: {workflow_commands.one_line(str(problem))}", err=True)
     if not check.valid:
         sys.exit(ExitCode.HANDOFF_FAILED)
 
