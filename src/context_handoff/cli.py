@@ -273,21 +273,25 @@ def report(payload: Path, template: str | None, output: Path | None, max_chars: 
 @click.option("--title", default=None, help="The issue's title.")
 @click.option("--artifact-url", default=None, help="A link to the uploaded payload and report.")
 @click.option("--close-on-success/--no-close-on-success", default=True, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1, max=3600), default=30, show_default=True,
+              help="Give up (a notice) after this many seconds in all, retries included.")
 def notify_command(tracker: str, status: str, report_path: Path | None, label: str,
                    fingerprint: str | None, title: str | None, artifact_url: str | None,
-                   close_on_success: bool) -> None:
+                   close_on_success: bool, timeout: float) -> None:
     """Open, update or close the issue that tracks a failing handoff.
 
     GitHub: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN. GitLab: CI_API_V4_URL,
     CI_PROJECT_ID and the token in the variable CONTEXT_HANDOFF_TOKEN_VARIABLE names.
-    A refusal (no token, no permission, a fork) or an API failure is a notice: it never
-    changes the handoff's own result.
+    A refusal (no token, no permission, a fork) or an API failure (errors, rate limits,
+    answers of the wrong shape, no answer within --timeout) is a notice: it never changes
+    the handoff's own result. The token is only ever sent to the API's own origin.
     """
     from . import notify  # requests costs ~60 ms of start-up that generate does not need
 
     outcome = notify.run_notify(
         tracker, os.environ, status=status, label=label, fingerprint=fingerprint, title=title,
-        report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success)
+        report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success,
+        deadline_seconds=timeout)
     if outcome.notice:
         in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
         click.echo(workflow_commands.command("notice", outcome.notice) if in_actions

@@ -11,9 +11,17 @@ from pathlib import Path
 
 from ..errors import HandoffFailed, InputError
 from . import github, gitlab
-from .core import NotifyOptions, Outcome, Refused, Tracker, fingerprint_of, notify
+from .core import (
+    DEADLINE_SECONDS,
+    NotifyOptions,
+    Outcome,
+    Refused,
+    Tracker,
+    fingerprint_of,
+    notify,
+)
 
-TRACKERS_BY_NAME: dict[str, Callable[[Mapping[str, str]], Tracker]] = {
+TRACKERS_BY_NAME: dict[str, Callable[[Mapping[str, str], float], Tracker]] = {
     "github": github.build_tracker,
     "gitlab": gitlab.build_tracker,
 }
@@ -24,7 +32,7 @@ __all__ = ["TRACKERS_BY_NAME", "NotifyOptions", "Outcome", "Tracker", "notify", 
 def run_notify(
     tracker_name: str, environ: Mapping[str, str], *, status: str, label: str,
     fingerprint: str | None, title: str | None, report_path: Path | None,
-    artifact_url: str | None, close_on_success: bool,
+    artifact_url: str | None, close_on_success: bool, deadline_seconds: float = DEADLINE_SECONDS,
 ) -> Outcome:
     """The notify command: build the tracker from the environment, run the flow, and turn
     refusals and API failures into notices (they never change the handoff's result)."""
@@ -38,7 +46,7 @@ def run_notify(
         artifact_url=artifact_url, close_on_success=close_on_success,
     )
     try:
-        outcome = notify(TRACKERS_BY_NAME[tracker_name](environ), options)
+        outcome = notify(TRACKERS_BY_NAME[tracker_name](environ, deadline_seconds), options)
     except Refused as exc:
         return Outcome("skipped", None, str(exc))
     except HandoffFailed as exc:
