@@ -335,11 +335,12 @@ def serve(state_root: Path, host: str, port: int) -> None:
     try:
         import uvicorn
 
-        from .web import create_app
+        from .web import SHUTDOWN_SECONDS, create_app
     except ImportError as exc:
         raise InputError(f"serve needs the web extra ({exc.name} is missing): "
                          "pip install 'context-handoff[web]'") from None
-    uvicorn.run(create_app(state_root), host=host, port=port)
+    uvicorn.run(create_app(state_root), host=host, port=port,
+                timeout_graceful_shutdown=SHUTDOWN_SECONDS)
 
 
 def main() -> None:
