@@ -170,3 +170,21 @@ def test_no_redact_keeps_values(write_state, example_doc):
     generated = pipeline.generate(options)
     assert LEAKS["aws_access_key_id"] in generated.payload.text
     assert generated.payload.data["meta"]["redacted"] == {}
+
+
+@pytest.mark.parametrize("unit", ["a.", "-eyJ", "a://", "x://a:b:", "SG.", "token."])
+def test_long_hostile_strings_are_scanned_in_linear_time(unit):
+    """Quadratic rules took minutes on these. Four times the text may cost about four
+    times the time (best of three); a quadratic rule costs sixteen."""
+    import time
+
+    def cost(text: str) -> float:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            assert "[REDACTED" not in Redactor().scrub(text)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    short = unit * (100_000 // len(unit))
+    assert cost(short * 4) < 10 * cost(short) + 0.05

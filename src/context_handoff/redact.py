@@ -69,12 +69,15 @@ PATTERNS: dict[str, str] = {
     "npm_token": _START + r"npm_[A-Za-z0-9]{36}",
     "huggingface_token": _START + r"hf_[A-Za-z0-9]{30,}",
     "sendgrid_key": _START + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
-    "jwt": _START + r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    # not after a character of its own alphabet: a long run of them is then scanned
+    # once, not once for every "eyJ" in it
+    "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     "bearer_token": r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9\-._~+/]{12,}=*)",
     "basic_auth": r"(?i:\bbasic)\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
     # detect-secrets' basic-auth URIs; a user may be empty (redis://:pw@host), and the
     # password may hold "/" (which would otherwise end it and leave the rest behind)
-    "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:(?P<secret>[^\s@]+)@",
+    # (bounded runs: a state's long strings cost linear time, whatever they hold)
+    "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,200}:(?P<secret>[^\s@]{1,200})@",
     "password_assignment": _KEYWORD + _ASSIGN + r"(?!\[REDACTED)"
                            r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
                            r"""|(?P<secret3>(?i:(?:bearer|basic|token)\s+)?[^\s'",;]{4,}))""",
