@@ -136,6 +136,10 @@ github_output_option = click.option(
               help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.")
 @click.option("--max-age", type=_Duration(), default=None,
               help="Fail (exit 1) when the state is older than this: 90m, 6h, 2d.")
+@click.option("--committed-at", type=_Time(), default=None,
+              help="When the state has no metadata.last_updated: its last change (ISO 8601) "
+                   "for --max-age. [default on a CI runner: the file's last git commit; "
+                   "elsewhere, or without git: its mtime]")
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               default=Path("handoff_report.md"), show_default=True,
               help="Where to write the Markdown report (atomically).")
@@ -152,7 +156,8 @@ github_output_option = click.option(
               help="Write Prometheus metrics in the node-exporter textfile format "
                    "(needs context-handoff[metrics]).")
 def generate(state: Path, level: str, budget: int | None, encoding: str, output: Path,
-             now: datetime | None, max_age: timedelta | None, report_path: Path,
+             now: datetime | None, max_age: timedelta | None, committed_at: datetime | None,
+             report_path: Path,
              no_report: bool, template: str | None, no_redact: bool, as_json: bool,
              github_output: Path | None, dotenv: Path | None,
              metrics_file: Path | None) -> None:
@@ -162,7 +167,7 @@ def generate(state: Path, level: str, budget: int | None, encoding: str, output:
                    err=True)
     options = pipeline.GenerateOptions(
         state=state, level=level, budget=budget, encoding=encoding, now=now,
-        max_age=max_age, redact=not no_redact,
+        max_age=max_age, redact=not no_redact, committed_at=committed_at,
     )
     report_to = None if no_report else report_path
     pipeline.check_destinations({

@@ -24,6 +24,11 @@ from .model import (
 
 SATISFIED = frozenset({"done", "skipped"})  # a dependency in these lets its dependents start
 DISK_WARN_FRACTION = 0.9
+# A state dated up to this far in the future is clock skew between the orchestrator's
+# machine and this one; further is a wrong clock or a wrong date: warned about, and
+# never "fresh" (generate --max-age fails).
+FUTURE_ALLOWANCE_HOURS = 5 / 60
+AGE_SOURCES = ("metadata.last_updated", "git commit", "file mtime")
 _Dated = TypeVar("_Dated", ErrorRecord, Decision)
 
 
@@ -114,6 +119,10 @@ def derive_facts(state: State, now: datetime) -> Facts:
     phase_index = {tid: i for i, phase in enumerate(state.phases) for tid in phase.tasks}
     warnings += _context_warnings(state)
     warnings += _environment_warnings(state)
+    age_hours, age_source = _age(state, now)
+    if age_hours is not None and age_hours < -FUTURE_ALLOWANCE_HOURS:
+        warnings.append(f"the state is dated {-age_hours:g} h in the future ({age_source}); "
+                        "a clock is wrong: its age is unknown")
     return Facts(
         state=state,
         counts=counts,
@@ -129,7 +138,8 @@ def derive_facts(state: State, now: datetime) -> Facts:
         ),
         pending_decisions=tuple(d for d in state.decisions if d.pending),
         warnings=tuple(warnings),
-        age_hours=_age_hours(state, now),
+        age_hours=age_hours,
+        age_source=age_source,
     )
 
 
@@ -255,8 +265,12 @@ def _environment_warnings(state: State) -> list[str]:
     return warnings
 
 
-def _age_hours(state: State, now: datetime) -> float | None:
-    stamp = state.last_updated or state.source.mtime
-    if stamp is None:
-        return None
-    return round((now - stamp).total_seconds() / 3600, 2)
+def _age(state: State, now: datetime) -> tuple[float | None, str | None]:
+    """Hours since the state last changed, and where that time came from: the state's
+    own stamp, else its file's last commit (found only on a CI runner, where the mtime
+    is the checkout's time), else its file's mtime."""
+    stamps = (state.last_updated, state.source.committed_at, state.source.mtime)
+    for stamp, source in zip(stamps, AGE_SOURCES, strict=True):
+        if stamp is not None:
+            return round((now - stamp).total_seconds() / 3600, 2), source
+    return None, None

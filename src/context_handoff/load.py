@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import re
+import subprocess
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -255,3 +256,26 @@ def _replace_surrogates(document: Any) -> Any:
 def _problem(name: str, path: str, message: str) -> InputError:
     problem = Problem(name, path, message)
     return InputError(str(problem), [problem])
+
+
+class CommitTime(NamedTuple):
+    time: datetime
+    shallow: bool  # a shallow clone: the time may be later than the file's last change
+
+
+def commit_time(path: str | Path) -> CommitTime | None:
+    """When ``path`` was last committed, if it is in a git work tree and git exists."""
+    path = Path(path)
+    folder = str(path.parent.resolve())
+    try:
+        found = subprocess.run(
+            ["git", "-C", folder, "log", "-1", "--format=%cI", "--", path.name],
+            capture_output=True, text=True, timeout=10, check=False)
+        if found.returncode != 0 or not found.stdout.strip():
+            return None
+        shallow = subprocess.run(
+            ["git", "-C", folder, "rev-parse", "--is-shallow-repository"],
+            capture_output=True, text=True, timeout=10, check=False).stdout.strip() == "true"
+        return CommitTime(datetime.fromisoformat(found.stdout.strip()), shallow)
+    except (OSError, subprocess.SubprocessError, ValueError):  # no git, a hung git
+        return None

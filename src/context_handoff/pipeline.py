@@ -36,6 +36,9 @@ class GenerateOptions(NamedTuple):
     now: datetime | None = None  # None: SOURCE_DATE_EPOCH, else the clock
     max_age: timedelta | None = None
     redact: bool = True
+    # when the state has no metadata.last_updated: its last change, as known elsewhere
+    # (the action passes the file's last commit from the runner); None: found here
+    committed_at: datetime | None = None
 
 
 class Generated(NamedTuple):
@@ -160,6 +163,7 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     now = resolve_now(options.now)
     if document is None:
         state = read_state(options.state, redact=options.redact, timer=timer)
+        state = _with_commit_time(state, options)
     else:
         state = state_from_document(document, source or _inline_source(document),
                                     redact=options.redact, timer=timer)
@@ -184,6 +188,35 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     return Generated(payload, facts, timer.seconds)
 
 
+def on_ci_runner(environ: Mapping[str, str] = os.environ) -> bool:
+    """GitHub Actions, GitLab CI and most others set CI=true."""
+    return any(environ.get(name, "").lower() == "true"
+               for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
+
+
+def _with_commit_time(state: State, options: GenerateOptions) -> State:
+    """On a CI runner a file's mtime is the checkout's time, which would make a dead
+    orchestrator's state look fresh: its last commit says when it last changed."""
+    if state.last_updated is not None:
+        return state
+    if options.committed_at is not None:
+        stamp = options.committed_at
+        return state._replace(source=state.source._replace(
+            committed_at=stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)))
+    if not on_ci_runner():
+        return state
+    commit = load.commit_time(options.state)
+    if commit is None:
+        return state
+    warnings = state.warnings
+    if commit.shallow:
+        warnings += (f"{state.source.name}: no metadata.last_updated, and the clone is "
+                     "shallow: the age counts from the newest commit, which may be later "
+                     "than the state's last change (fetch-depth: 0 gives the exact time)",)
+    return state._replace(source=state.source._replace(committed_at=commit.time),
+                          warnings=warnings)
+
+
 def _inline_source(document: Any) -> Source:
     text = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
     return Source("<inline state>", hashlib.sha256(text).hexdigest()[:12], None)
@@ -193,12 +226,19 @@ def _check_age(facts: Facts, max_age: timedelta | None) -> None:
     if max_age is None or facts.age_hours is None:
         return
     limit_hours = max_age.total_seconds() / 3600
-    if facts.age_hours > limit_hours:
-        updated = facts.state.last_updated or facts.state.source.mtime
+    source = facts.state.source
+    updated = facts.state.last_updated or source.committed_at or source.mtime
+    when = f"{facts.age_source} {updated:%Y-%m-%d %H:%M %Z}".rstrip()
+    if facts.age_hours < -derive.FUTURE_ALLOWANCE_HOURS:
         raise HandoffFailed(
-            f"{facts.state.source.name}: the state is {facts.age_hours:g} h old "
-            f"(last updated {updated:%Y-%m-%d %H:%M} UTC), over --max-age {limit_hours:g} h; "
-            "is the orchestrator still running?"
+            f"{source.name}: the state is dated {-facts.age_hours:g} h in the future "
+            f"({when}); a wrong clock cannot vouch for a fresh state: fix the "
+            "orchestrator's clock or its metadata.last_updated"
+        )
+    if facts.age_hours > limit_hours:
+        raise HandoffFailed(
+            f"{source.name}: the state is {facts.age_hours:g} h old ({when}), "
+            f"over --max-age {limit_hours:g} h; is the orchestrator still running?"
         )
 
 
