@@ -188,3 +188,12 @@ def test_long_hostile_strings_are_scanned_in_linear_time(unit):
 
     short = unit * (100_000 // len(unit))
     assert cost(short * 4) < 10 * cost(short) + 0.05
+
+
+def test_a_secret_in_a_long_invalid_value_is_not_cut_in_half(write_state):
+    token = SECRETS["github_token"]
+    for pad in range(270, 300, 3):  # the message is cut at 300 characters
+        path = write_state({"tasks": {"a": {"status": "done", "dependencies": "x" * pad + " " + token}}})
+        with pytest.raises(pipeline.InputError) as caught:
+            pipeline.read_state(path)
+        assert not any(LEAKS["github_token"][4:20] in line for line in caught.value.lines())

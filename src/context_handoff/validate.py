@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 from .errors import InputError, Problem
+from .redact import scrub_text
 
 SCHEMA_NAMES = ("state", "minimal", "standard", "full")
 
@@ -78,7 +79,8 @@ def _to_problem(err: ValidationError, source: str) -> Problem:
 
     if err.context:  # anyOf / oneOf: the branch that came closest says the most
         err = best_match(err.context)
-    message = err.message
+    # scrubbed before it is cut: a credential cut in half would no longer be recognised
+    message = scrub_text(err.message)
     if len(message) > 300:
         message = message[:297] + "..."
     return Problem(source, err.json_path, message)
