@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,15 +19,9 @@ import requests
 
 from context_handoff.synthetic import make_state
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, free_port, serve_app
 
 SRC = Path(__file__).parents[1] / "src"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -41,27 +34,11 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-def _serve(app) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                             log_level="error"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture
 def server(root: Path) -> Iterator[str]:
     from context_handoff.web import create_app
 
-    yield from _serve(create_app(root, max_body_bytes=100_000))
+    yield from serve_app(create_app(root, max_body_bytes=100_000))
 
 
 def test_a_recursive_yaml_state_is_a_quick_422(server):
@@ -116,7 +93,7 @@ def test_bad_bodies_are_4xx(server, body):
 def test_a_slow_handoff_is_answered_503_in_time(root):
     from context_handoff.web import create_app
 
-    for url in _serve(create_app(root, request_seconds=0.05, max_concurrent=1)):
+    for url in serve_app(create_app(root, request_seconds=0.05, max_concurrent=1)):
         start = time.monotonic()
         late = requests.get(f"{url}/api/handoff", params={"state_file": "big.json"}, timeout=10)
         assert late.status_code == 503 and "longer than 0.05 s" in late.json()["error"]
@@ -171,7 +148,7 @@ def test_serve_shuts_down_within_5_s_of_sigterm_with_handoffs_in_flight(tmp_path
     folder = tmp_path / "states"
     folder.mkdir()
     state = json.dumps({"state": make_state(8000)}).encode()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "context_handoff", "serve", "--state-root", str(folder),
          "--port", str(port)], env={**os.environ, "PYTHONPATH": str(SRC)},
