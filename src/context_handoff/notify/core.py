@@ -123,6 +123,7 @@ def cut_to(text: str, limit: int) -> str:
 
 
 DEADLINE_SECONDS = 30.0  # the whole notification, every request and wait included
+_DEADLINE_MARGIN = 0.5  # kept for what comes after the last request (the notice)
 RETRY_AFTER_CAP = 10.0  # the longest a Retry-After is waited for
 ATTEMPTS = 3  # of an idempotent request (GET, PATCH, PUT); a POST is never resent blindly
 MAX_PAGES = 50  # of an issue list: 5,000 issues with the label
@@ -149,7 +150,7 @@ class Api:
         self.base = base.rstrip("/")
         self.origin = _origin(self.base)
         self.hint = hint
-        self.deadline = time.monotonic() + deadline_seconds
+        self.deadline = time.monotonic() + max(deadline_seconds - _DEADLINE_MARGIN, 0.5)
         self.session = requests.Session()
         self.session.headers.update(headers)
         self.session.headers["User-Agent"] = "context-handoff"
