@@ -180,7 +180,7 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
         f"'--output',{str(tmp_path / 'p.json')!r}]; main()"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, cwd=tmp_path)  # its report goes there
     assert proc.stdout is not None
     proc.stdout.close()  # like `| head -0`
     _, err = proc.communicate()
