@@ -154,3 +154,9 @@ def test_concurrent_runs_leave_a_matching_pair(tmp_path):
         assert [r.wait() for r in runs] == [0, 0, 0]
         assert _handoff_ids(tmp_path / "out" / "context_payload.json",
                             tmp_path / "out" / "handoff_report.md")[1]
+
+
+def test_one_folder_spelled_two_ways_is_locked_once(chdir_tmp):
+    # "." and its absolute path: locking both would wait forever for itself
+    written = write.write_together([(chdir_tmp / "p.json", "{}\n"), (Path("r.md"), "# r\n")])
+    assert [p.read_text() for p in written] == ["{}\n", "# r\n"]

@@ -189,11 +189,12 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def _folders_locked(folders: set[Path]) -> Iterator[None]:
-    """An exclusive lock on each folder (sorted, so two writers never deadlock)."""
+    """An exclusive lock on each folder (sorted, so two writers never deadlock; each
+    folder once, however it is spelled: a second lock on it would wait for the first)."""
     fds: list[int] = []
     try:
         if fcntl is not None:
-            for folder in sorted(folders, key=lambda f: str(f.resolve())):
+            for folder in sorted({str(f.resolve()) for f in folders}):
                 try:
                     fd = os.open(folder, os.O_RDONLY)
                 except OSError:
