@@ -200,7 +200,8 @@ def _folders_locked(folders: set[Path]) -> Iterator[None]:
                 except OSError:
                     continue
                 fds.append(fd)
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                with contextlib.suppress(OSError):  # a filesystem without locks
+                    fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         for fd in fds:
