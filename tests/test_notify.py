@@ -193,3 +193,17 @@ def test_a_foreign_next_page_is_not_followed(tmp_path):
         result = notify("github", _github_env(fake, tmp_path), "--status", "failure")
         assert "not followed (the token stays with the API)" in result.stderr
         assert fake.foreign_requests == [] and fake.issues == []
+
+
+def test_api_answers_cannot_start_a_workflow_command(tmp_path):
+    with serve("github") as fake:
+        fake.fail_next = [404]  # its message is the API's text, shown in the notice
+        env = _github_env(fake, tmp_path)
+        result = notify("github", env, "--status", "failure")
+        assert result.exit_code == 0 and result.stderr.count("\n") == 1
+        fake.url += "\n::warning::injected"  # the issue's URL comes from the API
+        created = notify("github", env, "--status", "failure")
+        assert "issue created" in created.stdout
+        assert not any(line.startswith("::") for line in created.output.splitlines())
+        outputs = (tmp_path / "out.txt").read_text()
+        assert "issue-url<<ghadelimiter_" in outputs  # a heredoc: the break stays data

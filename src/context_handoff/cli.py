@@ -300,9 +300,9 @@ def notify_command(tracker: str, status: str, report_path: Path | None, label: s
     if outcome.notice:
         in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
         click.echo(workflow_commands.command("notice", outcome.notice) if in_actions
-                   else f"notice: {outcome.notice}", err=True)
-    if outcome.issue:
-        click.echo(f"issue {outcome.action}: {outcome.issue.url}")
+                   else f"notice: {workflow_commands.one_line(outcome.notice)}", err=True)
+    if outcome.issue:  # the URL is the API's answer: data, kept to one line
+        click.echo(f"issue {outcome.action}: {workflow_commands.one_line(outcome.issue.url)}")
     else:
         click.echo(f"issue: {outcome.action}")
 

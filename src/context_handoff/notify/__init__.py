@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import HandoffFailed, InputError
+from ..workflow_commands import append_outputs
 from . import github, gitlab
 from .core import (
     DEADLINE_SECONDS,
@@ -79,5 +80,5 @@ def _write_github_outputs(environ: Mapping[str, str], outcome: Outcome) -> None:
     target = environ.get("GITHUB_OUTPUT")
     if not target or outcome.issue is None:
         return
-    with open(target, "a", encoding="utf-8") as handle:
-        handle.write(f"issue-number={outcome.issue.number}\nissue-url={outcome.issue.url}\n")
+    append_outputs(target, {"issue-number": str(outcome.issue.number),
+                            "issue-url": outcome.issue.url})
