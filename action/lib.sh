@@ -1,4 +1,12 @@
 # shellcheck shell=bash
+# gh_escape TEXT: TEXT as the data of a workflow command (actions/toolkit's escaping), so
+# an input holding a newline cannot start a command of its own.
+gh_escape() {
+    local text=${1//'%'/%25}
+    text=${text//$'\r'/%0D}
+    printf '%s' "${text//$'\n'/%0A}"
+}
+
 # ch ARGS...: the context-handoff CLI through the engine chosen by setup.sh.
 # network: "none" for generate (the image needs none), "host" for the issue API.
 ch() {

@@ -17,6 +17,13 @@ args=(--error-format github generate --level "$CH_LEVEL"
 [ -n "${CH_BUDGET:-}" ] && args+=(--budget "$CH_BUDGET")
 [ -n "${CH_TEMPLATE:-}" ] && args+=(--template "$CH_TEMPLATE")
 [ -n "${CH_MAX_STATE_AGE:-}" ] && args+=(--max-age "$CH_MAX_STATE_AGE")
+# The image has no git: the state file's last commit comes from the runner (a checkout's
+# mtimes are its own time, which would make any state look fresh).
+if [ "${CH_ENGINE_RESOLVED:-}" = docker ] \
+    && committed=$(git log -1 --format=%cI -- "$CH_STATE_FILE" 2>/dev/null) \
+    && [ -n "$committed" ]; then
+    args+=(--committed-at "$committed")
+fi
 
 ch none "${args[@]}"
 status=$?

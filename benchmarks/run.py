@@ -159,6 +159,31 @@ def bench_probes(tmp: Path) -> dict[str, Any]:
     return out
 
 
+# Strings that made redaction rules backtrack quadratically: the time for 4x the text
+# must stay near 4x (a quadratic rule takes 16x).
+HOSTILE_UNITS = ("a.", "-eyJ", "a://", "x://a:b:", "SG.", "token.")
+
+
+def bench_redaction_scaling() -> dict[str, Any]:
+    from context_handoff.redact import Redactor
+
+    def best(text: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            Redactor().scrub(text)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    out = {}
+    for unit in HOSTILE_UNITS:
+        short = unit * (100_000 // len(unit))
+        small, large = best(short), best(short * 4)
+        out[unit] = {"ms_100k": round(small * 1000, 1), "ms_400k": round(large * 1000, 1),
+                     "ratio": round(large / small, 1) if small else None}
+    return out
+
+
 def _probed(text: str, tokens: int, wanted: list[probes.Probe], ready: list[str]
             ) -> dict[str, Any]:
     result = probes.score_probes(text, wanted, ready)
@@ -203,6 +228,7 @@ def run(quick: bool) -> dict[str, Any]:
         results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
     with tempfile.TemporaryDirectory() as tmp:
         results["probes"] = bench_probes(Path(tmp))
+        results["redaction_scaling"] = bench_redaction_scaling()
         for size in sizes:
             doc = make_state(size, seed=size)
             path = Path(tmp) / f"state_{size}.json"
@@ -255,6 +281,13 @@ def render_markdown(results: dict[str, Any]) -> str:
               "the floor."]
     if "probes" in results:
         lines += _probes_md(results["probes"])
+    if "redaction_scaling" in results:
+        lines += ["", "## Redaction on hostile strings", "",
+                  "Time to scrub 100,000 and 400,000 characters of a repeated unit that once "
+                  "made a rule backtrack; linear rules take about 4x for 4x the text.", "",
+                  "| unit | 100k chars ms | 400k chars ms | ratio |", "|---|---:|---:|---:|"]
+        lines += [f"| `{unit}` | {r['ms_100k']} | {r['ms_400k']} | {r['ratio']}x |"
+                  for unit, r in results["redaction_scaling"].items()]
     if "fidelity" in results:
         lines += _fidelity_md(results["fidelity"])
     return "\n".join(lines) + "\n"

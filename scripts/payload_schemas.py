@@ -90,7 +90,7 @@ def minimal() -> dict[str, Any]:
             "summary": obj(["phase", "progress", "task"], {
                 "phase": NSTR, "progress": ref("progress"), "task": NSTR,
                 "project": STR, "tasks_complete": INT, "tasks_total": INT,
-                "state_age_hours": NNUM,
+                "state_age_hours": NNUM, "state_age_source": NSTR,
             }),
             "active": strings(),
             "failed": {"type": "array", "items": STR,
@@ -119,7 +119,7 @@ def standard(level: str = "standard") -> dict[str, Any]:
                 {
                     "project": STR, "current_phase": NSTR, "progress": ref("progress"),
                     "tasks_complete": INT, "tasks_total": INT, "generated_at": STR,
-                    "last_updated": NSTR, "state_age_hours": NNUM,
+                    "last_updated": NSTR, "state_age_hours": NNUM, "state_age_source": NSTR,
                     "phase_name": STR,
                 },
             ),

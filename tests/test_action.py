@@ -221,6 +221,23 @@ def test_docker_engine_on_a_non_linux_runner_fails_fast(tmp_path):
     assert "engine: python" in proc.stdout
 
 
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("CH_IMAGE", "evil:1\nCH_BIN=/tmp/x\nLD_PRELOAD=/tmp/x.so",
+     "image: 'evil:1%0ACH_BIN=/tmp/x%0ALD_PRELOAD=/tmp/x.so' is not an image reference"),
+    ("CH_ENGINE", "podman\n::warning::injected%",
+     "engine must be docker or python, not 'podman%0A::warning::injected%25'"),
+])
+def test_inputs_cannot_inject_commands_or_variables(tmp_path, variable, value, message):
+    env = {**os.environ, "CH_ENGINE": "docker", "RUNNER_OS": "Linux", variable: value,
+           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_ENV": str(tmp_path / "env")}
+    proc = subprocess.run(["bash", str(ROOT / "action" / "setup.sh")], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    [line] = proc.stdout.splitlines()
+    assert line.startswith(f"::error title=context-handoff::{message}")
+    assert not (tmp_path / "env").exists()
+
+
 def test_image_runs_offline_as_any_uid(act_bin, tmp_path):
     """No network, an arbitrary non-root uid: the encodings are baked in, nothing is
     written outside the mounted folder."""

@@ -80,6 +80,8 @@ def test_stale_state_fails_with_max_age(chdir_tmp):
 def test_bad_usage_is_exit_2(chdir_tmp):
     assert run("generate", "--level", "huge").exit_code == 2
     assert run("generate", "--state", EXAMPLE, "--max-age", "soon").exit_code == 2
+    huge = run("generate", "--state", EXAMPLE, "--max-age", "100000000000000000000")
+    assert huge.exit_code == 2 and "longer than Python can count" in huge.stderr
     assert run("generate", "--state", EXAMPLE, "--level", "auto").exit_code == 2
 
 
@@ -178,7 +180,7 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
         f"'--output',{str(tmp_path / 'p.json')!r}]; main()"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, cwd=tmp_path)  # its report goes there
     assert proc.stdout is not None
     proc.stdout.close()  # like `| head -0`
     _, err = proc.communicate()
@@ -197,3 +199,22 @@ def test_cli_docs_are_generated_from_the_help():
     spec.loader.exec_module(module)
     assert module.DOC.read_text(encoding="utf-8") == module.render(), (
         "docs/cli.md is out of date: run python scripts/cli_docs.py")
+
+
+@pytest.mark.parametrize("error_format", ["text", "github"])
+def test_state_data_cannot_split_a_log_line(chdir_tmp, error_format):
+    Path("state.json").write_text(json.dumps(
+        {"tasks": {"a\n::warning title=x::injected\r\u2028::error::x": {"status": "nope"}}}))
+    result = run("--error-format", error_format, "generate", "--state", "state.json")
+    assert result.exit_code == 2
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len(lines) == (2 if error_format == "github" else 1)
+    assert not any(line.lstrip().startswith("::warning") for line in lines)
+    assert all(line.startswith(("error: ", "::error ")) for line in lines)
+
+
+def test_dotenv_refuses_a_path_with_a_line_break(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--output", "out\nX=1/p.json",
+                 "--dotenv", "handoff.env")
+    assert result.exit_code == 2 and "holds a line break" in result.stderr
+    assert not Path("handoff.env").exists()

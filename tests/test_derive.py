@@ -111,3 +111,21 @@ def test_large_graph_is_linear_enough(write_state):
     facts = _facts(write_state, tasks)
     assert len(facts.critical_path) == n
     assert facts.ready == ("t0",)
+
+
+def test_a_cycle_reached_from_an_earlier_task_is_named(write_state):
+    # "x" is stuck behind the cycle but not on it: the cycle is found walking backwards
+    facts = _facts(write_state, {"x": t("pending", "b"), "a": t("pending", "b"),
+                                 "b": t("pending", "a")})
+    cycle = next(w for w in facts.warnings if w.startswith("dependency cycle: "))
+    assert cycle.split(" (")[0] in ("dependency cycle: a -> b -> a", "dependency cycle: b -> a -> b")
+    assert "3 tasks on or after cycles" in cycle
+
+
+def test_absurd_byte_counts_are_unknown_with_a_warning(write_state):
+    huge = 10**400
+    facts = _facts(write_state, {"a": t("done")}, filesystem_state={
+        "disk_usage": {"total_bytes": huge, "used_bytes": huge, "available_bytes": 1},
+        "files": {"f.txt": {"size_bytes": huge}}})
+    assert facts.state.disk.total_bytes is None and facts.state.files[0].size_bytes is None
+    assert sum("401-digit byte count" in w for w in facts.warnings) == 3

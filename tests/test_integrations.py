@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +19,7 @@ from context_handoff.cli import cli
 from context_handoff.errors import InputError
 from context_handoff.orchestrator import HandoffCheckpointer, HandoffCheckpointMixin
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, serve_app
 
 
 @pytest.fixture
@@ -121,8 +119,6 @@ def test_ipython_magic(state, tmp_path, monkeypatch):
 
 @pytest.fixture
 def server(tmp_path: Path, state: Path) -> Iterator[str]:
-    import uvicorn
-
     from context_handoff.web import create_app
 
     root = tmp_path / "states"
@@ -132,19 +128,7 @@ def server(tmp_path: Path, state: Path) -> Iterator[str]:
     outside = tmp_path / "secret.json"
     outside.write_text(state.read_text())
     (root / "link.json").symlink_to(outside)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(root), host="127.0.0.1", port=port, log_level="error")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    yield from serve_app(create_app(root))
 
 
 def test_web_api_answers_as_the_guide_promised(server):

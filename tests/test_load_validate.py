@@ -167,3 +167,45 @@ def test_payload_schemas_match_their_source():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "payload_schemas.py"),
                            "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tasks: &t {a: {status: done, x: *t}}\n", "a YAML alias refers to a node that contains it"),
+        ('l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+         + "".join(f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)),
+         "aliases expand to more than 1,000,000 nodes"),
+        ("tasks:\n  a: {status: done, size: " + "9" * 5000 + "}\n", "more than 4,300 digits"),
+        ("tasks: {}\ncontext: {elapsed_hours: .inf}\n", "::$.context.elapsed_hours: inf is not a JSON value"),
+    ],
+    ids=["recursive-alias", "billion-laughs", "huge-integer", "infinity"],
+)
+def test_hostile_yaml_is_refused_quickly(write_state, text, expected):
+    error = _error_for(write_state(text.encode(), "state.yaml"))
+    assert expected in error.lines()[0]
+    assert error.exit_code == 2
+
+
+def test_yaml_keys_that_are_not_strings_become_json_keys(write_state):
+    path = write_state(b"tasks:\n  1: {status: done}\n  ~: {status: pending, dependencies: ['1']}\n",
+                       "state.yml")
+    state = pipeline.read_state(path)
+    assert list(state.tasks) == ["1", "null"]
+    assert state.tasks["null"].dependencies == ("1",)
+
+
+def test_shared_yaml_anchors_still_load(write_state):
+    path = write_state(b"defaults: &d {status: done}\ntasks:\n  a: *d\n  b: *d\n", "state.yml")
+    assert [t.status for t in pipeline.read_state(path).tasks.values()] == ["done", "done"]
+
+
+def test_lone_surrogates_become_replacement_characters(write_state):
+    path = write_state(b'{"tasks": {"a\\ud800": {"status": "done", "name": "x\\uDFFFy\\ud83d\\ude00"}}}')
+    state = pipeline.read_state(path)
+    assert state.tasks["a\ufffd"].name == "x\ufffdy\U0001f600"
+
+
+def test_json_integers_too_long_to_read_are_input_errors(write_state):
+    error = _error_for(write_state(b'{"tasks": {}, "x": ' + b"9" * 5000 + b"}"))
+    assert "more than 4,300 digits" in error.lines()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from context_handoff.cli import cli
 
-from .fake_api import serve
+from .fake_api import FAULTS, serve
 
 
 def _github_env(fake, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -149,3 +150,60 @@ def test_cli_lists_every_tracker():
     from context_handoff.notify import TRACKERS_BY_NAME
 
     assert set(TRACKERS) == set(TRACKERS_BY_NAME)
+
+
+@pytest.mark.parametrize("tracker", ["github", "gitlab"])
+@pytest.mark.parametrize("fault", FAULTS)
+def test_every_api_fault_is_a_notice_within_the_deadline(tmp_path, tracker, fault):
+    """Exit 0 with a notice, at most one issue, the token never sent to another origin,
+    and done by the deadline (--timeout 4 here; 30 s by default)."""
+    with serve(tracker, fault) as fake:
+        env = _github_env(fake, tmp_path) if tracker == "github" else _gitlab_env(fake)
+        start = time.monotonic()
+        result = notify(tracker, env, "--status", "failure", "--timeout", "4")
+        elapsed = time.monotonic() - start
+        assert result.exit_code == 0, result.output
+        if fault in ("created-then-502", "self-next"):  # found again; the loop ended
+            assert "issue created" in result.stdout and len(fake.issues) == 1
+        else:
+            assert result.stderr.startswith("notice: "), result.stderr
+        assert "Traceback" not in result.output
+        assert len(fake.issues) <= 1
+        assert not any("t0ken" in str(h) or "glpat-x" in str(h) for h in fake.foreign_requests)
+        assert elapsed < 4 + 2.5, f"{fault}: {elapsed:.1f} s"
+
+
+def test_a_lost_create_answer_is_looked_up_not_resent(tmp_path):
+    with serve("github", "created-then-502") as fake:
+        result = notify("github", _github_env(fake, tmp_path), "--status", "failure")
+        assert result.exit_code == 0 and "issue created" in result.stdout
+        assert len(fake.issues) == 1
+        assert [r for r in fake.requests if r[0] == "POST" and r[1].endswith("/issues")] == [
+            ("POST", "/repos/acme/orchestrator/issues")]
+
+
+def test_a_rate_limit_is_not_called_a_permission_problem(tmp_path):
+    with serve("github", "rate-limit-403") as fake:
+        result = notify("github", _github_env(fake, tmp_path), "--status", "failure")
+        assert "rate limit reached" in result.stderr and "issues: write" not in result.stderr
+
+
+def test_a_foreign_next_page_is_not_followed(tmp_path):
+    with serve("github", "foreign-next") as fake:
+        result = notify("github", _github_env(fake, tmp_path), "--status", "failure")
+        assert "not followed (the token stays with the API)" in result.stderr
+        assert fake.foreign_requests == [] and fake.issues == []
+
+
+def test_api_answers_cannot_start_a_workflow_command(tmp_path):
+    with serve("github") as fake:
+        fake.fail_next = [404]  # its message is the API's text, shown in the notice
+        env = _github_env(fake, tmp_path)
+        result = notify("github", env, "--status", "failure")
+        assert result.exit_code == 0 and result.stderr.count("\n") == 1
+        fake.url += "\n::warning::injected"  # the issue's URL comes from the API
+        created = notify("github", env, "--status", "failure")
+        assert "issue created" in created.stdout
+        assert not any(line.startswith("::") for line in created.output.splitlines())
+        outputs = (tmp_path / "out.txt").read_text()
+        assert "issue-url<<ghadelimiter_" in outputs  # a heredoc: the break stays data

@@ -20,6 +20,22 @@ SECRETS = {
     "bearer_token": "Bearer abcdef1234567890.ghijkl",
     "url_password": "postgres://admin:s3cr3tP4ss@db.internal:5432/app",
     "password_assignment": "DB_PASSWORD=hunter2hunter2",
+    "aws_secret_access_key": "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "gitlab_token": "glpat-" + "xY9zW8vU7tS6rQ5pO4nM",
+    "stripe_key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "openai_key": "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2,
+    "anthropic_key": "sk-ant-api03-" + "Zx8cVb7nM6lK5jH4gF3dS2aQ1wE0rT9y" * 3 + "AA",
+    "google_api_key": "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+    "azure_storage_key": "AccountKey=" + "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    "npm_token": "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+    "huggingface_token": "hf_" + "QwErTyUiOpAsDfGhJkLzXcVbNmQwErTyUi",
+    "basic_auth": "Authorization: Basic " + "YWRtaW46czNjcjN0LXBhc3M=",
+    "url_password_no_user": "redis://:" + "r3disPassw0rd@cache:6379/0",
+    "url_password_slash": "postgres://app:" + "pa/ss/w0rd@db:5432/app",
+    "quoted_password": 'password: "' + 'correct horse battery staple"',
+    "json_pair": '{"password": "' + 'tr0ub4dor and 3"}',
+    "secret_key": "SECRET_KEY=" + "django-insecure-9x8y7z",
+    "glued_token": "DEPLOY_" + "ghp_" + "Z1y2X3w4V5u6T7s8R9q0P1o2N3m4L5k6J7i8",
 }
 LEAKS = {
     "github_token": SECRETS["github_token"], "github_pat": SECRETS["github_pat"][12:],
@@ -27,6 +43,14 @@ LEAKS = {
     "jwt": "dozjgNryP4J3jVmNHl0w5N", "private_key": "MIIEpAIBAAKCAQEA75",
     "bearer_token": "abcdef1234567890", "url_password": "s3cr3tP4ss",
     "password_assignment": "hunter2hunter2",
+    "aws_secret_access_key": "wJalrXUtnFEMI", "gitlab_token": "xY9zW8vU7tS6rQ5pO4nM",
+    "stripe_key": "4eC39HqLyjWDarjtT1zdp7dc", "openai_key": "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+    "anthropic_key": "Zx8cVb7nM6lK5jH4gF3dS2aQ1wE0rT9y", "google_api_key": "SyA1b2C3d4E5f6G7h8I9j0",
+    "azure_storage_key": "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1", "npm_token": "a1B2c3D4e5F6g7H8i9J0",
+    "huggingface_token": "QwErTyUiOpAsDfGhJkLz", "basic_auth": "YWRtaW46czNjcjN0LXBhc3M",
+    "url_password_no_user": "r3disPassw0rd", "url_password_slash": "pa/ss/w0rd",
+    "quoted_password": "horse battery", "json_pair": "4dor and",
+    "secret_key": "django-insecure", "glued_token": "Z1y2X3w4V5u6T7s8R9q0",
 }
 
 
@@ -37,6 +61,57 @@ def test_each_rule_redacts_its_kind(name):
     assert LEAKS[name] not in out
     assert "[REDACTED:" in out and out.startswith("before ")
     assert sum(redactor.counts.values()) == 1
+
+
+@pytest.mark.parametrize("text", [
+    "tokens: 1200", "tokenizer: o200k_base", "passwordless: true", "secret: true",
+    "basic authentication failed", "http://host:8080/path", "max_tokens: 4096",
+    "Module 'bandit' not found", "sha 3f786850e387550fdab836ed7e6dc881de23001b",
+])
+def test_ordinary_text_is_kept(text):
+    assert Redactor().scrub(text) == text
+
+
+def test_two_ids_that_differ_only_in_a_secret_stay_two_tasks(write_state):
+    a, b = "deploy ghp_" + "A" * 36, "deploy ghp_" + "B" * 36
+    path = write_state({"tasks": {a: {"status": "done"},
+                                  b: {"status": "pending", "dependencies": [a]}}})
+    state = pipeline.read_state(path)
+    assert list(state.tasks) == ["deploy [REDACTED:github_token]",
+                                 "deploy [REDACTED:github_token:2]"]
+    assert state.tasks["deploy [REDACTED:github_token:2]"].dependencies == (
+        "deploy [REDACTED:github_token]",)
+    assert state.redactions == {"github_token": 3}
+
+
+def test_error_type_and_message_never_join_into_a_credential(write_state):
+    path = write_state({
+        "tasks": {"db": {"status": "failed", "error": {"type": "DB_PASSWORD", "message": "hunter2hunter2"}}},
+        "error_tracking": {"errors": [{"task_id": "db", "error_type": "API_TOKEN",
+                                       "message": "tok3n-v4lue-x"}]}})
+    generated = pipeline.generate(pipeline.GenerateOptions(state=path, level="full"))
+    text = generated.payload.text
+    assert "hunter2hunter2" not in text and "tok3n-v4lue-x" not in text
+    error = generated.payload.data["critical_context"]["errors"][0]
+    assert error["type"] == "DB_PASSWORD" and error["message"] == "[REDACTED:secret_field]"
+
+
+@pytest.mark.parametrize("error_format", ["text", "github"])
+def test_an_invalid_state_prints_no_secret(write_state, error_format):
+    from click.testing import CliRunner
+
+    from context_handoff.cli import cli
+
+    token = SECRETS["github_token"]
+    path = write_state({"tasks": {f"deploy {token}": {"status": f"done {token}"},
+                                  "x": {"status": "done", "password": [SECRETS["stripe_key"]]}}})
+    result = CliRunner().invoke(cli, ["--error-format", error_format, "generate",
+                                      "--state", str(path)], catch_exceptions=False)
+    assert result.exit_code == 2
+    everything = result.stdout + result.stderr
+    assert "::error" in everything or error_format == "text"
+    assert LEAKS["github_token"] not in everything and LEAKS["stripe_key"] not in everything
+    assert "[REDACTED:github_token]" in result.stderr
 
 
 def test_what_the_rules_keep():
@@ -96,3 +171,19 @@ def test_no_redact_keeps_values(write_state, example_doc):
     generated = pipeline.generate(options)
     assert LEAKS["aws_access_key_id"] in generated.payload.text
     assert "redacted" not in generated.payload.data["meta"]  # nothing was redacted
+
+
+@pytest.mark.parametrize("unit", ["a.", "-eyJ", "a://", "x://a:b:", "SG.", "token."])
+def test_long_hostile_strings_are_no_secrets(unit):
+    """Rules that once took minutes on these (quadratic backtracking); how their time
+    grows with the text is measured by the benchmark (make bench: redaction scaling)."""
+    assert "[REDACTED" not in Redactor().scrub(unit * (400_000 // len(unit)))
+
+
+def test_a_secret_in_a_long_invalid_value_is_not_cut_in_half(write_state):
+    token = SECRETS["github_token"]
+    for pad in range(270, 300, 3):  # the message is cut at 300 characters
+        path = write_state({"tasks": {"a": {"status": "done", "dependencies": "x" * pad + " " + token}}})
+        with pytest.raises(pipeline.InputError) as caught:
+            pipeline.read_state(path)
+        assert not any(LEAKS["github_token"][4:20] in line for line in caught.value.lines())

@@ -59,7 +59,7 @@ def test_standard_report_shows_what_was_promised():
     text = render_report(_report_input(EXAMPLE)).text
     for expected in ("20250115T150000000000Z-", "`███", "## Failed tasks", "## Active",
                      "## Next (ready to start)", "## Blocked", "⏳ **pending**",
-                     "```mermaid\nflowchart LR", "class n0 running", "**524 of 1200**",
+                     "```mermaid\nflowchart LR", "class n0 running", "**532 of 1200**",
                      "Costliest sections:", "(state 0.5 h old)"):
         assert expected in text, expected
 
@@ -185,3 +185,20 @@ def test_report_of_a_non_payload_is_exit_2(chdir_tmp):
     Path("x.json").write_text(json.dumps({"tasks": {}}))
     result = run("report", "x.json")
     assert result.exit_code == 2 and "$.meta.level" in result.stderr
+
+
+@pytest.mark.parametrize("template", BUILTIN_TEMPLATES)
+def test_values_cannot_nest_lists_or_hide_characters(write_state, example_doc, template):
+    hidden = "\u202e\u2066\x00\x1b[2J\x07\u200f"
+    decisions = example_doc["user_customizations"]["runtime_decisions"]
+    for decision in decisions:
+        decision["decision"] = {"choice": "1. Use Docker" + hidden, "decided_at": "2025-01-15T10:00:00Z"}
+        decision["prompt"] = "2) Which engine?" + hidden
+    example_doc["tasks"]["task_038_security_scan"]["error"]["message"] = "3. boom" + hidden
+    example_doc["error_tracking"]["errors"][0]["stack_trace"] = "Traceback\x1b[31m\u202e"
+    text = render_report(_report_input(write_state(example_doc), "full", 8000), template).text
+    assert not any(c in text for c in "\u202e\u2066\x00\x1b\x07\u200f")
+    ordered = [t for t in _tokens(text) if t.type == "ordered_list_open"]
+    numbered = re.findall(r"^\s*(?:[-*]|\d+\.)\s+\d+[.)]\s", text, re.MULTILINE)
+    assert numbered == [] and all(t.level == 0 for t in ordered)
+    assert "1\\. Use Docker" in text or "Use Docker" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .errors import InputError
 from .model import Payload
 
 
@@ -25,4 +26,8 @@ def dotenv_text(payload: Payload, payload_path: Path) -> str:
         "LEVEL": payload.level.value, "TOKENS": payload.tokens, "BUDGET": payload.budget,
         "HANDOFF_ID": payload.data["handoff_id"], "PAYLOAD": payload_path,
     }
+    for key, value in values.items():
+        if any(c in str(value) for c in "\n\r\0"):
+            raise InputError(f"--dotenv: {key.lower()} {str(value)!r} holds a line break, which "
+                             "a dotenv file cannot carry; choose a path without one")
     return "".join(f"CONTEXT_HANDOFF_{key}={value}\n" for key, value in values.items())

@@ -23,6 +23,7 @@ from . import __version__, ci_outputs, formats, pipeline, render, validate, work
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .model import CompressionLevel
+from .redact import scrub_error, scrub_text
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
 
@@ -44,7 +45,11 @@ class _Duration(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         if not match:
             self.fail(f"{value!r} is not a duration such as 90m, 6h or 2d", param, ctx)
         number, unit = float(match.group(1)), match.group(2) or "h"
-        return timedelta(seconds=number * self._UNITS[unit])
+        try:
+            return timedelta(seconds=number * self._UNITS[unit])
+        except OverflowError:
+            self.fail(f"{value!r} is longer than Python can count (about 2.7 million years)",
+                      param, ctx)
 
 
 class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
@@ -68,8 +73,9 @@ def boundary(ctx: click.Context) -> Iterator[None]:
     try:
         yield
     except HandoffError as exc:
+        exc = scrub_error(exc)  # whatever a message quotes, no credential is printed
         for line in exc.lines():
-            click.echo(f"error: {line}", err=True)
+            click.echo(f"error: {workflow_commands.one_line(line)}", err=True)
         if ctx.find_root().params.get("error_format") == "github":  # on the run's page
             if not exc.problems or exc.headline:
                 click.echo(workflow_commands.command("error", exc.message,
@@ -85,7 +91,8 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         os.dup2(devnull, sys.stdout.fileno())
         ctx.exit(ExitCode.OK)
     except Exception as exc:
-        click.echo(f"error: unexpected error ({type(exc).__name__}: {exc}); "
+        click.echo(f"error: unexpected error ({type(exc).__name__}: "
+                   f"{workflow_commands.one_line(scrub_text(str(exc)))}); "
                    "rerun with --traceback and report it", err=True)
         if ctx.find_root().params.get("traceback"):
             traceback.print_exc(file=sys.stderr)
@@ -144,6 +151,10 @@ github_output_option = click.option(
               help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.")
 @click.option("--max-age", type=_Duration(), default=None,
               help="Fail (exit 1) when the state is older than this: 90m, 6h, 2d.")
+@click.option("--committed-at", type=_Time(), default=None,
+              help="When the state has no metadata.last_updated: its last change (ISO 8601) "
+                   "for --max-age. [default on a CI runner: the file's last git commit; "
+                   "elsewhere, or without git: its mtime]")
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               default=Path("handoff_report.md"), show_default=True,
               help="Where to write the Markdown report (atomically).")
@@ -161,7 +172,8 @@ github_output_option = click.option(
                    "(needs context-handoff[metrics]).")
 def generate(state: Path | None, input_format: str, tag: str | None, level: str,
              budget: int | None, encoding: str, output: Path,
-             now: datetime | None, max_age: timedelta | None, report_path: Path,
+             now: datetime | None, max_age: timedelta | None, committed_at: datetime | None,
+             report_path: Path,
              no_report: bool, template: str | None, no_redact: bool, as_json: bool,
              github_output: Path | None, dotenv: Path | None,
              metrics_file: Path | None) -> None:
@@ -172,9 +184,13 @@ def generate(state: Path | None, input_format: str, tag: str | None, level: str,
     options = pipeline.GenerateOptions(
         state=state if state is not None else formats.discover_state(), level=level,
         budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
-        format=input_format, tag=tag,
+        format=input_format, tag=tag, committed_at=committed_at,
     )
     report_to = None if no_report else report_path
+    pipeline.check_destinations({
+        "--output": output, "--report": report_to, "--dotenv": dotenv,
+        "--metrics-file": metrics_file, "--github-output": github_output,
+    }, appended={"--github-output"}, inputs={"the state file": options.state})
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
         pipeline.write_outputs(generated, output, report_to, template)
@@ -213,6 +229,8 @@ def generate(state: Path | None, input_format: str, tag: str | None, level: str,
 def validate_command(payload: Path, budget: int | None, encoding: str | None,
                      as_json: bool, github_output: Path | None) -> None:
     """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
+    pipeline.check_destinations({"--github-output": github_output},
+                                appended={"--github-output"}, inputs={"the payload": payload})
     check = pipeline.check_payload(payload, budget=budget, encoding=encoding)
     if github_output is not None:
         workflow_commands.append_outputs(github_output, {"valid": str(check.valid).lower()})
@@ -227,7 +245,7 @@ def validate_command(payload: Path, budget: int | None, encoding: str | None,
                    f"tokens ({check.encoding})")
     else:
         for problem in check.problems:
-            click.echo(f"invalid: {problem}", err=True)
+            click.echo(f"invalid: {workflow_commands.one_line(str(problem))}", err=True)
     if not check.valid:
         sys.exit(ExitCode.HANDOFF_FAILED)
 
@@ -246,6 +264,7 @@ def validate_command(payload: Path, budget: int | None, encoding: str | None,
 def report(payload: Path, template: str | None, output: Path | None, max_chars: int | None,
            encoding: str | None) -> None:
     """Render a payload as a Markdown report for people."""
+    pipeline.check_destinations({"--output": output}, inputs={"the payload": payload})
     rendered = render.render_report(
         pipeline.report_input_from_file(payload, encoding), template, max_chars)
     for name in rendered.unfilled:
@@ -276,27 +295,31 @@ def report(payload: Path, template: str | None, output: Path | None, max_chars: 
 @click.option("--title", default=None, help="The issue's title.")
 @click.option("--artifact-url", default=None, help="A link to the uploaded payload and report.")
 @click.option("--close-on-success/--no-close-on-success", default=True, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1, max=3600), default=30, show_default=True,
+              help="Give up (a notice) after this many seconds in all, retries included.")
 def notify_command(tracker: str, status: str, report_path: Path | None, label: str,
                    fingerprint: str | None, title: str | None, artifact_url: str | None,
-                   close_on_success: bool) -> None:
+                   close_on_success: bool, timeout: float) -> None:
     """Open, update or close the issue that tracks a failing handoff.
 
     GitHub: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN. GitLab: CI_API_V4_URL,
     CI_PROJECT_ID and the token in the variable CONTEXT_HANDOFF_TOKEN_VARIABLE names.
-    A refusal (no token, no permission, a fork) or an API failure is a notice: it never
-    changes the handoff's own result.
+    A refusal (no token, no permission, a fork) or an API failure (errors, rate limits,
+    answers of the wrong shape, no answer within --timeout) is a notice: it never changes
+    the handoff's own result. The token is only ever sent to the API's own origin.
     """
     from . import notify  # requests costs ~60 ms of start-up that generate does not need
 
     outcome = notify.run_notify(
         tracker, os.environ, status=status, label=label, fingerprint=fingerprint, title=title,
-        report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success)
+        report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success,
+        deadline_seconds=timeout)
     if outcome.notice:
         in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
         click.echo(workflow_commands.command("notice", outcome.notice) if in_actions
-                   else f"notice: {outcome.notice}", err=True)
-    if outcome.issue:
-        click.echo(f"issue {outcome.action}: {outcome.issue.url}")
+                   else f"notice: {workflow_commands.one_line(outcome.notice)}", err=True)
+    if outcome.issue:  # the URL is the API's answer: data, kept to one line
+        click.echo(f"issue {outcome.action}: {workflow_commands.one_line(outcome.issue.url)}")
     else:
         click.echo(f"issue: {outcome.action}")
 
@@ -334,11 +357,12 @@ def serve(state_root: Path, host: str, port: int) -> None:
     try:
         import uvicorn
 
-        from .web import create_app
+        from .web import SHUTDOWN_SECONDS, create_app
     except ImportError as exc:
         raise InputError(f"serve needs the web extra ({exc.name} is missing): "
                          "pip install 'context-handoff[web]'") from None
-    uvicorn.run(create_app(state_root), host=host, port=port)
+    uvicorn.run(create_app(state_root), host=host, port=port,
+                timeout_graceful_shutdown=SHUTDOWN_SECONDS)
 
 
 def main() -> None:

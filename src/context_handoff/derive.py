@@ -24,6 +24,11 @@ from .model import (
 
 SATISFIED = frozenset({"done", "skipped"})  # a dependency in these lets its dependents start
 DISK_WARN_FRACTION = 0.9
+# A state dated up to this far in the future is clock skew between the orchestrator's
+# machine and this one; further is a wrong clock or a wrong date: warned about, and
+# never "fresh" (generate --max-age fails).
+FUTURE_ALLOWANCE_HOURS = 5 / 60
+AGE_SOURCES = ("metadata.last_updated", "git commit", "file mtime")
 _Dated = TypeVar("_Dated", ErrorRecord, Decision)
 
 
@@ -70,16 +75,26 @@ class _Graph:
         return order, [tid for tid, n in indegree.items() if n > 0]
 
     def find_cycle(self, stuck: Sequence[str]) -> list[str]:
-        """One cycle among the tasks Kahn's algorithm could not order."""
+        """One cycle among the tasks Kahn's algorithm could not order.
+
+        Walks backwards: every stuck task has a stuck parent (that is why it is stuck),
+        while a task downstream of a cycle may have no stuck child to walk forwards to."""
         left = set(stuck)
+        parents: dict[str, str] = {}
+        for parent in stuck:
+            for kid in self.children[parent]:
+                if kid in left:
+                    parents.setdefault(kid, parent)
         node = stuck[0]
         path: list[str] = []
         index: dict[str, int] = {}
         while node not in index:
             index[node] = len(path)
             path.append(node)
-            node = next(kid for kid in self.children[node] if kid in left)
-        return [*path[index[node]:], node]
+            node = parents[node]
+        cycle = path[index[node]:]
+        cycle.reverse()
+        return [*cycle, cycle[0]]
 
 
 def derive_facts(state: State, now: datetime) -> Facts:
@@ -106,6 +121,10 @@ def derive_facts(state: State, now: datetime) -> Facts:
     warnings += _environment_warnings(state)
     active = _active(state)
     active_set = set(active)
+    age_hours, age_source = _age(state, now)
+    if age_hours is not None and age_hours < -FUTURE_ALLOWANCE_HOURS:
+        warnings.append(f"the state is dated {-age_hours:g} h in the future ({age_source}); "
+                        "a clock is wrong: its age is unknown")
     return Facts(
         state=state,
         counts=counts,
@@ -123,7 +142,8 @@ def derive_facts(state: State, now: datetime) -> Facts:
         ),
         pending_decisions=tuple(d for d in state.decisions if d.pending),
         warnings=tuple(warnings),
-        age_hours=_age_hours(state, now),
+        age_hours=age_hours,
+        age_source=age_source,
     )
 
 
@@ -261,8 +281,12 @@ def _environment_warnings(state: State) -> list[str]:
     return warnings
 
 
-def _age_hours(state: State, now: datetime) -> float | None:
-    stamp = state.last_updated or state.source.mtime
-    if stamp is None:
-        return None
-    return round((now - stamp).total_seconds() / 3600, 2)
+def _age(state: State, now: datetime) -> tuple[float | None, str | None]:
+    """Hours since the state last changed, and where that time came from: the state's
+    own stamp, else its file's last commit (found only on a CI runner, where the mtime
+    is the checkout's time), else its file's mtime."""
+    stamps = (state.last_updated, state.source.committed_at, state.source.mtime)
+    for stamp, source in zip(stamps, AGE_SOURCES, strict=True):
+        if stamp is not None:
+            return round((now - stamp).total_seconds() / 3600, 2), source
+    return None, None

@@ -233,6 +233,7 @@ def _minimal(v: _View, header: Header) -> Layout:
             "tasks_complete": finished,
             "tasks_total": total,
             "state_age_hours": facts.age_hours,
+            "state_age_source": facts.age_source,
         },
         "active": [], "failed": [], "next": [],
         "failures": {}, "pending_decisions": [],
@@ -282,6 +283,7 @@ def _standard(v: _View, header: Header) -> Layout:
         "generated_at": header.generated_at,
         # added (how many of each kind: a list's length plus its count in "omitted")
         "state_age_hours": facts.age_hours,
+        "state_age_source": facts.age_source,
     }
     if header.level is CompressionLevel.FULL:
         summary["last_updated"] = _iso(state.last_updated)

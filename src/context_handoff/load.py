@@ -2,12 +2,23 @@
 
 Parse errors name the file, line and column; nothing here ever lets a decoder's
 traceback through (empty files, invalid UTF-8, truncated JSON, absurd nesting).
+
+A YAML document is read with libyaml's parser when PyYAML has it (ten times faster than
+the pure-Python one), and refused when its aliases refer to themselves or expand to
+more than ``ALIAS_EXPANSION_LIMIT`` nodes beyond the document's own (a "billion laughs"
+bomb). What YAML has and JSON has not is made JSON's: keys that are numbers, booleans
+or null become the strings JSON would write, and ``.inf`` / ``.nan`` are refused as
+JSON refuses them. Lone UTF-16 surrogates (``"\\ud800"``), which no file can hold,
+become U+FFFD.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
+import subprocess
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -17,6 +28,14 @@ from .errors import InputError, Problem, StateFileNotFound
 from .model import Source
 
 YAML_SUFFIXES = frozenset({".yml", ".yaml"})
+# Nodes that aliases may add to a YAML document beyond its own: generous for anchors
+# that share a block of settings, far below what a bomb needs to hurt.
+ALIAS_EXPANSION_LIMIT = 1_000_000
+_ANCHOR = re.compile(r"&[^\s]")
+_SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F]")
+_TOO_LONG = ("a number of more than 4,300 digits (Python's limit for reading one); "
+             "write it as a string")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Loaded(NamedTuple):
@@ -30,10 +49,13 @@ if TYPE_CHECKING:
 
 @cache
 def _string_times_loader() -> type[yaml.SafeLoader]:
-    """A safe loader that leaves ISO times as strings, as JSON would."""
+    """A safe loader (libyaml's when there is one) that leaves ISO times as strings,
+    as JSON would."""
     import yaml  # only YAML states pay for the import
 
-    class StringTimesLoader(yaml.SafeLoader):
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StringTimesLoader(base):  # type: ignore[valid-type, misc]
         pass
 
     StringTimesLoader.yaml_implicit_resolvers = {
@@ -82,9 +104,12 @@ def parse_document(data: bytes, name: str, *, yaml_ok: bool = False) -> Any:
         raise InputError(f"{name}: the file is empty; expected a JSON object with 'tasks'")
     text = decode_text(data, name)
     try:
-        return _parse_yaml(text, name) if yaml_ok else _parse_json(text, name)
+        document = _parse_yaml(text, name) if yaml_ok else _parse_json(text, name)
     except RecursionError:
         raise _problem(name, "$", "nested too deeply to be an orchestrator state") from None
+    if _SURROGATE_ESCAPE.search(text):
+        document = _replace_surrogates(document)
+    return document
 
 
 def _parse_json(text: str, name: str) -> Any:
@@ -94,8 +119,9 @@ def _parse_json(text: str, name: str) -> Any:
         raise InputError(
             f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
         ) from None
-    except ValueError as exc:  # NaN / Infinity, which JSON does not allow
-        raise InputError(f"{name}: invalid JSON: {exc}") from None
+    except ValueError as exc:  # NaN / Infinity, which JSON does not allow; huge integers
+        reason = _TOO_LONG if "integer string conversion" in str(exc) else exc
+        raise InputError(f"{name}: invalid JSON: {reason}") from None
 
 
 def _reject_constant(constant: str) -> Any:
@@ -105,16 +131,151 @@ def _reject_constant(constant: str) -> Any:
 def _parse_yaml(text: str, name: str) -> Any:
     import yaml
 
+    loader = _string_times_loader()(text)
     try:
-        return yaml.load(text, Loader=_string_times_loader())
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _ANCHOR.search(text):  # no anchor, no alias: the walk is only paid when needed
+            _check_aliases(node, name)
+        document = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         raise InputError(f"{name}{where}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{name}: invalid YAML: {exc}") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise InputError(f"{name}: invalid YAML: {_TOO_LONG}") from None
+    finally:
+        loader.dispose()
+    return _as_json_data(document, name)
+
+
+def _check_aliases(root: yaml.Node, name: str) -> None:
+    """Refuse aliases that contain themselves or expand the document past the limit."""
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            if size[key] > ALIAS_EXPANSION_LIMIT + len(size):
+                raise InputError(f"{name}: YAML aliases expand to more than "
+                                 f"{ALIAS_EXPANSION_LIMIT:,} nodes (an alias bomb?); "
+                                 "refused") from None
+        elif key in open_nodes:
+            mark = node.start_mark
+            raise InputError(f"{name}:{mark.line + 1}:{mark.column + 1}: a YAML alias refers "
+                             "to a node that contains it (a recursive document); refused")
+        elif key not in size:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+
+
+def _children(node: Any) -> list[Any]:
+    value = node.value
+    if isinstance(value, str):
+        return []
+    if value and isinstance(value[0], tuple):
+        return [part for pair in value for part in pair]
+    return list(value)
+
+
+def _as_json_data(document: Any, name: str) -> Any:
+    """YAML's extra scalars made JSON's: keys as JSON writes them, no inf or nan."""
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not all(type(key) is str for key in node):
+                items = [(_json_key(key, name, document, node), value)
+                         for key, value in node.items()]
+                node.clear()
+                node.update(items)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise _problem(name, _path_of(document, node),
+                           f"{node} is not a JSON value; write a number or null")
+    return document
+
+
+def _path_of(document: Any, target: Any) -> str:
+    """The JSON path of ``target`` in ``document`` (by identity), for an error message."""
+    stack: list[tuple[Any, str]] = [(document, "$")]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if isinstance(node, dict):
+            stack.extend((value, f"{path}.{key}") for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, f"{path}[{i}]") for i, value in enumerate(node))
+    return "$"
+
+
+def _json_key(key: Any, name: str, document: Any, mapping: dict[Any, Any]) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float) and not math.isfinite(key):
+        raise _problem(name, _path_of(document, mapping), f"the key {key} is not a JSON value")
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise _problem(name, _path_of(document, mapping),
+                   f"a {type(key).__name__} as a key; keys are strings")
+
+
+def _replace_surrogates(document: Any) -> Any:
+    """Lone surrogates (from ``\\ud800`` escapes) -> U+FFFD: UTF-8 cannot encode them."""
+
+    def fix(value: Any) -> Any:
+        return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    document = fix(document)
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            items = [(fix(key), fix(value)) for key, value in node.items()]
+            node.clear()
+            node.update(items)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            node[:] = [fix(value) for value in node]
+            stack.extend(node)
+    return document
 
 
 def _problem(name: str, path: str, message: str) -> InputError:
     problem = Problem(name, path, message)
     return InputError(str(problem), [problem])
+
+
+class CommitTime(NamedTuple):
+    time: datetime
+    shallow: bool  # a shallow clone: the time may be later than the file's last change
+
+
+def commit_time(path: str | Path) -> CommitTime | None:
+    """When ``path`` was last committed, if it is in a git work tree and git exists."""
+    path = Path(path)
+    folder = str(path.parent.resolve())
+    try:
+        found = subprocess.run(
+            ["git", "-C", folder, "log", "-1", "--format=%cI", "--", path.name],
+            capture_output=True, text=True, timeout=10, check=False)
+        if found.returncode != 0 or not found.stdout.strip():
+            return None
+        shallow = subprocess.run(
+            ["git", "-C", folder, "rev-parse", "--is-shallow-repository"],
+            capture_output=True, text=True, timeout=10, check=False).stdout.strip() == "true"
+        return CommitTime(datetime.fromisoformat(found.stdout.strip()), shallow)
+    except (OSError, subprocess.SubprocessError, ValueError):  # no git, a hung git
+        return None

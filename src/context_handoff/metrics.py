@@ -51,7 +51,11 @@ class HandoffMetrics:
         """Write atomically, as node-exporter's textfile collector expects."""
         from prometheus_client import write_to_textfile
 
-        write_to_textfile(str(path), self.registry)
+        try:
+            write_to_textfile(str(path), self.registry)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write the metrics: {exc.strerror or exc}"
+                             ) from None
 
 
 @contextmanager

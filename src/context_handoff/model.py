@@ -115,6 +115,7 @@ class Source(NamedTuple):
     name: str
     digest: str  # first 12 hex digits of the file's sha256
     mtime: datetime | None
+    committed_at: datetime | None = None  # the file's last commit (on a CI runner)
 
 
 class State(NamedTuple):
@@ -175,7 +176,9 @@ class Facts(NamedTuple):
     recent_decisions: tuple[Decision, ...]  # decided ones, newest first, undated last
     pending_decisions: tuple[Decision, ...]
     warnings: tuple[str, ...]
-    age_hours: float | None  # how old the state is at generation time
+    age_hours: float | None  # how old the state is at generation time (< 0: in the future)
+    # where the age came from: "metadata.last_updated", "git commit" or "file mtime"
+    age_source: str | None = None
     changes: Any = None  # changes.Changes since an earlier handoff, when asked for
 
 

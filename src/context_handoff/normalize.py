@@ -24,6 +24,10 @@ from .model import (
     Task,
 )
 
+# Byte counts beyond this (8 EiB) are not real: treated as unknown, with a warning, so
+# that no later arithmetic meets a number it cannot turn into a float.
+MAX_COUNT = 2**63 - 1
+
 
 def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, int]) -> State:
     """Build the State record from a document that passed the state schema."""
@@ -40,7 +44,7 @@ def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, i
         context_completed=_ids(ctx.get("completed_tasks")),
         context_failed=_ids(ctx.get("failed_tasks")),
         session_start=times.read(ctx.get("session_start"), "context.session_start"),
-        elapsed_hours=ctx.get("elapsed_hours"),
+        elapsed_hours=_number(ctx.get("elapsed_hours"), "context.elapsed_hours", warnings),
         tasks={tid: _task(tid, raw, times) for tid, raw in doc["tasks"].items()},
         phases=tuple(
             Phase(pid, raw.get("name") or pid, _ids(raw.get("tasks")), raw.get("status"))
@@ -56,8 +60,8 @@ def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, i
                 (doc.get("user_customizations") or {}).get("runtime_decisions") or ()
             )
         ),
-        files=_files(doc.get("filesystem_state") or {}),
-        disk=_disk(doc.get("filesystem_state") or {}),
+        files=_files(doc.get("filesystem_state") or {}, warnings),
+        disk=_disk(doc.get("filesystem_state") or {}, warnings),
         environment=_environment(doc.get("environment_config")),
         redactions=redactions,
         warnings=tuple(warnings),
@@ -135,24 +139,48 @@ def _decision(raw: dict[str, Any], index: int, times: _TimeReader) -> Decision:
     )
 
 
-def _files(fs: dict[str, Any]) -> tuple[FileRecord, ...]:
+def _files(fs: dict[str, Any], warnings: list[str]) -> tuple[FileRecord, ...]:
     return tuple(
         FileRecord(
             path=path,
             exists=raw.get("exists"),
             required_by=_ids(raw.get("required_by")),
             produced_by=raw.get("produced_by"),
-            size_bytes=raw.get("size_bytes"),
+            size_bytes=_count(raw.get("size_bytes"),
+                              f"filesystem_state.files[{path!r}].size_bytes", warnings),
         )
         for path, raw in (fs.get("files") or {}).items()
     )
 
 
-def _disk(fs: dict[str, Any]) -> DiskUsage | None:
+def _disk(fs: dict[str, Any], warnings: list[str]) -> DiskUsage | None:
     raw = fs.get("disk_usage")
     if not raw:
         return None
-    return DiskUsage(raw.get("total_bytes"), raw.get("used_bytes"), raw.get("available_bytes"))
+    return DiskUsage(*(
+        _count(raw.get(key), f"filesystem_state.disk_usage.{key}", warnings)
+        for key in ("total_bytes", "used_bytes", "available_bytes")
+    ))
+
+
+def _count(value: int | None, where: str, warnings: list[str]) -> int | None:
+    if value is not None and value > MAX_COUNT:
+        warnings.append(f"{where}: {len(str(value))}-digit byte count, treated as unknown")
+        return None
+    return value
+
+
+def _number(value: float | None, where: str, warnings: list[str]) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        number = float("inf")
+    if number != number or abs(number) == float("inf"):
+        warnings.append(f"{where}: not a usable number, treated as unknown")
+        return None
+    return value
 
 
 def _environment(raw: dict[str, Any] | None) -> Environment | None:

@@ -10,18 +10,18 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import derive, formats, layouts, load, pack, render, validate
-from .errors import HandoffFailed, InputError, Problem
+from .errors import HandoffError, HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
-from .redact import Redactor
+from .redact import Redactor, scrub_error
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
-from .write import write_atomically
+from .write import check_writable, write_atomically, write_together
 
 AUTO = "auto"
 
@@ -38,6 +38,9 @@ class GenerateOptions(NamedTuple):
     redact: bool = True
     format: str = formats.AUTO  # an input format's name, or "auto": by content
     tag: str | None = None  # Task Master: the tag to read
+    # when the state has no metadata.last_updated: its last change, as known elsewhere
+    # (the action passes the file's last commit from the runner); None: found here
+    committed_at: datetime | None = None
 
 
 class Generated(NamedTuple):
@@ -106,8 +109,11 @@ def read_state(
     ``tag``: the Task Master tag to read.
     """
     timer = timer or _Timer()
-    with timer.stage("load"):
-        loaded = load.load_document(path)
+    try:
+        with timer.stage("load"):
+            loaded = load.load_document(path)
+    except HandoffError as exc:  # a parser may quote the text around the problem
+        raise scrub_error(exc) if redact else exc from None
     return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer,
                                format=format, tag=tag, path=path)
 
@@ -120,7 +126,10 @@ def state_from_document(
     timer = timer or _Timer()
     read_options = formats.ReadOptions(path=path, tag=tag)
     with timer.stage("validate"):
-        chosen = formats.check_document(document, source.name, format, read_options)
+        try:
+            chosen = formats.check_document(document, source.name, format, read_options)
+        except HandoffError as exc:  # problems quote values, and ids may hold secrets
+            raise scrub_error(exc) if redact else exc from None
     redactor = Redactor()
 
     def scrub(part: Any) -> Any:
@@ -170,6 +179,7 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     if document is None:
         state = read_state(options.state, redact=options.redact, timer=timer,
                            format=options.format, tag=options.tag)
+        state = _with_commit_time(state, options)
     else:
         state = state_from_document(document, source or _inline_source(document),
                                     redact=options.redact, timer=timer,
@@ -195,6 +205,35 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     return Generated(payload, facts, timer.seconds)
 
 
+def on_ci_runner(environ: Mapping[str, str] = os.environ) -> bool:
+    """GitHub Actions, GitLab CI and most others set CI=true."""
+    return any(environ.get(name, "").lower() == "true"
+               for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
+
+
+def _with_commit_time(state: State, options: GenerateOptions) -> State:
+    """On a CI runner a file's mtime is the checkout's time, which would make a dead
+    orchestrator's state look fresh: its last commit says when it last changed."""
+    if state.last_updated is not None:
+        return state
+    if options.committed_at is not None:
+        stamp = options.committed_at
+        return state._replace(source=state.source._replace(
+            committed_at=stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)))
+    if not on_ci_runner():
+        return state
+    commit = load.commit_time(options.state)
+    if commit is None:
+        return state
+    warnings = state.warnings
+    if commit.shallow:
+        warnings += (f"{state.source.name}: no metadata.last_updated, and the clone is "
+                     "shallow: the age counts from the newest commit, which may be later "
+                     "than the state's last change (fetch-depth: 0 gives the exact time)",)
+    return state._replace(source=state.source._replace(committed_at=commit.time),
+                          warnings=warnings)
+
+
 def _inline_source(document: Any) -> Source:
     text = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
     return Source("<inline state>", hashlib.sha256(text).hexdigest()[:12], None)
@@ -204,12 +243,19 @@ def _check_age(facts: Facts, max_age: timedelta | None) -> None:
     if max_age is None or facts.age_hours is None:
         return
     limit_hours = max_age.total_seconds() / 3600
-    if facts.age_hours > limit_hours:
-        updated = facts.state.last_updated or facts.state.source.mtime
+    source = facts.state.source
+    updated = facts.state.last_updated or source.committed_at or source.mtime
+    when = f"{facts.age_source} {updated:%Y-%m-%d %H:%M %Z}".rstrip()
+    if facts.age_hours < -derive.FUTURE_ALLOWANCE_HOURS:
         raise HandoffFailed(
-            f"{facts.state.source.name}: the state is {facts.age_hours:g} h old "
-            f"(last updated {updated:%Y-%m-%d %H:%M} UTC), over --max-age {limit_hours:g} h; "
-            "is the orchestrator still running?"
+            f"{source.name}: the state is dated {-facts.age_hours:g} h in the future "
+            f"({when}); a wrong clock cannot vouch for a fresh state: fix the "
+            "orchestrator's clock or its metadata.last_updated"
+        )
+    if facts.age_hours > limit_hours:
+        raise HandoffFailed(
+            f"{source.name}: the state is {facts.age_hours:g} h old ({when}), "
+            f"over --max-age {limit_hours:g} h; is the orchestrator still running?"
         )
 
 
@@ -247,12 +293,38 @@ def write_outputs(generated: Generated, output: Path, report_path: Path | None,
     """Render the report first, then write payload and report, each atomically:
     a template error leaves both of the last good files in place."""
     report = None
+    files = [(output, generated.payload.text)]
     if report_path is not None:
         report = render.render_report(report_input_of(generated.payload), template, max_chars)
-    write_payload(generated, output)
-    if report is not None and report_path is not None:
-        write_atomically(report_path, report.text)
+        files.append((report_path, report.text))
+    write_together(files)
     return report
+
+
+def check_destinations(files: Mapping[str, Path | None], *, appended: Collection[str] = (),
+                       inputs: Mapping[str, Path] | None = None) -> None:
+    """Before any work: every file to write is writable, none is another or an input.
+
+    ``files`` maps an option's name (``--output``) to its path; ``appended`` names the
+    ones appended to rather than replaced (``--github-output``); ``inputs`` maps what an
+    input is ("the state file") to its path."""
+    seen = {_identity(path): what for what, path in (inputs or {}).items()}
+    for option, path in files.items():
+        if path is None:
+            continue
+        key = _identity(path)
+        if key in seen:
+            raise InputError(f"{option} {path} is also {seen[key]}: "
+                             "give each output its own file")
+        seen[key] = f"the file of {option}"
+        check_writable(path, append=option in appended)
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare as written
+        return path.absolute()
 
 
 class PayloadCheck(NamedTuple):

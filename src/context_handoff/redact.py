@@ -1,20 +1,32 @@
-"""Secret scrubbing: credentials in a state never reach a payload or a report.
+"""Secret scrubbing: credentials in a state never reach a payload, a report or a log.
 
 Runs on the raw document right after validation, so every later stage (payload,
-report, annotations, issues) only ever sees ``[REDACTED:<kind>]``. Two kinds of
-rule: every string under a field named like a credential (password, secret, token,
-api_key, private_key, credential, auth), and patterns found anywhere in any string
-(GitHub, AWS, Slack tokens, private key blocks, JWTs, bearer tokens, passwords in
-URLs, ``password=...`` assignments). Task, phase and file maps are keyed by ids and
+report, annotations, issues) only ever sees ``[REDACTED:<kind>]``; error messages
+about a state are scrubbed too (``scrub_error``), before anything is printed.
+
+Two kinds of rule: every string under a field named like a credential (password,
+secret, token, api_key, private_key, credential, auth), and patterns found anywhere
+in any string. The patterns follow the published rules of two maintained detectors,
+gitleaks (``config/gitleaks.toml``) and Yelp's detect-secrets (``plugins/``): the
+provider prefixes and lengths are theirs, written here as one alternation. Where they
+anchor a token with ``\\b``, these use "no letter or digit before", so a token glued to
+``_`` (``DEPLOY_ghp_...``) is found too. Task, phase and file maps are keyed by ids and
 paths, not field names, so only the patterns apply to their keys.
+
+Each distinct secret gets its own marker (``[REDACTED:github_token]``, then
+``[REDACTED:github_token:2]`` for a second, different one): two task ids that differ
+only in a secret stay two tasks, and a dependency on one still names the right one.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
+
+from .errors import HandoffError, Problem
 
 SECRET_FIELD = re.compile(
     r"passw(?:or)?d|passphrase|secret|token|api[-_]?key|private[-_]?key|access[-_]?key"
@@ -22,45 +34,61 @@ SECRET_FIELD = re.compile(
     re.IGNORECASE,
 )
 
-# kind -> pattern. Named groups are the kinds; patterns use only non-capturing groups.
+_START = r"(?<![A-Za-z0-9])"  # gitleaks' \b, but "_" before a token does not hide it
+_END = r"(?![A-Za-z0-9])"
+# Words that name a credential in "KEY=value" text (detect-secrets' keyword list and
+# gitleaks' generic-api-key rule): a suffix after "_", "." or "-" is allowed
+# (SECRET_KEY, password.file), a plural or a longer word is not ("tokens: 1200",
+# "tokenizer: o200k_base", "passwordless").
+_KEYWORD = (r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[-_]?key|auth[-_]?key"
+            r"|access[-_]?key|private[-_]?key|client[-_]?key|account[-_]?key|credentials?"
+            r"|creds)(?:[_.-][A-Za-z0-9_.-]{0,30})?")
+_ASSIGN = r"""["'\]]{0,2}[ \t]*(?:=>|:=|=|:)[ \t]*"""
+
+# kind -> pattern. A group named "secret" is what gets replaced (else the whole match);
+# every other group is non-capturing.
 PATTERNS: dict[str, str] = {
     "private_key": r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
                    r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    "github_token": r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})\b",
-    "aws_access_key_id": r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b",
-    "slack_token": r"\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/]+",
-    "jwt": r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    "bearer_token": r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{12,}=*",
-    "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@",
-    # (?<!...) rather than \b: DB_PASSWORD=... has no word boundary before PASSWORD
-    "password_assignment": r"(?i:(?<![a-z0-9])(?:password|passwd|pwd|secret|api[-_]?key|token))"
-                           r"\s*[=:]\s*['\"]?[^\s'\",;]{4,}",
+    "github_token": _START + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})",
+    "gitlab_token": _START + r"gl(?:pat|dt|ptt|rt|soat|cbt|ffct|imt|agent)-[A-Za-z0-9_-]{20,}",
+    "aws_access_key_id": _START + r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)"
+                         r"[A-Z0-9]{16}" + _END,
+    # detect-secrets: "aws", a key word, then 40 base64 characters within a few more
+    "aws_secret_access_key": r"(?i:aws)[A-Za-z0-9_.-]{0,20}?(?i:secret|key|pwd|pw|pass|token)"
+                             r"[A-Za-z0-9_.-]{0,20}" + _ASSIGN + r"""["']?"""
+                             r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
+    "slack_token": _START + r"xox[abposr]-[A-Za-z0-9-]{10,}"
+                   r"|https://hooks\.slack\.com/services/[A-Za-z0-9/]+",
+    "stripe_key": _START + r"(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}",
+    "anthropic_key": _START + r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{20,}",
+    "openai_key": _START + r"(?:sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"
+                  r"|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
+    "google_api_key": _START + r"AIza[A-Za-z0-9_-]{35}",
+    "azure_storage_key": r"(?i:AccountKey)=(?P<secret>[A-Za-z0-9+/=]{20,})",
+    "npm_token": _START + r"npm_[A-Za-z0-9]{36}",
+    "huggingface_token": _START + r"hf_[A-Za-z0-9]{30,}",
+    "sendgrid_key": _START + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
+    # not after a character of its own alphabet: a long run of them is then scanned
+    # once, not once for every "eyJ" in it
+    "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    "bearer_token": r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9\-._~+/]{12,}=*)",
+    "basic_auth": r"(?i:\bbasic)\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
+    # detect-secrets' basic-auth URIs; a user may be empty (redis://:pw@host), and the
+    # password may hold "/" (which would otherwise end it and leave the rest behind)
+    # (bounded runs: a state's long strings cost linear time, whatever they hold)
+    "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,200}:(?P<secret>[^\s@]{1,200})@",
+    "password_assignment": _KEYWORD + _ASSIGN + r"(?!\[REDACTED)"
+                           r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
+                           r"""|(?P<secret3>(?i:(?:bearer|basic|token)\s+)?[^\s'",;]{4,}))""",
 }
-_ANY = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in PATTERNS.items()))
-
-
-def _marker(kind: str) -> str:
-    return f"[REDACTED:{kind}]"
-
-
-def _keep_prefix(separator: str) -> Callable[[str, str], str]:
-    """Keep what comes before ``separator`` (a scheme and user, a 'Bearer', a 'key=')."""
-
-    head_pattern = re.compile(separator)
-
-    def replace(text: str, kind: str) -> str:
-        head = head_pattern.match(text)
-        return (head.group(0) if head else "") + _marker(kind)
-
-    return replace
-
-
-_REPLACE: dict[str, Callable[[str, str], str]] = {
-    "bearer_token": _keep_prefix(r"(?i)bearer\s+"),
-    "url_password": lambda text, kind: text[: text.index(":", text.index("://") + 3) + 1]
-    + _marker(kind) + "@",
-    "password_assignment": _keep_prefix(r"[^=:]*[=:]\s*['\"]?"),
-}
+_ANY = re.compile("|".join(
+    f"(?P<{kind}>{re.sub(r'[(][?]P<secret[0-9]?>', '(?:', pattern)})"
+    for kind, pattern in PATTERNS.items()
+))
+_ONE = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
+_DIGITS = re.compile(r"\d+")
+SECRET_FIELD_MARKER = "[REDACTED:secret_field]"  # field values are never keys: one marker
 
 
 class Redactor:
@@ -72,6 +100,8 @@ class Redactor:
         # recur in every task: each distinct string is searched once.
         self._clean: set[str] = set()
         self._secret_field: dict[str, bool] = {}
+        self._markers: dict[tuple[str, str], str] = {}
+        self._distinct: Counter[str] = Counter()
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret pattern replaced."""
@@ -82,6 +112,17 @@ class Redactor:
             return text
         return _ANY.sub(self._replace, text)
 
+    def marker(self, kind: str, secret: str) -> str:
+        """The marker for this secret: the same secret, the same marker, everywhere."""
+        key = (kind, secret)
+        known = self._markers.get(key)
+        if known is None:
+            self._distinct[kind] += 1
+            number = self._distinct[kind]
+            known = self._markers[key] = (f"[REDACTED:{kind}]" if number == 1
+                                          else f"[REDACTED:{kind}:{number}]")
+        return known
+
     def _is_secret_field(self, key: str) -> bool:
         known = self._secret_field.get(key)
         if known is None:
@@ -90,9 +131,20 @@ class Redactor:
 
     def _replace(self, match: re.Match[str]) -> str:
         kind = match.lastgroup or "secret"
+        text = match.group(0)
+        detail = _ONE[kind].match(match.string, match.start(), match.end())
+        start, end = 0, len(text)
+        if detail is not None:
+            for name in ("secret", "secret2", "secret3"):
+                if name in detail.re.groupindex and detail.group(name) is not None:
+                    start, end = (detail.start(name) - match.start(),
+                                  detail.end(name) - match.start())
+                    break
+        secret = text[start:end]
+        if not _is_secret(kind, secret):
+            return text
         self.counts[kind] += 1
-        replace = _REPLACE.get(kind)
-        return replace(match.group(0), kind) if replace else _marker(kind)
+        return text[:start] + self.marker(kind, secret) + text[end:]
 
     def redact_document(self, doc: Any) -> Any:
         """Scrub a parsed state in place (and return it); walks iteratively, any depth."""
@@ -105,30 +157,101 @@ class Redactor:
             elif isinstance(node, list):
                 for index, value in enumerate(node):
                     node[index] = self._value(value, secret, stack)
+        self._redact_error_pairs(doc)
         return doc
 
     def _redact_dict(
         self, node: dict[str, Any], secret: bool, id_keyed: bool, stack: list[tuple[Any, bool]]
     ) -> None:
-        renamed = False
+        renamed: dict[str, str] = {}
         for key, value in list(node.items()):
             under_secret = secret or (not id_keyed and self._is_secret_field(key))
             node[key] = self._value(value, under_secret, stack)
-            renamed = renamed or self.scrub(key) != key
+            new_key = self.scrub(key)
+            if new_key != key:
+                renamed[key] = new_key
         if renamed:  # rare: a key that holds a secret itself (a path with a password)
             items = list(node.items())
             node.clear()
-            node.update((self.scrub(key), value) for key, value in items)
+            for key, value in items:
+                new_key = renamed.get(key, key)
+                while new_key in node:  # never lose an entry to a collision
+                    new_key += "'"
+                node[new_key] = value
 
     def _value(self, value: Any, secret: bool, stack: list[tuple[Any, bool]]) -> Any:
         if isinstance(value, str):
             if secret and value:
                 self.counts["secret_field"] += 1
-                return _marker("secret_field")
+                return SECRET_FIELD_MARKER
             return self.scrub(value)
         if isinstance(value, (dict, list)):
             stack.append((value, secret))
         return value
+
+    def _redact_error_pairs(self, doc: Any) -> None:
+        """An error's type and message are shown joined ("DB_PASSWORD: hunter2"): when the
+        joined text holds a secret that neither part holds alone, the message goes."""
+        if not isinstance(doc, dict):
+            return
+        pairs: list[tuple[dict[str, Any], str, str]] = []
+        tasks = doc.get("tasks")
+        for task in tasks.values() if isinstance(tasks, dict) else ():
+            error = task.get("error") if isinstance(task, dict) else None
+            if isinstance(error, dict):
+                pairs.append((error, "type", "message"))
+        tracking = doc.get("error_tracking")
+        errors = tracking.get("errors") if isinstance(tracking, dict) else None
+        for record in errors if isinstance(errors, list) else ():
+            if isinstance(record, dict):
+                pairs.append((record, "error_type", "message"))
+        for record, type_key, message_key in pairs:
+            kind, message = record.get(type_key), record.get(message_key)
+            if isinstance(kind, str) and isinstance(message, str) and kind and message:
+                joined = f"{kind}: {message}"
+                if _ANY.search(joined) and self.scrub(joined) != f"{kind}: {message}":
+                    self.counts["secret_field"] += 1
+                    record[message_key] = SECRET_FIELD_MARKER
+
+
+def _is_secret(kind: str, secret: str) -> bool:
+    """Second looks that a pattern alone cannot take."""
+    if kind == "basic_auth":  # base64 of "user:password", not the word "basic" in prose
+        try:
+            return b":" in base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+    if kind == "password_assignment":  # "token: 1200" is a count, "secret: true" a flag
+        return not (_DIGITS.fullmatch(secret) and len(secret) < 6) and secret.lower() not in (
+            "true", "false", "null", "none", "required", "redacted")
+    return True
+
+
+def scrub_text(text: str) -> str:
+    """One string scrubbed with a fresh redactor (messages, log lines)."""
+    return Redactor().scrub(text)
+
+
+def scrub_error(error: HandoffError) -> HandoffError:
+    """The error, its message and problems scrubbed in place, for printing anywhere
+    (a terminal, GitHub annotations, a web response)."""
+    redactor = Redactor()
+    message = redactor.scrub(error.message)
+    problems = [Problem(redactor.scrub(p.source), redactor.scrub(p.path),
+                        _HIDDEN if _names_secret_field(p.path) else redactor.scrub(p.message))
+                for p in error.problems]
+    error.message, error.problems, error.args = message, tuple(problems), (message,)
+    return error
+
+
+_HIDDEN = "not valid (the value is not shown: the field holds a credential)"
+_LAST_KEY = re.compile(r"(?:\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\])$")
+
+
+def _names_secret_field(path: str) -> bool:
+    """Whether a JSON path ends at a field named like a credential."""
+    last = _LAST_KEY.search(path)
+    return bool(last and SECRET_FIELD.search(last.group(1) or last.group(2) or ""))
 
 
 def _id_keyed_maps(doc: Any) -> set[int]:

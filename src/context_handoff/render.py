@@ -31,6 +31,12 @@ _SECTION = re.compile(r"^<!-- section: (?P<name>[\w-]+)(?P<keep> keep)? -->\n", 
 # for any ASCII punctuation). ":" and "." are handled by _AUTOLINK, "@" by _MENTION.
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~&])")
 _MENTION = re.compile(r"@(?=\w)")
+# A number and "." or ")" at the start would make the value an ordered list ("1. ...")
+_LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])")
+# Control characters (NUL, ESC: terminal escapes), and the bidirectional overrides and
+# isolates that make text read differently from what it is (U+202E): never shown as is.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                        "\u202a-\u202e\u2066-\u2069]")
 _AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 
@@ -55,16 +61,23 @@ def md(value: Any) -> str:
     """A value shown literally in Markdown: inline, one line, nothing interpreted."""
     if value is None:
         return "—"
-    text = " ".join(str(value).split())  # newlines would end a table row or a list item
+    text = " ".join(visible(str(value)).split())  # a newline would end a row or an item
     text = _PUNCTUATION.sub(r"\\\1", text)  # CommonMark: any ASCII punctuation may be escaped
+    text = _LIST_NUMBER.sub(r"\1\\\2", text)
     text = _MENTION.sub("@\u2060", text)  # a word joiner: no @everyone, @team, @user pings
     text = _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], text)
     return text
 
 
+def visible(text: str) -> str:
+    """``text`` with control characters and bidi overrides replaced by U+FFFD (tabs and
+    newlines kept)."""
+    return _INVISIBLE.sub("\ufffd", text)
+
+
 def code(value: Any) -> str:
     """A fenced code block whose fence is longer than any backtick run in the value."""
-    text = str(value)
+    text = visible(str(value))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from .errors import InputError, Problem
 from .excerpt import describe_value
+from .redact import scrub_text
 
 SCHEMA_NAMES = ("state", "minimal", "standard", "full")
 
@@ -79,7 +80,8 @@ def _to_problem(err: ValidationError, source: str) -> Problem:
 
     if err.context:  # anyOf / oneOf: the branch that came closest says the most
         err = best_match(err.context)
-    message = _reason_first(err.message, err.instance)
+    # scrubbed before it is cut: a credential cut in half would no longer be recognised
+    message = scrub_text(_reason_first(err.message, err.instance))
     if len(message) > 300:
         message = message[:297] + "..."
     return Problem(source, err.json_path, message)
@@ -95,6 +97,7 @@ def _reason_first(message: str, instance: Any) -> str:
         cut = max(message.rfind(verb) for verb in _VERBS)  # the reason follows the repr
         return describe_value(instance) + message[cut:] if cut > 0 else message
     shown = repr(instance)
-    if message.startswith(shown):
-        return describe_value(instance) + message[len(shown):]
+    if message.startswith(shown):  # the excerpt from the scrubbed value: no half secrets
+        value = scrub_text(instance) if isinstance(instance, str) else instance
+        return describe_value(value) + message[len(shown):]
     return message

@@ -1,7 +1,9 @@
 """GitHub workflow commands (annotations, notices), escaped as actions/toolkit escapes them.
 
 Data (the message) escapes ``%``, CR and LF; properties (``file=``, ``title=``) also
-``:`` and ``,``, which would otherwise end the property.
+``:`` and ``,``, which would otherwise end the property. Plain log lines that carry
+data (``error: ...``) are kept to one line with ``one_line``: a line break inside them
+would let state data start a workflow command of its own.
 """
 
 from __future__ import annotations
@@ -10,11 +12,24 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import Problem
+from .errors import InputError, Problem
+
+_LINE_BREAKS = {ord(c): f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+_OTHER_BREAKS = {code: text for code, text in _LINE_BREAKS.items() if chr(code) not in "\r\n"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """CR and LF as the runner reads them back (%0D, %0A); other line breaks, which some
+    readers of a log would split on, shown as escapes."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.translate(_OTHER_BREAKS)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a break inside data would let the next line be read as a
+    workflow command (``::warning::...``) or as a line of its own."""
+    return text.translate(_LINE_BREAKS)
 
 
 def escape_property(text: str) -> str:
@@ -34,10 +49,16 @@ def problem_annotation(problem: Problem) -> str:
 
 def append_outputs(path: str | Path, outputs: Mapping[str, str]) -> None:
     """Append step outputs to a ``$GITHUB_OUTPUT`` file (multi-line values as heredocs)."""
-    with open(path, "a", encoding="utf-8") as handle:
-        for key, value in outputs.items():
-            if "\n" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4()}"
-                handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
-            else:
-                handle.write(f"{key}={value}\n")
+    text = ""
+    for key, value in outputs.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            text += f"{key}<<{delimiter}\n{value}\n{delimiter}\n"
+        else:
+            text += f"{key}={value}\n"
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot append the step outputs: {exc.strerror or exc}"
+                         ) from None

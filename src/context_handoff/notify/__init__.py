@@ -10,10 +10,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import HandoffFailed, InputError
+from ..workflow_commands import append_outputs
 from . import github, gitlab
-from .core import NotifyOptions, Outcome, Refused, Tracker, fingerprint_of, notify
+from .core import (
+    DEADLINE_SECONDS,
+    NotifyOptions,
+    Outcome,
+    Refused,
+    Tracker,
+    fingerprint_of,
+    notify,
+)
 
-TRACKERS_BY_NAME: dict[str, Callable[[Mapping[str, str]], Tracker]] = {
+TRACKERS_BY_NAME: dict[str, Callable[[Mapping[str, str], float], Tracker]] = {
     "github": github.build_tracker,
     "gitlab": gitlab.build_tracker,
 }
@@ -24,7 +33,7 @@ __all__ = ["TRACKERS_BY_NAME", "NotifyOptions", "Outcome", "Tracker", "notify", 
 def run_notify(
     tracker_name: str, environ: Mapping[str, str], *, status: str, label: str,
     fingerprint: str | None, title: str | None, report_path: Path | None,
-    artifact_url: str | None, close_on_success: bool,
+    artifact_url: str | None, close_on_success: bool, deadline_seconds: float = DEADLINE_SECONDS,
 ) -> Outcome:
     """The notify command: build the tracker from the environment, run the flow, and turn
     refusals and API failures into notices (they never change the handoff's result)."""
@@ -38,7 +47,7 @@ def run_notify(
         artifact_url=artifact_url, close_on_success=close_on_success,
     )
     try:
-        outcome = notify(TRACKERS_BY_NAME[tracker_name](environ), options)
+        outcome = notify(TRACKERS_BY_NAME[tracker_name](environ, deadline_seconds), options)
     except Refused as exc:
         return Outcome("skipped", None, str(exc))
     except HandoffFailed as exc:
@@ -71,5 +80,5 @@ def _write_github_outputs(environ: Mapping[str, str], outcome: Outcome) -> None:
     target = environ.get("GITHUB_OUTPUT")
     if not target or outcome.issue is None:
         return
-    with open(target, "a", encoding="utf-8") as handle:
-        handle.write(f"issue-number={outcome.issue.number}\nissue-url={outcome.issue.url}\n")
+    append_outputs(target, {"issue-number": str(outcome.issue.number),
+                            "issue-url": outcome.issue.url})

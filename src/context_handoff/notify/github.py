@@ -7,58 +7,46 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from ..errors import HandoffFailed
-from .core import Issue, Refused, build_session, call
+from .core import DEADLINE_SECONDS, Api, Issue, Refused, field
 
 
 class GitHubTracker:
-    def __init__(self, api_url: str, repository: str, token: str) -> None:
-        self.base = f"{api_url.rstrip('/')}/repos/{repository}"
-        self.session = build_session(token, "Authorization", "Bearer ")
-        self.session.headers["Accept"] = "application/vnd.github+json"
-        self.session.headers["X-GitHub-Api-Version"] = "2022-11-28"
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = path if path.startswith("http") else f"{self.base}{path}"
-        return call(self.session, "GitHub", "the token needs `issues: write`", method, url,
-                    **kwargs)
+    def __init__(self, api_url: str, repository: str, token: str,
+                 deadline_seconds: float = DEADLINE_SECONDS) -> None:
+        self.api = Api("GitHub", f"{api_url.rstrip('/')}/repos/{repository}", {
+            "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }, "the token needs `issues: write`", deadline_seconds)
 
     def find_open(self, label: str, marker: str) -> Issue | None:
         # the issues list, not the search API: search's index lags and would make duplicates
-        url: str | None = f"/issues?state=open&labels={quote(label)}&per_page=100"
-        while url:
-            response = self._call("GET", url)
-            for item in response.json():
-                if "pull_request" not in item and marker in (item.get("body") or ""):
-                    return Issue(item["number"], item["html_url"])
-            url = response.links.get("next", {}).get("url")
+        for item in self.api.get_list(f"/issues?state=open&labels={quote(label)}&per_page=100"):
+            if "pull_request" not in item and marker in str(item.get("body") or ""):
+                return _issue(item)
         return None
 
     def create(self, title: str, body: str, label: str) -> Issue:
         self._ensure_label(label)
-        item = self._call("POST", "/issues",
-                          json={"title": title, "body": body, "labels": [label]}).json()
-        return Issue(item["number"], item["html_url"])
+        return _issue(self.api.send("POST", "/issues",
+                                    {"title": title, "body": body, "labels": [label]}))
 
     def _ensure_label(self, label: str) -> None:
-        url = f"{self.base}/labels/{quote(label, safe='')}"
-        try:
-            exists = self.session.get(url, timeout=30).status_code == 200
-        except requests.RequestException as exc:
-            raise HandoffFailed(f"GitHub API unreachable: {exc}") from None
-        if not exists:
-            self._call("POST", "/labels", json={
+        path = f"/labels/{quote(label, safe='')}"
+        if self.api.request("GET", path, ok=(404,)).status_code == 404:
+            self.api.send("POST", "/labels", {
                 "name": label, "color": "d73a4a",
-                "description": "Scheduled context handoff failures"})
+                "description": "Scheduled context handoff failures"}, ok=(422,))  # a race
 
     def comment(self, issue: Issue, body: str) -> None:
-        self._call("POST", f"/issues/{issue.number}/comments", json={"body": body})
+        self.api.send("POST", f"/issues/{issue.number}/comments", {"body": body})
 
     def close(self, issue: Issue) -> None:
-        self._call("PATCH", f"/issues/{issue.number}",
-                   json={"state": "closed", "state_reason": "completed"})
+        self.api.send("PATCH", f"/issues/{issue.number}",
+                      {"state": "closed", "state_reason": "completed"})
+
+
+def _issue(item: dict[str, Any]) -> Issue:
+    return Issue(field(item, "number", int, "GitHub"), field(item, "html_url", str, "GitHub"))
 
 
 def is_fork_pull_request(environ: Mapping[str, str]) -> bool:
@@ -75,7 +63,8 @@ def is_fork_pull_request(environ: Mapping[str, str]) -> bool:
     return bool(head.get("fork")) or head.get("full_name") != environ.get("GITHUB_REPOSITORY")
 
 
-def build_tracker(environ: Mapping[str, str]) -> GitHubTracker:
+def build_tracker(environ: Mapping[str, str],
+                  deadline_seconds: float = DEADLINE_SECONDS) -> GitHubTracker:
     token = environ.get("GITHUB_TOKEN") or environ.get("INPUT_GITHUB_TOKEN")
     repository = environ.get("GITHUB_REPOSITORY")
     if not token:
@@ -85,7 +74,7 @@ def build_tracker(environ: Mapping[str, str]) -> GitHubTracker:
     if is_fork_pull_request(environ):
         raise Refused("a pull request from a fork has a read-only token; no issue written")
     return GitHubTracker(environ.get("GITHUB_API_URL", "https://api.github.com"), repository,
-                         token)
+                         token, deadline_seconds)
 
 
 def run_url(environ: Mapping[str, str]) -> str | None:

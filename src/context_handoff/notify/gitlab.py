@@ -10,46 +10,41 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from .core import Issue, Refused, build_session, call
+from .core import DEADLINE_SECONDS, Api, Issue, Refused, field
 
 DEFAULT_TOKEN_VARIABLE = "CONTEXT_HANDOFF_GITLAB_TOKEN"
 
 
 class GitLabTracker:
-    def __init__(self, api_url: str, project_id: str, token: str) -> None:
-        self.base = f"{api_url.rstrip('/')}/projects/{quote(project_id, safe='')}"
-        self.session = build_session(token, "PRIVATE-TOKEN")
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = path if path.startswith("http") else f"{self.base}{path}"
-        return call(self.session, "GitLab", "the token needs the `api` scope and Reporter access",
-                    method, url, **kwargs)
+    def __init__(self, api_url: str, project_id: str, token: str,
+                 deadline_seconds: float = DEADLINE_SECONDS) -> None:
+        self.api = Api("GitLab", f"{api_url.rstrip('/')}/projects/{quote(project_id, safe='')}",
+                       {"PRIVATE-TOKEN": token},
+                       "the token needs the `api` scope and Reporter access", deadline_seconds)
 
     def find_open(self, label: str, marker: str) -> Issue | None:
-        url: str | None = f"/issues?state=opened&labels={quote(label)}&per_page=100"
-        while url:
-            response = self._call("GET", url)
-            for item in response.json():
-                if marker in (item.get("description") or ""):
-                    return Issue(item["iid"], item["web_url"])
-            url = response.links.get("next", {}).get("url")
+        for item in self.api.get_list(f"/issues?state=opened&labels={quote(label)}&per_page=100"):
+            if marker in str(item.get("description") or ""):
+                return _issue(item)
         return None
 
     def create(self, title: str, body: str, label: str) -> Issue:
-        item = self._call("POST", "/issues",
-                          json={"title": title, "description": body, "labels": label}).json()
-        return Issue(item["iid"], item["web_url"])
+        return _issue(self.api.send("POST", "/issues",
+                                    {"title": title, "description": body, "labels": label}))
 
     def comment(self, issue: Issue, body: str) -> None:
-        self._call("POST", f"/issues/{issue.number}/notes", json={"body": body})
+        self.api.send("POST", f"/issues/{issue.number}/notes", {"body": body})
 
     def close(self, issue: Issue) -> None:
-        self._call("PUT", f"/issues/{issue.number}", json={"state_event": "close"})
+        self.api.send("PUT", f"/issues/{issue.number}", {"state_event": "close"})
 
 
-def build_tracker(environ: Mapping[str, str]) -> GitLabTracker:
+def _issue(item: dict[str, Any]) -> Issue:
+    return Issue(field(item, "iid", int, "GitLab"), field(item, "web_url", str, "GitLab"))
+
+
+def build_tracker(environ: Mapping[str, str],
+                  deadline_seconds: float = DEADLINE_SECONDS) -> GitLabTracker:
     variable = environ.get("CONTEXT_HANDOFF_TOKEN_VARIABLE") or DEFAULT_TOKEN_VARIABLE
     token = environ.get(variable)
     if not token:
@@ -58,7 +53,7 @@ def build_tracker(environ: Mapping[str, str]) -> GitLabTracker:
     api, project = environ.get("CI_API_V4_URL"), environ.get("CI_PROJECT_ID")
     if not api or not project:
         raise Refused("CI_API_V4_URL / CI_PROJECT_ID are not set: not running in GitLab CI?")
-    return GitLabTracker(api, project, token)
+    return GitLabTracker(api, project, token, deadline_seconds)
 
 
 def run_url(environ: Mapping[str, str]) -> str | None:
