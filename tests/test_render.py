@@ -60,7 +60,7 @@ def test_standard_report_shows_what_was_promised():
     for expected in ("20250115T150000000000Z-", "`███", "## Failed tasks", "## Active",
                      "## Next (ready to start)", "## Blocked", "⏳ **pending**",
                      "```mermaid\nflowchart LR", "class n0 running", "**532 of 1200**",
-                     "Costliest sections:", "(state 0.5 h old)"):
+                     "Costliest sections:", "(state 0.5 h old, by its metadata.last\\_updated)"):
         assert expected in text, expected
 
 
