@@ -8,9 +8,16 @@ out=${CH_OUTPUT_DIR:-context-handoff}
 mkdir -p "$out"
 payload="$out/context_payload.json"
 report="$out/handoff_report.md"
+snapshot="$out/snapshot.json"
 args=(--error-format github generate --level "$CH_LEVEL"
       --encoding "$CH_ENCODING" --output "$payload" --report "$report"
-      --github-output "$GITHUB_OUTPUT" --format "${CH_FORMAT:-auto}")
+      --github-output "$GITHUB_OUTPUT" --format "${CH_FORMAT:-auto}" --snapshot "$snapshot")
+# since: auto compares with the snapshot restored in place (read before it is replaced)
+case "${CH_SINCE:-auto}" in
+auto) args+=(--since "$snapshot") ;;
+none | "") ;;
+*) args+=(--since "$CH_SINCE") ;;
+esac
 # no state file named: the CLI finds .orchestrator_state.json, else .taskmaster/tasks/tasks.json
 [ -n "${CH_STATE_FILE:-}" ] && args+=(--state "$CH_STATE_FILE")
 [ -n "${CH_TAG:-}" ] && args+=(--tag "$CH_TAG")

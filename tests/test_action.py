@@ -28,6 +28,10 @@ ACT_DIR = Path(__file__).parent / "act"
 IMAGE = os.environ.get("CONTEXT_HANDOFF_TEST_IMAGE", "context-handoff:local")
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
 # the pinned upload-artifact exactly as action.yml names it (act's --local-repository key)
+# the cache actions stand in as one repository, restore/ and save/ beside each other
+CACHE = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text())
+             ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache/restore@")
+             ).replace("/restore@", "@")
 UPLOAD = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text())
               ["runs"]["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
 
@@ -116,6 +120,8 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
                 "--var", f"IMAGE={image}", "--var", f"ENGINE={engine}",
                 "--local-repository", f"acme/context-handoff@v1={ROOT}",
                 "--local-repository", f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
+                "--local-repository", f"{CACHE}={ACT_DIR / 'cache'}",
+                "--env", f"CACHE_DIR={tmp_path / 'cache'}",
                 "--local-repository", f"{CHECKOUT}={ACT_DIR / 'checkout'}"]
         if state:
             args += ["--var", f"STATE_FILE={state}"]
@@ -141,7 +147,8 @@ def _assert_good_handoff(run: ActRun, level: str) -> None:
     assert out["payload-path"] == "context-handoff/context_payload.json"
     assert out["artifact-id"] == "4242" and out["artifact-url"].endswith("/artifacts/4242")
     assert run.uploaded == ["context-handoff/context_payload.json",
-                            "context-handoff/handoff_report.md"]
+                            "context-handoff/handoff_report.md",
+                            "context-handoff/snapshot.json"]
     uploaded = run.record / "uploaded" / "context_payload.json"
     check = pipeline.check_payload(uploaded)
     assert check.valid and check.level == level and check.tokens == int(out["tokens"])
@@ -159,6 +166,27 @@ def test_schedule_with_docker_engine(run_act):
     run = run_act("schedule")
     _assert_good_handoff(run, "standard")
     assert "Summary - # Handoff: Personal Digital Infrastructure System" in run.log
+
+
+def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
+    first = run_act("schedule")
+    _assert_good_handoff(first, "standard")
+    assert "nothing to compare with" in first.log
+    repo = tmp_path / "repo"
+    state = json.loads((repo / ".orchestrator_state.json").read_text())
+    state["tasks"]["task_038_security_scan"].update(status="success", error=None)
+    state["tasks"]["task_045_deploy_kubernetes"]["status"] = "success"
+    (repo / ".orchestrator_state.json").write_text(json.dumps(state))
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "commit", "-qam", "later"], check=True)
+    second = run_act("schedule")
+    _assert_good_handoff(second, "standard")
+    summary = second.log.split("Summary - ", 1)[1]  # act prints the job summary here
+    assert "\n## Since the last handoff\n" in summary
+    assert "\n- 🩹 recovered (1): task\\_038\\_security\\_scan\n" in summary
+    assert "\n- ✅ done (1): task\\_045\\_deploy\\_kubernetes\n" in summary
+    payload = json.loads((second.record / "uploaded" / "context_payload.json").read_text())
+    assert payload["changes"]["recovered"] == ["task_038_security_scan"]
 
 
 def test_task_master_state_with_docker_engine(run_act):

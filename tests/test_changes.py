@@ -107,3 +107,72 @@ def test_a_broken_snapshot_names_its_path() -> None:
         changes.parse_snapshot({"format": changes.SNAPSHOT_FORMAT, "version": 1,
                                 "state_digest": "x", "taken_at": "t", "tasks": {"a": 3}},
                                "snap.json")
+
+
+def test_generate_since_a_snapshot_then_a_state_file(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from context_handoff.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    doc = make_state(300, seed=9)
+    doc["context"]["active_tasks"] = []
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    runner = CliRunner()
+    first = runner.invoke(cli, ["generate", "--state", "s.json", "--since", "snap.json",
+                                "--snapshot", "snap.json", "--now", "2025-01-15T15:00:00Z"],
+                          catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "note: no earlier handoff at snap.json" in first.output
+    assert "changes" not in json.loads((tmp_path / "context_payload.json").read_text())
+    assert changes.is_snapshot(json.loads((tmp_path / "snap.json").read_text()))
+
+    later = _later(doc, 9)
+    (tmp_path / "s.json").write_text(json.dumps(later))
+    for since in ("snap.json", "old-state.json"):
+        (tmp_path / "old-state.json").write_text(json.dumps(doc))
+        result = runner.invoke(cli, ["generate", "--state", "s.json", "--since", since,
+                                     "--now", "2025-01-15T19:00:00Z", "--level", "full"],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        payload = json.loads((tmp_path / "context_payload.json").read_text())
+        was, now = _statuses(doc), _statuses(later)
+        recovered = {t for t in now if was[t] == "failed" and now[t] != "failed"}
+        assert set(payload["changes"]["recovered"]) == recovered, since
+        assert "## Since the last handoff" in (tmp_path / "handoff_report.md").read_text()
+
+
+def test_changes_are_cut_and_counted_within_the_budget(tmp_path) -> None:
+    doc = make_state(2000, failed=150, active=30, seed=7)
+    later = copy.deepcopy(doc)
+    for task in list(later["tasks"].values())[:1500]:
+        task["status"], task["error"] = "success", None
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    (tmp_path / "b.json").write_text(json.dumps(later))
+    payload = pipeline.generate(pipeline.GenerateOptions(
+        state=tmp_path / "b.json", since=tmp_path / "a.json", level="standard")).payload
+    assert payload.tokens <= payload.budget
+    done = payload.data["changes"]["newly_done"]
+    assert done and len(done) + payload.omitted["changes.newly_done"] > 500
+
+
+def test_the_api_and_the_checkpointer_say_what_changed(tmp_path) -> None:
+    from context_handoff import ContextPayloadGenerator
+    from context_handoff.orchestrator import HandoffCheckpointer
+
+    doc = make_state(200, seed=11)
+    doc["context"]["active_tasks"] = []
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(doc))
+    first = ContextPayloadGenerator(state)
+    snap = first.save_snapshot(tmp_path / "snap.json")
+    checkpointer = HandoffCheckpointer(state, tmp_path / "handoffs", threshold=10)
+    assert checkpointer.track_tokens(5, 5)
+    assert "changes" not in json.loads((tmp_path / "handoffs" / "latest.json").read_text())
+    later = _later(doc, 11)
+    state.write_text(json.dumps(later))
+    context = ContextPayloadGenerator(state, since=snap).generate_context("standard")
+    assert context["changes"]["newly_done"] or context["changes"]["recovered"]
+    assert checkpointer.track_tokens(5, 5)
+    latest = json.loads((tmp_path / "handoffs" / "latest.json").read_text())
+    assert latest["changes"]["recovered"] == context["changes"]["recovered"]

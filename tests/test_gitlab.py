@@ -71,8 +71,15 @@ def project(tmp_path: Path, gcl: Path):
     def run(inputs: dict[str, object] | None = None, *, source: str = "schedule",
             variables: dict[str, str] | None = None, preview: bool = False,
             include: dict[str, object] | None = None, ci_file: Path | None = None,
-            args: tuple[str, ...] = ()) -> Pipeline:
-        shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)  # a fresh pipeline
+            args: tuple[str, ...] = (), keep_cache: bool = False) -> Pipeline:
+        state_dir = repo / ".gitlab-ci-local"
+        cache = state_dir / "cache"
+        kept = tmp_path / "kept-cache"
+        if keep_cache and cache.exists():  # the runner's cache outlives its pipelines
+            shutil.copytree(cache, kept, dirs_exist_ok=True)
+        shutil.rmtree(state_dir, ignore_errors=True)  # a fresh pipeline
+        if keep_cache and kept.exists():
+            shutil.copytree(kept, cache)
         include = dict(include or {"local": "templates/context-handoff.yml"})
         if inputs:
             include["inputs"] = inputs
@@ -125,6 +132,23 @@ def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
 # The component of this project, as its own pipeline includes it in a GitLab mirror
 # (gitlab-ci-local reads it from the checkout: the project's path and the commit's SHA).
 COMPONENT = {"component": "$CI_SERVER_FQDN/$CI_PROJECT_PATH/context-handoff@$CI_COMMIT_SHA"}
+
+
+def test_two_scheduled_pipelines_report_what_changed_between_them(project, tmp_path):
+    first = project()
+    assert first.returncode == 0, first.log[-3000:]
+    assert "nothing to compare with" in first.log
+    state_file = tmp_path / "repo" / ".orchestrator_state.json"
+    state = json.loads(state_file.read_text())
+    state["tasks"]["task_038_security_scan"].update(status="success", error=None)
+    state_file.write_text(json.dumps(state))
+    second = project(keep_cache=True)
+    assert second.returncode == 0, second.log[-3000:]
+    report = (second.artifacts() / "handoff_report.md").read_text()
+    assert "## Since the last handoff" in report
+    assert "- 🩹 recovered (1): task\\_038\\_security\\_scan" in report
+    payload = json.loads((second.artifacts() / "context_payload.json").read_text())
+    assert payload["changes"]["recovered"] == ["task_038_security_scan"]
 
 
 def test_included_as_a_ci_cd_component(project):

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .changes import snapshot_text
+from .errors import HandoffFailed
 from .formats import AUTO, discover_state
 from .model import CompressionLevel
 from .pack import serialize
@@ -45,6 +47,7 @@ class ContextPayloadGenerator:
         now: datetime | None = None,
         max_age: timedelta | None = None,
         redact: bool = True,
+        since: str | Path | None = None,
     ) -> None:
         # None: .orchestrator_state.json, else .taskmaster/tasks/tasks.json, found when used
         self.state_file = Path(state_file) if state_file is not None else None
@@ -55,6 +58,9 @@ class ContextPayloadGenerator:
         self.now = now
         self.max_age = max_age
         self.redact = redact
+        # an earlier handoff's snapshot (save_snapshot) or state file: payloads say what
+        # changed since; a missing file is a first run
+        self.since = Path(since) if since is not None else None
         self.last: Generated | None = None
         self._last_key: tuple[GenerateOptions, tuple[int, int, int] | None] | None = None
 
@@ -64,7 +70,7 @@ class ContextPayloadGenerator:
         return GenerateOptions(
             state=state, level=value, budget=self.budget, encoding=self.encoding,
             now=self.now, max_age=self.max_age, redact=self.redact,
-            format=self.format, tag=self.tag,
+            format=self.format, tag=self.tag, since=self.since,
         )
 
     def generate(self, level: CompressionLevel | str = CompressionLevel.STANDARD) -> Generated:
@@ -93,6 +99,14 @@ class ContextPayloadGenerator:
     ) -> Path:
         """Generate and write the payload atomically; return its path."""
         return write_atomically(output, self.generate(level).payload.text)
+
+    def save_snapshot(self, path: str | Path = "handoff_snapshot.json",
+                      level: CompressionLevel | str = CompressionLevel.STANDARD) -> Path:
+        """Write the snapshot of the handoff for ``level`` (the next one's ``since``)."""
+        snapshot = self.generate(level).snapshot
+        if snapshot is None:
+            raise HandoffFailed("no snapshot was taken of this handoff")
+        return write_atomically(path, snapshot_text(snapshot))
 
     def get_token_count(self, context: dict[str, Any]) -> int:
         """Exact tokens of ``context`` serialised exactly as it is written."""

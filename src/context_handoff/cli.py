@@ -159,6 +159,13 @@ github_output_option = click.option(
               default=Path("handoff_report.md"), show_default=True,
               help="Where to write the Markdown report (atomically).")
 @click.option("--no-report", is_flag=True, help="Write only the payload.")
+@click.option("--since", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="An earlier handoff's snapshot (or an earlier state file): the payload and "
+                   "report say what changed since. A missing file is a first run: no changes.")
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None,
+              help="Also write this handoff's snapshot here, for the next run's --since "
+                   "(a few bytes a task; never sent to the model).")
 @click.option("--template", default=None,
               help="Report template: a built-in name (standard, minimal, error_recovery, "
                    "multiday_resumption) or a .md.j2 / .md file. [default: by level]")
@@ -173,8 +180,8 @@ github_output_option = click.option(
 def generate(state: Path | None, input_format: str, tag: str | None, level: str,
              budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, committed_at: datetime | None,
-             report_path: Path,
-             no_report: bool, template: str | None, no_redact: bool, as_json: bool,
+             report_path: Path, no_report: bool, since: Path | None,
+             snapshot_path: Path | None, template: str | None, no_redact: bool, as_json: bool,
              github_output: Path | None, dotenv: Path | None,
              metrics_file: Path | None) -> None:
     """Generate a handoff payload from the orchestrator state (or Task Master's tasks.json)."""
@@ -184,16 +191,18 @@ def generate(state: Path | None, input_format: str, tag: str | None, level: str,
     options = pipeline.GenerateOptions(
         state=state if state is not None else formats.discover_state(), level=level,
         budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
-        format=input_format, tag=tag, committed_at=committed_at,
+        format=input_format, tag=tag, committed_at=committed_at, since=since,
     )
     report_to = None if no_report else report_path
     pipeline.check_destinations({
         "--output": output, "--report": report_to, "--dotenv": dotenv,
         "--metrics-file": metrics_file, "--github-output": github_output,
+        "--snapshot": snapshot_path,
     }, appended={"--github-output"}, inputs={"the state file": options.state})
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
-        pipeline.write_outputs(generated, output, report_to, template)
+        pipeline.write_outputs(generated, output, report_to, template,
+                               snapshot_path=snapshot_path)
         record(generated.payload)
     payload = generated.payload
     if github_output is not None:
@@ -217,6 +226,18 @@ def generate(state: Path | None, input_format: str, tag: str | None, level: str,
                               or "nothing"))
     if generated.facts.warnings:
         click.echo(f"warnings: {len(generated.facts.warnings)} (listed in the payload)")
+    if snapshot_path is not None:
+        click.echo(f"snapshot: {snapshot_path}")
+    found = generated.facts.changes
+    if found is not None:
+        counts = {"newly failed": found.newly_failed, "recovered": found.recovered,
+                  "started": found.started, "done": found.newly_done,
+                  "newly ready": found.newly_ready, "decided": found.decided}
+        click.echo(f"since {found.since_at}: " + (", ".join(
+            f"{len(ids)} {kind}" for kind, ids in counts.items() if ids) or "no change")
+            + (f", phase {found.phase_from} -> {found.phase_to}" if found.phase_moved else ""))
+    for note in generated.notes:
+        click.echo(f"note: {note}")
 
 
 @cli.command(name="validate")

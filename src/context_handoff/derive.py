@@ -149,8 +149,10 @@ def derive_facts(state: State, now: datetime) -> Facts:
 
 def _active(state: State) -> tuple[str, ...]:
     """The tasks the orchestrator declared active (what it was doing when it handed off),
-    then those whose own status is running; a disagreement is a warning elsewhere."""
-    declared = [tid for tid in state.context_active if tid in state.tasks]
+    then those whose own status is running; a disagreement is a warning elsewhere. A
+    declared task that has since finished or failed is no longer being worked on."""
+    declared = [tid for tid in state.context_active if tid in state.tasks
+                and state.tasks[tid].status not in FINISHED | {"failed"}]
     running = [t.id for t in state.tasks.values() if t.status == "running"]
     return tuple(dict.fromkeys([*declared, *running]))
 

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import pipeline, render
+from . import pipeline
 from .errors import InputError, StateFileNotFound
 from .model import CompressionLevel
 from .tokens import DEFAULT_ENCODING, build_counter
-from .write import write_atomically
 
 READ_ATTEMPTS = 5
 READ_BACKOFF_SECONDS = 0.2
@@ -33,7 +32,8 @@ class HandoffCheckpointer:
     ``track_tokens`` returns True when that call crossed ``threshold`` (or ``every`` had
     passed) and a checkpoint was written; the count then starts again for the next
     session. Each checkpoint is kept as ``handoff-<id>.json`` / ``.md`` beside a stable
-    ``latest.json`` / ``latest.md``, all written atomically.
+    ``latest.json`` / ``latest.md``, all written atomically. Each one says what changed
+    since the one before: the checkpointer keeps its snapshot as ``snapshot.json``.
     """
 
     def __init__(
@@ -59,6 +59,11 @@ class HandoffCheckpointer:
         self._sleep = sleep
         self._last_checkpoint = clock()
 
+    @property
+    def snapshot_path(self) -> Path:
+        """The last checkpoint's snapshot: the next one says what changed since."""
+        return self.output_dir / "snapshot.json"
+
     def track_tokens(self, prompt_tokens: int, completion_tokens: int) -> bool:
         """Add a call's usage; write a checkpoint when the threshold or ``every`` is reached."""
         self.token_count += prompt_tokens + completion_tokens
@@ -78,10 +83,10 @@ class HandoffCheckpointer:
         chosen = CompressionLevel(level) if level is not None else self.level
         generated = self._generate_with_retries(chosen)
         payload = generated.payload
-        report = render.render_report(pipeline.report_input_of(payload))
         stem = self.output_dir / f"handoff-{payload.data['handoff_id']}"
-        path = write_atomically(stem.with_suffix(".json"), payload.text)
-        write_atomically(stem.with_suffix(".md"), report.text)
+        path = stem.with_suffix(".json")
+        pipeline.write_outputs(generated, path, stem.with_suffix(".md"),
+                               snapshot_path=self.snapshot_path)
         for suffix in (".json", ".md"):
             latest = self.output_dir / f"latest{suffix}"
             tmp = latest.with_name(f".{latest.name}.tmp")
@@ -95,7 +100,7 @@ class HandoffCheckpointer:
         """The orchestrator may be rewriting the state right now: a file that does not
         parse is read again a few times before it counts as broken."""
         options = pipeline.GenerateOptions(state=self.state_file, level=level.value,
-                                           encoding=self.encoding)
+                                           encoding=self.encoding, since=self.snapshot_path)
         for attempt in range(READ_ATTEMPTS):
             try:
                 return pipeline.generate(options)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import derive, formats, layouts, load, pack, render, validate
+from . import changes, derive, formats, layouts, load, pack, render, validate
 from .errors import HandoffError, HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor, scrub_error
@@ -38,6 +38,7 @@ class GenerateOptions(NamedTuple):
     redact: bool = True
     format: str = formats.AUTO  # an input format's name, or "auto": by content
     tag: str | None = None  # Task Master: the tag to read
+    since: Path | None = None  # an earlier snapshot or state file: the payload says what changed
     # when the state has no metadata.last_updated: its last change, as known elsewhere
     # (the action passes the file's last commit from the runner); None: found here
     committed_at: datetime | None = None
@@ -47,6 +48,8 @@ class Generated(NamedTuple):
     payload: Payload
     facts: Facts
     timings: dict[str, float]  # stage -> seconds
+    snapshot: changes.Snapshot | None = None  # this handoff's, for the next one's --since
+    notes: tuple[str, ...] = ()  # for the person running it, not for the payload
 
 
 class _Timer:
@@ -187,11 +190,22 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     with timer.stage("derive"):
         facts = derive.derive_facts(state, now)
     _check_age(facts, options.max_age)
+    generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    notes: tuple[str, ...] = ()
+    with timer.stage("changes"):
+        snapshot = changes.take_snapshot(facts, generated_at)
+        if options.since is not None:
+            previous = read_snapshot(options.since, options, now)
+            if previous is None:
+                notes += (f"no earlier handoff at {options.since}: nothing to compare with "
+                          "this time (the next run will have one)",)
+            else:
+                facts = facts._replace(changes=changes.changes_since(previous, facts, snapshot))
     with timer.stage("tokenizer_load"):
         counter = build_counter(options.encoding)
     header = pack.Header(
         handoff_id=handoff_id(state.source, level, budget, options.encoding, now),
-        generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=generated_at,
         level=level, budget=budget, encoding=options.encoding,
         state_digest=state.source.digest,
     )
@@ -202,7 +216,25 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
         problems = validate.find_problems(payload.data, level.value, "payload")
     if problems:
         raise HandoffFailed("the generated payload does not match its schema", problems)
-    return Generated(payload, facts, timer.seconds)
+    return Generated(payload, facts, timer.seconds, snapshot, notes)
+
+
+def read_snapshot(path: Path, options: GenerateOptions, now: datetime
+                  ) -> changes.Snapshot | None:
+    """The earlier handoff to compare with: a snapshot file, or an earlier state file
+    (read as the current one is, in the same format); None when there is none yet."""
+    if not path.exists():
+        return None
+    raw, source = load.read_file(path)
+    yaml_ok = path.suffix.lower() in load.YAML_SUFFIXES
+    document = load.parse_document(raw, source.name, yaml_ok=yaml_ok)
+    if changes.is_snapshot(document):
+        return changes.parse_snapshot(document, source.name)
+    state = state_from_document(document, source, redact=options.redact,
+                                format=options.format, tag=options.tag, path=path)
+    stamp = state.last_updated or source.mtime
+    taken_at = stamp.strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else "an earlier state"
+    return changes.take_snapshot(derive.derive_facts(state, now), taken_at)
 
 
 def on_ci_runner(environ: Mapping[str, str] = os.environ) -> bool:
@@ -288,15 +320,17 @@ def report_input_from_file(path: Path, encoding: str | None = None) -> render.Re
 
 
 def write_outputs(generated: Generated, output: Path, report_path: Path | None,
-                  template: str | None = None, max_chars: int | None = None
-                  ) -> render.Report | None:
-    """Render the report first, then write payload and report, each atomically:
-    a template error leaves both of the last good files in place."""
+                  template: str | None = None, max_chars: int | None = None,
+                  snapshot_path: Path | None = None) -> render.Report | None:
+    """Render the report first, then write payload, report and snapshot together: a
+    template error leaves all of the last good files in place."""
     report = None
     files = [(output, generated.payload.text)]
     if report_path is not None:
         report = render.render_report(report_input_of(generated.payload), template, max_chars)
         files.append((report_path, report.text))
+    if snapshot_path is not None and generated.snapshot is not None:
+        files.append((snapshot_path, changes.snapshot_text(generated.snapshot)))
     write_together(files)
     return report
 
