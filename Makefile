@@ -9,7 +9,7 @@ export TIKTOKEN_CACHE_DIR ?= $(CURDIR)/.cache/tiktoken
 BASE_IMAGE ?= python:3.12-slim
 IMAGE ?= context-handoff:local
 
-.PHONY: demo test lint bench bench-quick encodings image release-rehearsal clean schemas
+.PHONY: demo test lint bench bench-quick encodings image release-rehearsal clean schemas docs
 
 $(BIN)/context-handoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ image: $(BIN)/context-handoff
 schemas: $(BIN)/context-handoff
 	$(BIN)/python scripts/payload_schemas.py
 	$(BIN)/python scripts/compile_schemas.py
+
+# docs/cli.md, from the commands' --help (a test checks it is current)
+docs: $(BIN)/context-handoff
+	$(BIN)/python scripts/cli_docs.py
 
 # The release (scripts/release.py) end to end on this machine: a local registry, package
 # index and git remote, then a user's workflow pulling the image by digest, and pip install.

@@ -112,6 +112,8 @@ def test_ipython_magic(state, tmp_path, monkeypatch):
     assert json.loads((tmp_path / "context_payload.json").read_text()) == context
     with pytest.raises(UsageError, match="no such file"):
         shell.run_line_magic("handoff", "standard --state missing.json")
+    with pytest.raises(UsageError, match="level 'huge' is not one of minimal, standard"):
+        shell.run_line_magic("handoff", f"huge --state {state}")
 
 
 # --- web API -------------------------------------------------------------------

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from context_handoff import pipeline
 from context_handoff.errors import InputError
 from context_handoff.load import load_document
-from context_handoff.validate import find_problems
+
+from .conftest import EXAMPLE
 
 
 def _error_for(path: Path) -> InputError:
@@ -77,19 +80,59 @@ def test_all_problems_are_reported_at_once(write_state):
     assert paths == ["$.tasks.a.status", "$.tasks.b.dependencies", "$.tasks.c"]
 
 
-def test_fast_gate_and_jsonschema_agree(example_doc):
-    """The compiled gate must accept exactly what jsonschema accepts."""
+def _mutations(doc: Any, rng: random.Random, count: int) -> list[Any]:
+    """``doc`` changed in one place each: a key dropped, a value of another type, an
+    extra key, a list emptied: some stay valid, some do not."""
+    replacements = [None, 1, -1, 1.5, True, "x", "", [], {}, [1], {"k": 1}]
+    out = []
+    for _ in range(count):
+        copy = json.loads(json.dumps(doc))
+        node: Any = copy
+        while isinstance(node, (dict, list)) and node and rng.random() < 0.7:
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            key = rng.choice(keys)
+            if not isinstance(node[key], (dict, list)) or not node[key]:
+                break
+            node = node[key]
+        if isinstance(node, dict) and node:
+            key = rng.choice(list(node))
+            action = rng.randrange(3)
+            if action == 0:
+                del node[key]
+            elif action == 1:
+                node[key] = rng.choice(replacements)
+            else:
+                node[f"extra_{key}"] = rng.choice(replacements)
+        elif isinstance(node, list) and node:
+            node[rng.randrange(len(node))] = rng.choice(replacements)
+        out.append(copy)
+    return out
+
+
+@pytest.mark.parametrize("schema", ["state", "minimal", "standard", "full"])
+def test_fast_gate_and_jsonschema_agree(example_doc, schema):
+    """The compiled gate accepts exactly what jsonschema accepts, both ways: nothing the
+    gate passes is invalid, and nothing it refuses is valid."""
     from jsonschema import Draft202012Validator
 
-    from context_handoff.validate import load_schema
+    from context_handoff.validate import _fast_check, load_schema
 
-    full = Draft202012Validator(load_schema("state"))
-    variants = [example_doc, {"tasks": {}}, {"tasks": {"a": {"status": "todo", "error": "boom"}}},
-                {"tasks": {"a": {"status": "x"}}}, {"tasks": {"a": {"status": "done"}}, "dag": 1},
-                {"tasks": {"a": {"status": "done", "dependencies": [1]}}}, {"tasks": []}]
-    for doc in variants:
-        assert (find_problems(doc, "state", "s") == []) == full.is_valid(doc), doc
-
+    full = Draft202012Validator(load_schema(schema))
+    if schema == "state":
+        doc: Any = example_doc
+    else:
+        doc = pipeline.generate(pipeline.GenerateOptions(state=EXAMPLE, level=schema)).payload.data
+    variants = [doc, *_mutations(doc, random.Random(schema), 300)]
+    verdicts = set()
+    for variant in variants:
+        try:
+            _fast_check(schema)(variant)
+            fast = True
+        except Exception:
+            fast = False
+        assert fast == full.is_valid(variant), variant
+        verdicts.add(fast)
+    assert verdicts == {True, False}  # both kinds were seen
 
 def test_the_original_tools_quirks_are_accepted(write_state, example_doc):
     doc = example_doc

@@ -32,3 +32,16 @@ def test_plugin_fixture_and_assertion(pytester):
     result.stdout.fnmatch_lines([
         "*standard handoff is * o200k_base tokens, over the budget of 300 by *; "
         "biggest sections: critical_context *"])
+
+
+def test_the_plugin_loads_nothing_heavy_until_used():
+    """pytest loads the plugin into every run where the package is installed."""
+    import subprocess
+    import sys
+
+    code = ("import sys, context_handoff.testing; "
+            "print(sorted({'tiktoken', 'jinja2', 'fastjsonschema', 'jsonschema', 'requests', "
+            "'yaml'} & set(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"

@@ -1,18 +1,36 @@
-"""context-handoff: an orchestrator's state -> an exact, budget-guaranteed handoff payload."""
+"""context-handoff: an orchestrator's state -> an exact, budget-guaranteed handoff payload.
+
+The names below are imported when first used: importing the package (which pytest does
+for every run where it is installed, for its plugin) loads neither the tokenizer nor
+the templates nor the schema validators.
+"""
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from .api import ContextPayloadGenerator
-from .errors import HandoffError, HandoffFailed, InputError
-from .model import CompressionLevel
+if TYPE_CHECKING:
+    from .api import ContextPayloadGenerator as ContextPayloadGenerator
+    from .errors import HandoffError as HandoffError
+    from .errors import HandoffFailed as HandoffFailed
+    from .errors import InputError as InputError
+    from .model import CompressionLevel as CompressionLevel
 
 try:
     # one place for the version: pyproject.toml, read back from the installed metadata
     __version__ = version("context-handoff")
 except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
     __version__ = "0+unknown"
+
+_HOMES = {
+    "ContextPayloadGenerator": ".api",
+    "CompressionLevel": ".model",
+    "HandoffError": ".errors",
+    "HandoffFailed": ".errors",
+    "InputError": ".errors",
+}
 __all__ = [
     "CompressionLevel",
     "ContextPayloadGenerator",
@@ -21,6 +39,14 @@ __all__ = [
     "InputError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: object) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import defaults
 from .changes import snapshot_text
 from .errors import HandoffFailed
 from .formats import AUTO, discover_state
@@ -94,7 +95,7 @@ class ContextPayloadGenerator:
         return self.generate(level).payload.data
 
     def save_context(
-        self, output: str | Path = "context_payload.json",
+        self, output: str | Path = defaults.PAYLOAD_FILE,
         level: CompressionLevel | str = CompressionLevel.STANDARD,
     ) -> Path:
         """Generate and write the payload atomically; return its path."""

@@ -19,15 +19,23 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__, ci_outputs, formats, pipeline, render, validate, workflow_commands
+from . import (
+    __version__,
+    ci_outputs,
+    defaults,
+    formats,
+    pipeline,
+    render,
+    validate,
+    workflow_commands,
+)
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
-from .model import CompressionLevel
 from .redact import scrub_error, scrub_text
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
 
-LEVELS = [lvl.value for lvl in CompressionLevel]
+LEVELS = list(defaults.LEVELS)
 TRACKERS = ("github", "gitlab")  # notify.TRACKERS_BY_NAME, without importing it at start-up
 
 
@@ -137,15 +145,17 @@ github_output_option = click.option(
 @click.option("--tag", default=None,
               help="Task Master: the tag to read. [default: currentTag in "
                    ".taskmaster/state.json, else master]")
-@click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]), default="standard",
+@click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]),
+              default=defaults.DEFAULT_LEVEL,
               show_default=True,
               help="How much to carry; auto: the richest level --budget affords.")
 @click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Token budget. [default: 500 / 1200 / 2000 by level]")
+              help="Token budget. [default: "
+                   + " / ".join(f"{b} {lvl}" for lvl, b in defaults.BUDGETS.items()) + "]")
 @click.option("--encoding", type=click.Choice(ENCODINGS), default=DEFAULT_ENCODING,
               show_default=True, help="Tokenizer encoding the budget is counted in.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("context_payload.json"), show_default=True,
+              default=Path(defaults.PAYLOAD_FILE), show_default=True,
               help="Where to write the payload (atomically).")
 @click.option("--now", type=_Time(), default=None,
               help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.")
@@ -156,7 +166,7 @@ github_output_option = click.option(
                    "for --max-age. [default on a CI runner: the file's last git commit; "
                    "elsewhere, or without git: its mtime]")
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("handoff_report.md"), show_default=True,
+              default=Path(defaults.REPORT_FILE), show_default=True,
               help="Where to write the Markdown report (atomically).")
 @click.option("--no-report", is_flag=True, help="Write only the payload.")
 @click.option("--since", type=click.Path(path_type=Path, dir_okay=False), default=None,

@@ -14,21 +14,21 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Markdown, display
 
-from . import formats, pipeline, render
+from . import defaults, formats, pipeline, render
 from .errors import HandoffError
 
 
 @magics_class
 class HandoffMagics(Magics):
     @magic_arguments()
-    @argument("level", nargs="?", default="standard",
-              help="minimal, standard, full or auto")
+    @argument("level", nargs="?", default=defaults.DEFAULT_LEVEL,
+              help=", ".join((*defaults.LEVELS, defaults.AUTO_LEVEL)))
     @argument("--state", default=None,
               help="the state file (default: .orchestrator_state.json, else "
                    ".taskmaster/tasks/tasks.json)")
     @argument("--format", default="auto", help="auto, orchestrator or taskmaster")
     @argument("--tag", default=None, help="Task Master: the tag to read")
-    @argument("--output", default="context_payload.json", help="where to save the payload")
+    @argument("--output", default=defaults.PAYLOAD_FILE, help="where to save the payload")
     @argument("--budget", type=int, default=None, help="token budget")
     @line_magic
     def handoff(self, line: str) -> dict[str, Any]:

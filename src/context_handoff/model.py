@@ -6,6 +6,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
+from . import defaults
+
 
 class CompressionLevel(str, Enum):
     """How much of the state a payload carries, and its default token budget."""
@@ -19,11 +21,7 @@ class CompressionLevel(str, Enum):
         return DEFAULT_BUDGETS[self]
 
 
-DEFAULT_BUDGETS = {
-    CompressionLevel.MINIMAL: 500,
-    CompressionLevel.STANDARD: 1200,
-    CompressionLevel.FULL: 2000,
-}
+DEFAULT_BUDGETS = {CompressionLevel(level): budget for level, budget in defaults.BUDGETS.items()}
 
 # Canonical statuses, and the spellings real orchestrators write for them.
 STATUS_SYNONYMS: dict[str, str] = {

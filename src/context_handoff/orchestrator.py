@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import pipeline
+from . import defaults, pipeline
 from .errors import InputError, StateFileNotFound
 from .model import CompressionLevel
 from .tokens import DEFAULT_ENCODING, build_counter
@@ -38,10 +38,10 @@ class HandoffCheckpointer:
 
     def __init__(
         self,
-        state_file: str | Path = ".orchestrator_state.json",
-        output_dir: str | Path = "handoffs",
+        state_file: str | Path = defaults.STATE_FILE,
+        output_dir: str | Path = defaults.CHECKPOINT_DIR,
         threshold: int = 150_000,
-        level: str | CompressionLevel = "standard",
+        level: str | CompressionLevel = defaults.DEFAULT_LEVEL,
         every: timedelta | None = None,
         *,
         encoding: str = DEFAULT_ENCODING,
@@ -118,7 +118,7 @@ class HandoffCheckpointMixin:
 
     handoff: HandoffCheckpointer
 
-    def init_handoff(self, state_file: str | Path = ".orchestrator_state.json",
+    def init_handoff(self, state_file: str | Path = defaults.STATE_FILE,
                      **options: object) -> None:
         self.handoff = HandoffCheckpointer(state_file, **options)  # type: ignore[arg-type]
 

@@ -16,21 +16,21 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import changes, derive, formats, layouts, load, pack, render, validate
+from . import changes, defaults, derive, formats, layouts, load, pack, render, validate
 from .errors import HandoffError, HandoffFailed, InputError, Problem
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor, scrub_error
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
 from .write import check_writable, write_atomically, write_together
 
-AUTO = "auto"
+AUTO = defaults.AUTO_LEVEL
 
 
 class GenerateOptions(NamedTuple):
     """Everything ``generate`` needs, filled by the CLI or the Python API."""
 
     state: Path
-    level: str = CompressionLevel.STANDARD.value  # a CompressionLevel value, or "auto"
+    level: str = defaults.DEFAULT_LEVEL  # a CompressionLevel value, or "auto"
     budget: int | None = None
     encoding: str = DEFAULT_ENCODING
     now: datetime | None = None  # None: SOURCE_DATE_EPOCH, else the clock
@@ -93,6 +93,8 @@ def resolve_now(now: datetime | None, environ: Mapping[str, str] = os.environ) -
 
 def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int]:
     """The level and budget to pack; ``auto`` picks the richest level the budget affords."""
+    if level not in (*defaults.LEVELS, AUTO):
+        raise InputError(f"level {level!r} is not one of {', '.join((*defaults.LEVELS, AUTO))}")
     if level != AUTO:
         chosen = CompressionLevel(level)
         return chosen, budget if budget is not None else chosen.default_budget
@@ -300,23 +302,46 @@ def report_input_of(payload: Payload) -> render.ReportInput:
     return render.ReportInput(payload.data, payload.tokens, payload.section_tokens)
 
 
+class PayloadFile(NamedTuple):
+    """A payload file read once: its data, what its meta says, and its exact tokens."""
+
+    name: str
+    data: Any
+    level: str | None  # meta.level, when it names a level
+    encoding: str
+    budget: int | None  # meta.budget
+    tokens: int
+    schema_problems: tuple[Problem, ...]  # its level's schema, or a bad meta.level
+
+
+def read_payload(path: Path, encoding: str | None = None) -> PayloadFile:
+    """Read, parse, count and schema-check a payload file (the text counted as written)."""
+    raw, source = load.read_file(path)
+    name = source.name
+    data = load.parse_document(raw, name)
+    meta = data.get("meta") if isinstance(data, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    level = meta.get("level")
+    encoding = encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING)
+    tokens = build_counter(encoding).count(load.decode_text(raw, name))
+    if level in defaults.LEVELS:
+        problems = tuple(validate.find_problems(data, level, name))
+    else:
+        problems = (Problem(name, "$.meta.level", f"{level!r} is not one of "
+                            f"{', '.join(repr(lvl) for lvl in defaults.LEVELS)}; is this a "
+                            "context-handoff payload?"),)
+    return PayloadFile(name, data, level if level in defaults.LEVELS else None, encoding,
+                       _int_or_none(meta.get("budget")), tokens, problems)
+
+
 def report_input_from_file(path: Path, encoding: str | None = None) -> render.ReportInput:
     """A payload file, as the report renderer sees it: data, exact tokens, section costs."""
-    raw, source = load.read_file(path)
-    data = load.parse_document(raw, source.name)
-    if not isinstance(data, dict):
-        raise InputError(f"{source.name}::$: a payload is a JSON object, not {type(data).__name__}")
-    meta: dict[str, Any] = data["meta"] if isinstance(data.get("meta"), dict) else {}
-    level = meta.get("level")
-    if level not in validate.SCHEMA_NAMES[1:]:
-        raise InputError(f"{source.name}::$.meta.level: {level!r} is not one of "
-                         "'minimal', 'standard', 'full'; is this a context-handoff payload?")
-    problems = validate.find_problems(data, level, source.name)
-    if problems:
-        raise InputError(f"{source.name}: not a valid {level} payload", problems)
-    counter = build_counter(encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING))
-    sections = pack.section_tokens(data, counter)
-    return render.ReportInput(data, counter.count(load.decode_text(raw, source.name)), sections)
+    payload = read_payload(path, encoding)
+    if payload.schema_problems:
+        raise InputError(f"{payload.name}: not a valid {payload.level or 'context-handoff'} "
+                         "payload", list(payload.schema_problems))
+    sections = pack.section_tokens(payload.data, build_counter(payload.encoding))
+    return render.ReportInput(payload.data, payload.tokens, sections)
 
 
 def write_outputs(generated: Generated, output: Path, report_path: Path | None,
@@ -379,28 +404,16 @@ class PayloadCheck(NamedTuple):
 def check_payload(path: Path, budget: int | None = None, encoding: str | None = None
                   ) -> PayloadCheck:
     """Validate a payload file against its level's schema and its token budget."""
-    raw, source = load.read_file(path)  # read once: parsed for the schema, counted as text
-    name = source.name
-    data = load.parse_document(raw, name)
-    meta = data.get("meta") if isinstance(data, dict) else None
-    meta = meta if isinstance(meta, dict) else {}
-    level = meta.get("level")
-    encoding = encoding or _str_or(meta.get("encoding"), DEFAULT_ENCODING)
-    budget = budget if budget is not None else _int_or_none(meta.get("budget"))
-    tokens = build_counter(encoding).count(load.decode_text(raw, name))
-    problems: list[Problem] = []
-    if level in validate.SCHEMA_NAMES[1:]:
-        problems += validate.find_problems(data, level, name)
-    else:
-        problems.append(Problem(name, "$.meta.level",
-                                f"{level!r} is not one of 'minimal', 'standard', 'full'"))
+    payload = read_payload(path, encoding)
+    budget = budget if budget is not None else payload.budget
+    problems = list(payload.schema_problems)
     if budget is None:
-        problems.append(Problem(name, "$.meta.budget", "no budget: pass --budget"))
-    elif tokens > budget:
-        problems.append(
-            Problem(name, "$", f"{tokens} {encoding} tokens, over the budget of {budget}"))
-    return PayloadCheck(name, level if isinstance(level, str) else None, tokens, budget,
-                        encoding, tuple(problems))
+        problems.append(Problem(payload.name, "$.meta.budget", "no budget: pass --budget"))
+    elif payload.tokens > budget:
+        problems.append(Problem(payload.name, "$", f"{payload.tokens} {payload.encoding} "
+                                f"tokens, over the budget of {budget}"))
+    return PayloadCheck(payload.name, payload.level, payload.tokens, budget, payload.encoding,
+                        tuple(problems))
 
 
 def _str_or(value: Any, default: str) -> str:

@@ -20,12 +20,11 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from . import defaults
 from .errors import InputError
 
 BUILTIN_TEMPLATES = ("standard", "minimal", "error_recovery", "multiday_resumption")
 TEMPLATE_BY_LEVEL = {"minimal": "minimal", "standard": "standard", "full": "multiday_resumption"}
-GITHUB_SUMMARY_LIMIT = 1024 * 1024  # a job summary's size limit, in bytes
-ISSUE_BODY_LIMIT = 65_536  # an issue or comment body's limit, in characters
 _SECTION = re.compile(r"^<!-- section: (?P<name>[\w-]+)(?P<keep> keep)? -->\n", re.MULTILINE)
 # What can start Markdown or HTML inline: escaped with a backslash (CommonMark allows it
 # for any ASCII punctuation). ":" and "." are handled by _AUTOLINK, "@" by _MENTION.
@@ -240,7 +239,7 @@ def _statuses(execution: Mapping[str, Any]) -> dict[str, str]:
 def render_report(report_input: ReportInput, template: str | Path | None = None,
                   max_chars: int | None = None) -> Report:
     """Render the report with a built-in template (by name) or a user's template file."""
-    level = str((report_input.payload.get("meta") or {}).get("level", "standard"))
+    level = str((report_input.payload.get("meta") or {}).get("level", defaults.DEFAULT_LEVEL))
     name = str(template) if template is not None else TEMPLATE_BY_LEVEL.get(level, "standard")
     if name in BUILTIN_TEMPLATES:
         text = _builtin_env().get_template(f"{name}.md.j2").render(_context(report_input))

@@ -30,7 +30,7 @@ def assert_handoff_within_budget(
 
     Returns the payload's exact token count.
     """
-    from .pack import serialize
+    from .pack import section_tokens, serialize
     from .tokens import DEFAULT_ENCODING, build_counter
 
     if isinstance(context_or_path, dict):
@@ -46,7 +46,7 @@ def assert_handoff_within_budget(
     counter = build_counter(encoding)
     tokens = counter.count(text)
     if tokens > budget:
-        costs = sorted(((counter.count(serialize({k: v})), k) for k, v in context.items()),
+        costs = sorted(((cost, key) for key, cost in section_tokens(context, counter).items()),
                        reverse=True)
         biggest = ", ".join(f"{key} {cost}" for cost, key in costs[:3])
         pytest.fail(f"{level.value} handoff is {tokens} {encoding} tokens, over the budget of "

@@ -9,13 +9,14 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
+from . import defaults
 from .errors import EncodingUnavailable
 
 if TYPE_CHECKING:
     import tiktoken
 
-ENCODINGS = ("o200k_base", "cl100k_base")
-DEFAULT_ENCODING = "o200k_base"
+ENCODINGS = defaults.ENCODINGS
+DEFAULT_ENCODING = defaults.DEFAULT_ENCODING
 
 
 class TokenCounter(Protocol):

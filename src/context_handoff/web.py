@@ -28,13 +28,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from . import pipeline
+from . import defaults, pipeline
 from .errors import HandoffError, StateFileNotFound
 from .metrics import HandoffMetrics
 from .redact import scrub_error
 
-LEVELS = ("minimal", "standard", "full", "auto")
-MAX_BODY_BYTES = 32 * 1024 * 1024  # five times the largest states measured (6.5 MB)
+LEVELS = (*defaults.LEVELS, defaults.AUTO_LEVEL)
+MAX_BODY_BYTES = defaults.MAX_BODY_BYTES
 REQUEST_SECONDS = 60.0
 MAX_CONCURRENT = 4
 MAX_PATH_CHARS = 1024
@@ -118,7 +118,7 @@ class Limiter:
                              "is the state unusually large?")
 
 
-def check_request(state_root: Path, *, level: Any = "standard", state_file: Any = None,
+def check_request(state_root: Path, *, level: Any = defaults.DEFAULT_LEVEL, state_file: Any = None,
                   state: Any = None, budget: Any = None) -> pipeline.GenerateOptions:
     """The request's options, or ApiError 400 for any unusable part."""
     if level not in LEVELS:
@@ -136,8 +136,9 @@ def check_request(state_root: Path, *, level: Any = "standard", state_file: Any 
     return pipeline.GenerateOptions(state=path, level=level, budget=budget)
 
 
-def handle_handoff(state_root: Path, metrics: HandoffMetrics, *, level: Any = "standard",
-                   state_file: Any = None, state: Any = None, budget: Any = None,
+def handle_handoff(state_root: Path, metrics: HandoffMetrics, *,
+                   level: Any = defaults.DEFAULT_LEVEL, state_file: Any = None,
+                   state: Any = None, budget: Any = None,
                    limiter: Limiter | None = None) -> dict[str, Any]:
     """One handoff request -> the guide's answer ``{success, context, tokens, level}``."""
     options = check_request(state_root, level=level, state_file=state_file, state=state,
@@ -199,7 +200,7 @@ def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     class HandoffRequest(BaseModel):
-        level: str = Field("standard", description="minimal, standard, full or auto")
+        level: str = Field(defaults.DEFAULT_LEVEL, description=", ".join(LEVELS))
         state_file: str | None = Field(None, description="a path inside the state root")
         state: dict[str, Any] | None = Field(None, description="an inline state document")
         budget: int | None = Field(None, ge=1)
@@ -211,8 +212,8 @@ def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
             return JSONResponse(exc.body, status_code=exc.status)
 
     @app.get("/api/handoff")
-    async def get_handoff(level: str = "standard",
-                          state_file: str = Query(".orchestrator_state.json"),
+    async def get_handoff(level: str = defaults.DEFAULT_LEVEL,
+                          state_file: str = Query(defaults.STATE_FILE),
                           budget: int | None = Query(None, ge=1)) -> Any:
         return await answer(level=level, state_file=state_file, budget=budget)
 
@@ -250,7 +251,7 @@ def create_blueprint(state_root: str | Path, metrics: HandoffMetrics | None = No
         try:
             if request.method == "GET":
                 args: Any = request.args
-                state_file = args.get("state_file", ".orchestrator_state.json")
+                state_file = args.get("state_file", defaults.STATE_FILE)
             else:
                 if (request.content_length or 0) > max_body_bytes:
                     raise ApiError(413, f"the body is over {max_body_bytes:,} bytes")
@@ -259,7 +260,7 @@ def create_blueprint(state_root: str | Path, metrics: HandoffMetrics | None = No
                     raise ApiError(400, "the body must be a JSON object")
                 state_file = args.get("state_file")
             return jsonify(handle_handoff(
-                root, handoff_metrics, level=args.get("level", "standard"),
+                root, handoff_metrics, level=args.get("level", defaults.DEFAULT_LEVEL),
                 state_file=state_file, state=args.get("state"), budget=args.get("budget"),
                 limiter=limiter))
         except ApiError as exc:

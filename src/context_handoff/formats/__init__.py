@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from .. import defaults
 from ..errors import InputError, Problem, StateFileNotFound
 from ..excerpt import describe_document
 from ..model import Source, State
@@ -29,7 +30,7 @@ ENTRY_POINT_GROUP = "context_handoff.formats"
 # What detect() answers: not this format, its outline but not its telltale parts, certainly.
 NO, MAYBE, SURE = 0, 1, 2
 # Where a state is looked for when none is named, in this order.
-DISCOVERED_PATHS = (Path(".orchestrator_state.json"), Path(".taskmaster/tasks/tasks.json"))
+DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE))
 
 
 class ReadOptions(NamedTuple):

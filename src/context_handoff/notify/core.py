@@ -23,12 +23,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .. import defaults
 from ..errors import HandoffFailed
 
 _T = TypeVar("_T", list, dict)  # type: ignore[type-arg]
 _F = TypeVar("_F", int, str)
 
-BODY_LIMIT = 65_536  # GitHub's limit for an issue or comment body, in characters
+BODY_LIMIT = defaults.ISSUE_BODY_LIMIT
 MARKER_PREFIX = "<!-- context-handoff:fingerprint="
 
 
