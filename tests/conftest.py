@@ -11,6 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "orchestrator_state.example.json"
+# The original tool's own example state, kept beside the repository (not in it): a real
+# input that must work unchanged.
+ORIGINAL_EXAMPLE = Path(os.environ.get(
+    "CONTEXT_HANDOFF_ORIGINAL_EXAMPLE",
+    ROOT.parent / "shared" / "compat" / "orchestrator_state.example.json"))
 
 # The real encodings, provided offline by `make encodings` (scripts/fetch_encodings.py).
 os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(ROOT / ".cache" / "tiktoken"))

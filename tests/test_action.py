@@ -180,7 +180,7 @@ def test_dispatch_with_docker_engine(run_act, level):
 def test_schedule_with_docker_engine(run_act):
     run = run_act("schedule")
     _assert_good_handoff(run, "standard")
-    assert "Summary - # Handoff: Personal Digital Infrastructure System" in run.log
+    assert "Summary - # Handoff: Docs Portal Migration" in run.log
 
 
 def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
@@ -189,8 +189,8 @@ def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
     assert "nothing to compare with" in first.log
     repo = tmp_path / "repo"
     state = json.loads((repo / ".orchestrator_state.json").read_text())
-    state["tasks"]["task_038_security_scan"].update(status="success", error=None)
-    state["tasks"]["task_045_deploy_kubernetes"]["status"] = "success"
+    state["tasks"]["s10_check_links"].update(status="success", error=None)
+    state["tasks"]["s16_switch_dns"]["status"] = "success"
     (repo / ".orchestrator_state.json").write_text(json.dumps(state))
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "commit", "-qam", "later"], check=True)
@@ -198,10 +198,10 @@ def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
     _assert_good_handoff(second, "standard")
     summary = second.log.split("Summary - ", 1)[1]  # act prints the job summary here
     assert "\n## Since the last handoff\n" in summary
-    assert "\n- 🩹 recovered (1): task\\_038\\_security\\_scan\n" in summary
-    assert "\n- ✅ done (1): task\\_045\\_deploy\\_kubernetes\n" in summary
+    assert "\n- 🩹 recovered (1): s10\\_check\\_links\n" in summary
+    assert "\n- ✅ done (1): s16\\_switch\\_dns\n" in summary
     payload = json.loads((second.record / "uploaded" / "context_payload.json").read_text())
-    assert payload["changes"]["recovered"] == ["task_038_security_scan"]
+    assert payload["changes"]["recovered"] == ["s10_check_links"]
 
 
 def test_task_master_state_with_docker_engine(run_act):

@@ -73,8 +73,8 @@ def test_guide_style_level_lookup_and_save(example_state, tmp_path):
 def test_guide_summary_keys_feed_its_template_code(example_state):
     context = ContextPayloadGenerator(example_state).generate_context(CompressionLevel.STANDARD)
     summary = context["summary"]
-    assert summary["project"] == "Personal Digital Infrastructure System"
-    assert summary["current_phase"] == "phase_03_infrastructure"
+    assert summary["project"] == "Docs Portal Migration"
+    assert summary["current_phase"] == "p3_launch"
     assert (summary["tasks_complete"], summary["tasks_total"]) == (8, 15)
     assert summary["generated_at"].endswith("Z")
     assert context["handoff_id"]

@@ -140,15 +140,15 @@ def test_two_scheduled_pipelines_report_what_changed_between_them(project, tmp_p
     assert "nothing to compare with" in first.log
     state_file = tmp_path / "repo" / ".orchestrator_state.json"
     state = json.loads(state_file.read_text())
-    state["tasks"]["task_038_security_scan"].update(status="success", error=None)
+    state["tasks"]["s10_check_links"].update(status="success", error=None)
     state_file.write_text(json.dumps(state))
     second = project(keep_cache=True)
     assert second.returncode == 0, second.log[-3000:]
     report = (second.artifacts() / "handoff_report.md").read_text()
     assert "## Since the last handoff" in report
-    assert "- 🩹 recovered (1): task\\_038\\_security\\_scan" in report
+    assert "- 🩹 recovered (1): s10\\_check\\_links" in report
     payload = json.loads((second.artifacts() / "context_payload.json").read_text())
-    assert payload["changes"]["recovered"] == ["task_038_security_scan"]
+    assert payload["changes"]["recovered"] == ["s10_check_links"]
 
 
 def test_included_as_a_ci_cd_component(project):

@@ -155,7 +155,7 @@ def test_web_api_answers_as_the_guide_promised(server):
 def test_web_api_never_reads_outside_the_state_root(server, state_file):
     got = requests.get(f"{server}/api/handoff", params={"state_file": state_file}, timeout=10)
     assert got.status_code == 400
-    assert "context" not in got.json() and "Personal Digital" not in got.text
+    assert "context" not in got.json() and "Docs Portal" not in got.text
 
 
 def test_web_api_errors(server):

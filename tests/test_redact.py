@@ -119,8 +119,8 @@ def test_what_the_rules_keep():
     assert redactor.scrub("postgres://admin:pw12@db/x") == "postgres://admin:[REDACTED:url_password]@db/x"
     assert redactor.scrub("Authorization: Bearer abcdef1234567890") == (
         "Authorization: Bearer [REDACTED:bearer_token]")
-    assert redactor.scrub("task_038_security_scan failed: Module 'bandit' not found") == (
-        "task_038_security_scan failed: Module 'bandit' not found")
+    assert redactor.scrub("s10_check_links failed: Module 'bandit' not found") == (
+        "s10_check_links failed: Module 'bandit' not found")
 
 
 def test_fields_named_like_credentials():
@@ -139,7 +139,7 @@ def _plant(example_doc):
     doc["metadata"]["project_name"] = "Project " + values[0]
     for i, task in enumerate(doc["tasks"].values()):
         task["name"] = f"{task['name']} {values[i % len(values)]}"
-    doc["tasks"]["task_038_security_scan"]["error"]["message"] = " ".join(values)
+    doc["tasks"]["s10_check_links"]["error"]["message"] = " ".join(values)
     err = doc["error_tracking"]["errors"][0]
     err["message"] = err["stack_trace"] = " | ".join(values)
     err["attempted_fixes"] = values
@@ -149,7 +149,7 @@ def _plant(example_doc):
     doc["environment_config"]["runtime_environment"]["python"]["path"] = values[7]
     doc["environment_config"]["dependencies"]["missing_dependencies"] = values
     doc["filesystem_state"]["files"]["https://u:" + "pw9999@host/" + values[0]] = {
-        "exists": False, "required_by": ["task_045_deploy_kubernetes"]}
+        "exists": False, "required_by": ["s16_switch_dns"]}
     doc["context"]["token"] = "opaque-session-value"
     return doc
 

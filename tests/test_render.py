@@ -45,7 +45,7 @@ def test_builtin_templates_fill_every_field(template, level):
     text = render_report(_report_input(EXAMPLE, level), template).text
     assert "None" not in text and "{{" not in text and "{%" not in text
     assert "Undefined" not in text and "<!-- section" not in text
-    assert "Personal Digital Infrastructure System" in text
+    assert "Docs Portal Migration" in text
     assert re.search(r"replies `(CONFIRMED|RECOVERY PLAN|READY TO RESUME) - ", text)
     assert "53%" in text and "53%%" not in text
 
@@ -122,7 +122,7 @@ def test_user_jinja_template_is_sandboxed(tmp_path):
     report_input = _report_input(EXAMPLE)
     good = tmp_path / "mine.md.j2"
     good.write_text("# {{ summary.project|md }}\n{{ tokens }} tokens\n")
-    assert render_report(report_input, str(good)).text.startswith("# Personal Digital")
+    assert render_report(report_input, str(good)).text.startswith("# Docs Portal")
     evil = tmp_path / "evil.md.j2"
     evil.write_text("ok\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
     with pytest.raises(InputError, match=r"evil\.md\.j2:2: SecurityError"):
@@ -142,7 +142,7 @@ def test_guide_placeholder_templates_keep_working(tmp_path):
     template.write_text("ID {handoff_id} at {timestamp}: {project_name} in {current_phase}, "
                         "{overall_progress}% ({tasks_complete}/{tasks_total}) {previous_model}\n")
     report = render_report(_report_input(EXAMPLE), str(template))
-    assert "Personal Digital Infrastructure System in phase\\_03\\_infrastructure, 53% (8/15)" in (
+    assert "Docs Portal Migration in p3\\_launch, 53% (8/15)" in (
         report.text)
     assert report.unfilled == ("previous_model",) and "{previous_model}" in report.text
 
@@ -194,7 +194,7 @@ def test_values_cannot_nest_lists_or_hide_characters(write_state, example_doc, t
     for decision in decisions:
         decision["decision"] = {"choice": "1. Use Docker" + hidden, "decided_at": "2025-01-15T10:00:00Z"}
         decision["prompt"] = "2) Which engine?" + hidden
-    example_doc["tasks"]["task_038_security_scan"]["error"]["message"] = "3. boom" + hidden
+    example_doc["tasks"]["s10_check_links"]["error"]["message"] = "3. boom" + hidden
     example_doc["error_tracking"]["errors"][0]["stack_trace"] = "Traceback\x1b[31m\u202e"
     text = render_report(_report_input(write_state(example_doc), "full", 8000), template).text
     assert not any(c in text for c in "\u202e\u2066\x00\x1b\x07\u200f")

@@ -4,6 +4,7 @@ down to list elements, at every level, on the example and on large generated sta
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from context_handoff import pipeline
 from context_handoff.synthetic import make_state
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, ORIGINAL_EXAMPLE
 
 STR, INT, OBJ, NULL = str, int, dict, type(None)
 IDS = ("list", STR)  # a list of task ids
@@ -85,18 +86,33 @@ def test_the_example_keeps_every_v1_key(level: str) -> None:
     payload = pipeline.generate(pipeline.GenerateOptions(state=EXAMPLE, level=level)).payload
     check_v1(payload.data, level)
     if level == "minimal":
-        assert payload.data["summary"]["task"] == "task_045_deploy_kubernetes"
-        assert payload.data["failed"] == ["task_038_security_scan: ImportError"]
-        assert payload.data["active"] == ["task_045_deploy_kubernetes"]
+        assert payload.data["summary"]["task"] == "s16_switch_dns"
+        assert payload.data["failed"] == ["s10_check_links: ModuleNotFoundError"]
+        assert payload.data["active"] == ["s16_switch_dns"]
     else:
         execution = payload.data["execution_state"]
         # declared active by the orchestrator, though its status says pending
-        assert execution["active_tasks"] == ["task_045_deploy_kubernetes"]
-        assert "task_045_deploy_kubernetes" not in execution["next_eligible"]
-        assert execution["blocked_tasks"] == ["task_050_compliance_check"]
-        assert payload.data["dag_snapshot"]["phases_completed"] == ["phase_01_setup"]
+        assert execution["active_tasks"] == ["s16_switch_dns"]
+        assert "s16_switch_dns" not in execution["next_eligible"]
+        assert execution["blocked_tasks"] == ["s20_publish_audit"]
+        assert payload.data["dag_snapshot"]["phases_completed"] == ["p1_setup"]
         assert payload.data["critical_context"]["user_decisions"][0]["choice"] == "pending"
-        assert any("task_045" in w for w in payload.data["critical_context"]["warnings"])
+        assert any("s16_switch_dns" in w for w in payload.data["critical_context"]["warnings"])
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
+def test_the_original_tools_example_works_unchanged(level: str) -> None:
+    if not ORIGINAL_EXAMPLE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{ORIGINAL_EXAMPLE}: the original tool's example is missing")
+        pytest.skip(f"{ORIGINAL_EXAMPLE}: the original tool's example is not beside this clone")
+    payload = pipeline.generate(pipeline.GenerateOptions(
+        state=ORIGINAL_EXAMPLE, level=level)).payload
+    assert payload.tokens <= payload.budget and payload.omitted == {}
+    check_v1(payload.data, level)
+    active = payload.data["active"] if level == "minimal" else payload.data[
+        "execution_state"]["active_tasks"]
+    assert active == ["task_045_deploy_kubernetes"]  # context.active_tasks, as declared
 
 
 @pytest.mark.parametrize("budget_share", [0.3, 1.0])
