@@ -44,7 +44,7 @@ HOSTILE_STRINGS = (
     "{{ 7*7 }}", "{% for x in y %}", "<script>alert(1)</script>", "@everyone", "```", "|a|b|",
     "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "password: \"a b c\"",
     "postgres://u:p/w@h/db", "DB_PASSWORD", "x" * 5000, "word " * 2000, "é" * 3000,
-    "task_038_security_scan", "pending", "running", "failed", "-1", "9" * 400,
+    "s10_check_links", "pending", "running", "failed", "-1", "9" * 400,
     "2025-01-15T14:30:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "not a time",
 )
 HOSTILE_NUMBERS = (0, -1, 1, 2**63, 2**64, 10**400, -(10**400), 0.5, 1e308, -1e308)
