@@ -129,8 +129,10 @@ def derive_facts(state: State, now: datetime) -> Facts:
         state=state,
         counts=counts,
         active=active,
+        # an active task is not also next, unless the input format names its own next
+        # (Task Master's `next` continues an in-progress subtask first)
         ready=tuple(t for t in _ready(tasks, heights, phase_index, state.next_order)
-                    if t not in active_set),
+                    if t not in active_set or state.next_order is not None),
         blocked=blocked,
         blocks_count=blocks_count,
         critical_path=_critical_path(order, graph, heights),
