@@ -176,3 +176,54 @@ def test_the_api_and_the_checkpointer_say_what_changed(tmp_path) -> None:
     assert checkpointer.track_tokens(5, 5)
     latest = json.loads((tmp_path / "handoffs" / "latest.json").read_text())
     assert latest["changes"]["recovered"] == context["changes"]["recovered"]
+
+
+def test_a_reversed_decision_is_a_decision_made() -> None:
+    doc = {"tasks": {"a": {"status": "done"}}, "user_customizations": {"runtime_decisions": [
+        {"prompt": "Same?", "decision": {"choice": "approved"}}]}}
+    later = copy.deepcopy(doc)
+    later["user_customizations"]["runtime_decisions"][0]["decision"]["choice"] = "rejected"
+    facts = _facts(later)
+    found = changes.changes_since(changes.take_snapshot(_facts(doc), "t"), facts,
+                                  changes.take_snapshot(facts, "u"))
+    assert found.decided == ("Same?",)
+
+
+def test_a_snapshot_of_another_project_is_not_compared(tmp_path) -> None:
+    doc = make_state(50, seed=1)
+    other = copy.deepcopy(doc)
+    other["metadata"]["project_name"] = "Another project"
+    (tmp_path / "a.json").write_text(json.dumps(other))
+    (tmp_path / "b.json").write_text(json.dumps(doc))
+    generated = pipeline.generate(pipeline.GenerateOptions(
+        state=tmp_path / "b.json", since=tmp_path / "a.json"))
+    assert generated.facts.changes is None
+    assert any("another project" in note for note in generated.notes)
+
+
+def test_times_are_stamped_in_utc(tmp_path) -> None:
+    from datetime import timedelta
+
+    doc = make_state(30, seed=2)
+    earlier = copy.deepcopy(doc)
+    earlier["metadata"]["last_updated"] = "2025-01-15T10:00:00+05:00"
+    (tmp_path / "a.json").write_text(json.dumps(earlier))
+    (tmp_path / "b.json").write_text(json.dumps(doc))
+    now = datetime(2025, 1, 15, 15, 0, tzinfo=timezone(timedelta(hours=5)))
+    generated = pipeline.generate(pipeline.GenerateOptions(
+        state=tmp_path / "b.json", since=tmp_path / "a.json", now=now))
+    assert generated.facts.changes.since_at == "2025-01-15T05:00:00Z"
+    assert generated.payload.data["summary"]["generated_at"] == "2025-01-15T10:00:00Z"
+    assert generated.payload.data["handoff_id"].startswith("20250115T100000")
+
+
+def test_the_api_sees_a_new_snapshot_and_a_new_tag(tmp_path) -> None:
+    from context_handoff import ContextPayloadGenerator
+
+    doc = make_state(60, seed=4)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(doc))
+    gen = ContextPayloadGenerator(state, since=tmp_path / "snap.json")
+    assert "changes" not in gen.generate_context()
+    gen.save_snapshot(tmp_path / "snap.json")
+    assert "changes" in gen.generate_context()  # the same generator, now with a snapshot

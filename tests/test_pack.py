@@ -295,3 +295,19 @@ def test_every_string_from_the_state_can_be_shortened(write_state, level):
     payload = _generate(write_state, doc, level).payload
     assert payload.tokens <= payload.budget
     assert "x" * 1000 not in payload.text and "y" * 1000 not in payload.text
+
+
+def test_long_ids_stay_distinct_when_cut(write_state):
+    a, b = "x" * 90 + "_aaaaaaaaaaA", "x" * 90 + "_aaaaaaaaaaB"
+    doc = {"tasks": {
+        a: {"status": "failed", "name": "Alpha fails", "error": {"type": "E", "message": "one"}},
+        b: {"status": "failed", "name": "Beta fails", "error": {"type": "E", "message": "two"}},
+        "c": {"status": "pending", "dependencies": [a]},
+        "d": {"status": "pending", "dependencies": [b]}}}
+    for level in ("minimal", "standard", "full"):
+        payload = _generate(write_state, doc, level).payload
+        failed = payload.data["failed"] if level == "minimal" else payload.data[
+            "execution_state"]["failed_tasks"]
+        assert len(set(failed)) == 2 and all(len(f) <= 100 + len(": E") for f in failed)
+        if level != "minimal":
+            assert len(payload.data["execution_state"]["failures"]) == 2

@@ -63,7 +63,8 @@ class ContextPayloadGenerator:
         # changed since; a missing file is a first run
         self.since = Path(since) if since is not None else None
         self.last: Generated | None = None
-        self._last_key: tuple[GenerateOptions, tuple[int, int, int] | None] | None = None
+        self._last_key: tuple[GenerateOptions, tuple[tuple[int, int, int] | None, ...]] | None = (
+            None)
 
     def _options(self, level: CompressionLevel | str) -> GenerateOptions:
         value = level.value if isinstance(level, CompressionLevel) else str(level).lower()
@@ -82,7 +83,11 @@ class ContextPayloadGenerator:
         must be the one payload); a changed file gives a new one.
         """
         options = self._options(level)
-        key = (options, _signature(options.state))
+        # what the handoff is made of: the state, Task Master's state.json (its current
+        # tag), the earlier handoff it is compared with
+        consulted = [options.state, options.state.parent / "state.json",
+                     options.state.parent.parent / "state.json", options.since]
+        key = (options, tuple(_signature(p) for p in consulted if p is not None))
         if self.last is None or self._last_key != key:
             self.last = generate(options)
             self._last_key = key

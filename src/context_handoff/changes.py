@@ -30,6 +30,7 @@ class Snapshot(NamedTuple):
     current_phase: str | None
     tasks: dict[str, tuple[str, str | None]]  # task id -> (status word, error fingerprint)
     decisions: dict[str, str]  # prompt fingerprint -> choice, for decided ones only
+    scope: str = ""  # the input's format, tag and project: snapshots of others don't compare
 
 
 class Changes(NamedTuple):
@@ -40,7 +41,7 @@ class Changes(NamedTuple):
     newly_done: tuple[str, ...]  # finished now; not finished then (recovered ones excluded)
     started: tuple[str, ...]  # active now; not active then
     newly_ready: tuple[str, ...]  # ready now; not ready then
-    decided: tuple[str, ...]  # prompts of decisions made since
+    decided: tuple[str, ...]  # prompts of decisions made (or changed) since
     phase_from: str | None
     phase_to: str | None
 
@@ -69,9 +70,14 @@ def take_snapshot(facts: Facts, taken_at: str) -> Snapshot:
         error = (_fingerprint(task.error_type, task.error_message)
                  if task.status == "failed" else None)
         tasks[task.id] = (word, error)
-    decisions = {_fingerprint(d.prompt): d.choice for d in facts.state.decisions if not d.pending}
-    return Snapshot(facts.state.source.digest, taken_at, facts.state.current_phase, tasks,
-                    decisions)
+    state = facts.state
+    decisions = {_fingerprint(d.prompt): d.choice for d in state.decisions if not d.pending}
+    return Snapshot(state.source.digest, taken_at, state.current_phase, tasks, decisions,
+                    scope_of(state.format, state.tag, state.project))
+
+
+def scope_of(format_name: str, tag: str | None, project: str | None) -> str:
+    return "|".join((format_name, tag or "", project or ""))
 
 
 def snapshot_text(snapshot: Snapshot) -> str:
@@ -82,7 +88,7 @@ def snapshot_text(snapshot: Snapshot) -> str:
         "current_phase": snapshot.current_phase,
         "tasks": {tid: [word, error] if error else word
                   for tid, (word, error) in snapshot.tasks.items()},
-        "decisions": snapshot.decisions,
+        "decisions": snapshot.decisions, "scope": snapshot.scope,
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -113,8 +119,10 @@ def parse_snapshot(document: dict[str, Any], name: str) -> Snapshot:
     if not isinstance(decisions, dict) or not all(isinstance(s, str) for s in strings):
         raise InputError(f"{name}::$: not a context-handoff snapshot (digest, time, decisions)")
     phase = document.get("current_phase")
+    scope = document.get("scope")
     return Snapshot(str(strings[0]), str(strings[1]), phase if isinstance(phase, str) else None,
-                    tasks, {str(k): str(v) for k, v in decisions.items()})
+                    tasks, {str(k): str(v) for k, v in decisions.items()},
+                    scope if isinstance(scope, str) else "")
 
 
 def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:
@@ -137,7 +145,9 @@ def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:
                and t not in recovered_set]
     newly_ready = [t for t in order if after[t][0] == "ready" and was(t) != "ready"]
     prompts = {_fingerprint(d.prompt): d.prompt for d in facts.state.decisions}
-    decided = [prompts[fp] for fp in now.decisions if fp not in previous.decisions]
+    # made since, or made again with another choice
+    decided = [prompts[fp] for fp, choice in now.decisions.items()
+               if previous.decisions.get(fp) != choice]
     return Changes(
         since_at=previous.taken_at, since_digest=previous.state_digest,
         newly_failed=tuple(newly_failed), recovered=tuple(recovered),

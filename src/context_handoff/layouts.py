@@ -19,6 +19,7 @@ So at no budget is an id list empty while another list carries details.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -87,8 +88,9 @@ def build_layout(facts: Facts, header: Header, limits: Limits) -> Layout:
 
 
 def _add_changes(layout: Layout, v: _View, changes: Changes) -> None:
-    """``changes``: what moved since the last handoff, packed right after the failures
-    (the first few of each kind in the first tier, the rest with the details)."""
+    """``changes``: what moved since the last handoff, packed once the v1 id lists have
+    their share, before the errors' details (the first few of each kind; the rest with
+    the details)."""
     data: dict[str, Any] = {"since": {"at": changes.since_at, "digest": changes.since_digest}}
     if changes.phase_moved:
         data["phase"] = {"from": _opt(changes.phase_from, v.limits.id),
@@ -96,17 +98,16 @@ def _add_changes(layout: Layout, v: _View, changes: Changes) -> None:
     kinds = (("newly_failed", changes.newly_failed, 2), ("recovered", changes.recovered, 2),
              ("started", changes.started, 1), ("newly_done", changes.newly_done, 1),
              ("newly_ready", changes.newly_ready, 1))
-    sections = [Section(f"changes.{key}", ids, v.id, weight,
-                        caps={1: _FIRST_CHANGES, 2: _FIRST_CHANGES}) for key, ids, weight in kinds]
+    sections = [Section(f"changes.{key}", ids, v.id, weight, tier=2,
+                        caps={2: _FIRST_CHANGES}) for key, ids, weight in kinds]
     sections.append(Section("changes.decided", changes.decided,
-                            lambda p: shorten(p, v.limits.prompt), 1,
-                            caps={1: _FIRST_CHANGES, 2: _FIRST_CHANGES}))
+                            lambda p: shorten(p, v.limits.prompt), 1, tier=2,
+                            caps={2: _FIRST_CHANGES}))
     for key, _, _ in kinds:
         data[key] = []
     data["decided"] = []
     layout.skeleton["changes"] = data
-    first_failed = 1  # right after the failed list
-    layout.sections[first_failed:first_failed] = sections
+    layout.sections[0:0] = sections  # first among the second tier's lists
 
 
 class _View:
@@ -120,7 +121,7 @@ class _View:
         self.failed = _failed_ids(facts)
 
     def id(self, tid: str) -> str:
-        return shorten(tid, self.limits.id)
+        return short_id(tid, self.limits.id)
 
     def text(self, value: str | None, limit: int) -> str | None:
         return None if value is None else shorten(value, limit)
@@ -145,6 +146,15 @@ class _View:
         if why and d.rationale:
             item["why"] = shorten(d.rationale, self.limits.detail)
         return item
+
+
+def short_id(tid: str, limit: int) -> str:
+    """An id cut to ``limit`` characters that stays unique: the cut one ends with ``…#``
+    and 8 hex digits of the whole id's sha256, so two long ids never become one."""
+    if len(tid) <= limit:
+        return tid
+    digest = hashlib.sha256(tid.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{tid[:max(limit - 10, 1)]}…#{digest}"
 
 
 def _restates(name: str, tid: str) -> bool:
@@ -485,7 +495,7 @@ def _full(v: _View, header: Header) -> Layout:
         Section("file_state.required", [f.path for f in required if f.exists],
                 lambda p: shorten(p, limits.detail), 1, tier=3),
         Section("environment.packages", packages, lambda p: (
-            shorten(p.name, limits.detail), shorten(p.version or "unknown", limits.detail),
+            short_id(p.name, limits.detail), shorten(p.version or "unknown", limits.detail),
         ), 1, tier=3, keyed=True),
     ])
     return layout

@@ -80,8 +80,8 @@ class _TimedCounter:
 
 def resolve_now(now: datetime | None, environ: Mapping[str, str] = os.environ) -> datetime:
     """``now`` if given, else SOURCE_DATE_EPOCH (reproducible builds), else the clock."""
-    if now is not None:
-        return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    if now is not None:  # stamped in UTC, whatever offset it was given with
+        return now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
     epoch = environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
@@ -201,6 +201,10 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
             if previous is None:
                 notes += (f"no earlier handoff at {options.since}: nothing to compare with "
                           "this time (the next run will have one)",)
+            elif previous.scope and previous.scope != snapshot.scope:
+                notes += (f"{options.since} is of another project or Task Master tag "
+                          f"({previous.scope.replace('|', ', ').strip(', ')}): nothing "
+                          "compared this time",)
             else:
                 facts = facts._replace(changes=changes.changes_since(previous, facts, snapshot))
     with timer.stage("tokenizer_load"):
@@ -235,7 +239,8 @@ def read_snapshot(path: Path, options: GenerateOptions, now: datetime
     state = state_from_document(document, source, redact=options.redact,
                                 format=options.format, tag=options.tag, path=path)
     stamp = state.last_updated or source.mtime
-    taken_at = stamp.strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else "an earlier state"
+    taken_at = (stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if stamp
+                else "an earlier state")
     return changes.take_snapshot(derive.derive_facts(state, now), taken_at)
 
 
