@@ -89,8 +89,24 @@ def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pip-cache")
 
 
+@pytest.fixture(scope="module")
+def action_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own files, as a clone has them: act copies the action's folder
+    into every run, and a working copy's .venv and node_modules make that copy the
+    slowest part of a run."""
+    copy = tmp_path_factory.mktemp("action")
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a file deleted but not yet committed is listed too
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
+
+
 @pytest.fixture
-def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
+def run_act(act_bin: str, tmp_path: Path, pip_cache: Path, action_copy: Path):
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)
     shutil.copy(ACT_DIR / "consumer.yml", repo / ".github" / "workflows" / "consumer.yml")
@@ -122,7 +138,7 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path):
                 "--env", f"TIKTOKEN_CACHE_DIR={os.environ['TIKTOKEN_CACHE_DIR']}",
                 "--env", f"PIP_CACHE_DIR={pip_cache}",
                 "--var", f"IMAGE={image}", "--var", f"ENGINE={engine}",
-                "--local-repository", f"acme/context-handoff@v1={ROOT}",
+                "--local-repository", f"acme/context-handoff@v1={action_copy}",
                 "--local-repository", f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
                 "--local-repository", f"{CACHE}={ACT_DIR / 'cache'}",
                 "--env", f"CACHE_DIR={tmp_path / 'cache'}",
