@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# generate + validate + report into the job summary. Inputs arrive as CH_* variables.
+# One generate: payload, report, snapshot, step outputs and the job summary. Inputs arrive
+# as CH_* variables.
 set -uo pipefail
 # shellcheck source=action/lib.sh
 . "$GITHUB_ACTION_PATH/action/lib.sh"
@@ -32,20 +33,20 @@ if [ "${CH_ENGINE_RESOLVED:-}" = docker ] \
     args+=(--committed-at "$committed")
 fi
 
+# the job summary: the report cut to fit, or a short note when the handoff fails
+if [ "${CH_JOB_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    args+=(--github-summary "$GITHUB_STEP_SUMMARY")
+fi
+
 ch none "${args[@]}"
 status=$?
-if [ "$status" -ne 0 ]; then
+# the CLI writes valid=false itself; this covers a CLI that never started (the engine,
+# or an input the CLI refused before reading it)
+if [ "$status" -ne 0 ] && ! grep -q '^valid=' "$GITHUB_OUTPUT" 2>/dev/null; then
     echo "valid=false" >> "$GITHUB_OUTPUT"
     if [ "${CH_JOB_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
         printf '## context-handoff failed\n\nThe handoff failed with exit code %s; the errors are annotated on this run.\n' \
             "$status" >> "$GITHUB_STEP_SUMMARY"
     fi
-    exit "$status"
 fi
-ch none validate "$payload" --github-output "$GITHUB_OUTPUT" || exit $?
-if [ "${CH_JOB_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
-    # a job summary holds 1 MiB; keep well under it, cutting whole sections
-    report_args=(report "$payload" --max-chars 900000)
-    [ -n "${CH_TEMPLATE:-}" ] && report_args+=(--template "$CH_TEMPLATE")
-    ch none "${report_args[@]}" >> "$GITHUB_STEP_SUMMARY" || exit $?
-fi
+exit "$status"

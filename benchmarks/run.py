@@ -28,7 +28,7 @@ from context_handoff.model import DEFAULT_BUDGETS, CompressionLevel
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
-from . import baselines, fidelity, probes
+from . import action_step, baselines, fidelity, probes
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -226,6 +226,8 @@ def run(quick: bool) -> dict[str, Any]:
     results["example_process"] = bench_process(EXAMPLE, "standard", 5)
     results["example_process"]["ratio_to_floor"] = round(
         results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
+    if not quick:  # containers: seconds each, so not in the quick run the tests make
+        results["action_step"] = action_step.bench_action_step(5)
     with tempfile.TemporaryDirectory() as tmp:
         results["probes"] = bench_probes(Path(tmp))
         results["redaction_scaling"] = bench_redaction_scaling()
@@ -290,6 +292,8 @@ def render_markdown(results: dict[str, Any]) -> str:
                   for unit, r in results["redaction_scaling"].items()]
     if "fidelity" in results:
         lines += _fidelity_md(results["fidelity"])
+    if "action_step" in results:
+        lines += action_step.markdown(results["action_step"])
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,10 @@ Self-hosted mode: steps run on this machine, and the docker engine runs the real
 image (`make image`). Remote actions are local stand-ins that record their inputs
 (tests/act/); the GitHub API is a fake on 127.0.0.1. These need act, a Docker engine
 and the image: on a laptop without them they skip; in CI (CI=true) they fail.
+
+A whole run here proves what only a runner shows (the steps' conditions, the cache and
+artifact actions, the engines, the issue flow); how each input reaches the CLI is
+tested by driving the step scripts with bash (here and in test_reporters.py).
 """
 
 from __future__ import annotations
@@ -86,22 +90,23 @@ def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def action_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The action as `uses:` fetches it: the repository's files, without what git ignores
-    (act reads a local repository whole; .venv and tools' node_modules are gigabytes)."""
+def action_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own files, as a clone has them: act copies the action's folder
+    into every run, and a working copy's .venv and node_modules make that copy the
+    slowest part of a run."""
+    copy = tmp_path_factory.mktemp("action")
     listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
                              "--exclude-standard"], capture_output=True, check=True).stdout
-    copy = tmp_path_factory.mktemp("action")
     for name in filter(None, listed.decode().split("\0")):
         source = ROOT / name
-        if source.is_file():
+        if source.is_file():  # a file deleted but not yet committed is listed too
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name)
     return copy
 
 
 @pytest.fixture
-def run_act(act_bin: str, tmp_path: Path, pip_cache: Path, action_source: Path):
+def run_act(act_bin: str, tmp_path: Path, pip_cache: Path, action_copy: Path):
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)
     shutil.copy(ACT_DIR / "consumer.yml", repo / ".github" / "workflows" / "consumer.yml")
@@ -133,7 +138,7 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path, action_source: Path):
                 "--env", f"TIKTOKEN_CACHE_DIR={os.environ['TIKTOKEN_CACHE_DIR']}",
                 "--env", f"PIP_CACHE_DIR={pip_cache}",
                 "--var", f"IMAGE={image}", "--var", f"ENGINE={engine}",
-                "--local-repository", f"acme/context-handoff@v1={action_source}",
+                "--local-repository", f"acme/context-handoff@v1={action_copy}",
                 "--local-repository", f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
                 "--local-repository", f"{CACHE}={ACT_DIR / 'cache'}",
                 "--env", f"CACHE_DIR={tmp_path / 'cache'}",
@@ -172,20 +177,10 @@ def _assert_good_handoff(run: ActRun, level: str) -> None:
     assert run.upload_inputs["name"].startswith("context-handoff-")
 
 
-@pytest.mark.parametrize("level", ["minimal", "standard", "full"])
-def test_dispatch_with_docker_engine(run_act, level):
-    _assert_good_handoff(run_act("workflow_dispatch", level=level), level)
-
-
-def test_schedule_with_docker_engine(run_act):
-    run = run_act("schedule")
-    _assert_good_handoff(run, "standard")
-    assert "Summary - # Handoff: Docs Portal Migration" in run.log
-
-
 def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
     first = run_act("schedule")
     _assert_good_handoff(first, "standard")
+    assert "Summary - # Handoff: Docs Portal Migration" in first.log
     assert "nothing to compare with" in first.log
     repo = tmp_path / "repo"
     state = json.loads((repo / ".orchestrator_state.json").read_text())
@@ -231,13 +226,27 @@ def test_failing_state_opens_one_issue_with_docker_engine(run_act):
         assert fake.issues[0]["state"] == "closed"
 
 
-def test_python_engine_success_and_failure(run_act):
-    good = run_act("workflow_dispatch", engine="python", level="full")
-    _assert_good_handoff(good, "full")
+def test_python_engine(run_act):
+    _assert_good_handoff(run_act("workflow_dispatch", engine="python", level="full"), "full")
+
+
+def test_notify_step_with_the_python_engine_opens_the_issue(tmp_path):
+    """The issue step as the action runs it, the CLI from this interpreter's venv."""
+    (tmp_path / "context-handoff").mkdir()
+    (tmp_path / "context-handoff" / "handoff_report.md").write_text("# Handoff\n")
     with serve("github") as fake:
-        bad = run_act("workflow_dispatch", engine="python", api_url=fake.url,
-                      state="broken_state.json")
-        assert bad.returncode != 0 and len(fake.issues) == 1
+        env = {**os.environ, "GITHUB_ACTION_PATH": str(ROOT), "CH_ENGINE_RESOLVED": "python",
+               "CH_BIN": str(Path(sys.executable).parent), "CH_STATUS": "failure",
+               "CH_LABEL": "handoff", "CH_ARTIFACT_URL": "https://example.test/artifacts/7",
+               "GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": "acme/orchestrator",
+               "GITHUB_TOKEN": "fake-token", "GITHUB_OUTPUT": str(tmp_path / "out.txt")}
+        proc = subprocess.run(["bash", str(ROOT / "action" / "notify.sh")], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        [issue] = fake.issues
+    assert issue["labels"] == ["handoff"] and "/artifacts/7" in issue["body"]
+    assert (tmp_path / "out.txt").read_text().splitlines() == [
+        "issue-number=1", f"issue-url={fake.url}/issues/1"]
 
 
 def test_an_image_that_cannot_be_pulled_fails_fast_naming_what_to_set(run_act):

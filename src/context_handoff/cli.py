@@ -21,17 +21,18 @@ import click
 
 from . import (
     __version__,
-    ci_outputs,
     defaults,
     formats,
     pipeline,
     render,
+    reporters,
     validate,
     workflow_commands,
 )
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .redact import scrub_error, scrub_text
+from .reporters import GitHubReporter, GitLabReporter, Reporter
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
 
@@ -75,6 +76,30 @@ class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def use_reporters(ctx: click.Context, *, as_json: bool = False, github_output: Path | None = None,
+                  github_summary: Path | None = None, dotenv: Path | None = None,
+                  template: str | None = None) -> list[Reporter]:
+    """The reporters a command's options ask for; the boundary tells them of a failure."""
+    root = ctx.find_root()
+    chosen: list[Reporter] = [GitHubReporter(
+        annotate=root.params.get("error_format") == "github", output=github_output,
+        summary=github_summary, template=template)]
+    if dotenv is not None:
+        chosen.append(GitLabReporter(dotenv))
+    chosen.append(reporters.REPORTERS_BY_NAME["json" if as_json else "text"]())
+    root.meta[_REPORTERS] = chosen
+    return chosen
+
+
+_REPORTERS = "context_handoff.reporters"
+
+
+def _failed(ctx: click.Context, exit_code: int, error: HandoffError | None) -> None:
+    chosen = ctx.find_root().meta.get(_REPORTERS) or use_reporters(ctx)
+    for reporter in chosen:
+        reporter.failed(exit_code, error)
+
+
 @contextmanager
 def boundary(ctx: click.Context) -> Iterator[None]:
     """The one boundary handler: known errors are lines and exit codes, the rest exit 3."""
@@ -82,14 +107,7 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         yield
     except HandoffError as exc:
         exc = scrub_error(exc)  # whatever a message quotes, no credential is printed
-        for line in exc.lines():
-            click.echo(f"error: {workflow_commands.one_line(line)}", err=True)
-        if ctx.find_root().params.get("error_format") == "github":  # on the run's page
-            if not exc.problems or exc.headline:
-                click.echo(workflow_commands.command("error", exc.message,
-                                                     title="context-handoff"))
-            for problem in exc.shown_problems():
-                click.echo(workflow_commands.problem_annotation(problem))
+        _failed(ctx, exc.exit_code, exc)
         ctx.exit(exc.exit_code)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
@@ -104,6 +122,7 @@ def boundary(ctx: click.Context) -> Iterator[None]:
                    "rerun with --traceback and report it", err=True)
         if ctx.find_root().params.get("traceback"):
             traceback.print_exc(file=sys.stderr)
+        _failed(ctx, ExitCode.INTERNAL, None)
         ctx.exit(ExitCode.INTERNAL)
 
 
@@ -182,19 +201,25 @@ github_output_option = click.option(
 @click.option("--no-redact", is_flag=True, help="Keep credential-like values (not advised).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @github_output_option
+@click.option("--github-summary", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Append the report to this file, cut to fit its 1 MiB (GitHub Actions' "
+                   "$GITHUB_STEP_SUMMARY); a failure appends a short note instead.")
 @click.option("--dotenv", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write CONTEXT_HANDOFF_* variables for later jobs (a GitLab dotenv report).")
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write Prometheus metrics in the node-exporter textfile format "
                    "(needs context-handoff[metrics]).")
-def generate(state: Path | None, input_format: str, tag: str | None, level: str,
+@click.pass_context
+def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str | None, level: str,
              budget: int | None, encoding: str, output: Path,
              now: datetime | None, max_age: timedelta | None, committed_at: datetime | None,
              report_path: Path, no_report: bool, since: Path | None,
              snapshot_path: Path | None, template: str | None, no_redact: bool, as_json: bool,
-             github_output: Path | None, dotenv: Path | None,
+             github_output: Path | None, github_summary: Path | None, dotenv: Path | None,
              metrics_file: Path | None) -> None:
     """Generate a handoff payload from the orchestrator state (or Task Master's tasks.json)."""
+    chosen = use_reporters(ctx, as_json=as_json, github_output=github_output,
+                           github_summary=github_summary, dotenv=dotenv, template=template)
     if no_redact:
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
                    err=True)
@@ -207,47 +232,17 @@ def generate(state: Path | None, input_format: str, tag: str | None, level: str,
     pipeline.check_destinations({
         "--output": output, "--report": report_to, "--dotenv": dotenv,
         "--metrics-file": metrics_file, "--github-output": github_output,
-        "--snapshot": snapshot_path,
-    }, appended={"--github-output"}, inputs={"the state file": options.state})
+        "--github-summary": github_summary, "--snapshot": snapshot_path,
+    }, appended={"--github-output", "--github-summary"},
+        inputs={"the state file": options.state})
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
-        pipeline.write_outputs(generated, output, report_to, template,
-                               snapshot_path=snapshot_path)
+        report = pipeline.write_outputs(generated, output, report_to, template,
+                                        snapshot_path=snapshot_path)
         record(generated.payload)
-    payload = generated.payload
-    if github_output is not None:
-        workflow_commands.append_outputs(
-            github_output, ci_outputs.step_outputs(payload, output, report_to))
-    if dotenv is not None:
-        write_atomically(dotenv, ci_outputs.dotenv_text(payload, output))
-    if as_json:
-        click.echo(json.dumps({
-            "payload": str(output), "report": str(report_to) if report_to else None,
-            "level": payload.level.value, "tokens": payload.tokens,
-            "budget": payload.budget, "encoding": payload.encoding,
-            "handoff_id": payload.data["handoff_id"], "omitted": payload.omitted,
-        }, ensure_ascii=False))
-        return
-    click.echo(f"wrote {output}: {payload.level.value} level, {payload.tokens}/{payload.budget} "
-               f"tokens ({payload.encoding}), handoff {payload.data['handoff_id']}")
-    if report_to is not None:
-        click.echo(f"report: {report_to}")
-    click.echo("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
-                              or "nothing"))
-    if generated.facts.warnings:
-        click.echo(f"warnings: {len(generated.facts.warnings)} (listed in the payload)")
-    if snapshot_path is not None:
-        click.echo(f"snapshot: {snapshot_path}")
-    found = generated.facts.changes
-    if found is not None:
-        counts = {"newly failed": found.newly_failed, "recovered": found.recovered,
-                  "started": found.started, "done": found.newly_done,
-                  "newly ready": found.newly_ready, "decided": found.decided}
-        click.echo(f"since {found.since_at}: " + (", ".join(
-            f"{len(ids)} {kind}" for kind, ids in counts.items() if ids) or "no change")
-            + (f", phase {found.phase_from} -> {found.phase_to}" if found.phase_moved else ""))
-    for note in generated.notes:
-        click.echo(f"note: {note}")
+    done = reporters.Generated(generated, output, report_to, report, snapshot_path)
+    for reporter in chosen:
+        reporter.generated(done)
 
 
 @cli.command(name="validate")
@@ -257,26 +252,16 @@ def generate(state: Path | None, input_format: str, tag: str | None, level: str,
 @encoding_option
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @github_output_option
-def validate_command(payload: Path, budget: int | None, encoding: str | None,
+@click.pass_context
+def validate_command(ctx: click.Context, payload: Path, budget: int | None, encoding: str | None,
                      as_json: bool, github_output: Path | None) -> None:
     """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
     pipeline.check_destinations({"--github-output": github_output},
                                 appended={"--github-output"}, inputs={"the payload": payload})
+    chosen = use_reporters(ctx, as_json=as_json, github_output=github_output)
     check = pipeline.check_payload(payload, budget=budget, encoding=encoding)
-    if github_output is not None:
-        workflow_commands.append_outputs(github_output, {"valid": str(check.valid).lower()})
-    if as_json:
-        click.echo(json.dumps({
-            "payload": check.path, "valid": check.valid, "level": check.level,
-            "tokens": check.tokens, "budget": check.budget, "encoding": check.encoding,
-            "problems": [{"path": p.path, "message": p.message} for p in check.problems],
-        }, ensure_ascii=False))
-    elif check.valid:
-        click.echo(f"valid: {check.path}: {check.level} level, {check.tokens}/{check.budget} "
-                   f"tokens ({check.encoding})")
-    else:
-        for problem in check.problems:
-            click.echo(f"invalid: {workflow_commands.one_line(str(problem))}", err=True)
+    for reporter in chosen:
+        reporter.checked(check)
     if not check.valid:
         sys.exit(ExitCode.HANDOFF_FAILED)
 
@@ -298,18 +283,9 @@ def report(payload: Path, template: str | None, output: Path | None, max_chars: 
     pipeline.check_destinations({"--output": output}, inputs={"the payload": payload})
     rendered = render.render_report(
         pipeline.report_input_from_file(payload, encoding), template, max_chars)
-    for name in rendered.unfilled:
-        click.echo(f"warning: {rendered.template}: no value for {{{name}}}; left as it is",
-                   err=True)
-    if output is None:
-        click.echo(rendered.text, nl=False)
-    else:
+    if output is not None:
         write_atomically(output, rendered.text)
-        click.echo(f"wrote {output} ({len(rendered.text):,} characters, "
-                   f"template {rendered.template})")
-    if rendered.cut_sections:
-        click.echo(f"cut to fit {max_chars:,} characters: {', '.join(rendered.cut_sections)}",
-                   err=True)
+    reporters.TextReporter().rendered(rendered, output, max_chars)
 
 
 @cli.command()
@@ -345,14 +321,9 @@ def notify_command(tracker: str, status: str, report_path: Path | None, label: s
         tracker, os.environ, status=status, label=label, fingerprint=fingerprint, title=title,
         report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success,
         deadline_seconds=timeout)
-    if outcome.notice:
-        in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-        click.echo(workflow_commands.command("notice", outcome.notice) if in_actions
-                   else f"notice: {workflow_commands.one_line(outcome.notice)}", err=True)
-    if outcome.issue:  # the URL is the API's answer: data, kept to one line
-        click.echo(f"issue {outcome.action}: {workflow_commands.one_line(outcome.issue.url)}")
-    else:
-        click.echo(f"issue: {outcome.action}")
+    github_output = os.environ.get("GITHUB_OUTPUT")
+    GitHubReporter(output=Path(github_output) if github_output else None).notified(outcome)
+    reporters.TextReporter().notified(outcome, os.environ.get("GITHUB_ACTIONS") == "true")
 
 
 @cli.command()
@@ -364,11 +335,7 @@ def notify_command(tracker: str, status: str, report_path: Path | None, label: s
 def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
     """Count the exact tokens of files."""
     counts = {str(path): pipeline.count_file_tokens(path, encoding) for path in files}
-    if as_json:
-        click.echo(json.dumps({"encoding": encoding, "tokens": counts}, ensure_ascii=False))
-        return
-    for name, count in counts.items():
-        click.echo(f"{count}\t{name}")
+    reporters.REPORTERS_BY_NAME["json" if as_json else "text"]().counted(encoding, counts)
 
 
 @cli.command()

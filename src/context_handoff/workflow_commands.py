@@ -8,11 +8,7 @@ would let state data start a workflow command of its own.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from pathlib import Path
-
-from .errors import InputError, Problem
+from .errors import Problem
 
 _LINE_BREAKS = {ord(c): f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
                 for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
@@ -46,19 +42,3 @@ def problem_annotation(problem: Problem) -> str:
     return command("error", f"{problem.path}: {problem.message}", file=problem.source,
                    title="context-handoff: invalid input")
 
-
-def append_outputs(path: str | Path, outputs: Mapping[str, str]) -> None:
-    """Append step outputs to a ``$GITHUB_OUTPUT`` file (multi-line values as heredocs)."""
-    text = ""
-    for key, value in outputs.items():
-        if "\n" in value or "\r" in value:
-            delimiter = f"ghadelimiter_{uuid.uuid4()}"
-            text += f"{key}<<{delimiter}\n{value}\n{delimiter}\n"
-        else:
-            text += f"{key}={value}\n"
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot append the step outputs: {exc.strerror or exc}"
-                         ) from None

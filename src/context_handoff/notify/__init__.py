@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import HandoffFailed, InputError
-from ..workflow_commands import append_outputs
 from . import github, gitlab
 from .core import (
     DEADLINE_SECONDS,
@@ -52,7 +51,6 @@ def run_notify(
         return Outcome("skipped", None, str(exc))
     except HandoffFailed as exc:
         return Outcome("skipped", None, f"could not update the issue: {exc.message}")
-    _write_github_outputs(environ, outcome)
     return outcome
 
 
@@ -75,10 +73,3 @@ def _read_report(path: Path | None) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the report: {exc}") from None
 
-
-def _write_github_outputs(environ: Mapping[str, str], outcome: Outcome) -> None:
-    target = environ.get("GITHUB_OUTPUT")
-    if not target or outcome.issue is None:
-        return
-    append_outputs(target, {"issue-number": str(outcome.issue.number),
-                            "issue-url": outcome.issue.url})

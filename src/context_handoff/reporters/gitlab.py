@@ -1,0 +1,38 @@
+"""GitLab CI: the dotenv report that passes ``CONTEXT_HANDOFF_*`` to later jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import pipeline
+from ..errors import HandoffError, InputError
+from ..write import write_atomically
+from .base import Generated
+
+
+def dotenv_text(done: Generated) -> str:
+    """``CONTEXT_HANDOFF_*`` variables for later jobs (GitLab's ``reports: dotenv``)."""
+    payload = done.result.payload
+    values = {
+        "LEVEL": payload.level.value, "TOKENS": payload.tokens, "BUDGET": payload.budget,
+        "HANDOFF_ID": payload.data["handoff_id"], "PAYLOAD": done.output,
+    }
+    for key, value in values.items():
+        if any(c in str(value) for c in "\n\r\0"):
+            raise InputError(f"--dotenv: {key.lower()} {str(value)!r} holds a line break, which "
+                             "a dotenv file cannot carry; choose a path without one")
+    return "".join(f"CONTEXT_HANDOFF_{key}={value}\n" for key, value in values.items())
+
+
+class GitLabReporter:
+    def __init__(self, dotenv: Path) -> None:
+        self.dotenv = dotenv
+
+    def generated(self, done: Generated) -> None:
+        write_atomically(self.dotenv, dotenv_text(done))
+
+    def checked(self, check: pipeline.PayloadCheck) -> None:
+        """Nothing: the dotenv report describes a handoff written."""
+
+    def failed(self, exit_code: int, error: HandoffError | None) -> None:
+        """Nothing: a failed job's dotenv report is not passed on."""

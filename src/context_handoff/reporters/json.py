@@ -1,0 +1,34 @@
+"""``--json``: one JSON object on stdout for a program to read; problems as text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from .. import pipeline
+from .base import Generated
+from .text import TextReporter
+
+
+def _echo(value: dict[str, Any]) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+class JsonReporter(TextReporter):
+    def generated(self, done: Generated) -> None:
+        payload = done.result.payload
+        _echo({"payload": str(done.output),
+               "report": str(done.report_path) if done.report_path else None,
+               "level": payload.level.value, "tokens": payload.tokens,
+               "budget": payload.budget, "encoding": payload.encoding,
+               "handoff_id": payload.data["handoff_id"], "omitted": payload.omitted})
+
+    def checked(self, check: pipeline.PayloadCheck) -> None:
+        _echo({"payload": check.path, "valid": check.valid, "level": check.level,
+               "tokens": check.tokens, "budget": check.budget, "encoding": check.encoding,
+               "problems": [{"path": p.path, "message": p.message} for p in check.problems]})
+
+    def counted(self, encoding: str, counts: dict[str, int]) -> None:
+        _echo({"encoding": encoding, "tokens": counts})
