@@ -134,6 +134,19 @@ def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
 COMPONENT = {"component": "$CI_SERVER_FQDN/$CI_PROJECT_PATH/context-handoff@$CI_COMMIT_SHA"}
 
 
+def test_a_state_without_its_own_time_ages_from_the_pipelines_commit(project, tmp_path):
+    """A checkout's mtimes are the checkout's time: without metadata.last_updated the
+    state would always look fresh; the job ages it from the commit instead."""
+    state_file = tmp_path / "repo" / ".orchestrator_state.json"
+    state = json.loads(state_file.read_text())
+    del state["metadata"]["last_updated"]
+    state_file.write_text(json.dumps(state))
+    stale = project({"max-state-age": "6h"},
+                    variables={"CI_COMMIT_TIMESTAMP": "2025-01-01T00:00:00+00:00"})
+    assert stale.returncode != 0
+    assert "over --max-age 6 h" in stale.log and "(git commit" in stale.log
+
+
 def test_two_scheduled_pipelines_report_what_changed_between_them(project, tmp_path):
     first = project()
     assert first.returncode == 0, first.log[-3000:]
