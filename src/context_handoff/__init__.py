@@ -8,21 +8,15 @@ the templates nor the schema validators.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
     from .api import ContextPayloadGenerator as ContextPayloadGenerator
     from .errors import HandoffError as HandoffError
     from .errors import HandoffFailed as HandoffFailed
     from .errors import InputError as InputError
     from .model import CompressionLevel as CompressionLevel
-
-try:
-    # one place for the version: pyproject.toml, read back from the installed metadata
-    __version__ = version("context-handoff")
-except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
-    __version__ = "0+unknown"
 
 _HOMES = {
     "ContextPayloadGenerator": ".api",
@@ -41,7 +35,22 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    """One place for the version: pyproject.toml, read back from the installed metadata
+    (looked up when asked for: importlib.metadata costs a start-up ~25 ms)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("context-handoff")
+    except PackageNotFoundError:  # pragma: no cover - a source tree never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+        globals()[name] = value
+        return value
     if name in _HOMES:
         value = getattr(importlib.import_module(_HOMES[name], __name__), name)
         globals()[name] = value

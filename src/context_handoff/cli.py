@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 import click
 
 from . import (
-    __version__,
     defaults,
     formats,
     pipeline,
@@ -133,7 +132,7 @@ class _Cli(click.Group):
 
 
 @click.group(cls=_Cli)
-@click.version_option(__version__, prog_name="context-handoff")
+@click.version_option(package_name="context-handoff", prog_name="context-handoff")
 @click.option("--traceback", is_flag=True, help="Show the traceback of an unexpected error.")
 @click.option("--error-format", type=click.Choice(["text", "github"]), default="text",
               help="github: also print each problem as a GitHub annotation (on stdout).")
