@@ -89,7 +89,7 @@ def bench_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
     exe = str(Path(sys.executable).with_name("context-handoff"))
     with tempfile.TemporaryDirectory() as tmp:
         args = [exe, "generate", "--state", str(path), "--level", level,
-                "--output", f"{tmp}/p.json", "--now", NOW.isoformat()]
+                "--output", f"{tmp}/p.json", "--report", f"{tmp}/r.md", "--now", NOW.isoformat()]
         results = [_timed_process(args) for _ in range(repeats)]
     return {"seconds": statistics.median(r[0] for r in results),
             "peak_rss_mb": round(max(r[1] for r in results) / 1024, 1)}
