@@ -224,9 +224,12 @@ def rehearse(scratch: Path) -> str:
 def run_consumer(scratch: Path, origin: Path, pinned: str) -> None:
     action = scratch / "action-v1"
     sh("git", "clone", "--quiet", "--branch", "v1", origin, action)
-    upload = next(line.split("uses:", 1)[1].split("#")[0].strip()
-                  for line in (action / "action.yml").read_text().splitlines()
-                  if "uses: actions/upload-artifact@" in line)
+    uses = [line.split("uses:", 1)[1].split("#")[0].strip()
+            for line in (action / "action.yml").read_text().splitlines() if "uses:" in line]
+    upload = next(u for u in uses if u.startswith("actions/upload-artifact@"))
+    # restore/ and save/ of actions/cache stand in as one repository
+    cache = next(u for u in uses if u.startswith("actions/cache/restore@")).replace(
+        "/restore@", "@")
     repo, record, home = scratch / "consumer", scratch / "record", scratch / "act-home"
     for folder in (repo / ".github" / "workflows", record, home):
         folder.mkdir(parents=True)
@@ -243,6 +246,8 @@ def run_consumer(scratch: Path, origin: Path, pinned: str) -> None:
             "--env", f"RECORD_DIR={record}", "--env", f"CHECKOUT_SOURCE={repo}",
             "--local-repository", f"acme/context-handoff@v1={action}",
             "--local-repository", f"{upload}={ACT_DIR / 'upload-artifact'}",
+            "--local-repository", f"{cache}={ACT_DIR / 'cache'}",
+            "--env", f"CACHE_DIR={scratch / 'cache'}",
             "--local-repository", f"{CHECKOUT}={ACT_DIR / 'checkout'}"]
     env = {**os.environ, "HOME": str(home), "ACT_DISABLE_VERSION_CHECK": "1"}
     proc = sh(*args, cwd=repo, env=env, capture=True, check=False)
