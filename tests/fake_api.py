@@ -134,7 +134,8 @@ class FakeTracker:
 
 
 @contextmanager
-def _server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+def serve_handler(handler: Any) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 for ``handler``; yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True  # a trickling answer must not hold up the shutdown
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -216,6 +217,6 @@ def serve(kind: str, fault: str | None = None) -> Iterator[FakeTracker]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    with _server(Handler) as url, _server(Foreign) as foreign_url:
+    with serve_handler(Handler) as url, serve_handler(Foreign) as foreign_url:
         fake.url, fake.foreign_url = url, foreign_url
         yield fake

@@ -15,8 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ import yaml
 from context_handoff import pipeline
 
 from .conftest import EXAMPLE, ROOT
-from .fake_api import serve
+from .fake_api import serve, serve_handler
 
 TEMPLATE = ROOT / "templates" / "context-handoff.yml"
 GCL = ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
@@ -206,17 +204,9 @@ def test_included_as_a_remote_file(project):
     assert check.valid and check.level == "full"
 
 
-@contextlib.contextmanager
-def _serve_directory(root: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def _serve_directory(root: Path) -> contextlib.AbstractContextManager[str]:
+    return serve_handler(functools.partial(http.server.SimpleHTTPRequestHandler,
+                                           directory=str(root)))
 
 
 def test_runs_for_schedule_and_web_but_not_push(project):
