@@ -102,3 +102,13 @@ def serve_app(app: Any) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=10)
+
+
+def code_blocks(text: str, lang: str) -> list[tuple[int, str]]:
+    """The fenced code blocks of a Markdown text in ``lang``: (first line, code), as a
+    CommonMark parser reads them."""
+    from markdown_it import MarkdownIt
+
+    return [(token.map[0] + 1 if token.map else 0, token.content)
+            for token in MarkdownIt("commonmark").parse(text)
+            if token.type == "fence" and token.info.strip() == lang]

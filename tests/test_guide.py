@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLE, ROOT
+from .conftest import EXAMPLE, ROOT, code_blocks
 
 GUIDE = Path(os.environ.get("CONTEXT_HANDOFF_GUIDE",
                             ROOT.parent / "shared" / "seeds" / "INTEGRATION.md"))
@@ -32,8 +32,7 @@ def _snippets() -> list[str]:
             pytest.fail(f"{GUIDE}: the integration guide is missing")
         pytest.skip(f"{GUIDE}: the integration guide is not beside this clone")
     text = GUIDE.read_text(encoding="utf-8")
-    return [m.group(2) for m in re.finditer(r"^(`{3,})python\n(.*?)^\1\s*$", text,
-                                            re.MULTILINE | re.DOTALL)]
+    return [code for _, code in code_blocks(text, "python")]
 
 
 def _snippet(marker: str) -> str:

@@ -10,7 +10,6 @@ the same kind of folder. YAML blocks must parse.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -19,17 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import EXAMPLE, ROOT
+from .conftest import EXAMPLE, ROOT, code_blocks
 
 README = ROOT / "README.md"
 EXAMPLES_TIME = "1736953200"  # 2025-01-15T15:00:00Z
-_BLOCK = re.compile(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
-
-
 def _blocks(lang: str) -> list[tuple[int, str]]:
-    text = README.read_text(encoding="utf-8")
-    return [(text[:m.start()].count("\n") + 1, m.group("body"))
-            for m in _BLOCK.finditer(text) if m.group("lang") == lang]
+    return code_blocks(README.read_text(encoding="utf-8"), lang)
 
 
 def _commands(body: str) -> list[tuple[str, list[str]]]:
