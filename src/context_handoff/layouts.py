@@ -263,13 +263,14 @@ def _minimal(v: _View, header: Header) -> Layout:
             item["blocks"] = facts.blocks_count[tid]
         return v.id(tid), item
 
+    details = {tid: failure(tid) for tid in v.failed}
     sections = [
         Section("failed", v.failed, failed, 3),
         Section("active", facts.active, v.id, 3),
         Section("next", facts.ready, v.id, 2, caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}),
         Section("pending_decisions", facts.pending_decisions,
                 lambda d: shorten(d.prompt, limits.prompt), 1),
-        Section("failures", [t for t in v.failed if any(failure(t)[1].values())], failure, 2,
+        Section("failures", [t for t in v.failed if details[t][1]], details.__getitem__, 2,
                 tier=3, keyed=True),
     ]
     return Layout(skeleton, sections)
@@ -342,7 +343,9 @@ def _standard(v: _View, header: Header) -> Layout:
                 item["tried_earlier"] = len(fixes) - _FIXES_SHOWN
         return v.id(tid), item
 
+    details = {tid: failure(tid) for tid in v.failed}
     named = list(dict.fromkeys([*facts.active, *facts.ready[:_FIRST_NEXT]]))
+    blocked_ids = _blocked_ids(facts, v.failed)
     sections = [
         # 1. the v1 id lists
         Section("execution_state.failed_tasks", v.failed, v.id, 4),
@@ -353,7 +356,7 @@ def _standard(v: _View, header: Header) -> Layout:
                 lambda d: v.decision(d, why=full), 1, caps={1: len(pending), 2: len(pending)}),
         Section("dag_snapshot.critical_path", facts.critical_path, v.id, 1,
                 caps={1: _PATH_HEAD, 2: _PATH_HEAD}),
-        Section("execution_state.blocked_tasks", _blocked_ids(facts, v.failed), v.id, 1,
+        Section("execution_state.blocked_tasks", blocked_ids, v.id, 1,
                 caps={1: _FIRST_BLOCKED, 2: _FIRST_BLOCKED}),
         Section("dag_snapshot.phases_completed",
                 [p.id for p in facts.phases if p.status == "done"], v.id, 1),
@@ -362,7 +365,8 @@ def _standard(v: _View, header: Header) -> Layout:
         Section("critical_context.warnings", facts.warnings,
                 lambda w: shorten(w, limits.warning), 1, tier=2),
         # 3. the details
-        Section("execution_state.failures", [t for t in v.failed if failure(t)[1]], failure, 2,
+        Section("execution_state.failures", [t for t in v.failed if details[t][1]],
+                details.__getitem__, 2,
                 tier=3, keyed=True),
         Section("execution_state.names", [t for t in named if v.name(t)],
                 lambda t: (v.id(t), v.name(t)), 2, tier=3, keyed=True),
@@ -371,8 +375,7 @@ def _standard(v: _View, header: Header) -> Layout:
             "id": v.id(p.id), "name": shorten(p.name, limits.name),
             "done": p.done, "total": p.total, "status": p.status,
         }, 1, tier=3),
-        Section("execution_state.blocked_by", [t for t in _blocked_ids(facts, v.failed)
-                                               if t in blocker],
+        Section("execution_state.blocked_by", [t for t in blocked_ids if t in blocker],
                 lambda t: (v.id(t), v.id(blocker[t])), 0.5, tier=3, keyed=True),
     ]
     return Layout(skeleton, sections)
