@@ -73,7 +73,8 @@ DEFS: dict[str, Any] = {
         "since": obj(["at", "digest"], {"at": STR, "digest": STR}),
         "phase": obj(["from", "to"], {"from": NSTR, "to": NSTR}),
         "newly_failed": strings(), "recovered": strings(), "started": strings(),
-        "newly_done": strings(), "newly_ready": strings(), "decided": strings(),
+        "newly_done": strings(), "newly_ready": strings(), "removed": strings(),
+        "decided": strings(),
     }),
     "phase": obj(["id", "name", "done", "total", "status"], {
         "id": STR, "name": STR, "done": INT, "total": INT,

@@ -66,6 +66,7 @@ def test_changes_list_exactly_the_tasks_that_changed(seed: int) -> None:
     ready_before, ready_after = set(before_facts.ready), set(after_facts.ready)
     assert set(found.newly_ready) == ready_after - ready_before
     assert found.recovered and found.newly_done and found.newly_failed  # the test has teeth
+    assert found.removed == ()
     assert found.since_at == "2025-01-15T11:00:00Z" and not found.phase_moved
 
 
@@ -227,3 +228,20 @@ def test_the_api_sees_a_new_snapshot_and_a_new_tag(tmp_path) -> None:
     assert "changes" not in gen.generate_context()
     gen.save_snapshot(tmp_path / "snap.json")
     assert "changes" in gen.generate_context()  # the same generator, now with a snapshot
+
+
+def test_removed_tasks_are_listed_and_empty_kinds_left_out(tmp_path) -> None:
+    doc = make_state(40, seed=6)
+    later = copy.deepcopy(doc)
+    gone = next(iter(later["tasks"]))
+    del later["tasks"][gone]
+    for task in later["tasks"].values():
+        task["dependencies"] = [d for d in task.get("dependencies") or [] if d != gone]
+        task["dependents"] = [d for d in task.get("dependents") or [] if d != gone]
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    (tmp_path / "b.json").write_text(json.dumps(later))
+    payload = pipeline.generate(pipeline.GenerateOptions(
+        state=tmp_path / "b.json", since=tmp_path / "a.json", level="minimal")).payload
+    assert payload.data["changes"]["removed"] == [gone]
+    assert all(payload.data["changes"][key] for key in payload.data["changes"]
+               if key not in ("since", "phase"))  # no empty kinds

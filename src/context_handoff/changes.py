@@ -42,6 +42,7 @@ class Changes(NamedTuple):
     started: tuple[str, ...]  # active now; not active then
     newly_ready: tuple[str, ...]  # ready now; not ready then
     decided: tuple[str, ...]  # prompts of decisions made (or changed) since
+    removed: tuple[str, ...]  # in the earlier handoff, gone from the state now
     phase_from: str | None
     phase_to: str | None
 
@@ -153,4 +154,5 @@ def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:
         newly_failed=tuple(newly_failed), recovered=tuple(recovered),
         newly_done=tuple(newly_done), started=tuple(started), newly_ready=tuple(newly_ready),
         decided=tuple(decided), phase_from=previous.current_phase, phase_to=now.current_phase,
+        removed=tuple(t for t in before if t not in after),
     )

@@ -95,17 +95,16 @@ def _add_changes(layout: Layout, v: _View, changes: Changes) -> None:
     if changes.phase_moved:
         data["phase"] = {"from": _opt(changes.phase_from, v.limits.id),
                          "to": _opt(changes.phase_to, v.limits.id)}
-    kinds = (("newly_failed", changes.newly_failed, 2), ("recovered", changes.recovered, 2),
-             ("started", changes.started, 1), ("newly_done", changes.newly_done, 1),
-             ("newly_ready", changes.newly_ready, 1))
-    sections = [Section(f"changes.{key}", ids, v.id, weight, tier=2,
-                        caps={2: _FIRST_CHANGES}) for key, ids, weight in kinds]
-    sections.append(Section("changes.decided", changes.decided,
-                            lambda p: shorten(p, v.limits.prompt), 1, tier=2,
-                            caps={2: _FIRST_CHANGES}))
-    for key, _, _ in kinds:
-        data[key] = []
-    data["decided"] = []
+    kinds = (("newly_failed", changes.newly_failed, v.id, 2),
+             ("recovered", changes.recovered, v.id, 2),
+             ("started", changes.started, v.id, 1), ("newly_done", changes.newly_done, v.id, 1),
+             ("newly_ready", changes.newly_ready, v.id, 1), ("removed", changes.removed, v.id, 1),
+             ("decided", changes.decided, lambda p: shorten(p, v.limits.prompt), 1))
+    # a kind with nothing in it is left out: the key costs tokens and says nothing
+    sections = [Section(f"changes.{key}", items, to_json, weight, tier=2,
+                        caps={2: _FIRST_CHANGES})
+                for key, items, to_json, weight in kinds if items]
+    data.update({key: [] for key, items, _, _ in kinds if items})
     layout.skeleton["changes"] = data
     layout.sections[0:0] = sections  # first among the second tier's lists
 

@@ -26,6 +26,7 @@ from .model import CompressionLevel, Payload
 from .tokens import TokenCounter
 
 _MAX_PASSES = 6
+_STAMP_MARGIN = 8  # tokens: how much the id and times of two runs can differ, and more
 
 
 class Header(NamedTuple):
@@ -113,10 +114,13 @@ class _Packer:
         text = serialize(self.assemble())
         tokens = self.counter.count(text)
         if tokens > self.budget:
-            raise HandoffFailed(
-                f"even the smallest {level.value} payload needs {tokens} tokens, over the budget "
-                f"of {self.budget}; raise --budget to at least {tokens} or choose a smaller level"
-            )
+            # the handoff id and the times tokenize a little differently each run: the
+            # advice leaves room for that, so following it works the next time too
+            advice = f"raise --budget to at least {tokens + _STAMP_MARGIN}"
+            if level is not CompressionLevel.MINIMAL:
+                advice += " or choose a smaller level"
+            raise HandoffFailed(f"even the smallest {level.value} payload needs {tokens} "
+                                f"tokens, over the budget of {self.budget}; {advice}")
         for _ in range(_MAX_PASSES):
             if not self._fill(self.budget - tokens):
                 break

@@ -203,8 +203,8 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
                           "this time (the next run will have one)",)
             elif previous.scope and previous.scope != snapshot.scope:
                 notes += (f"{options.since} is of another project or Task Master tag "
-                          f"({previous.scope.replace('|', ', ').strip(', ')}): nothing "
-                          "compared this time",)
+                          f"({', '.join(p for p in previous.scope.split('|') if p)}): "
+                          "nothing compared this time",)
             else:
                 facts = facts._replace(changes=changes.changes_since(previous, facts, snapshot))
     with timer.stage("tokenizer_load"):
