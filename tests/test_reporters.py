@@ -159,6 +159,6 @@ def test_run_step_failure_writes_valid_false_once(tmp_path):
 def test_run_step_input_the_cli_refuses_still_gives_valid_false(tmp_path):
     proc, _ = run_step(tmp_path, CH_LEVEL="huge")
     assert proc.returncode == 2
-    assert "Invalid value for '--level'" in proc.stderr
+    assert "error: Invalid value for '--level'" in proc.stderr
     assert (tmp_path / "out.txt").read_text() == "valid=false\n"
     assert "exit code 2" in (tmp_path / "summary.md").read_text()

@@ -130,6 +130,28 @@ class _Cli(click.Group):
         with boundary(ctx):
             return super().invoke(ctx)
 
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Click's own handling, except that bad usage is one ``error:`` line like every
+        other bad input (click prints a usage block and two more lines)."""
+        call = {"args": args, "prog_name": prog_name, "complete_var": complete_var, **extra}
+        if not standalone_mode:
+            return super().main(standalone_mode=False, **call)
+        try:
+            code = super().main(standalone_mode=False, **call)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "context-handoff"
+            click.echo(f"error: {exc.format_message()} (see {where} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(ExitCode.HANDOFF_FAILED)
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
 
 @click.group(cls=_Cli)
 @click.version_option(package_name="context-handoff", prog_name="context-handoff")
