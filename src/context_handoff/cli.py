@@ -175,11 +175,13 @@ github_output_option = click.option(
 
 @cli.command()
 @click.option("--state", "--state-file", "state",
-              type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The state file (JSON, or YAML by suffix). [default: "
-                   ".orchestrator_state.json, else .taskmaster/tasks/tasks.json]")
+              type=click.Path(path_type=Path), default=None,
+              help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
+                   "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
+                   "[default: the one task file of a known format here, see "
+                   "docs/formats.md]")
 @click.option("--format", "input_format", default="auto", show_default=True,
-              metavar="auto|orchestrator|taskmaster",
+              metavar="|".join(formats.builtin_format_names()),
               help="The state's format; auto: by content (never by name). Installed "
                    "packages may add formats.")
 @click.option("--tag", default=None,

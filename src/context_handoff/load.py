@@ -24,10 +24,20 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from . import defaults
 from .errors import InputError, Problem, StateFileNotFound
+from .markdown import MAX_LINE_CHARS, parse_markdown
 from .model import Source
 
 YAML_SUFFIXES = frozenset({".yml", ".yaml"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+# A folder input (Backlog.md's backlog/, Conductor's conductor/, a spec folder): the files
+# read from it, how deep, and how many bytes in all (as much as one JSON body may have).
+FOLDER_SUFFIXES = frozenset({*MARKDOWN_SUFFIXES, *JSONL_SUFFIXES, *YAML_SUFFIXES, ".json",
+                             ".txt"})
+FOLDER_DEPTH = 4
+FOLDER_FILES = 100_000
 # Nodes that aliases may add to a YAML document beyond its own: generous for anchors
 # that share a block of settings, far below what a bomb needs to hurt.
 ALIAS_EXPANSION_LIMIT = 1_000_000
@@ -41,6 +51,19 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class Loaded(NamedTuple):
     document: Any
     source: Source
+
+
+class FolderDocument(NamedTuple):
+    """A folder given as the state: the text of its task-like files, by relative path
+    (POSIX separators); each format parses the ones it reads."""
+
+    root: Path
+    files: dict[str, str]
+
+    def parse(self, relative: str) -> Any:
+        """One of its files, parsed as its suffix says (Markdown, JSON, JSONL, YAML)."""
+        name = str(self.root / relative)
+        return parse_text(self.files[relative], name, Path(relative).suffix.lower())
 
 
 if TYPE_CHECKING:
@@ -92,10 +115,101 @@ def decode_text(data: bytes, name: str) -> str:
 
 
 def load_document(path: str | Path) -> Loaded:
-    """Read and parse ``path``; raise InputError (exit 2) when it is unusable."""
+    """Read and parse ``path`` (a file, or a folder of task files); raise InputError
+    (exit 2) when it is unusable."""
+    path = Path(path)
+    if path.is_dir():
+        return load_folder(path)
     data, source = read_file(path)
-    yaml_ok = Path(path).suffix.lower() in YAML_SUFFIXES
-    return Loaded(parse_document(data, source.name, yaml_ok=yaml_ok), source)
+    return Loaded(parse_file(data, source.name, path.suffix.lower()), source)
+
+
+def parse_file(data: bytes, name: str, suffix: str) -> Any:
+    """Parse a file's bytes as its suffix says: Markdown, JSONL, YAML, else JSON (or
+    JSONL, when the text is one JSON object a line)."""
+    if suffix in YAML_SUFFIXES or suffix not in (MARKDOWN_SUFFIXES | JSONL_SUFFIXES):
+        return parse_document(data, name, yaml_ok=suffix in YAML_SUFFIXES)
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty; expected a task list")
+    return parse_text(decode_text(data, name), name, suffix)
+
+
+def parse_text(text: str, name: str, suffix: str) -> Any:
+    """Parse decoded text as its suffix says."""
+    if suffix in MARKDOWN_SUFFIXES or suffix == ".txt":
+        return parse_markdown(text, name)
+    if suffix in JSONL_SUFFIXES:
+        return parse_jsonl(text, name)
+    return parse_document(text.encode("utf-8"), name, yaml_ok=suffix in YAML_SUFFIXES)
+
+
+def parse_jsonl(text: str, name: str) -> list[Any]:
+    """One JSON value a line (blank lines skipped); errors name the line and column."""
+    values = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(f"{name}:{number}: a line of {len(line):,} characters, over the "
+                             f"limit of {MAX_LINE_CHARS:,}")
+        try:
+            values.append(_parse_json(line, name))
+        except InputError as exc:
+            raise InputError(_at_line(exc.message, name, number)) from None
+        except RecursionError:
+            raise InputError(f"{name}:{number}: nested too deeply to be read") from None
+    if _SURROGATE_ESCAPE.search(text):
+        values = _replace_surrogates(values)
+    return values
+
+
+def _at_line(message: str, name: str, number: int) -> str:
+    """A JSON error of one line of a JSONL file, with the file's line number."""
+    rest = message[len(name):]
+    if rest.startswith(":1:"):
+        return f"{name}:{number}:{rest[3:]}"
+    return f"{name}:{number}{rest}"
+
+
+def load_folder(root: Path) -> Loaded:
+    """The task-like files of a folder (no hidden folders, no links), with one digest."""
+    files: dict[str, str] = {}
+    digest = hashlib.sha256()
+    total = 0
+    newest: float | None = None
+    for path in _folder_files(root):
+        data, source = read_file(path)
+        total += len(data)
+        if total > defaults.MAX_BODY_BYTES or len(files) >= FOLDER_FILES:
+            raise InputError(f"{root}: more than {defaults.MAX_BODY_BYTES:,} bytes or "
+                             f"{FOLDER_FILES:,} files of tasks; name one file with --state")
+        relative = path.relative_to(root).as_posix()
+        files[relative] = decode_text(data, source.name)
+        digest.update(relative.encode() + b"\0" + data + b"\0")
+        stamp = path.stat().st_mtime
+        newest = stamp if newest is None else max(newest, stamp)
+    mtime = datetime.fromtimestamp(newest, tz=timezone.utc) if newest is not None else None
+    return Loaded(FolderDocument(root, files),
+                  Source(name=str(root), digest=digest.hexdigest()[:12], mtime=mtime))
+
+
+def _folder_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    folders = [(root, 0)]
+    while folders:
+        folder, depth = folders.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            raise InputError(f"{folder}: cannot read the folder: {exc.strerror or exc}") from None
+        for entry in entries:
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            if entry.is_dir() and depth < FOLDER_DEPTH and entry.name != "node_modules":
+                folders.append((entry, depth + 1))
+            elif entry.is_file() and entry.suffix.lower() in FOLDER_SUFFIXES:
+                found.append(entry)
+    return sorted(found)
 
 
 def parse_document(data: bytes, name: str, *, yaml_ok: bool = False) -> Any:
@@ -116,6 +230,8 @@ def _parse_json(text: str, name: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and exc.lineno > 1 and text.lstrip().startswith("{"):
+            return parse_jsonl(text, name)  # one object a line: JSONL, whatever the suffix
         raise InputError(
             f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
         ) from None

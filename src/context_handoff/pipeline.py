@@ -232,8 +232,7 @@ def read_snapshot(path: Path, options: GenerateOptions, now: datetime
     if not path.exists():
         return None
     raw, source = load.read_file(path)
-    yaml_ok = path.suffix.lower() in load.YAML_SUFFIXES
-    document = load.parse_document(raw, source.name, yaml_ok=yaml_ok)
+    document = load.parse_file(raw, source.name, path.suffix.lower())
     if changes.is_snapshot(document):
         return changes.parse_snapshot(document, source.name)
     state = state_from_document(document, source, redact=options.redact,

@@ -1,0 +1,100 @@
+"""Ralph's ``prd.json`` (snarktank/ralph: prd.json.example and prompt.md), with the
+``progress.txt`` the loop appends to beside it.
+
+``{"project", "branchName", "description", "userStories": [...]}``; each story has
+``id`` (``US-001``), ``title``, ``description``, ``acceptanceCriteria``, ``priority``
+(1 is first), ``passes`` (true once done) and ``notes``; some files add ``dependsOn``.
+A story is done when it passes and open otherwise: Ralph has no other status.
+
+Each iteration Ralph takes the story of highest priority (lowest number) whose
+``passes`` is false; here also only once the stories it depends on pass. Ties keep the
+file's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Problem
+from ..model import Source, State, Task
+from . import tasklist
+
+if TYPE_CHECKING:
+    from . import ReadOptions
+
+name = "ralph"
+label = "a Ralph prd.json"
+
+
+def detect(document: Any) -> int:
+    if not isinstance(document, dict) or not isinstance(document.get("userStories"), list):
+        return 0
+    stories = [s for s in document["userStories"][:50] if isinstance(s, dict)]
+    return 2 if not stories or any("passes" in s for s in stories) else 1
+
+
+def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
+    if not isinstance(document, dict) or not isinstance(document.get("userStories"), list):
+        return [Problem(source, "$.userStories", "expected a list of user stories")]
+    problems = []
+    for index, story in enumerate(document["userStories"]):
+        where = f"$.userStories[{index}]"
+        if not isinstance(story, dict):
+            problems.append(Problem(source, where, "a story is an object"))
+            continue
+        if not isinstance(story.get("id"), (str, int)) or isinstance(story.get("id"), bool):
+            problems.append(Problem(source, f"{where}.id", "'id' is a required string"))
+        if not isinstance(story.get("passes", False), bool):
+            problems.append(Problem(source, f"{where}.passes", "true or false"))
+        priority = story.get("priority")
+        if priority is not None and not _number(priority):
+            problems.append(Problem(source, f"{where}.priority", "a number (1 is first)"))
+        deps = story.get("dependsOn", [])
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            problems.append(Problem(source, f"{where}.dependsOn", "a list of story ids"))
+    return problems
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and value == value and abs(value) != float("inf")
+
+
+def to_state(document: Any, source: Source, options: ReadOptions,
+             redact: Callable[[Any], Any]) -> State:
+    data = redact({"project": document.get("project"),
+                   "stories": [{key: story.get(key) for key in ("id", "title", "dependsOn")}
+                               for story in document["userStories"]]})
+    tasks: dict[str, Task] = {}
+    warnings: list[str] = []
+    pairs = zip(data["stories"], document["userStories"], strict=True)
+    for index, (story, raw) in enumerate(pairs):
+        tid = str(story["id"])
+        word = "passes" if raw.get("passes") else "open"
+        tasklist.add_task(tasks, tasklist.make_task(
+            tid, story.get("title") or tid, "done" if raw.get("passes") else "pending", word,
+            dependencies=story.get("dependsOn") or (),
+            priority=None if raw.get("priority") is None else str(raw["priority"])),
+            f"userStories[{index}]", warnings)
+    project = data["project"]
+    return tasklist.build_state(tasklist.Parts(
+        tasks, next_order=_order(document["userStories"], [str(s["id"]) for s in data["stories"]],
+                                 tasks),
+        project=project if isinstance(project, str) else None,
+        warnings=tuple(warnings)), source, name)
+
+
+def _order(stories: list[dict[str, Any]], ids: list[str], tasks: dict[str, Task]
+           ) -> tuple[str, ...]:
+    """Open stories whose dependencies pass, highest priority (lowest number) first."""
+    ranked = []
+    for index, (story, tid) in enumerate(zip(stories, ids, strict=True)):
+        task = tasks[tid]
+        if task.status != "pending":
+            continue
+        if all(dep in tasks and tasks[dep].status == "done" for dep in task.dependencies):
+            priority = story.get("priority")
+            ranked.append(((priority is None, priority if priority is not None else 0, index),
+                           tid))
+    return tuple(dict.fromkeys(tid for _, tid in sorted(ranked)))
