@@ -96,7 +96,7 @@ TICKS = {"speckit": ("- [ ] T005 [P]", "- [x] T005 [P]"),
 
 @pytest.mark.parametrize("name", sorted(TICKS))
 def test_since_follows_tasks_without_ids_when_a_box_is_ticked(name, tmp_path):
-    path, expected = _case(name)
+    expected = _case(name)[1]
     copy = tmp_path / "copy"
     shutil.copytree(CASES / name, copy)
     state = copy / expected["state"]
@@ -163,7 +163,6 @@ def test_a_forced_format_on_another_formats_file_names_the_right_one(tmp_path):
 def test_discovery_finds_each_known_place_and_refuses_to_guess(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ("beads", "ralph"):
-        path, _ = _case(name)
         shutil.copytree(CASES / name, tmp_path, dirs_exist_ok=True)
     (tmp_path / "expected.json").unlink()
     result = CliRunner().invoke(cli, ["generate", "--now", NOW.isoformat()],

@@ -362,9 +362,10 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster"]))
+@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, *formats.JSON_SHAPED]))
 def schema(name: str) -> None:
-    """Print a JSON Schema: the state, a payload level, or a Task Master tag."""
+    """Print a JSON Schema: the state, a payload level, or an input format read as JSON
+    (a Task Master tag, beads' issues, BMAD's sprint status, Ralph's prd.json)."""
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import subprocess
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import defaults
 from .errors import InputError, Problem, StateFileNotFound
-from .markdown import MAX_LINE_CHARS, parse_markdown
+from .markdown import MAX_LINE_CHARS, parse_markdown, split_front_matter
 from .model import Source
 
 YAML_SUFFIXES = frozenset({".yml", ".yaml"})
@@ -59,11 +60,24 @@ class FolderDocument(NamedTuple):
 
     root: Path
     files: dict[str, str]
+    parsed: dict[str, Any]  # what has been parsed already: checking and reading parse once
 
     def parse(self, relative: str) -> Any:
         """One of its files, parsed as its suffix says (Markdown, JSON, JSONL, YAML)."""
-        name = str(self.root / relative)
-        return parse_text(self.files[relative], name, Path(relative).suffix.lower())
+        if relative not in self.parsed:
+            name = str(self.root / relative)
+            self.parsed[relative] = parse_text(self.files[relative], name,
+                                               Path(relative).suffix.lower())
+        return self.parsed[relative]
+
+    def front_matter(self, relative: str) -> Any:
+        """The YAML front matter of one of its Markdown files, parsed; None without one."""
+        key = f"{relative}\0front matter"
+        if key not in self.parsed:
+            front, _, _ = split_front_matter(self.files[relative])
+            self.parsed[key] = None if front is None else parse_front_matter(
+                front, f"{self.root}/{relative}")
+        return self.parsed[key]
 
 
 if TYPE_CHECKING:
@@ -143,6 +157,12 @@ def parse_text(text: str, name: str, suffix: str) -> Any:
     return parse_document(text.encode("utf-8"), name, yaml_ok=suffix in YAML_SUFFIXES)
 
 
+def parse_front_matter(text: str, name: str) -> Any:
+    """A Markdown file's YAML front matter, every scalar as the string written (ids,
+    dates and words alike); the same limits and errors as any YAML input."""
+    return _parse_yaml(text, name, strings=True) if text.strip() else None
+
+
 def parse_jsonl(text: str, name: str) -> list[Any]:
     """One JSON value a line (blank lines skipped); errors name the line and column."""
     values = []
@@ -177,38 +197,45 @@ def load_folder(root: Path) -> Loaded:
     digest = hashlib.sha256()
     total = 0
     newest: float | None = None
-    for path in _folder_files(root):
-        data, source = read_file(path)
-        total += len(data)
+    for relative, size, stamp in _folder_files(root):
+        total += size
         if total > defaults.MAX_BODY_BYTES or len(files) >= FOLDER_FILES:
             raise InputError(f"{root}: more than {defaults.MAX_BODY_BYTES:,} bytes or "
                              f"{FOLDER_FILES:,} files of tasks; name one file with --state")
-        relative = path.relative_to(root).as_posix()
-        files[relative] = decode_text(data, source.name)
+        name = os.path.join(root, relative)
+        try:
+            with open(name, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        files[relative] = decode_text(data, name)
         digest.update(relative.encode() + b"\0" + data + b"\0")
-        stamp = path.stat().st_mtime
         newest = stamp if newest is None else max(newest, stamp)
     mtime = datetime.fromtimestamp(newest, tz=timezone.utc) if newest is not None else None
-    return Loaded(FolderDocument(root, files),
+    return Loaded(FolderDocument(root, files, {}),
                   Source(name=str(root), digest=digest.hexdigest()[:12], mtime=mtime))
 
 
-def _folder_files(root: Path) -> list[Path]:
-    found: list[Path] = []
-    folders = [(root, 0)]
+def _folder_files(root: Path) -> list[tuple[str, int, float]]:
+    """(relative POSIX path, size, mtime) of each task-like file, in path order."""
+    found: list[tuple[str, int, float]] = []
+    folders = [("", 0)]
     while folders:
-        folder, depth = folders.pop()
+        prefix, depth = folders.pop()
         try:
-            entries = sorted(folder.iterdir())
+            entries = list(os.scandir(os.path.join(root, prefix)))
         except OSError as exc:
-            raise InputError(f"{folder}: cannot read the folder: {exc.strerror or exc}") from None
+            raise InputError(f"{root / prefix}: cannot read the folder: "
+                             f"{exc.strerror or exc}") from None
         for entry in entries:
             if entry.name.startswith(".") or entry.is_symlink():
                 continue
+            relative = f"{prefix}{entry.name}"
             if entry.is_dir() and depth < FOLDER_DEPTH and entry.name != "node_modules":
-                folders.append((entry, depth + 1))
-            elif entry.is_file() and entry.suffix.lower() in FOLDER_SUFFIXES:
-                found.append(entry)
+                folders.append((relative + "/", depth + 1))
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in FOLDER_SUFFIXES:
+                info = entry.stat()
+                found.append((relative, info.st_size, info.st_mtime))
     return sorted(found)
 
 
@@ -244,10 +271,13 @@ def _reject_constant(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def _parse_yaml(text: str, name: str) -> Any:
+def _parse_yaml(text: str, name: str, *, strings: bool = False) -> Any:
+    """``strings``: every scalar a string (YAML's base schema), which is faster and
+    all that a front matter's fields need."""
     import yaml
 
-    loader = _string_times_loader()(text)
+    loader = (getattr(yaml, "CBaseLoader", yaml.BaseLoader) if strings
+              else _string_times_loader())(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -47,6 +47,9 @@ AUTO = "auto"
 ENTRY_POINT_GROUP = "context_handoff.formats"
 # What detect() answers: not this format, its outline but not its telltale parts, certainly.
 NO, MAYBE, SURE = 0, 1, 2
+# The formats whose files are JSON-shaped and checked against a packaged schema
+# (``context-handoff schema <name>``); the orchestrator's own is ``state``.
+JSON_SHAPED = ("taskmaster", "beads", "bmad", "ralph")
 # Where a state is looked for when none is named ("*": any one folder there).
 DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE),
                     Path("specs/*/tasks.md"), Path(".kiro/specs/*/tasks.md"),

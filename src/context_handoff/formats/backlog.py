@@ -25,8 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import InputError, Problem
-from ..load import FolderDocument, parse_text
-from ..markdown import split_front_matter
+from ..load import FolderDocument
 from ..model import Source, State, Task
 from . import tasklist
 
@@ -40,6 +39,8 @@ DEFAULT_STATUSES = ("To Do", "In Progress", "Done")
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 _TASK_FILE = re.compile(r"(?:backlog/)?tasks/[^/]+\.md")
 _NUMBERS = re.compile(r"\d+")
+_READ = ("id", "title", "status", "priority", "dependencies", "parent_task_id", "parent",
+         "created_date", "updated_date")
 
 
 class _Project(NamedTuple):
@@ -74,8 +75,13 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
                         "backlog/ folder with --state")]
     problems = []
     for path in _task_files(document):
-        front = _front(document, path)
         where = f"{document.root / path}"
+        try:
+            front = document.front_matter(path)
+        except InputError as exc:
+            problems.append(Problem(where, "$", exc.message.removeprefix(f"{where}")
+                                    .lstrip(": ")))
+            continue
         if not isinstance(front, dict):
             problems.append(Problem(where, "$", "no YAML front matter (--- id: ... ---)"))
         elif not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
@@ -87,20 +93,12 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     return problems
 
 
-def _front(document: FolderDocument, path: str) -> Any:
-    front, _, _ = split_front_matter(document.files[path])
-    if front is None:
-        return None
-    try:
-        return parse_text(front, str(document.root / path), ".yml")
-    except InputError:
-        return None
-
-
 def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
     project = _project(document)
-    fronts = redact([_front(document, path) for path in _task_files(document)])
+    # only the fields read reach the State: only they are scrubbed
+    fronts = redact([{key: front.get(key) for key in _READ if key in front}
+                     for front in map(document.front_matter, _task_files(document))])
     statuses = project.statuses
     tasks: dict[str, Task] = {}
     warnings: list[str] = []

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .. import validate
 from ..errors import Problem
 from ..model import Source, State, Task
 from . import tasklist
@@ -53,27 +54,8 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    if not isinstance(document, list):
-        return [Problem(source, "$", "expected one beads issue (a JSON object) a line")]
-    problems: list[Problem] = []
-    for line, issue in enumerate(document, 1):
-        where = f"$[{line - 1}]"
-        if not isinstance(issue, dict):
-            problems.append(Problem(source, where, "an issue is a JSON object"))
-            continue
-        if not isinstance(issue.get("id"), str) or not issue["id"]:
-            problems.append(Problem(source, f"{where}.id", "'id' is a required string"))
-        status = issue.get("status", "open")
-        if status not in STATUS_MAP:
-            problems.append(Problem(source, f"{where}.status", f"{status!r} is not one of "
-                                    f"{', '.join(STATUS_MAP)}"))
-        deps = issue.get("dependencies")
-        if deps is not None and not (isinstance(deps, list) and all(
-                isinstance(d, dict) and isinstance(d.get("depends_on_id"), str)
-                for d in deps)):
-            problems.append(Problem(source, f"{where}.dependencies", "a list of "
-                                    "{\"depends_on_id\": ..., \"type\": ...} objects"))
-    return problems
+    """Checked against schemas/beads.schema.json (``context-handoff schema beads``)."""
+    return validate.find_problems(document, name, source)
 
 
 def to_state(document: Any, source: Source, options: ReadOptions,

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import validate
 from ..errors import Problem
 from ..model import Phase, Source, State, Task
 from . import tasklist
@@ -49,13 +50,8 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    status = document.get("development_status") if isinstance(document, dict) else None
-    if not isinstance(status, dict):
-        return [Problem(source, "$.development_status",
-                        "expected a mapping of epic and story keys to statuses")]
-    return [Problem(source, f"$.development_status.{key}",
-                    f"{value!r} is not one of {', '.join(STATUS_MAP)}")
-            for key, value in status.items() if value not in STATUS_MAP]
+    """Checked against schemas/bmad.schema.json (``context-handoff schema bmad``)."""
+    return validate.find_problems(document, name, source)
 
 
 def to_state(document: Any, source: Source, options: ReadOptions,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import validate
 from ..errors import Problem
 from ..model import Source, State, Task
 from . import tasklist
@@ -35,30 +36,8 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    if not isinstance(document, dict) or not isinstance(document.get("userStories"), list):
-        return [Problem(source, "$.userStories", "expected a list of user stories")]
-    problems = []
-    for index, story in enumerate(document["userStories"]):
-        where = f"$.userStories[{index}]"
-        if not isinstance(story, dict):
-            problems.append(Problem(source, where, "a story is an object"))
-            continue
-        if not isinstance(story.get("id"), (str, int)) or isinstance(story.get("id"), bool):
-            problems.append(Problem(source, f"{where}.id", "'id' is a required string"))
-        if not isinstance(story.get("passes", False), bool):
-            problems.append(Problem(source, f"{where}.passes", "true or false"))
-        priority = story.get("priority")
-        if priority is not None and not _number(priority):
-            problems.append(Problem(source, f"{where}.priority", "a number (1 is first)"))
-        deps = story.get("dependsOn", [])
-        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            problems.append(Problem(source, f"{where}.dependsOn", "a list of story ids"))
-    return problems
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and value == value and abs(value) != float("inf")
+    """Checked against schemas/ralph.schema.json (``context-handoff schema ralph``)."""
+    return validate.find_problems(document, name, source)
 
 
 def to_state(document: Any, source: Source, options: ReadOptions,
