@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import Problem
@@ -35,6 +36,7 @@ REGISTRY = "tracks.md"
 _TRACK = re.compile(r"\[([ xX~])\]\s*\**\s*Track:\s*(.*?)\s*\**\s*$")
 _LINK = re.compile(r"tracks/([^/\s\)\]]+)/")
 _PLAN = re.compile(r"(?:.*/)?tracks/([^/]+)/plan\.md")
+_TRACK_FILES = frozenset({"plan.md", "metadata.json"})  # a track's own folder
 _NOISE = re.compile(r"<!--.*?-->|\s*\[[0-9a-f]{7,40}\]\s*$")
 
 
@@ -45,19 +47,25 @@ class _Track(NamedTuple):
 
 
 def detect(document: Any) -> int:
+    if isinstance(document, MarkdownDocument):  # one plan.md
+        boxes = document.checkboxes[:50]
+        tasks = sum(1 for item in boxes if item.text.startswith("Task:"))
+        return 2 if boxes and tasks * 2 >= len(boxes) else 0
     if not isinstance(document, FolderDocument):
         return 0
     plans = [path for path in document.files if _PLAN.fullmatch(path)]
-    if plans and REGISTRY in document.files:
+    if (plans and REGISTRY in document.files) or document.files.keys() >= _TRACK_FILES:
         return 2
     return 1 if plans or REGISTRY in document.files else 0
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
+    if isinstance(document, MarkdownDocument):
+        return []
     if not isinstance(document, FolderDocument):
         return [Problem(source, "$", "Conductor keeps its tracks in a folder: name the "
-                        "conductor/ folder with --state")]
-    if not any(_PLAN.fullmatch(path) for path in document.files):
+                        "conductor/ folder, a track's folder or its plan.md with --state")]
+    if not _plans(document):
         return [Problem(source, "$", "no tracks/<track_id>/plan.md in this folder; "
                         "Conductor writes one for each track")]
     return []
@@ -65,30 +73,51 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
 
 def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
-    tracks = _tracks(document)
     tasks: dict[str, Task] = {}
     phases: list[Phase] = []
     warnings: list[str] = []
     next_order: tuple[str, ...] | None = None
-    for track in tracks:
-        plan = document.parse(_plan_path(document, track.track_id))
-        if not isinstance(plan, MarkdownDocument):
-            continue
+    for track, plan in _tracks_and_plans(document, source):
         found, found_phases, ready = _plan(track, plan, redact, warnings)
         tasks.update(found)
         phases += found_phases
         if next_order is None and track.word not in ("[x]", "[X]", "completed"):
             next_order = ready  # Conductor works on the first track that is not done
-    times = [_updated(document, track.track_id) for track in tracks]
+    times = ([_updated(document, track_id) for track_id in _plans(document)]
+             if isinstance(document, FolderDocument) else [])
     return tasklist.build_state(tasklist.Parts(
         tasks, tuple(phases), next_order or (), project=None,
         last_updated=max((t for t in times if t is not None), default=None),
         warnings=tuple(warnings)), source, name)
 
 
+def _tracks_and_plans(document: Any, source: Source
+                      ) -> list[tuple[_Track, MarkdownDocument]]:
+    """Each track to read with its parsed plan: a plan.md alone is one track, named by
+    its folder."""
+    if isinstance(document, MarkdownDocument):
+        folder = Path(source.name).parent.name or "plan"
+        return [(_Track(folder, folder, ""), document)]
+    found = []
+    plans = _plans(document)
+    for track in _tracks(document):
+        plan = document.parse(plans[track.track_id])
+        if isinstance(plan, MarkdownDocument):
+            found.append((track, plan))
+    return found
+
+
+def _plans(document: FolderDocument) -> dict[str, str]:
+    """track id -> its plan's path; a track's own folder is the one track it holds."""
+    plans = {m.group(1): path for path in document.files if (m := _PLAN.fullmatch(path))}
+    if not plans and document.files.keys() >= _TRACK_FILES:
+        plans[document.root.name] = "plan.md"
+    return plans
+
+
 def _tracks(document: FolderDocument) -> list[_Track]:
     """The tracks in the registry's order; without a registry, the plans' folders."""
-    plans = {m.group(1): path for path in document.files if (m := _PLAN.fullmatch(path))}
+    plans = _plans(document)
     listed: list[_Track] = []
     if REGISTRY in document.files:
         title, word = None, ""
@@ -107,13 +136,8 @@ def _tracks(document: FolderDocument) -> list[_Track]:
     return listed
 
 
-def _plan_path(document: FolderDocument, track_id: str) -> str:
-    return next(path for path in document.files
-                if (m := _PLAN.fullmatch(path)) and m.group(1) == track_id)
-
-
 def _metadata(document: FolderDocument, track_id: str) -> dict[str, Any]:
-    plan = _plan_path(document, track_id)
+    plan = _plans(document)[track_id]
     text = document.files.get(plan[:-len("plan.md")] + "metadata.json")
     try:
         data = json.loads(text) if text else {}
