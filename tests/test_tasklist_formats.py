@@ -143,7 +143,8 @@ def test_a_markdown_file_that_is_no_task_list_gets_one_line(tmp_path):
         pipeline.read_state(notes)
     assert caught.value.lines() == [
         f"{notes}: this Markdown file is no task list: 1 checkbox item, none with a task id; "
-        "looked for spec-kit tasks (`- [ ] T001 ...`) and Kiro tasks (`- [ ] 1. ...`)"]
+        "looked for spec-kit tasks (`- [ ] T001 ...`), Kiro tasks (`- [ ] 1. ...`) and a "
+        "Conductor plan (`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder"]
     assert caught.value.exit_code == 2
 
 

@@ -199,7 +199,8 @@ def _not_a_task_list(document: MarkdownDocument | FolderDocument, source: str) -
     found = (f"{boxes} checkbox item{'s' if boxes != 1 else ''}, none with a task id"
              if boxes else "no checklist items (`- [ ] ...`)")
     return (f"{source}: this Markdown file is no task list: {found}; looked for spec-kit "
-            "tasks (`- [ ] T001 ...`) and Kiro tasks (`- [ ] 1. ...`)")
+            "tasks (`- [ ] T001 ...`), Kiro tasks (`- [ ] 1. ...`) and a Conductor plan "
+            "(`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder")
 
 
 def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source: str,

@@ -79,8 +79,7 @@ def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Par
         tasklist.add_task(tasks, task, f"line {item.line}", warnings)
         if len(tasks) > before:
             phases.setdefault(phase, []).append(task.id)
-    records = tuple(Phase(str(i), title, tuple(ids), None)
-                    for i, (title, ids) in enumerate(phases.items(), 1))
+    records = tuple(Phase(title, title, tuple(ids), None) for title, ids in phases.items())
     order = tuple(tid for tid, task in tasks.items() if task.status == "pending"
                   and all(tasks[dep].status == "done" for dep in task.dependencies))
     return tasklist.Parts(tasks, records, order, warnings=tuple(warnings))

@@ -43,11 +43,11 @@ def build_state(parts: Parts, source: Source, format_name: str) -> State:
 
 
 def _current_phase(parts: Parts) -> str | None:
-    """The first phase with unfinished work: where the work stands."""
+    """The id of the first phase with unfinished work: where the work stands."""
     for phase in parts.phases:
         if any(parts.tasks[tid].status not in ("done", "skipped", "cancelled")
                for tid in phase.tasks if tid in parts.tasks):
-            return phase.name
+            return phase.id
     return None
 
 
