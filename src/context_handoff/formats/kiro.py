@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 name = "kiro"
 label = "a Kiro tasks.md"
-FILE = "tasks.md"
+FILE = tasklist.TASKS_FILE
 _NUMBERED = re.compile(r"(\d+(?:\.\d+)*)\.?(?:[ \t]+|$)(.*)", re.DOTALL)
 _REQUIREMENTS = re.compile(r"_Requirements?:", re.IGNORECASE)
 
@@ -46,20 +46,13 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    found = tasklist.markdown_in(document, FILE)
-    if found is None:
-        return [Problem(source, "$", f"no {FILE} here: Kiro keeps its tasks in "
-                        f".kiro/specs/<feature>/{FILE}")]
-    if not any(_NUMBERED.match(item.text) for item in found.checkboxes):
-        return tasklist.no_checklist(source, found, "numbered (`- [ ] 1. ...`)")
-    return []
+    return tasklist.check_checklist(document, source, ".kiro/specs/<feature>", _NUMBERED,
+                                    "numbered (`- [ ] 1. ...`)")
 
 
 def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
-    found = tasklist.markdown_in(document, FILE)
-    assert found is not None  # check() said so
-    return tasklist.build_state(_read(found, redact), source, name)
+    return tasklist.build_state(_read(tasklist.checklist_of(document), redact), source, name)
 
 
 def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Parts:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 name = "speckit"
 label = "a spec-kit tasks.md"
-FILE = "tasks.md"
+FILE = tasklist.TASKS_FILE
 _TASK = re.compile(r"(T\d+)\b[ \t]*((?:\[[^\]\s]*\][ \t]*)*)(.*)", re.DOTALL)
 _LABEL = re.compile(r"\[([^\]\s]*)\]")
 
@@ -44,20 +44,13 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    found = tasklist.markdown_in(document, FILE)
-    if found is None:
-        return [Problem(source, "$", f"no {FILE} here: spec-kit keeps its tasks in "
-                        f"specs/<feature>/{FILE}")]
-    if not any(_TASK.match(item.text) for item in found.checkboxes):
-        return tasklist.no_checklist(source, found, "with a task id (`- [ ] T001 ...`)")
-    return []
+    return tasklist.check_checklist(document, source, "specs/<feature>", _TASK,
+                                    "with a task id (`- [ ] T001 ...`)")
 
 
 def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
-    found = tasklist.markdown_in(document, FILE)
-    assert found is not None  # check() said so
-    return tasklist.build_state(_read(found, redact), source, name)
+    return tasklist.build_state(_read(tasklist.checklist_of(document), redact), source, name)
 
 
 def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Parts:

@@ -9,6 +9,7 @@ environment, so those parts of the State stay empty, and no task is ever "failed
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
@@ -17,6 +18,8 @@ from ..errors import Problem
 from ..load import FolderDocument
 from ..markdown import Item, MarkdownDocument
 from ..model import Phase, Source, State, Task
+
+TASKS_FILE = "tasks.md"  # spec-kit's and Kiro's file, also in a spec folder
 
 
 class Parts(NamedTuple):
@@ -174,4 +177,25 @@ def descendants(tid: str, children: dict[str, list[str]]) -> list[str]:
         kid = stack.pop()
         found.append(kid)
         stack.extend(reversed(children.get(kid, [])))
+    return found
+
+
+def check_checklist(document: Any, source: str, home: str, task: re.Pattern[str],
+                    looked_for: str) -> list[Problem]:
+    """The problems of a tasks.md checklist format: no tasks.md (``home`` says where the
+    tool keeps it), or no checkbox item whose text ``task`` matches."""
+    found = markdown_in(document, TASKS_FILE)
+    if found is None:
+        return [Problem(source, "$", f"no {TASKS_FILE} here: the tool keeps its tasks in "
+                        f"{home}/{TASKS_FILE}")]
+    if not any(task.match(item.text) for item in found.checkboxes):
+        return no_checklist(source, found, looked_for)
+    return []
+
+
+def checklist_of(document: Any) -> MarkdownDocument:
+    """The tasks.md of a checked document."""
+    found = markdown_in(document, TASKS_FILE)
+    if found is None:
+        raise AssertionError("check() found a tasks.md")
     return found
