@@ -27,7 +27,8 @@ demo: encodings
 	$(BIN)/context-handoff validate $(OUT)/context_payload.json
 	@echo "report: $(OUT)/handoff_report.md"
 
-test: encodings tools/node_modules/.package-lock.json tools/taskmaster/node_modules/.package-lock.json
+test: encodings tools/node_modules/.package-lock.json tools/taskmaster/node_modules/.package-lock.json \
+	tools/inspector/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 tools/node_modules/.package-lock.json: tools/package-lock.json
@@ -36,6 +37,10 @@ tools/node_modules/.package-lock.json: tools/package-lock.json
 # Task Master's CLI: the oracle of the Task Master format's tests (large: installed once)
 tools/taskmaster/node_modules/.package-lock.json: tools/taskmaster/package-lock.json
 	npm ci --prefix tools/taskmaster --no-audit --no-fund --silent
+
+# The MCP Inspector's CLI: the independent client the MCP server's tests call it with
+tools/inspector/node_modules/.package-lock.json: tools/inspector/package-lock.json
+	npm ci --prefix tools/inspector --no-audit --no-fund --silent
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml examples/workflows/*.yml) tests/act/consumer.yml \
 	tests/act/release-consumer.yml
