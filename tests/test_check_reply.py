@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,8 @@ from click.testing import CliRunner
 from context_handoff import cli, pipeline
 from context_handoff.check_reply import Verdict, check_reply, verdict_markdown
 from context_handoff.synthetic import make_state
+
+from .conftest import ROOT
 
 
 def _payload(tmp_path: Path, level: str = "standard", tasks: int = 200) -> tuple[Path, Any]:
@@ -146,3 +151,27 @@ def test_the_verdict_in_a_job_summary_shows_state_text_literally(tmp_path: Path)
     verdict = check_reply(data, _good(data))
     assert verdict_markdown(verdict).startswith("### Resume check: the reply is consistent")
     assert phase.replace("_", "\\_") in verdict_markdown(verdict)
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_the_action_step_puts_the_verdict_in_the_job_summary(tmp_path: Path, good: bool) -> None:
+    """action/check-reply.sh as the action runs it, the CLI from this interpreter's venv."""
+    out = tmp_path / "context-handoff"
+    out.mkdir()
+    _, data = _payload(out)
+    (out / "standard.json").rename(out / "context_payload.json")
+    phase, _, failed = _facts(data)
+    reply = _good(data) if good else f"CONFIRMED - {phase}: {failed} is done.\n::warning::x"
+    (tmp_path / "reply.txt").write_text(reply, encoding="utf-8")
+    summary, outputs = tmp_path / "summary.md", tmp_path / "out.txt"
+    env = {**os.environ, "GITHUB_ACTION_PATH": str(ROOT), "CH_ENGINE_RESOLVED": "python",
+           "CH_BIN": str(Path(sys.executable).parent), "CH_REPLY_FILE": "reply.txt",
+           "CH_OUTPUT_DIR": "context-handoff", "CH_JOB_SUMMARY": "true",
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)}
+    proc = subprocess.run(["bash", str(ROOT / "action" / "check-reply.sh")], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == (0 if good else 1), proc.stderr
+    assert outputs.read_text() == f"reply-consistent={'true' if good else 'false'}\n"
+    shown = summary.read_text(encoding="utf-8")
+    assert ("is consistent" if good else "does not match") in shown
+    assert not any(line.startswith("::") for line in proc.stdout.splitlines())
