@@ -247,3 +247,17 @@ def test_the_inspector_lists_and_calls_each_tool(tmp_path: Path) -> None:
     report = _inspect(project, "--method", "resources/read", "--uri", "handoff://report")
     everything = json.dumps([listed, handoff, page, task, verdict, report], ensure_ascii=False)
     assert SECRET not in everything
+
+
+def test_root_names_the_project_when_the_client_starts_elsewhere(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", make_state(20))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    async def body(client: Client) -> Any:
+        return await client.call_tool("handoff", {"level": "minimal"})
+
+    params_args = ["--root", str(project)]
+    answer = _with_client(elsewhere, body, *params_args)
+    assert not answer.is_error
+    assert json.loads(_text(answer))["summary"]["tasks_total"] == 20

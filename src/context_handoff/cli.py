@@ -385,10 +385,13 @@ def serve(state_root: Path, host: str, port: int) -> None:
 
 
 @cli.command(name="mcp")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, help="The project folder: the state is found in it, and no "
+                                 "path leads out of it. [default: the working directory]")
 @click.option("--state", "--state-file", "state",
               type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The state file, inside the working directory (the project folder). "
-                   "[default: discovered there on every call, as generate does]")
+              help="The state file, inside the project folder. [default: discovered there "
+                   "on every call, as generate does]")
 @click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]),
               default=defaults.DEFAULT_LEVEL, show_default=True,
               help="The handoff's level when a call names none.")
@@ -398,14 +401,14 @@ def serve(state_root: Path, host: str, port: int) -> None:
               show_default=True, help="Tokenizer encoding the budgets are counted in.")
 @click.option("--page-tokens", type=click.IntRange(min=200), default=2000, show_default=True,
               help="Most tokens in one page of the more tool.")
-def mcp_command(state: Path | None, level: str, budget: int | None, encoding: str,
-                page_tokens: int) -> None:
+def mcp_command(root: Path | None, state: Path | None, level: str, budget: int | None,
+                encoding: str, page_tokens: int) -> None:
     """Serve the handoff to an agent over MCP (stdio; needs context-handoff[mcp]).
 
     Tools: handoff(level?, budget?, since?), more(section, offset?, limit?),
     task(id), check_reply(reply); resources handoff://payload and handoff://report.
     The state is read fresh on every call and never written; paths stay inside the
-    working directory.
+    project folder.
     """
     try:
         from .mcp_server import serve
@@ -415,7 +418,7 @@ def mcp_command(state: Path | None, level: str, budget: int | None, encoding: st
                          "pip install 'context-handoff[mcp]'") from None
     from .session import SessionOptions
 
-    serve(SessionOptions(root=Path.cwd(), state=state, level=level, budget=budget,
+    serve(SessionOptions(root=root or Path.cwd(), state=state, level=level, budget=budget,
                          encoding=encoding, page_tokens=page_tokens))
 
 
