@@ -55,6 +55,7 @@ lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 
 bench: encodings
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.agent
 
 bench-quick: encodings
 	$(BIN)/python -m benchmarks.run --quick

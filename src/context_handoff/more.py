@@ -44,10 +44,15 @@ def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
     terse = limits._replace(terse=True, detailed_failures=3, error=60)
     candidates = [_layout_items(facts, header, variant) for variant in (limits, terse)]
     for items in candidates:
-        if all(_is_prefix(payload_items(payload.data, path), whole)
-               for path, whole in items.items()):
+        if holds_prefixes(payload, items):
             return items
     return candidates[-1]
+
+
+def holds_prefixes(payload: Payload, items: dict[str, list[Any]]) -> bool:
+    """True when each section of ``payload`` holds a prefix of ``items``' list for it."""
+    return all(_is_prefix(payload_items(payload.data, path), whole)
+               for path, whole in items.items())
 
 
 def _is_prefix(held: list[Any], whole: list[Any]) -> bool:

@@ -14,7 +14,14 @@ from typing import Any, NamedTuple
 from . import defaults, formats, load, pipeline, render
 from .check_reply import Verdict, check_reply
 from .errors import InputError
-from .more import DEFAULT_PAGE_TOKENS, Page, full_section_items, page_section, payload_items
+from .more import (
+    DEFAULT_PAGE_TOKENS,
+    Page,
+    full_section_items,
+    holds_prefixes,
+    page_section,
+    payload_items,
+)
 from .task_info import describe_task
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
 
@@ -42,9 +49,16 @@ class _Key(NamedTuple):
 
 
 class _Entry:
-    def __init__(self, generated: pipeline.Generated) -> None:
+    def __init__(self, generated: pipeline.Generated, earlier: _Entry | None = None) -> None:
         self.generated = generated
         self._items: dict[str, list[Any]] | None = None
+        # the same content packed again (a later handoff): the items laid out for the
+        # earlier one serve while the facts that depend on the clock (warnings about
+        # the state's age) are the same and this payload holds a prefix of each
+        if earlier is not None and earlier._items is not None \
+                and earlier.generated.facts.warnings == generated.facts.warnings \
+                and holds_prefixes(generated.payload, earlier._items):
+            self._items = earlier._items
 
     @property
     def items(self) -> dict[str, list[Any]]:
@@ -79,7 +93,7 @@ class HandoffSession:
         key, options = self._settings(level, budget, since)
         generated = pipeline.generate(options)
         if generated.facts.state.source.digest == key.digest:
-            self._remember(key, _Entry(generated))
+            self._remember(key, _Entry(generated, self._entries.get(key)))
         return generated
 
     def more(self, section: str, offset: int | None = None, limit: int | None = None, *,
