@@ -9,7 +9,7 @@ out=${CH_OUTPUT_DIR:-context-handoff}
 mkdir -p "$out"
 payload="$out/context_payload.json"
 report="$out/handoff_report.md"
-snapshot="$out/snapshot.json"
+snapshot="$out/handoff_snapshot.json"
 args=(--error-format github generate --level "$CH_LEVEL"
       --encoding "$CH_ENCODING" --output "$payload" --report "$report"
       --github-output "$GITHUB_OUTPUT" --format "${CH_FORMAT:-auto}" --snapshot "$snapshot")

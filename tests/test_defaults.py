@@ -16,7 +16,7 @@ from .conftest import ROOT
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["inputs"]
 TEMPLATE = next(yaml.safe_load_all((ROOT / "templates" / "context-handoff.yml").read_text(
     encoding="utf-8")))["spec"]["inputs"]
-LEVELS_AND_AUTO = [*defaults.LEVELS, defaults.AUTO_LEVEL]
+LEVELS_AND_AUTO = list(defaults.LEVEL_CHOICES)
 
 
 def _budget_figures(text: str) -> list[int]:

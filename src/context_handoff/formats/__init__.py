@@ -14,49 +14,22 @@ then installed ones when no built-in format recognizes the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from .. import defaults
-from ..errors import InputError, Problem, StateFileNotFound
+from ..defaults import AUTO
+from ..errors import InputError, StateFileNotFound
 from ..excerpt import describe_document
-from ..model import Source, State
 from . import orchestrator, taskmaster
+from .base import MAYBE, NO, SURE, InputFormat, ReadOptions
 
-AUTO = "auto"
+__all__ = ["AUTO", "MAYBE", "NO", "SURE", "InputFormat", "ReadOptions"]
+
 ENTRY_POINT_GROUP = "context_handoff.formats"
-# What detect() answers: not this format, its outline but not its telltale parts, certainly.
-NO, MAYBE, SURE = 0, 1, 2
 # Where a state is looked for when none is named, in this order.
 DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE))
-
-
-class ReadOptions(NamedTuple):
-    """What a format may need beyond the document."""
-
-    path: Path | None = None  # the file read (None for an inline document)
-    tag: str | None = None  # Task Master: the tag to read (--tag)
-
-
-class InputFormat(Protocol):
-    """One input format. A module with these names satisfies it."""
-
-    name: str  # what --format takes
-    label: str  # for messages: "an orchestrator state"
-
-    def detect(self, document: Any) -> int:
-        """NO, MAYBE or SURE: does ``document`` look like this format?"""
-
-    def check(self, document: Any, source: str, options: ReadOptions) -> list[Problem]:
-        """Every problem that stops ``document`` from being read, each with its JSON path."""
-
-    def to_state(self, document: Any, source: Source, options: ReadOptions,
-                 redact: Callable[[Any], Any]) -> State:
-        """The State of a checked document. ``redact`` scrubs credentials from a parsed
-        part in place (the whole document, or the part that is read): call it on every
-        part whose strings reach the State, before reading them."""
 
 
 BUILTIN_FORMATS_BY_NAME: dict[str, InputFormat] = {
