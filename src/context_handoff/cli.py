@@ -118,13 +118,29 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         click.echo(f"error: unexpected error ({type(exc).__name__}: "
                    f"{workflow_commands.one_line(scrub_text(str(exc)))}); "
                    "rerun with --traceback and report it", err=True)
-        if ctx.find_root().params.get("traceback"):
+        if ctx.find_root().params.get("traceback") or ctx.meta.get(_TRACEBACK):
             traceback.print_exc(file=sys.stderr)
         _failed(ctx, ExitCode.INTERNAL, None)
         ctx.exit(ExitCode.INTERNAL)
 
 
+_TRACEBACK = "context_handoff.traceback"
+_TRACEBACK_HELP = "Show the traceback of an unexpected error."
+
+
+def _want_traceback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_TRACEBACK] = True  # meta is shared by the whole command line
+
+
 class _Cli(click.Group):
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Every subcommand takes --traceback too: it is typed after the subcommand as
+        often as before it."""
+        cmd.params.append(click.Option(["--traceback"], is_flag=True, expose_value=False,
+                                       callback=_want_traceback, help=_TRACEBACK_HELP))
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         with boundary(ctx):
             return super().invoke(ctx)
@@ -154,7 +170,7 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli)
 @click.version_option(package_name="context-handoff", prog_name="context-handoff")
-@click.option("--traceback", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.option("--traceback", is_flag=True, help=_TRACEBACK_HELP)
 @click.option("--error-format", type=click.Choice(["text", "github"]), default="text",
               help="github: also print each problem as a GitHub annotation (on stdout).")
 def cli(traceback: bool, error_format: str) -> None:
@@ -361,9 +377,30 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster"]))
-def schema(name: str) -> None:
-    """Print a JSON Schema: the state, a payload level, or a Task Master tag."""
+def discover() -> None:
+    """Print the state file generate reads when --state is not given (exit 2 if none)."""
+    click.echo(formats.discover_state())
+
+
+SCHEMAS = {
+    "state": "the orchestrator's state file",
+    **{level: f"a {level} payload" for level in defaults.LEVELS},
+    "taskmaster": "one tag of Task Master's tasks.json",
+}
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(SCHEMAS), required=False)
+def schema(name: str | None) -> None:
+    """Print a JSON Schema: the state, a payload level, or a Task Master tag.
+
+    Without NAME, list the names."""
+    if name is None:
+        width = max(map(len, SCHEMAS))
+        click.echo("usage: context-handoff schema NAME, where NAME is one of:")
+        for known, what in SCHEMAS.items():
+            click.echo(f"  {known:<{width}}  {what}")
+        return
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
 
 

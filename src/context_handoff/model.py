@@ -102,7 +102,6 @@ class Environment(NamedTuple):
     os: str | None
     architecture: str | None
     python_version: str | None
-    python_path: str | None
     packages: tuple[Package, ...]
     missing_dependencies: tuple[str, ...]
 
@@ -126,8 +125,6 @@ class State(NamedTuple):
     context_active: tuple[str, ...]
     context_completed: tuple[str, ...]
     context_failed: tuple[str, ...]
-    session_start: datetime | None
-    elapsed_hours: float | None
     tasks: dict[str, Task]  # insertion order is the file's order
     phases: tuple[Phase, ...]
     errors: tuple[ErrorRecord, ...]

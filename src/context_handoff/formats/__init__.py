@@ -114,12 +114,34 @@ def check_document(document: Any, source: str, requested: str = AUTO,
         raise InputError(f"{source}: this looks like {describe_document(document)}; "
                          f"expected {_expected()}", problems, headline=True)
     problems = fmt.check(document, source, options)
-    if problems:
-        # A file that is clearly this format needs only its problems; any doubt, a verdict.
-        clear = fmt is detected and score == SURE
-        raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
-                         problems, headline=not clear)
-    return fmt
+    if not problems:
+        return fmt
+    rival = _rival(fmt, document) if fmt is detected else None
+    if rival is not None:  # auto chose, and another format fits in part: say why this one
+        raise InputError(_rival_verdict(fmt, rival, source, len(problems)), problems,
+                         headline=True)
+    # A file that is clearly this format needs only its problems; any doubt, a verdict.
+    clear = fmt is detected and score == SURE
+    raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
+                     problems, headline=not clear)
+
+
+def _rival(chosen: InputFormat, document: Any) -> InputFormat | None:
+    """A built-in format other than ``chosen`` that ``document`` partly looks like."""
+    for fmt in BUILTIN_FORMATS_BY_NAME.values():
+        if fmt is not chosen and fmt.detect(document) > NO:
+            return fmt
+    return None
+
+
+def _rival_verdict(fmt: InputFormat, rival: InputFormat, source: str, count: int) -> str:
+    noun = "1 problem stops" if count == 1 else f"{count} problems stop"
+    why = getattr(fmt, "telltale", "")
+    rival_has = getattr(rival, "telltale", "")
+    return (f"{source}: read as {fmt.label} by its content" + (f" ({why})" if why else "")
+            + f", and {noun} it being read; it also has parts of {rival.label}"
+            + (f" ({rival_has})" if rival_has else "")
+            + f": if it is one, --format {rival.name} says what to fix")
 
 
 def _expected() -> str:

@@ -33,6 +33,7 @@ from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "orchestrator"
 label = "an orchestrator state"
+telltale = "its tasks an object keyed by task id"  # what detect() is sure by
 
 # Sections only an orchestrator state has: with these but no task map, it is one gone wrong.
 _SECTIONS = frozenset({"context", "dag", "error_tracking", "user_customizations",
@@ -75,8 +76,6 @@ def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, i
         context_active=_ids(ctx.get("active_tasks")),
         context_completed=_ids(ctx.get("completed_tasks")),
         context_failed=_ids(ctx.get("failed_tasks")),
-        session_start=times.read(ctx.get("session_start"), "context.session_start"),
-        elapsed_hours=_number(ctx.get("elapsed_hours"), "context.elapsed_hours", warnings),
         tasks={tid: _task(tid, raw, times) for tid, raw in doc["tasks"].items()},
         phases=tuple(
             Phase(pid, raw.get("name") or pid, _ids(raw.get("tasks")), raw.get("status"))
@@ -196,19 +195,6 @@ def _count(value: int | None, where: str, warnings: list[str]) -> int | None:
     return value
 
 
-def _number(value: float | None, where: str, warnings: list[str]) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        number = float("inf")
-    if number != number or abs(number) == float("inf"):
-        warnings.append(f"{where}: not a usable number, treated as unknown")
-        return None
-    return value
-
-
 def _environment(raw: dict[str, Any] | None) -> Environment | None:
     if not raw:
         return None
@@ -221,7 +207,6 @@ def _environment(raw: dict[str, Any] | None) -> Environment | None:
         os=os_name or None,
         architecture=system.get("architecture"),
         python_version=_text(python.get("version")),
-        python_path=python.get("path"),
         packages=tuple(
             Package(p["name"], _text(p.get("version")), bool(p.get("required", True)))
             for p in deps.get("python_packages") or ()

@@ -57,6 +57,9 @@ class _Selection(NamedTuple):
     tags: tuple[str, ...]  # every tag in the file
 
 
+telltale = "its tasks a list, or in tags"  # what detect() is sure by
+
+
 def detect(document: Any) -> int:
     if not isinstance(document, dict):
         return NO
@@ -150,8 +153,6 @@ def to_state(document: Any, source: Source, options: ReadOptions,
         context_active=tuple(t.id for t in tasks.values() if t.source_status == "in-progress"),
         context_completed=(),
         context_failed=(),
-        session_start=None,
-        elapsed_hours=None,
         tasks=tasks,
         phases=(),
         errors=(),
