@@ -204,6 +204,28 @@ def test_included_as_a_remote_file(project):
     assert check.valid and check.level == "full"
 
 
+@pytest.mark.parametrize("how", ["component", "remote"])
+def test_the_pipelines_a_user_copies_run_as_they_are(project, tmp_path, how):
+    """gitlab/include-*.gitlab-ci.yml as written, but for where the file comes from: this
+    commit's component, or this checkout served over HTTP, instead of a release's."""
+    copied = yaml.safe_load((ROOT / "gitlab" / f"include-{how}.gitlab-ci.yml").read_text())
+    (include,) = copied["include"]
+    assert how in include and "1.0.0" in include[how]  # a release, pinned
+    with _serve_directory(ROOT) as url:
+        include[how] = (COMPONENT["component"] if how == "component"
+                        else f"{url}/templates/context-handoff.yml")
+        ci_file = tmp_path / "copied.gitlab-ci.yml"
+        ci_file.write_text(yaml.safe_dump(copied))
+        # half an hour after the example state's last update: within max-state-age 6h
+        result = project(ci_file=ci_file, variables={"SOURCE_DATE_EPOCH": "1736953200"})
+    assert result.returncode == 0, result.log[-3000:]
+    check = payload_file.check_payload(result.artifacts() / "context_payload.json")
+    assert check.valid and check.level == "standard"
+    handoff_id = json.loads((result.artifacts() / "context_payload.json").read_text())[
+        "handoff_id"]
+    assert f"handoff {handoff_id} ({check.tokens} of 1200 tokens)" in result.log
+
+
 def _serve_directory(root: Path) -> contextlib.AbstractContextManager[str]:
     return serve_handler(functools.partial(http.server.SimpleHTTPRequestHandler,
                                            directory=str(root)))
