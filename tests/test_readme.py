@@ -84,7 +84,8 @@ def test_python_examples_run(project: Path, line_no: int, body: str) -> None:
 
 # A block that only defines a class is exercised the way its text says it is used.
 _EXERCISE = {
-    "checkpointer": "\nassert Orchestrator().track_tokens(160_000, 0)\n",
+    "checkpointer": ("\nassert not Orchestrator().track_text('a prompt', 'an answer')"
+                     "\nassert Orchestrator().track_tokens(160_000, 0)\n"),
 }
 
 

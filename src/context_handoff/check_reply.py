@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import load, pipeline, render
+from . import load, payload_file, render
 from .errors import InputError
 
 OPENINGS = ("CONFIRMED", "READY TO RESUME", "RECOVERY PLAN")
@@ -157,7 +157,7 @@ def check_reply_files(payload_path: Path, reply_path: Path, stdin: str | None = 
                       ) -> Verdict:
     """The verdict on a reply file (or ``stdin``, its text when given) against a payload
     file; InputError (exit 2) for an unreadable or invalid payload or reply."""
-    payload = pipeline.read_payload(payload_path)
+    payload = payload_file.read_payload(payload_path)
     if payload.schema_problems:
         raise InputError(f"{payload.name}: not a valid {payload.level or 'context-handoff'} "
                          "payload", list(payload.schema_problems))

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from . import defaults, formats, load, pipeline, render
 from .check_reply import Verdict, check_reply
 from .errors import InputError
+from .model import Generated
 from .more import (
     DEFAULT_PAGE_TOKENS,
     Page,
@@ -49,7 +50,7 @@ class _Key(NamedTuple):
 
 
 class _Entry:
-    def __init__(self, generated: pipeline.Generated, earlier: _Entry | None = None) -> None:
+    def __init__(self, generated: Generated, earlier: _Entry | None = None) -> None:
         self.generated = generated
         self._items: dict[str, list[Any]] | None = None
         # the same content packed again (a later handoff): the items laid out for the
@@ -88,7 +89,7 @@ class HandoffSession:
         return resolved.relative_to(root)
 
     def handoff(self, level: str | None = None, budget: int | None = None,
-                since: str | None = None) -> pipeline.Generated:
+                since: str | None = None) -> Generated:
         """A fresh handoff: the payload ``generate`` would write with these settings."""
         key, options = self._settings(level, budget, since)
         generated = pipeline.generate(options)

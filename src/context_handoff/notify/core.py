@@ -12,7 +12,6 @@ so one incident makes at most one issue.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import signal
 import threading
 import time
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import defaults
+from ..digests import short_digest
 from ..errors import HandoffFailed
 
 _T = TypeVar("_T", list, dict)  # type: ignore[type-arg]
@@ -70,7 +70,7 @@ class Tracker(Protocol):
 
 
 def fingerprint_of(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+    return short_digest("\x1f".join(parts), 16)
 
 
 def marker(fingerprint: str) -> str:
