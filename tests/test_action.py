@@ -47,7 +47,8 @@ def _missing() -> str | None:
     if shutil.which("docker") is None:
         return "no docker client"
     if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
-        return f"no Docker engine, or no image {IMAGE} (make image)"
+        return (f"no Docker engine, or no image {IMAGE}: make image (BASE_IMAGE= a Python "
+                "image you have; make base-image builds one from Debian's packages)")
     return None
 
 

@@ -1,8 +1,8 @@
 """The GitLab CI template, run by gitlab-ci-local as a user's pipeline would run it.
 
 Shell executor (the job's commands run here, with this checkout's CLI on PATH); the
-GitLab API is a fake on 127.0.0.1. Needs gitlab-ci-local (tools/, `npm ci --prefix
-tools`) and rsync: on a laptop without them these skip; in CI (CI=true) they fail.
+GitLab API is a fake on 127.0.0.1. Needs gitlab-ci-local (tools/: `make oracles`) and
+rsync: without them these skip; in CI (CI=true) they fail.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ GCL = ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 def gcl() -> Path:
     reason = None
     if not GCL.exists():
-        reason = "gitlab-ci-local is not installed (npm ci --prefix tools)"
+        reason = "gitlab-ci-local is not installed: make oracles (needs Node and npm)"
     elif shutil.which("rsync") is None:
-        reason = "gitlab-ci-local needs rsync"
+        reason = "gitlab-ci-local needs rsync: install it (apt-get install rsync)"
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the GitLab template tests: {reason}")

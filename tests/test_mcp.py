@@ -197,7 +197,7 @@ def test_without_the_extra_the_command_says_what_to_install(
 
 needs_inspector = pytest.mark.skipif(
     not INSPECTOR.exists() and os.environ.get("CI") != "true",
-    reason="the MCP Inspector is not installed (make test installs it into tools/inspector)")
+    reason="the MCP Inspector is not installed: make oracles (needs Node and npm)")
 
 
 def _inspect(project: Path, *args: str, exit_code: int = 0) -> dict[str, Any]:

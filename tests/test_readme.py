@@ -39,7 +39,11 @@ def _commands(body: str) -> list[tuple[str, list[str]]]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    """A folder with the checkout's example state where the checkout has it, and the same
+    state where a project keeps its own (for the snippets written for a project)."""
     (tmp_path / ".orchestrator_state.json").write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / EXAMPLE.name).write_bytes(EXAMPLE.read_bytes())
     return tmp_path
 
 

@@ -197,7 +197,7 @@ github_output_option = click.option(
               type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The state file (JSON, or YAML by suffix). [default: "
                    ".orchestrator_state.json, else .taskmaster/tasks/tasks.json]")
-@click.option("--format", "input_format", default="auto", show_default=True,
+@click.option("--format", "input_format", default=defaults.AUTO, show_default=True,
               metavar="auto|orchestrator|taskmaster",
               help="The state's format; auto: by content (never by name). Installed "
                    "packages may add formats.")

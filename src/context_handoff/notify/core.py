@@ -15,7 +15,7 @@ import email.utils
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -67,6 +67,19 @@ class Tracker(Protocol):
     def comment(self, issue: Issue, body: str) -> None: ...
 
     def close(self, issue: Issue) -> None: ...
+
+
+class TrackerKind(Protocol):
+    """One issue tracker: a module in notify/ with these names, listed in TRACKERS_BY_NAME."""
+
+    # the CI variables that tell this job from others: project, job, branch (or workflow)
+    SCOPE_KEYS: tuple[str, str, str]
+
+    def build_tracker(self, environ: Mapping[str, str], deadline_seconds: float) -> Tracker:
+        """The tracker for this CI job's project; ``Refused`` when it cannot be used."""
+
+    def run_url(self, environ: Mapping[str, str]) -> str | None:
+        """A link to this CI run, for the issue's body."""
 
 
 def fingerprint_of(*parts: str) -> str:
