@@ -1,8 +1,8 @@
 """Backlog.md's own CLI is the oracle: on each project, the tasks ``backlog task list``
 marks ready (``isReady``) and its order agree with ours.
 
-The CLI (npm backlog.md, pinned in tools/backlog) runs offline; `make test` installs
-it. The projects: tests/formats/backlog, and the same tasks under a status list of
+The CLI (npm backlog.md, pinned in tools/backlog) runs offline; `make oracles`
+installs it. The projects: tests/formats/backlog, and the same tasks under a status list of
 other words (the last status is done, whatever it is called).
 """
 
@@ -28,7 +28,7 @@ BACKLOG = ROOT / "tools" / "backlog" / "node_modules" / ".bin" / "backlog"
 
 pytestmark = pytest.mark.skipif(
     not BACKLOG.exists() and os.environ.get("CI") != "true",
-    reason="backlog not installed (make test installs it into tools/backlog)",
+    reason="backlog is not installed: make oracles (needs Node and npm)",
 )
 # The same project with its statuses renamed: To Do -> Backlog, In Progress -> Doing,
 # Done -> Shipped; the last one is done whatever its name.

@@ -235,7 +235,7 @@ def test_the_web_api_reads_task_master_ids_and_markdown_states(tmp_path):
 
 
 def test_the_checkpointer_reads_a_folder_state(tmp_path):
-    from context_handoff.orchestrator import HandoffCheckpointer
+    from context_handoff.checkpoint import HandoffCheckpointer
 
     shutil.copytree(CASES / "backlog" / "backlog", tmp_path / "backlog")
     checkpointer = HandoffCheckpointer(tmp_path / "backlog", tmp_path / "out", threshold=10,

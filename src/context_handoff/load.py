@@ -14,18 +14,17 @@ become U+FFFD.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
-import subprocess
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import defaults
+from .digests import short_digest
 from .errors import InputError, Problem, StateFileNotFound
 from .markdown import MAX_LINE_CHARS, parse_markdown, split_front_matter
 from .model import Source
@@ -115,7 +114,13 @@ def read_file(path: str | Path) -> tuple[bytes, Source]:
         raise InputError(f"{name}: is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    return data, Source(name=name, digest=hashlib.sha256(data).hexdigest()[:12], mtime=mtime)
+    return data, Source(name=name, digest=short_digest(data), mtime=mtime)
+
+
+def inline_source(document: Any) -> Source:
+    """Where an already-parsed document came from: no file, its digest by content."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False)
+    return Source("<inline state>", short_digest(text), None)
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -194,7 +199,7 @@ def _at_line(message: str, name: str, number: int) -> str:
 def load_folder(root: Path) -> Loaded:
     """The task-like files of a folder (no hidden folders, no links), with one digest."""
     files: dict[str, str] = {}
-    digest = hashlib.sha256()
+    parts: list[bytes] = []  # what the digest is of: each file's path and bytes
     total = 0
     newest: float | None = None
     for relative, size, stamp in _folder_files(root):
@@ -209,11 +214,11 @@ def load_folder(root: Path) -> Loaded:
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
         files[relative] = decode_text(data, name)
-        digest.update(relative.encode() + b"\0" + data + b"\0")
+        parts += (relative.encode(), b"\0", data, b"\0")
         newest = stamp if newest is None else max(newest, stamp)
     mtime = datetime.fromtimestamp(newest, tz=timezone.utc) if newest is not None else None
     return Loaded(FolderDocument(root, files, {}),
-                  Source(name=str(root), digest=digest.hexdigest()[:12], mtime=mtime))
+                  Source(name=str(root), digest=short_digest(b"".join(parts)), mtime=mtime))
 
 
 def _folder_files(root: Path) -> list[tuple[str, int, float]]:
@@ -402,26 +407,3 @@ def _replace_surrogates(document: Any) -> Any:
 def _problem(name: str, path: str, message: str) -> InputError:
     problem = Problem(name, path, message)
     return InputError(str(problem), [problem])
-
-
-class CommitTime(NamedTuple):
-    time: datetime
-    shallow: bool  # a shallow clone: the time may be later than the file's last change
-
-
-def commit_time(path: str | Path) -> CommitTime | None:
-    """When ``path`` was last committed, if it is in a git work tree and git exists."""
-    path = Path(path)
-    folder = str(path.parent.resolve())
-    try:
-        found = subprocess.run(
-            ["git", "-C", folder, "log", "-1", "--format=%cI", "--", path.name],
-            capture_output=True, text=True, timeout=10, check=False)
-        if found.returncode != 0 or not found.stdout.strip():
-            return None
-        shallow = subprocess.run(
-            ["git", "-C", folder, "rev-parse", "--is-shallow-repository"],
-            capture_output=True, text=True, timeout=10, check=False).stdout.strip() == "true"
-        return CommitTime(datetime.fromisoformat(found.stdout.strip()), shallow)
-    except (OSError, subprocess.SubprocessError, ValueError):  # no git, a hung git
-        return None

@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import InputError, Problem
 from ..load import FolderDocument
 from ..model import Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "backlog"
 label = "a Backlog.md folder"
+telltale = "tasks/*.md with YAML front matter"  # what detect() is sure by
 CONFIG = "config.yml"
 DEFAULT_STATUSES = ("To Do", "In Progress", "Done")
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -50,12 +49,12 @@ class _Project(NamedTuple):
 
 def detect(document: Any) -> int:
     if not isinstance(document, FolderDocument):
-        return 0
+        return NO
     tasks = _task_files(document)
     config = _config_path(document)
     if tasks and any(document.files[p].startswith("---") for p in tasks[:20]):
-        return 2
-    return 1 if config is not None and tasks else 0
+        return SURE
+    return MAYBE if config is not None and tasks else NO
 
 
 def _task_files(document: FolderDocument) -> list[str]:

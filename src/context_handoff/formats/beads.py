@@ -20,18 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import validate
 from ..errors import Problem
 from ..model import Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "beads"
 label = "a beads issues.jsonl"
+telltale = "one issue a line with beads' fields"  # what detect() is sure by
 STATUS_MAP = {
     "open": "pending", "in_progress": "running", "blocked": "blocked",
     "deferred": "skipped", "closed": "done", "pinned": "pending", "hooked": "running",
@@ -44,13 +43,13 @@ _FIELDS = frozenset({"issue_type", "priority", "created_at", "dependencies",
 
 def detect(document: Any) -> int:
     if not isinstance(document, list) or not document:
-        return 0
+        return NO
     sample = [line for line in document[:50] if isinstance(line, dict)]
     if not sample or len(sample) < min(len(document), 50):
-        return 0
+        return NO
     if all("id" in issue and "status" in issue for issue in sample):
-        return 2 if any(_FIELDS & issue.keys() for issue in sample) else 1
-    return 0
+        return SURE if any(_FIELDS & issue.keys() for issue in sample) else MAYBE
+    return NO
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import validate
 from ..errors import Problem
 from ..model import Phase, Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import NO, SURE, ReadOptions
 
 name = "bmad"
 label = "a BMAD sprint-status.yaml"
+telltale = "a development_status mapping"  # what detect() is sure by
 STATUS_MAP = {
     "backlog": "pending", "drafted": "pending", "ready-for-dev": "pending",
     "contexted": "pending", "in-progress": "running", "review": "running",
@@ -44,9 +43,9 @@ _STORY = re.compile(r"(\w+)-(\w+)(?:-.*)?")
 
 def detect(document: Any) -> int:
     if not isinstance(document, dict):
-        return 0
+        return NO
     status = document.get("development_status")
-    return 2 if isinstance(status, dict) else 0
+    return SURE if isinstance(status, dict) else NO
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:

@@ -19,19 +19,18 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import Problem
 from ..load import FolderDocument
 from ..markdown import MarkdownDocument
 from ..model import Phase, Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "conductor"
 label = "a Conductor folder"
+telltale = "tracks/<id>/plan.md with `- [ ] Task:` lines"  # what detect() is sure by
 REGISTRY = "tracks.md"
 _TRACK = re.compile(r"\[([ xX~])\]\s*\**\s*Track:\s*(.*?)\s*\**\s*$")
 _LINK = re.compile(r"tracks/([^/\s\)\]]+)/")
@@ -50,13 +49,13 @@ def detect(document: Any) -> int:
     if isinstance(document, MarkdownDocument):  # one plan.md
         boxes = document.checkboxes[:50]
         tasks = sum(1 for item in boxes if item.text.startswith("Task:"))
-        return 2 if boxes and tasks * 2 >= len(boxes) else 0
+        return SURE if boxes and tasks * 2 >= len(boxes) else NO
     if not isinstance(document, FolderDocument):
-        return 0
+        return NO
     plans = [path for path in document.files if _PLAN.fullmatch(path)]
     if (plans and REGISTRY in document.files) or document.files.keys() >= _TRACK_FILES:
-        return 2
-    return 1 if plans or REGISTRY in document.files else 0
+        return SURE
+    return MAYBE if plans or REGISTRY in document.files else NO
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Problem
 from ..markdown import Item, MarkdownDocument
 from ..model import Phase, Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "kiro"
 label = "a Kiro tasks.md"
+# what detect() is sure by
+telltale = "a numbered checklist with Kiro's `[-]`, `[ ]*` or `_Requirements:_`"
 FILE = tasklist.TASKS_FILE
 _NUMBERED = re.compile(r"(\d+(?:\.\d+)*)\.?(?:[ \t]+|$)(.*)", re.DOTALL)
 _REQUIREMENTS = re.compile(r"_Requirements?:", re.IGNORECASE)
@@ -35,14 +35,14 @@ _REQUIREMENTS = re.compile(r"_Requirements?:", re.IGNORECASE)
 def detect(document: Any) -> int:
     found = tasklist.markdown_in(document, FILE)
     if found is None:
-        return 0
+        return NO
     boxes = found.checkboxes[:200]
     numbered = sum(1 for item in boxes if _NUMBERED.match(item.text))
     if not numbered:
-        return 0
+        return NO
     kiro_marks = any(item.mark == "-" or item.optional for item in boxes)
     requirements = _REQUIREMENTS.search(found.text[:200_000]) is not None
-    return 2 if kiro_marks or requirements else 1
+    return SURE if kiro_marks or requirements else MAYBE
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:

@@ -14,25 +14,24 @@ file's order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import validate
 from ..errors import Problem
 from ..model import Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "ralph"
 label = "a Ralph prd.json"
+telltale = "userStories with passes"  # what detect() is sure by
 
 
 def detect(document: Any) -> int:
     if not isinstance(document, dict) or not isinstance(document.get("userStories"), list):
-        return 0
+        return NO
     stories = [s for s in document["userStories"][:50] if isinstance(s, dict)]
-    return 2 if not stories or any("passes" in s for s in stories) else 1
+    return SURE if not stories or any("passes" in s for s in stories) else MAYBE
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Problem
 from ..markdown import Item, MarkdownDocument
 from ..model import Phase, Source, State, Task
 from . import tasklist
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "speckit"
 label = "a spec-kit tasks.md"
+telltale = "checklist lines with task ids such as `- [ ] T001`"  # what detect() is sure by
 FILE = tasklist.TASKS_FILE
 _TASK = re.compile(r"(T\d+)\b[ \t]*((?:\[[^\]\s]*\][ \t]*)*)(.*)", re.DOTALL)
 _LABEL = re.compile(r"\[([^\]\s]*)\]")
@@ -36,11 +35,11 @@ _LABEL = re.compile(r"\[([^\]\s]*)\]")
 def detect(document: Any) -> int:
     found = tasklist.markdown_in(document, FILE)
     if found is None:
-        return 0
+        return NO
     boxes = found.checkboxes
     if any(_TASK.match(item.text) for item in boxes[:200]):
-        return 2
-    return 1 if boxes and any("phase" in h.text.lower() for h in found.headings) else 0
+        return SURE
+    return MAYBE if boxes and any("phase" in h.text.lower() for h in found.headings) else NO
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, NamedTuple
 
+from .. import times
 from ..errors import Problem
 from ..load import FolderDocument
 from ..markdown import Item, MarkdownDocument
 from ..model import Phase, Source, State, Task
+from ..times import as_utc
 
 TASKS_FILE = "tasks.md"  # spec-kit's and Kiro's file, also in a spec folder
 
@@ -38,7 +40,7 @@ def build_state(parts: Parts, source: Source, format_name: str) -> State:
     return State(
         source=source, project=parts.project, last_updated=parts.last_updated,
         current_phase=_current_phase(parts), context_active=(), context_completed=(),
-        context_failed=(), session_start=None, elapsed_hours=None, tasks=parts.tasks,
+        context_failed=(), tasks=parts.tasks,
         phases=parts.phases, errors=(), decisions=(), files=(), disk=None, environment=None,
         redactions={}, warnings=parts.warnings, format=format_name,
         next_order=parts.next_order,
@@ -90,19 +92,17 @@ def first_open(order: Sequence[str], tasks: dict[str, Task]) -> tuple[str, ...]:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time (``Z`` allowed; a date alone is midnight UTC), or None."""
+    """An ISO 8601 time (a date alone is midnight UTC; ``2025-03-01 10:00`` as Backlog.md
+    writes it), or None when there is none or it is unreadable."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return as_utc(value)
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    if text[-1:] in "Zz":
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text else text)
+        return times.parse_time(text.replace(" ", "T", 1) if " " in text else text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def notes_by_item(document: MarkdownDocument) -> dict[int, list[str]]:
