@@ -134,6 +134,7 @@ def standard(level: str = "standard") -> dict[str, Any]:
                     "blocked_by": strings_by_id(),
                     "priorities": strings_by_id(),
                     "source_statuses": strings_by_id(),
+                    "details": strings_by_id(),
                 },
             ),
             "critical_context": obj(

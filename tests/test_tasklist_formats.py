@@ -51,6 +51,8 @@ def test_active_and_next_are_the_formats_own(name):
     for tid, word in expected["words"].items():
         assert state.tasks[tid].source_status == word
     assert facts.counts.get("failed", 0) == 0 and not facts.recent_errors
+    for tid, part in expected.get("details", {}).items():  # the file's notes on the task
+        assert part in (state.tasks[tid].details or "")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -254,3 +256,13 @@ def test_a_conductor_track_is_read_from_its_folder_or_its_plan_alone():
         assert state.format == "conductor"
         assert state.next_order == whole.next_order
         assert set(state.tasks) < set(whole.tasks)
+
+
+@pytest.mark.parametrize("name", ["kiro", "beads", "backlog"])
+def test_the_notes_of_active_and_next_tasks_reach_the_payload(name):
+    path, expected = _case(name)
+    generated = pipeline.generate(pipeline.GenerateOptions(state=path, level="standard",
+                                                           now=NOW))
+    details = generated.payload.data["execution_state"]["details"]
+    for tid, part in expected["details"].items():
+        assert part in details[tid]

@@ -381,15 +381,18 @@ def _standard(v: _View, header: Header) -> Layout:
 
 def _task_notes(v: _View, named: list[str], execution: dict[str, Any]) -> list[Section]:
     """Where the input says more about the active and next tasks than our status does
-    (Task Master): each one's priority, and its own status word when ours differs
-    ("review" is running to us). Keys only for states that have them."""
+    (Task Master and the task-list formats): each one's priority, its own status word
+    when ours differs ("review" is running to us), and its notes (shortened). Keys only
+    for states that have them."""
     tasks = v.tasks
     notes = {
         "priorities": [t for t in named if tasks[t].priority],
         "source_statuses": [t for t in named if tasks[t].source_status
                             and tasks[t].source_status != tasks[t].status],
+        "details": [t for t in named if tasks[t].details],
     }
-    fields = {"priorities": "priority", "source_statuses": "source_status"}
+    fields = {"priorities": "priority", "source_statuses": "source_status",
+              "details": "details"}
     sections = []
     for key, ids in notes.items():
         if ids:

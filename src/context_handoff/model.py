@@ -49,6 +49,9 @@ class Task(NamedTuple):
     priority: str | None = None  # as the file says it (Task Master: critical, high, medium, low)
     source_status: str | None = None  # the file's own status word, before mapping (e.g. review)
     parent: str | None = None  # the task a subtask belongs to
+    # the input's own notes on the task (Kiro's requirements, beads' notes or close
+    # reason, Backlog.md's implementation notes or plan, Ralph's notes and progress)
+    details: str | None = None
 
 
 class ErrorRecord(NamedTuple):

@@ -6,7 +6,8 @@ order (``statuses: ["To Do", "In Progress", "Done"]``; ``default_status`` for ne
 tasks). Each task is ``backlog/tasks/<id> - <title>.md``: YAML front matter (``id``,
 ``title``, ``status``, ``priority`` high/medium/low, ``dependencies``,
 ``parent_task_id``, ``created_date``, ``updated_date``, ``ordinal``) and Markdown
-sections (description, acceptance criteria, implementation plan and notes). Drafts,
+sections (description, acceptance criteria, implementation plan and notes: the notes,
+else the plan, are the task's details). Drafts,
 completed and archived tasks live in other folders and are not read, as ``backlog task
 list`` does not list them.
 
@@ -96,8 +97,11 @@ def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
     project = _project(document)
     # only the fields read reach the State: only they are scrubbed
-    fronts = redact([{key: front.get(key) for key in _READ if key in front}
-                     for front in map(document.front_matter, _task_files(document))])
+    fronts = redact([{**{key: front.get(key) for key in _READ if key in front},
+                      "notes": _section(document.files[path])}
+                     for path, front in zip(_task_files(document),
+                                            map(document.front_matter, _task_files(document)),
+                                            strict=True)])
     statuses = project.statuses
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
@@ -126,6 +130,17 @@ def _project(document: FolderDocument) -> _Project:
     return _Project(project if isinstance(project, str) else None, statuses)
 
 
+def _section(text: str) -> str | None:
+    """The task's implementation notes, else its plan: between Backlog.md's section
+    markers (``<!-- SECTION:NOTES:BEGIN -->``), as its CLI writes them."""
+    for marker in ("NOTES", "PLAN"):
+        found = re.search(rf"<!-- SECTION:{marker}:BEGIN -->(.*?)<!-- SECTION:{marker}:END -->",
+                          text, re.DOTALL)
+        if found and found.group(1).strip():
+            return " ".join(found.group(1).split())
+    return None
+
+
 def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
     tid = str(front["id"])
     word = str(front.get("status") or statuses[0])
@@ -141,7 +156,7 @@ def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
         tid, str(front.get("title") or tid), status, word,
         dependencies=[str(dep) for dep in front.get("dependencies") or ()],
         priority=str(priority).lower() if priority else None,
-        parent=str(parent) if parent else None)
+        parent=str(parent) if parent else None)._replace(details=front.get("notes"))
 
 
 def _id_key(tid: str) -> tuple[Any, ...]:

@@ -81,10 +81,13 @@ def _task(issue: dict[str, Any]) -> Task:
     deps = [d["depends_on_id"] for d in links if d.get("type", "blocks") == "blocks"]
     parent = next((d["depends_on_id"] for d in links if d.get("type") == "parent-child"), None)
     priority = issue.get("priority")
+    reason = issue.get("close_reason")
+    details = issue.get("notes") or (f"closed: {reason}" if reason else None)
     return tasklist.make_task(
         issue["id"], issue.get("title") or issue["id"], STATUS_MAP[word], word,
         dependencies=deps, parent=parent,
-        priority=f"P{priority}" if isinstance(priority, int) else None)
+        priority=f"P{priority}" if isinstance(priority, int) else None,
+    )._replace(details=details if isinstance(details, str) else None)
 
 
 def ready_order(issues: list[dict[str, Any]], now: datetime | None) -> tuple[str, ...]:

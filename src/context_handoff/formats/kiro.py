@@ -57,6 +57,7 @@ def to_state(document: Any, source: Source, options: ReadOptions,
 
 def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Parts:
     items = tasklist.redact_items(found.items, redact)
+    notes = tasklist.notes_by_item(found._replace(items=tuple(items)))
     ids: dict[int, str] = {}  # item index -> task id
     tasks: dict[str, Task] = {}
     children: dict[str, list[str]] = {}
@@ -72,7 +73,8 @@ def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Par
         if item.optional and status == "pending":
             status = "skipped"  # optional: not started unless someone asks for it
         task = tasklist.make_task(tid, match.group(2).strip() or tid, status, word,
-                                  parent=parent)
+                                  parent=parent)._replace(
+            details="; ".join(notes.get(index, ())) or None)
         if tid in tasks:
             warnings.append(f"line {item.line}: id {tid} again; the first one is kept")
             continue

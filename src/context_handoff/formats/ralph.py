@@ -4,7 +4,9 @@
 ``{"project", "branchName", "description", "userStories": [...]}``; each story has
 ``id`` (``US-001``), ``title``, ``description``, ``acceptanceCriteria``, ``priority``
 (1 is first), ``passes`` (true once done) and ``notes``; some files add ``dependsOn``.
-A story is done when it passes and open otherwise: Ralph has no other status.
+A story is done when it passes and open otherwise: Ralph has no other status. Its
+``notes``, else the last section of ``progress.txt`` (beside the file) that names it,
+are its details.
 
 Each iteration Ralph takes the story of highest priority (lowest number) whose
 ``passes`` is false; here also only once the stories it depends on pass. Ties keep the
@@ -13,7 +15,9 @@ file's order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import validate
@@ -24,6 +28,8 @@ from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "ralph"
 label = "a Ralph prd.json"
+PROGRESS = "progress.txt"  # beside prd.json: what each iteration did
+PROGRESS_CHARS = 1_000_000  # read at most this much of it
 telltale = "userStories with passes"  # what detect() is sure by
 
 
@@ -42,7 +48,9 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
 def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
     data = redact({"project": document.get("project"),
-                   "stories": [{key: story.get(key) for key in ("id", "title", "dependsOn")}
+                   "progress": _progress(options.path),
+                   "stories": [{key: story.get(key) for key in ("id", "title", "dependsOn",
+                                                                "notes")}
                                for story in document["userStories"]]})
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
@@ -53,14 +61,36 @@ def to_state(document: Any, source: Source, options: ReadOptions,
         tasklist.add_task(tasks, tasklist.make_task(
             tid, story.get("title") or tid, "done" if raw.get("passes") else "pending", word,
             dependencies=story.get("dependsOn") or (),
-            priority=None if raw.get("priority") is None else str(raw["priority"])),
-            f"userStories[{index}]", warnings)
+            priority=None if raw.get("priority") is None else str(raw["priority"]),
+        )._replace(details=_details(story, data["progress"])), f"userStories[{index}]", warnings)
     project = data["project"]
     return tasklist.build_state(tasklist.Parts(
         tasks, next_order=_order(document["userStories"], [str(s["id"]) for s in data["stories"]],
                                  tasks),
         project=project if isinstance(project, str) else None,
         warnings=tuple(warnings)), source, name)
+
+
+def _progress(path: Path | None) -> str:
+    """The progress.txt beside the prd.json (Ralph appends a section a story), or ""."""
+    if path is None:
+        return ""
+    try:
+        with open(path.parent / PROGRESS, encoding="utf-8", errors="replace") as handle:
+            return handle.read(PROGRESS_CHARS)
+    except OSError:  # none yet: Ralph writes it after its first story
+        return ""
+
+
+def _details(story: dict[str, Any], progress: str) -> str | None:
+    """The story's notes, else the last progress.txt section that names it."""
+    notes = story.get("notes")
+    if isinstance(notes, str) and notes.strip():
+        return " ".join(notes.split())
+    tid = str(story["id"])
+    sections = [part for part in re.split(r"\n(?=## )", progress)
+                if part.startswith("## ") and tid in part.split("\n", 1)[0]]
+    return " ".join(sections[-1].split()) if sections else None
 
 
 def _order(stories: list[dict[str, Any]], ids: list[str], tasks: dict[str, Task]
