@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from context_handoff import pipeline
 from context_handoff.errors import HandoffFailed
-from context_handoff.pack import serialize, shorten
+from context_handoff.layouts import shorten
+from context_handoff.pack import serialize
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
@@ -238,7 +239,7 @@ def test_budget_holds_and_omitted_accounts_for_every_cut(write_state, doc, level
 
 
 def test_names_that_restate_the_id():
-    from context_handoff.layouts import _restates
+    from context_handoff.layouts.view import restates as _restates
 
     assert _restates("Deploy to Kubernetes", "task_045_deploy_kubernetes")
     assert _restates("Render auth (step 695)", "task_0695_render_auth")

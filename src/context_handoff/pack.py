@@ -1,6 +1,6 @@
 """Stage 5: a level's layout + budget + a token counter -> a Payload within budget.
 
-A layout (layouts.py) gives the payload's skeleton (summary, meta and every list
+A layout (the layouts package) gives the payload's skeleton (summary, meta and every list
 empty) and its sections: the lists and maps to fill, each with its candidates in
 the order they should be kept. The skeleton, with ``omitted`` counting everything,
 is counted exactly first: if even that exceeds the budget the handoff fails and says
@@ -65,15 +65,6 @@ def serialize(data: dict[str, Any]) -> str:
 def section_tokens(data: Mapping[str, Any], counter: TokenCounter) -> dict[str, int]:
     """Top-level key -> the tokens of that part of the payload alone."""
     return {key: counter.count(serialize({key: value})) for key, value in data.items()}
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with a marker saying how much went."""
-    if len(text) <= limit:
-        return text
-    marker_room = 16
-    keep = max(limit - marker_room, 1)
-    return f"{text[:keep]}…(+{len(text) - keep} chars)"
 
 
 def pack_sections(layout: Layout, header: Header, counter: TokenCounter) -> Payload:
