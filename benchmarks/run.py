@@ -28,7 +28,7 @@ from context_handoff.model import DEFAULT_BUDGETS, CompressionLevel
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
-from . import action_step, baselines, fidelity, probes
+from . import action_step, baselines, fidelity, own_probes, probes
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -130,14 +130,16 @@ def bench_fidelity(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
 # state, and a large one with many failures (see benchmarks/probes.py).
 PROBE_STATES = {"400 tasks": {"tasks": 400}, "2,000 tasks, 150 failed": {
     "tasks": 2000, "failed": 150, "active": 30, "seed": 7}}
+FULL_PROBE_STATES = {**PROBE_STATES, "5,000 tasks": {"tasks": 5000, "seed": 5}}
 
 
-def bench_probes(tmp: Path) -> dict[str, Any]:
+def bench_probes(tmp: Path, quick: bool = True) -> dict[str, Any]:
     """Per state and level: the original's payload and ours packed to its token count, and
-    ours at the level's own budget, each scored by the share of resume probes answered."""
+    ours at the level's own budget, each scored by the share of resume probes answered
+    (probes.py), and by the independent structural probe set (own_probes.py)."""
     counter = build_counter("o200k_base")
     out: dict[str, Any] = {}
-    for label, spec in PROBE_STATES.items():
+    for label, spec in (PROBE_STATES if quick else FULL_PROBE_STATES).items():
         spec = dict(spec)
         doc = make_state(spec.pop("tasks"), **spec)
         path = tmp / "probe_state.json"
@@ -146,6 +148,7 @@ def bench_probes(tmp: Path) -> dict[str, Any]:
         for level in LEVELS:
             ours = pipeline.generate(pipeline.GenerateOptions(state=path, level=level, now=NOW))
             wanted, ready = probes.resume_probes(ours.facts)
+            own = own_probes.probes_of(doc)
             original = baselines.original_strategy(doc, level)
             tokens = counter.count(original)
             same = pipeline.generate(pipeline.GenerateOptions(
@@ -155,8 +158,34 @@ def bench_probes(tmp: Path) -> dict[str, Any]:
                 "original": _probed(original, tokens, wanted, ready),
                 "ours_at_original_tokens": _probed(same.text, same.tokens, wanted, ready),
                 "ours_at_budget": _probed(ours.payload.text, ours.payload.tokens, wanted, ready),
+                "own": {"original": own_probes.answer(original, own)._asdict(),
+                        "ours_at_original_tokens": own_probes.answer(same.text, own)._asdict(),
+                        "ours_at_budget": own_probes.answer(ours.payload.text, own)._asdict()},
             }
     return out
+
+
+def bench_changes(tmp: Path) -> dict[str, Any]:
+    """A 2,000-task state (150 failed) after 2 tasks finished, 2 failed and 2 recovered:
+    what the standard payload (budget 1,200) keeps of ``changes``."""
+    doc = make_state(2000, failed=150, active=30, seed=7)
+    doc["context"]["active_tasks"] = []
+    before, after = tmp / "changes_before.json", tmp / "changes_after.json"
+    before.write_text(json.dumps(doc), encoding="utf-8")
+    tasks = doc["tasks"]
+    by = {s: [t for t, v in tasks.items() if v["status"] == s]
+          for s in ("running", "pending", "failed")}
+    for tid in by["running"][:2] + by["failed"][:2]:
+        tasks[tid]["status"], tasks[tid]["error"] = "success", None
+    for tid in by["pending"][-2:]:
+        tasks[tid]["status"] = "failed"
+        tasks[tid]["error"] = {"type": "RuntimeError", "message": "new failure"}
+    after.write_text(json.dumps(doc), encoding="utf-8")
+    payload = pipeline.generate(pipeline.GenerateOptions(
+        state=after, since=before, level="standard", budget=1200, now=NOW)).payload
+    kept = {k: len(v) for k, v in payload.data["changes"].items() if isinstance(v, list)}
+    cut = {k: n for k, n in payload.omitted.items() if k.startswith("changes.")}
+    return {"tokens": payload.tokens, "budget": 1200, "kept": kept, "omitted": cut}
 
 
 # Strings that made redaction rules backtrack quadratically: the time for 4x the text
@@ -229,7 +258,8 @@ def run(quick: bool) -> dict[str, Any]:
     if not quick:  # containers: seconds each, so not in the quick run the tests make
         results["action_step"] = action_step.bench_action_step(5)
     with tempfile.TemporaryDirectory() as tmp:
-        results["probes"] = bench_probes(Path(tmp))
+        results["probes"] = bench_probes(Path(tmp), quick)
+        results["changes"] = bench_changes(Path(tmp))
         results["redaction_scaling"] = bench_redaction_scaling()
         for size in sizes:
             doc = make_state(size, seed=size)
@@ -283,6 +313,15 @@ def render_markdown(results: dict[str, Any]) -> str:
               "the floor."]
     if "probes" in results:
         lines += _probes_md(results["probes"])
+    if "changes" in results:
+        ch = results["changes"]
+        lines += ["", "## What changed, on a large state", "",
+                  "A 2,000-task state (150 failed) after 2 tasks finished, 2 failed and 2 "
+                  f"recovered, at the standard level: {ch['tokens']}/{ch['budget']} tokens; "
+                  "`changes` keeps " + (", ".join(f"{k} {n}" for k, n in ch["kept"].items())
+                                        or "nothing")
+                  + "; cut: " + (", ".join(f"{k} {n}" for k, n in ch["omitted"].items())
+                                 or "nothing") + "."]
     if "redaction_scaling" in results:
         lines += ["", "## Redaction on hostile strings", "",
                   "Time to scrub 100,000 and 400,000 characters of a repeated unit that once "
@@ -319,6 +358,18 @@ def _probes_md(table: dict[str, Any]) -> list[str]:
             lines.append(f"| {label} | {level} | {row['probes']} | {o['tokens']}, "
                          f"{o['share']:.0%} | {same['tokens']}, **{same['share']:.0%}** | "
                          f"{ours['tokens']}, {ours['share']:.0%} | {missing} |")
+    lines += ["", "Scored again with the independent probe set (`benchmarks/own_probes.py`: "
+              "probes computed from the raw state, answered by reading the payload's JSON "
+              "structure, so an error type must be tied to its id, not merely nearby):", "",
+              "| state | level | original: share | ours at its tokens | ours at the level's "
+              "budget | ours still missing at its tokens |", "|---|---|---|---|---|---|"]
+    for label, rows in table.items():
+        for level, row in rows.items():
+            own = row["own"]
+            o, same = own["original"], own["ours_at_original_tokens"]
+            missing = ", ".join(f"{k} {n}" for k, n in same["missing_by_kind"].items()) or "—"
+            lines.append(f"| {label} | {level} | {o['share']:.0%} | **{same['share']:.0%}** "
+                         f"| {own['ours_at_budget']['share']:.0%} | {missing} |")
     return lines
 
 

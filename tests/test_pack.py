@@ -258,12 +258,12 @@ def test_terse_form_only_under_pressure(write_state):
     assert tight.data["execution_state"]["names"] == {}  # names restate the ids: left out
 
 
-def test_ids_before_details_under_pressure(write_state):
+def test_details_take_only_their_head_under_pressure(write_state):
     doc = make_state(400, seed=3)
     payload = _generate(write_state, doc, "standard", budget=700).payload
     execution = payload.data["execution_state"]
     assert execution["failed_tasks"] and execution["active_tasks"] and execution["next_eligible"]
-    assert execution["failures"] == {} and payload.omitted["execution_state.failures"] > 0
+    assert len(execution["failures"]) <= 2 and payload.omitted["execution_state.failures"] > 0
 
 
 def test_slack_left_by_estimates_is_used(write_state):

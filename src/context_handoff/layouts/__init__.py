@@ -23,6 +23,7 @@ So at no budget is an id list empty while another list carries details.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..model import CompressionLevel, Facts, Payload
 from ..pack import Header, Layout, pack_sections
@@ -34,7 +35,7 @@ from .standard import PAYLOAD_VERSION, standard
 from .view import LIMITS_BY_LEVEL, Limits, View, short_id, shorten, terse
 
 __all__ = ["LAYOUTS_BY_LEVEL", "LIMITS_BY_LEVEL", "PAYLOAD_VERSION", "Limits", "build_layout",
-           "pack_payload", "short_id", "shorten"]
+           "full_sections", "pack_payload", "short_id", "shorten"]
 
 LAYOUTS_BY_LEVEL: dict[CompressionLevel, Callable[[View, Header], Layout]] = {
     CompressionLevel.MINIMAL: minimal,
@@ -55,6 +56,23 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
     if payload.omitted:
         payload = pack_sections(build_layout(facts, header, terse(limits)), header, counter)
     return payload
+
+
+def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = True,
+                  ) -> dict[str, list[Any]]:
+    """Every section of ``level``'s payload, unbudgeted: section path (as ``omitted`` names
+    it) -> all its items, in the order packing keeps them and in the payload's shape (a
+    list's values; a map's ``[key, value]`` pairs). Whatever a payload keeps of a section
+    is a prefix of this list, so the items ``omitted`` counts are ``items[len(kept):]``.
+
+    A payload with anything omitted was packed in the terse form (``terse_form=True``);
+    one with nothing omitted, in the generous form.
+    """
+    limits = LIMITS_BY_LEVEL[level]
+    header = Header("", "", level, 0, "", "")
+    layout = build_layout(facts, header, terse(limits) if terse_form else limits)
+    return {s.path: [list(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
+            for s in layout.sections if s.candidates}
 
 
 def build_layout(facts: Facts, header: Header, limits: Limits) -> Layout:

@@ -25,7 +25,7 @@ def add_changes(layout: Layout, v: View, changes: Changes) -> None:
              ("decided", changes.decided, lambda p: shorten(p, v.limits.prompt), 1))
     # a kind with nothing in it is left out: the key costs tokens and says nothing
     sections = [Section(f"changes.{key}", items, to_json, weight, tier=2,
-                        caps={2: _FIRST_CHANGES})
+                        caps={2: _FIRST_CHANGES}, head=2)
                 for key, items, to_json, weight in kinds if items]
     data.update({key: [] for key, items, _, _ in kinds if items})
     layout.skeleton["changes"] = data

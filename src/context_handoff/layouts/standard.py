@@ -9,7 +9,7 @@ from typing import Any
 from ..model import CompressionLevel, Facts
 from ..pack import Header, Layout, Section
 from .errors import error_entries
-from .view import View, blocked_ids, iso, meta, progress, shorten
+from .view import View, blocked_ids, dropped, iso, meta, progress, shorten
 
 # The payload format's version (the "version" key of standard and full payloads):
 # v1.0.0's keys and types, plus the keys context-handoff adds.
@@ -41,6 +41,7 @@ def _summary(v: View, header: Header) -> dict[str, Any]:
         "progress": percent,
         "tasks_complete": finished,
         "tasks_total": total,
+        **dropped(facts),
         "generated_at": header.generated_at,
         # added (how many of each kind: a list's length plus its count in "omitted")
         "state_age_hours": facts.age_hours,
@@ -65,8 +66,10 @@ def _skeleton(v: View, header: Header) -> dict[str, Any]:
         "handoff_id": header.handoff_id,
         "summary": _summary(v, header),
         "execution_state": {
-            "active_tasks": [], "blocked_tasks": [], "failed_tasks": [], "next_eligible": [],
-            "failures": {}, "names": {}, "blocked_by": {},
+            "active_tasks": [], "blocked_tasks": [], "failed_tasks": [],
+            # failed_tasks is grouped by error type: this map names the groups, in order
+            **({"failure_types": {}} if v.failed else {}),
+            "next_eligible": [], "failures": {}, "names": {}, "blocked_by": {},
         },
         "critical_context": {"errors": [], "user_decisions": [], "warnings": []},
         "dag_snapshot": {
@@ -89,10 +92,12 @@ def _id_lists(v: View, blocked: list[str], full: bool) -> list[Section]:
     pending = list(facts.pending_decisions)
     decisions = [*pending, *facts.recent_decisions]
     return [
-        Section("execution_state.failed_tasks", v.failed, v.id, 4),
-        Section("execution_state.active_tasks", facts.active, v.id, 4),
+        Section("execution_state.failed_tasks", v.failed, v.id, 4, head=3),
+        Section("execution_state.failure_types", v.failure_types(), lambda kv: kv, 1,
+                keyed=True, head=3),
+        Section("execution_state.active_tasks", facts.active, v.id, 4, head=3),
         Section("execution_state.next_eligible", facts.ready, v.id, 2,
-                caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}),
+                caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}, head=3),
         Section("critical_context.user_decisions", decisions,
                 lambda d: v.decision(d, why=full), 1, caps={1: len(pending), 2: len(pending)}),
         Section("dag_snapshot.critical_path", facts.critical_path, v.id, 1,
@@ -123,7 +128,7 @@ def _details(v: View, named: list[str], blocked: list[str],
         Section("execution_state.failures", [t for t in v.failed if details[t][1]],
                 details.__getitem__, 2, tier=3, keyed=True),
         Section("execution_state.names", [t for t in named if v.name(t)],
-                lambda t: (v.id(t), v.name(t)), 2, tier=3, keyed=True),
+                lambda t: (v.id(t), v.name(t)), 2, tier=3, keyed=True, head=3),
         *_task_notes(v, named, execution),
         Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": v.id(p.id), "name": shorten(p.name, limits.name),

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from ..model import FINISHED, CompressionLevel, Decision, ErrorRecord, Facts, Task
 from ..pack import Header
 
+UNTYPED = "(no type)"  # the group of failures whose error has no type
 _TAGS_SHOWN = 10  # Task Master: the other tags named in meta
 _TAG_CHARS = 40
 
@@ -59,13 +60,26 @@ class View:
         self.limits = limits
         self.tasks: dict[str, Task] = facts.state.tasks
         self.latest_error = _latest_error_by_task(facts)
-        self.failed = _failed_ids(facts)
+        self.failed = _failed_ids(facts, self.latest_error)
+
+    def failure_types(self) -> list[tuple[str, int]]:
+        """Each error type and how many failures have it, in ``failed``'s order: the
+        first n ids of failed_tasks have the first type, and so on."""
+        counts: dict[str, int] = {}
+        for tid in self.failed:
+            kind = short_id(self.kind_of(tid), self.limits.name)
+            counts[kind] = counts.get(kind, 0) + 1
+        return list(counts.items())
 
     def id(self, tid: str) -> str:
         return short_id(tid, self.limits.id)
 
     def text(self, value: str | None, limit: int) -> str | None:
         return None if value is None else shorten(value, limit)
+
+    def kind_of(self, tid: str) -> str:
+        """A failed task's error type, or ``UNTYPED``: its group in ``failed``."""
+        return self.error_of(tid)[0] or UNTYPED
 
     def error_of(self, tid: str) -> tuple[str | None, str | None]:
         """A failed task's error type and message: its own, else its latest record's."""
@@ -115,15 +129,21 @@ def _latest_error_by_task(facts: Facts) -> dict[str, ErrorRecord]:
     return latest
 
 
-def _failed_ids(facts: Facts) -> list[str]:
-    """Failed tasks, those blocking the most first, then newest failure first."""
+def _failed_ids(facts: Facts, latest: dict[str, ErrorRecord]) -> list[str]:
+    """Failed tasks grouped by error type: within a group, those blocking the most first,
+    then the newest failure first; the groups in the order of their first member."""
     failed = [t for t in facts.state.tasks.values() if t.status == "failed"]
     failed.sort(key=lambda t: (
         -facts.blocks_count.get(t.id, 0),
         t.failed_at is None,
         -(t.failed_at.timestamp() if t.failed_at else 0.0),
     ))
-    return [t.id for t in failed]
+    groups: dict[str, list[str]] = {}
+    for task in failed:
+        record = latest.get(task.id)
+        kind = task.error_type or (record.error_type if record else None) or UNTYPED
+        groups.setdefault(kind, []).append(task.id)
+    return [tid for members in groups.values() for tid in members]
 
 
 def blocked_ids(facts: Facts, failed_order: list[str]) -> list[str]:
@@ -138,9 +158,17 @@ def iso(value: Any) -> str | None:
 
 
 def progress(facts: Facts) -> tuple[str, int, int]:
+    """Done of all tasks: the progress, the done count, the total. Skipped, deferred and
+    cancelled tasks are not done (``dropped`` counts them)."""
     total = len(facts.state.tasks)
-    finished = sum(facts.counts.get(s, 0) for s in FINISHED)
-    return f"{round(100 * finished / total) if total else 0}%", finished, total
+    done = facts.counts.get("done", 0)
+    return f"{round(100 * done / total) if total else 0}%", done, total
+
+
+def dropped(facts: Facts) -> dict[str, int]:
+    """``{"tasks_dropped": n}``: the skipped, deferred and cancelled tasks, when any."""
+    n = sum(facts.counts.get(s, 0) for s in FINISHED - {"done"})
+    return {"tasks_dropped": n} if n else {}
 
 
 def meta(header: Header, facts: Facts) -> dict[str, Any]:
