@@ -118,3 +118,13 @@ def test_each_failure_carries_its_error_type(states, level):
     assert failed and len(groups) >= len(failed)  # every kept failure has its type
     for tid, kind in zip(failed, groups[:len(failed)], strict=True):
         assert tasks[tid].error_type == kind
+
+
+def test_minimal_names_the_tasks_of_a_task_master_file_and_uses_its_room():
+    state = Path(__file__).parent / "taskmaster" / "subtasks-mixed-ids" / "tasks.json"
+    payload = pipeline.generate(pipeline.GenerateOptions(state=state, level="minimal")).payload
+    data = payload.data
+    assert data["next"] and data["active"]
+    for tid in [*data["active"], *data["next"]]:
+        assert data["names"].get(tid), tid  # "2.2" says nothing; its title does
+    assert payload.omitted == {}  # room left: every ready task is listed

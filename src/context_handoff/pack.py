@@ -126,7 +126,10 @@ class _Packer:
     def _fill(self, room: int) -> bool:
         """Add every section's head, then items tier by tier while their cost fits ``room``."""
         room, added = self._fill_heads(room)
-        for tier in sorted({s.tier for s in self.sections}):
+        # a capped section takes its tail in the tier after its last cap, even where no
+        # section starts in that tier
+        tiers = {s.tier for s in self.sections} | {t + 1 for s in self.sections for t in s.caps}
+        for tier in sorted(tiers):
             taking = [s for s in self.sections if s.tier <= tier and s.path not in self.closed]
             room, added_here = self._fill_tier(taking, tier, room)
             added = added or added_here

@@ -128,7 +128,7 @@ def _details(v: View, named: list[str], blocked: list[str],
         Section("execution_state.failures", [t for t in v.failed if details[t][1]],
                 details.__getitem__, 2, tier=3, keyed=True),
         Section("execution_state.names", [t for t in named if v.name(t)],
-                lambda t: (v.id(t), v.name(t)), 2, tier=3, keyed=True, head=3),
+                lambda t: (v.id(t), v.name(t)), 2, keyed=True, head=3),
         *_task_notes(v, named, execution),
         Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": v.id(p.id), "name": shorten(p.name, limits.name),
