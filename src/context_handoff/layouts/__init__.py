@@ -8,16 +8,21 @@ prompts, templates and validators written against v1 keep working (docs/payload.
 lists them). What context-handoff adds lives under new keys and never repeats a fact
 the v1 keys already carry: ids sit in the v1 lists, and details are keyed by id.
 
-Packing order, the same at every level (pack.py fills tier by tier):
+Packing order, the same at every level (pack.py): first every section's head (its
+first item, then each one's second, up to its ``head``; ``changes`` first), then tier
+by tier:
 
-1. the v1 id lists: failed, active, the first ready tasks, pending decisions, the
-   head of the critical path, the first blocked tasks, completed phases;
-2. the v1 detail lists: each failure's error (type and message), warnings, and the
-   rest of the ready and blocked tasks;
-3. the details: what was tried for each failure and what it blocks, names, past
-   decisions, the phase table, files and packages.
+1. the v1 id lists: failed (grouped by error type, ``failure_types`` naming the
+   groups), active, the first ready tasks, pending decisions, the head of the critical
+   path, the first blocked tasks, completed phases; names where ids do not say them;
+2. the v1 detail lists: each failure's error (type and message), warnings, the first
+   few changes of each kind, and the rest of the ready and blocked tasks;
+3. the details: what was tried for each failure and what it blocks, past decisions,
+   the phase table, files and packages.
 
-So at no budget is an id list empty while another list carries details.
+So at no budget is a section empty while another carries more than its head (unless
+the empty one's first item does not fit). ``full_sections`` gives every section's whole
+ordered list: a payload keeps a prefix of each.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ _FIRST_CHANGES = 5  # of each kind of change
 
 
 def add_changes(layout: Layout, v: View, changes: Changes) -> None:
-    """``changes``: packed once the v1 id lists have their share, before the errors'
-    details (the first few of each kind; the rest with the details)."""
+    """``changes``: the first two of each kind among the first heads, up to five with the
+    v1 detail lists, the rest with the details."""
     data: dict[str, Any] = {"since": {"at": changes.since_at, "digest": changes.since_digest}}
     if changes.phase_moved:
         data["phase"] = {"from": opt(changes.phase_from, v.limits.id),
@@ -29,4 +29,4 @@ def add_changes(layout: Layout, v: View, changes: Changes) -> None:
                 for key, items, to_json, weight in kinds if items]
     data.update({key: [] for key, items, _, _ in kinds if items})
     layout.skeleton["changes"] = data
-    layout.sections[0:0] = sections  # first among the second tier's lists
+    layout.sections[0:0] = sections  # first among the heads
