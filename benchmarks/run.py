@@ -71,18 +71,22 @@ def bench_in_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
     }
 
 
+# The child's peak RSS, read by a small Python that starts it: a child started straight
+# from this (large) process would count this process's pages until its exec.
+_PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+         "stdout=subprocess.DEVNULL); "
+         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
 def _timed_process(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child process."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own peak RSS
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            errors.seek(0)
-            raise RuntimeError(f"{args} failed: {errors.read().decode(errors='replace')}")
-    return wall, usage.ru_maxrss
+    proc = subprocess.run([sys.executable, "-c", _PEAK, *args], capture_output=True,
+                          text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed: {proc.stderr}")
+    return wall, int(proc.stdout.split()[-1])
 
 
 def bench_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
@@ -100,6 +104,20 @@ def bench_floor(repeats: int) -> dict[str, Any]:
     results = [_timed_process([sys.executable, "-c", code]) for _ in range(repeats)]
     return {"seconds": statistics.median(r[0] for r in results),
             "peak_rss_mb": round(max(r[1] for r in results) / 1024, 1), "command": code}
+
+
+def bench_paired_floor(path: Path, repeats: int) -> dict[str, Any]:
+    """The whole ``generate`` process on ``path`` and the tokenizer-load floor, run in
+    turn, the ratio taken pair by pair (a drifting machine moves both alike)."""
+    code = "import tiktoken; tiktoken.get_encoding('o200k_base')"
+    with tempfile.TemporaryDirectory() as out:
+        args = [str(Path(sys.executable).with_name("context-handoff")), "generate", "--state",
+                str(path), "--output", f"{out}/p.json", "--report", f"{out}/r.md"]
+        pairs = [(_timed_process(args)[0], _timed_process([sys.executable, "-c", code])[0])
+                 for _ in range(repeats)]
+    return {"seconds": statistics.median(a for a, _ in pairs),
+            "floor_seconds": statistics.median(b for _, b in pairs),
+            "ratio": round(statistics.median(a / b for a, b in pairs), 2)}
 
 
 def bench_fidelity(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +275,10 @@ def run(quick: bool) -> dict[str, Any]:
         results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
     if not quick:  # containers: seconds each, so not in the quick run the tests make
         results["action_step"] = action_step.bench_action_step(5)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "state_20000.json"
+            path.write_text(json.dumps(make_state(20_000, seed=20_000)), encoding="utf-8")
+            results["paired_20000"] = bench_paired_floor(path, 5)
     with tempfile.TemporaryDirectory() as tmp:
         results["probes"] = bench_probes(Path(tmp), quick)
         results["changes"] = bench_changes(Path(tmp))
@@ -311,6 +333,12 @@ def render_markdown(results: dict[str, Any]) -> str:
               f"{floor['seconds']:.3f} s, {floor['peak_rss_mb']} MB. Whole-process `generate` on "
               f"the example state: {example['seconds']:.3f} s = **{example['ratio_to_floor']}x** "
               "the floor."]
+    if "paired_20000" in results:
+        pair = results["paired_20000"]
+        lines += ["", "A 20,000-task state, whole-process `generate` (payload and report) and the "
+                  f"floor run in turn, 5 pairs: {pair['seconds']:.3f} s against "
+                  f"{pair['floor_seconds']:.3f} s, **{pair['ratio']}x** the floor (median of "
+                  "the pairs' ratios)."]
     if "probes" in results:
         lines += _probes_md(results["probes"])
     if "changes" in results:
