@@ -12,7 +12,7 @@ import pytest
 
 from context_handoff import layouts, pipeline
 from context_handoff.layouts.view import terse
-from context_handoff.model import CompressionLevel
+from context_handoff.model import CompressionLevel, Generated
 from context_handoff.pack import Header
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
@@ -50,7 +50,7 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return before, after
 
 
-def _generate(after: Path, before: Path, level: str, budget: int) -> pipeline.Generated:
+def _generate(after: Path, before: Path, level: str, budget: int) -> Generated:
     return pipeline.generate(pipeline.GenerateOptions(
         state=after, since=before, level=level, budget=budget))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..changes import Changes
+from ..model import Changes
 from ..pack import Layout, Section
 from .view import View, opt, shorten
 

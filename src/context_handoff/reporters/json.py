@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .. import pipeline
-from .base import Generated
+from ..payload_file import PayloadCheck
+from .base import Written
 from .text import TextReporter
 
 
@@ -17,7 +17,7 @@ def _echo(value: dict[str, Any]) -> None:
 
 
 class JsonReporter(TextReporter):
-    def generated(self, done: Generated) -> None:
+    def generated(self, done: Written) -> None:
         payload = done.result.payload
         _echo({"payload": str(done.output),
                "report": str(done.report_path) if done.report_path else None,
@@ -25,7 +25,7 @@ class JsonReporter(TextReporter):
                "budget": payload.budget, "encoding": payload.encoding,
                "handoff_id": payload.data["handoff_id"], "omitted": payload.omitted})
 
-    def checked(self, check: pipeline.PayloadCheck) -> None:
+    def checked(self, check: PayloadCheck) -> None:
         _echo({"payload": check.path, "valid": check.valid, "level": check.level,
                "tokens": check.tokens, "budget": check.budget, "encoding": check.encoding,
                "problems": [{"path": p.path, "message": p.message} for p in check.problems]})
