@@ -3,7 +3,7 @@
 The expected files are pretty-printed so a diff reads well; the payload written is the
 compact form of the same JSON. Regenerate after an intended change with
 ``UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and read the diff before committing it;
-read the reports rendered, too (``python -m markdown_it expected_standard.md``).
+read the reports rendered, too (``markdown-it expected_standard.md`` prints the HTML).
 """
 
 from __future__ import annotations
