@@ -40,7 +40,7 @@ from .standard import PAYLOAD_VERSION, standard
 from .view import LIMITS_BY_LEVEL, Limits, View, short_id, shorten, terse
 
 __all__ = ["LAYOUTS_BY_LEVEL", "LIMITS_BY_LEVEL", "PAYLOAD_VERSION", "Limits", "build_layout",
-           "full_sections", "pack_payload", "short_id", "shorten"]
+           "full_sections", "pack_payload", "short_id", "shorten", "terse"]
 
 LAYOUTS_BY_LEVEL: dict[CompressionLevel, Callable[[View, Header], Layout]] = {
     CompressionLevel.MINIMAL: minimal,
