@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from context_handoff import cli, pipeline
 from context_handoff.check_reply import Verdict, check_reply, verdict_markdown
+from context_handoff.render import md
 from context_handoff.synthetic import make_state
 
 from .conftest import ROOT
@@ -145,12 +146,12 @@ def test_the_verdict_in_a_job_summary_shows_state_text_literally(tmp_path: Path)
     hostile = Verdict({"phase": ["<img src=x>"], "task": [], "blockers": []},
                       ["it calls [x](http://x) done"])
     shown = verdict_markdown(hostile)
-    assert "\\<img src=x\\>" in shown and "<img" not in shown.replace("\\<img", "")
+    assert "\\<img src=x>" in shown and "<img" not in shown.replace("\\<img", "")
     assert "\\[x\\]" in shown
     phase, _, _ = _facts(data)
     verdict = check_reply(data, _good(data))
     assert verdict_markdown(verdict).startswith("### Resume check: the reply is consistent")
-    assert phase.replace("_", "\\_") in verdict_markdown(verdict)
+    assert md(phase) in verdict_markdown(verdict)
 
 
 @pytest.mark.parametrize("good", [True, False])

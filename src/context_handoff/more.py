@@ -12,7 +12,7 @@ import json
 from typing import Any, NamedTuple
 
 from .errors import InputError
-from .layouts import LIMITS_BY_LEVEL, Limits, build_layout
+from .layouts import LIMITS_BY_LEVEL, Limits, build_layout, terse
 from .model import Facts, Payload
 from .pack import Header, serialize
 from .tokens import TokenCounter
@@ -41,8 +41,7 @@ def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
     one cut something) is the first whose items the payload holds a prefix of."""
     header = Header("", "", payload.level, payload.budget, payload.encoding, "")
     limits = LIMITS_BY_LEVEL[payload.level]
-    terse = limits._replace(terse=True, detailed_failures=3, error=60)
-    candidates = [_layout_items(facts, header, variant) for variant in (limits, terse)]
+    candidates = [_layout_items(facts, header, variant) for variant in (limits, terse(limits))]
     for items in candidates:
         if holds_prefixes(payload, items):
             return items

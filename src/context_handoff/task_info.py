@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InputError
+from .layouts import shorten
 from .model import ErrorRecord, Facts, Task
-from .pack import shorten
 
 _TEXT = 2000  # characters of an error message, a name, an attempt
 _LIST = 200  # ids in a list of dependencies or dependents

@@ -25,6 +25,8 @@ class TextReporter:
                    f"handoff {payload.data['handoff_id']}")
         if done.report_path is not None:
             click.echo(f"report: {done.report_path}")
+        if done.report is not None:
+            _warn_unfilled(done.report)
         click.echo("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
                                   or "nothing"))
         facts = done.result.facts
@@ -62,9 +64,7 @@ class TextReporter:
 
     def rendered(self, report: render.Report, output: Path | None,
                  max_chars: int | None) -> None:
-        for name in report.unfilled:
-            click.echo(f"warning: {report.template}: no value for {{{name}}}; left as it is",
-                       err=True)
+        _warn_unfilled(report)
         if output is None:
             click.echo(report.text, nl=False)
         else:
@@ -82,3 +82,10 @@ class TextReporter:
             click.echo(f"issue {outcome.action}: {one_line(outcome.issue.url)}")
         else:
             click.echo(f"issue: {outcome.action}")
+
+
+def _warn_unfilled(report: render.Report) -> None:
+    """The same warning from ``generate --template`` and ``report --template``."""
+    for name in report.unfilled:
+        click.echo(one_line(f"warning: {report.template}: no value for {{{name}}}; "
+                            "left as it is"), err=True)
