@@ -148,9 +148,10 @@ class State(NamedTuple):
 class PhaseProgress(NamedTuple):
     id: str
     name: str
-    done: int
+    done: int  # its tasks done (as the overall counts: skipped and cancelled are not)
     total: int
-    status: str  # "done", "active" or "pending", from its tasks
+    status: str  # "done" (every task done or dropped), "active" or "pending"
+    dropped: int = 0  # its skipped (deferred reads as skipped) and cancelled tasks
 
 
 class Blocked(NamedTuple):
