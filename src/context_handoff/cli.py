@@ -30,8 +30,10 @@ from . import (
 )
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
+from .normalize import check_calendar
 from .redact import scrub_error, scrub_text
 from .reporters import GitHubReporter, GitLabReporter, Reporter
+from .reporters.gitlab import check_dotenv_value
 from .tokens import DEFAULT_ENCODING, ENCODINGS
 from .write import write_atomically
 
@@ -72,7 +74,11 @@ class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
             parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 time such as 2025-01-15T14:30:00Z", param, ctx)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        try:
+            return check_calendar(parsed, None)
+        except InputError as exc:
+            self.fail(exc.message, param, ctx)
 
 
 def use_reporters(ctx: click.Context, *, as_json: bool = False, github_output: Path | None = None,
@@ -116,9 +122,9 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         os.dup2(devnull, sys.stdout.fileno())
         ctx.exit(ExitCode.OK)
     except Exception as exc:
-        click.echo(f"error: unexpected error ({type(exc).__name__}: "
-                   f"{workflow_commands.one_line(scrub_text(str(exc)))}); "
-                   "rerun with --traceback and report it", err=True)
+        workflow_commands.say(f"error: unexpected error ({type(exc).__name__}: "
+                              f"{scrub_text(str(exc))}); rerun with --traceback and report it",
+                              err=True)
         if ctx.find_root().params.get("traceback"):
             traceback.print_exc(file=sys.stderr)
         _failed(ctx, ExitCode.INTERNAL, None)
@@ -142,10 +148,11 @@ class _Cli(click.Group):
             code = super().main(standalone_mode=False, **call)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "context-handoff"
-            click.echo(f"error: {exc.format_message()} (see {where} --help)", err=True)
+            workflow_commands.say(f"error: {exc.format_message()} (see {where} --help)",
+                                  err=True)
             sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            exc.show()
+        except click.ClickException as exc:  # as exc.show() prints it, on one line
+            workflow_commands.say(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
@@ -256,6 +263,8 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
         "--github-summary": github_summary, "--snapshot": snapshot_path,
     }, appended={"--github-output", "--github-summary"},
         inputs={"the state file": options.state})
+    if dotenv is not None:  # before the payload and report are replaced
+        check_dotenv_value("PAYLOAD", str(output))
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
         report = pipeline.write_outputs(generated, output, report_to, template,

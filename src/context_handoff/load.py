@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import re
+import stat
 import subprocess
 from datetime import datetime, timezone
 from functools import cache
@@ -70,6 +71,7 @@ def read_file(path: str | Path) -> tuple[bytes, Source]:
     path = Path(path)
     name = str(path)
     try:
+        check_regular_file(path)
         data = path.read_bytes()
         mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
     except FileNotFoundError:
@@ -79,6 +81,22 @@ def read_file(path: str | Path) -> tuple[bytes, Source]:
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     return data, Source(name=name, digest=hashlib.sha256(data).hexdigest()[:12], mtime=mtime)
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_regular_file(path: Path) -> None:
+    """InputError at once for a FIFO, socket or device: opening one may wait for a writer
+    that never comes. ``stat`` never blocks; a missing file is left to the reader."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    for test, what in _SPECIAL:
+        if test(mode):
+            raise InputError(f"{path}: is {what}, not a regular file; give a file")
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import InputError
 from .model import (
     STATUS_SYNONYMS,
     Decision,
@@ -32,7 +33,7 @@ MAX_COUNT = 2**63 - 1
 def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, int]) -> State:
     """Build the State record from a document that passed the state schema."""
     warnings: list[str] = []
-    times = _TimeReader(warnings)
+    times = _TimeReader(warnings, source.name)
     meta = doc.get("metadata") or {}
     ctx = doc.get("context") or {}
     return State(
@@ -68,11 +69,26 @@ def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, i
     )
 
 
-class _TimeReader:
-    """Parses ISO 8601 times; an unreadable one becomes None and a warning."""
+def check_calendar(parsed: datetime, where: str | None) -> datetime:
+    """``parsed`` if it has a UTC equivalent; InputError (exit 2) for a time at the
+    calendar's ends whose offset takes it past year 1 or 9999 (Python would overflow)."""
+    try:
+        parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise InputError(f"{where + ': ' if where else ''}{parsed.isoformat()} is outside "
+                         "the calendar in UTC "
+                         "(years 1 to 9999 once its offset is applied); "
+                         "write a time within it") from None
+    return parsed
 
-    def __init__(self, warnings: list[str]) -> None:
+
+class _TimeReader:
+    """Parses ISO 8601 times; an unreadable one becomes None and a warning, one outside
+    the calendar in UTC an error."""
+
+    def __init__(self, warnings: list[str], name: str) -> None:
         self._warnings = warnings
+        self._name = name
 
     def read(self, value: str | None, where: str) -> datetime | None:
         if not value:
@@ -87,7 +103,7 @@ class _TimeReader:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed
+        return check_calendar(parsed, f"{self._name}::$.{where}")
 
 
 def _ids(value: list[str] | None) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from . import changes, defaults, derive, formats, layouts, load, pack, render, validate
 from .errors import HandoffError, HandoffFailed, InputError, Problem
+from .normalize import check_calendar
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
 from .redact import Redactor, scrub_error
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
@@ -42,6 +43,7 @@ class GenerateOptions(NamedTuple):
     # when the state has no metadata.last_updated: its last change, as known elsewhere
     # (the action passes the file's last commit from the runner); None: found here
     committed_at: datetime | None = None
+    root: Path | None = None  # files beside the state are read only in here (the web API's)
 
 
 class Generated(NamedTuple):
@@ -81,7 +83,9 @@ class _TimedCounter:
 def resolve_now(now: datetime | None, environ: Mapping[str, str] = os.environ) -> datetime:
     """``now`` if given, else SOURCE_DATE_EPOCH (reproducible builds), else the clock."""
     if now is not None:  # stamped in UTC, whatever offset it was given with
-        return now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        if not now.tzinfo:
+            return now.replace(tzinfo=timezone.utc)
+        return check_calendar(now, "now").astimezone(timezone.utc)
     epoch = environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
@@ -106,7 +110,7 @@ def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int
 
 def read_state(
     path: Path, *, redact: bool = True, timer: _Timer | None = None,
-    format: str = formats.AUTO, tag: str | None = None,
+    format: str = formats.AUTO, tag: str | None = None, root: Path | None = None,
 ) -> State:
     """Load, validate, redact and normalize a state file into a State record.
 
@@ -120,16 +124,17 @@ def read_state(
     except HandoffError as exc:  # a parser may quote the text around the problem
         raise scrub_error(exc) if redact else exc from None
     return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer,
-                               format=format, tag=tag, path=path)
+                               format=format, tag=tag, path=path, root=root)
 
 
 def state_from_document(
     document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None,
     format: str = formats.AUTO, tag: str | None = None, path: Path | None = None,
+    root: Path | None = None,
 ) -> State:
     """Validate, redact and normalize an already-parsed state document."""
     timer = timer or _Timer()
-    read_options = formats.ReadOptions(path=path, tag=tag)
+    read_options = formats.ReadOptions(path=path, tag=tag, root=root)
     with timer.stage("validate"):
         try:
             chosen = formats.check_document(document, source.name, format, read_options)
@@ -183,7 +188,7 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     now = resolve_now(options.now)
     if document is None:
         state = read_state(options.state, redact=options.redact, timer=timer,
-                           format=options.format, tag=options.tag)
+                           format=options.format, tag=options.tag, root=options.root)
         state = _with_commit_time(state, options)
     else:
         state = state_from_document(document, source or _inline_source(document),
