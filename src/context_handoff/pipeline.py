@@ -240,7 +240,7 @@ def read_snapshot(path: Path, options: GenerateOptions, now: datetime
     yaml_ok = path.suffix.lower() in load.YAML_SUFFIXES
     document = load.parse_document(raw, source.name, yaml_ok=yaml_ok)
     if changes.is_snapshot(document):
-        return changes.parse_snapshot(document, source.name)
+        return changes.parse_snapshot(document, source.name, redact=options.redact)
     state = state_from_document(document, source, redact=options.redact,
                                 format=options.format, tag=options.tag, path=path)
     stamp = state.last_updated or source.mtime

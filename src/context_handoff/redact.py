@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections import Counter
 from typing import Any
@@ -130,25 +131,18 @@ class Redactor:
         return known
 
     def _replace(self, match: re.Match[str]) -> str:
-        kind = match.lastgroup or "secret"
+        found = _found(match)
+        if found is None:
+            return match.group(0)
+        kind, start, end = found
         text = match.group(0)
-        detail = _ONE[kind].match(match.string, match.start(), match.end())
-        start, end = 0, len(text)
-        if detail is not None:
-            for name in ("secret", "secret2", "secret3"):
-                if name in detail.re.groupindex and detail.group(name) is not None:
-                    start, end = (detail.start(name) - match.start(),
-                                  detail.end(name) - match.start())
-                    break
-        secret = text[start:end]
-        if not _is_secret(kind, secret):
-            return text
         self.counts[kind] += 1
-        return text[:start] + self.marker(kind, secret) + text[end:]
+        return text[:start] + self.marker(kind, text[start:end]) + text[end:]
 
     def redact_document(self, doc: Any) -> Any:
         """Scrub a parsed state in place (and return it); walks iteratively, any depth."""
         id_maps = _id_keyed_maps(doc)
+        self._number_secrets(doc, id_maps)
         stack: list[tuple[Any, bool]] = [(doc, False)]
         while stack:
             node, secret = stack.pop()
@@ -159,6 +153,46 @@ class Redactor:
                     node[index] = self._value(value, secret, stack)
         self._redact_error_pairs(doc)
         return doc
+
+    def _number_secrets(self, doc: Any, id_maps: set[int]) -> None:
+        """Give the document's secrets their markers before any is replaced, numbered in
+        the order of their SHA-256 digests: the same secrets get the same markers whatever
+        order the document lists them in (a state saved with its tasks in another order
+        reads the same), and a marker's number says nothing of the value it stands for."""
+        found: dict[tuple[str, str], str] = {}
+        stack: list[tuple[Any, bool]] = [(doc, False)]
+        while stack:
+            node, secret = stack.pop()
+            keyed = isinstance(node, dict) and id(node) in id_maps
+            items = node.items() if isinstance(node, dict) else (
+                ((None, value) for value in node) if isinstance(node, list) else ())
+            for key, value in items:
+                under_secret = secret
+                if key is not None:
+                    self._collect(key, found)
+                    under_secret = secret or (not keyed and self._is_secret_field(key))
+                if isinstance(value, str):
+                    if not under_secret:
+                        self._collect(value, found)
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, under_secret))
+        for key in sorted(found, key=found.__getitem__):
+            self.marker(*key)
+
+    def _collect(self, text: str, found: dict[tuple[str, str], str]) -> None:
+        if text in self._clean:
+            return
+        if not _ANY.search(text):
+            self._clean.add(text)
+            return
+        for match in _ANY.finditer(text):
+            hit = _found(match)
+            if hit is not None:
+                kind, start, end = hit
+                secret = match.group(0)[start:end]
+                if (kind, secret) not in self._markers:
+                    found[kind, secret] = hashlib.sha256(
+                        f"{kind}\0{secret}".encode("utf-8", "surrogatepass")).hexdigest()
 
     def _redact_dict(
         self, node: dict[str, Any], secret: bool, id_keyed: bool, stack: list[tuple[Any, bool]]
@@ -209,9 +243,24 @@ class Redactor:
             kind, message = record.get(type_key), record.get(message_key)
             if isinstance(kind, str) and isinstance(message, str) and kind and message:
                 joined = f"{kind}: {message}"
-                if _ANY.search(joined) and self.scrub(joined) != f"{kind}: {message}":
+                # a redactor of its own: markers it would hand out are never shown
+                if _ANY.search(joined) and scrub_text(joined) != joined:
                     self.counts["secret_field"] += 1
                     record[message_key] = SECRET_FIELD_MARKER
+
+
+def _found(match: re.Match[str]) -> tuple[str, int, int] | None:
+    """The kind of secret a match of ``_ANY`` found and where it lies in the match (its
+    "secret" group, else all of it); None when a second look says it is no secret."""
+    kind = match.lastgroup or "secret"
+    detail = _ONE[kind].match(match.string, match.start(), match.end())
+    start, end = 0, match.end() - match.start()
+    if detail is not None:
+        for name in ("secret", "secret2", "secret3"):
+            if name in detail.re.groupindex and detail.group(name) is not None:
+                start, end = detail.start(name) - match.start(), detail.end(name) - match.start()
+                break
+    return (kind, start, end) if _is_secret(kind, match.group(0)[start:end]) else None
 
 
 def _is_secret(kind: str, secret: str) -> bool:
