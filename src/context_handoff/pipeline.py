@@ -95,6 +95,12 @@ def resolve_now(now: datetime | None, environ: Mapping[str, str] = os.environ) -
     return datetime.now(timezone.utc)
 
 
+def utc_stamp(moment: datetime) -> str:
+    """``2025-01-15T14:30:00Z`` (a UTC time); the year always has four digits, which
+    strftime's ``%Y`` does not give for years before 1000 on every platform."""
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
+
+
 def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int]:
     """The level and budget to pack; ``auto`` picks the richest level the budget affords."""
     if level not in (*defaults.LEVELS, AUTO):
@@ -157,7 +163,7 @@ def handoff_id(source: Source, level: CompressionLevel, budget: int, encoding: s
                now: datetime) -> str:
     """Unique per state content, settings and microsecond: two runs a second differ."""
     seed = f"{source.digest}|{level.value}|{budget}|{encoding}|{now.isoformat()}"
-    return f"{now:%Y%m%dT%H%M%S%fZ}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
+    return f"{now.year:04d}{now:%m%dT%H%M%S%fZ}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
 
 
 @contextmanager
@@ -197,7 +203,7 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     with timer.stage("derive"):
         facts = derive.derive_facts(state, now)
     _check_age(facts, options.max_age)
-    generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    generated_at = utc_stamp(now)
     notes: tuple[str, ...] = ()
     with timer.stage("changes"):
         snapshot = changes.take_snapshot(facts, generated_at)
@@ -244,8 +250,7 @@ def read_snapshot(path: Path, options: GenerateOptions, now: datetime
     state = state_from_document(document, source, redact=options.redact,
                                 format=options.format, tag=options.tag, path=path)
     stamp = state.last_updated or source.mtime
-    taken_at = (stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if stamp
-                else "an earlier state")
+    taken_at = utc_stamp(stamp.astimezone(timezone.utc)) if stamp else "an earlier state"
     return changes.take_snapshot(derive.derive_facts(state, now), taken_at)
 
 
