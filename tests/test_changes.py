@@ -347,3 +347,17 @@ def test_a_snapshot_from_a_no_redact_run_is_redacted_when_read(tmp_path) -> None
     payload = (tmp_path / "p.json").read_text()
     assert GHP_A not in payload + later.stdout + (tmp_path / "r.md").read_text()
     assert "[REDACTED:github_token]" in payload  # the removed task, as a marker
+
+
+def test_the_snapshot_schema_is_printed_and_holds_what_generate_writes(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from context_handoff import validate
+    from context_handoff.cli import cli
+
+    printed = CliRunner().invoke(cli, ["schema", "snapshot"], catch_exceptions=False)
+    assert json.loads(printed.stdout)["title"] == "context-handoff snapshot"
+    doc = make_state(200, seed=4)
+    written = json.loads(changes.snapshot_text(changes.take_snapshot(_facts(doc),
+                                                                     "2025-01-15T15:00:00Z")))
+    assert validate.find_problems(written, "snapshot", "snap.json") == []

@@ -218,7 +218,9 @@ github_output_option = click.option(
 @click.option("--no-report", is_flag=True, help="Write only the payload.")
 @click.option("--since", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="An earlier handoff's snapshot (or an earlier state file): the payload and "
-                   "report say what changed since. A missing file is a first run: no changes.")
+                   "report say what changed since. A missing file is a first run: no changes. "
+                   "A snapshot is input: checked against its schema (context-handoff schema "
+                   "snapshot), redacted and shortened like the state.")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None,
               help="Also write this handoff's snapshot here, for the next run's --since "
@@ -369,9 +371,9 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster"]))
+@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster", "snapshot"]))
 def schema(name: str) -> None:
-    """Print a JSON Schema: the state, a payload level, or a Task Master tag."""
+    """Print a JSON Schema: the state, a payload level, a Task Master tag, or a snapshot."""
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
 
 

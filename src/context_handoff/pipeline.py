@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 
 from . import changes, defaults, derive, formats, layouts, load, pack, render, validate
 from .errors import HandoffError, HandoffFailed, InputError, Problem
-from .normalize import check_calendar
 from .model import DEFAULT_BUDGETS, CompressionLevel, Facts, Payload, Source, State
+from .normalize import check_calendar
 from .redact import Redactor, scrub_error
 from .tokens import DEFAULT_ENCODING, TokenCounter, build_counter
 from .write import check_writable, write_atomically, write_together

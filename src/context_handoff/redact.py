@@ -49,7 +49,8 @@ _KEYWORD = (r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[-_]?key|auth[-_]
             r"|(?<=[A-Za-z0-9][_.-])pass(?![A-Za-z]))(?:[_.-][A-Za-z0-9_.-]{0,30})?")
 _ASSIGN = r"""["'\]]{0,2}[ \t]*(?:=>|:=|=|:)[ \t]*"""
 # a value on a command line: quoted whole, else up to the next blank (bounded runs)
-_ARG = r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'|(?P<secret3>[^\s'"]{1,200}))"""
+_ARG = (r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
+        r"""|(?P<secret3>[^\s'"]{1,200}))""")
 _COMMAND = r"[^\n]{0,500}?[ \t]"  # the rest of a command line, up to an option
 
 # kind -> pattern. A group named "secret" (or "secret2", "secret3": one per alternative)
@@ -118,7 +119,8 @@ PATTERNS: dict[str, str] = {
     # curl -u user:password, --user=user:password (gitleaks' curl-auth-user)
     "curl_user": r"\bcurl\b" + _COMMAND + r"(?:-u|--user)(?:=|[ \t]{1,5})" + _ARG,
     # mysql -pPASSWORD (glued to -p), mysqldump/mysqladmin alike
-    "mysql_password": r"\bmysql(?:dump|admin)?\b" + _COMMAND + r"-p(?P<secret>[^\s'\"-][^\s'\"]{0,199})",
+    "mysql_password": r"\bmysql(?:dump|admin)?\b" + _COMMAND
+                      + r"-p(?P<secret>[^\s'\"-][^\s'\"]{0,199})",
     # --password x, --passwd "x y" (the "=" form is an assignment, below)
     "password_option": r"(?<![A-Za-z0-9-])--(?:[a-z]{1,20}-)?pass(?:word|wd)?[ \t]+(?!-)" + _ARG,
     # Docker's config.json: "auth" is base64 of user:password; tokens beside it

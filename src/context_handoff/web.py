@@ -5,9 +5,10 @@
 ``GET /api/handoff?level=&state_file=``, ``POST /api/handoff`` with ``{"level",
 "state_file"}`` or an inline ``{"level", "state"}``, ``GET /healthz``, ``GET /metrics``,
 OpenAPI at ``/docs``. ``state_file`` must resolve inside the state root (no ``..``,
-no absolute paths, no symlinks out): anything else is a 4xx, never the file. An
-invalid state is 422 with its JSON-path problems; only a real fault is 500 (without a
-traceback). The request handling is plain Python (``handle_handoff``), shared by the
+no absolute paths, no symlinks out): anything else is a 4xx, never the file; nor is a
+file beside it read outside the root (Task Master's ``state.json``). An invalid state is
+422 with its JSON-path problems, naming files as the client did, never by the server's
+paths; only a real fault is 500 (without a traceback). The request handling is plain Python (``handle_handoff``), shared by the
 Flask blueprint.
 
 Limits: a request body over ``max_body_bytes`` is 413 before it is parsed; a handoff
