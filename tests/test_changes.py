@@ -326,6 +326,8 @@ def test_a_snapshot_is_redacted_and_shortened_on_the_way_in(tmp_path) -> None:
     ({"tasks": {"a": "Done\n::warning::x"}}, "$.tasks.a"),
     ({"decisions": {"x": "y"}}, "$.decisions"),
     ({"surprise": 1}, "$"),
+    ({"current_phase": "p" * 100_001}, "$.current_phase"),  # size limits
+    ({"decisions": {f"{n:08x}": "x" for n in range(100_001)}}, "$.decisions"),
 ])
 def test_a_snapshot_that_breaks_its_schema_is_bad_input(tmp_path, fields, path) -> None:
     (tmp_path / "snap.json").write_text(json.dumps(_snapshot(**fields)))

@@ -269,7 +269,7 @@ def _with_commit_time(state: State, options: GenerateOptions) -> State:
         stamp = options.committed_at
         return state._replace(source=state.source._replace(
             committed_at=stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)))
-    if not on_ci_runner():
+    if not on_ci_runner() or options.root is not None:  # git would read outside the root
         return state
     commit = load.commit_time(options.state)
     if commit is None:
