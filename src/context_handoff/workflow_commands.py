@@ -1,9 +1,11 @@
 """GitHub workflow commands (annotations, notices), escaped as actions/toolkit escapes them.
 
 Data (the message) escapes ``%``, CR and LF; properties (``file=``, ``title=``) also
-``:`` and ``,``, which would otherwise end the property. Plain log lines that carry
-data (``error: ...``) are kept to one line with ``one_line``: a line break inside them
-would let state data start a workflow command of its own.
+``:`` and ``,``, which would otherwise end the property. Every line a reporter prints,
+whatever its source (state, snapshot, path, option), goes out through ``say``, which
+keeps it to one line with ``one_line``: a line break inside data would let it start a
+workflow command of its own. A Markdown report printed whole goes through
+``defuse_block``.
 """
 
 from __future__ import annotations
