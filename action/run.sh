@@ -20,7 +20,7 @@ out=${CH_OUTPUT_DIR:-context-handoff}
 mkdir -p "$out"
 payload="$out/context_payload.json"
 report="$out/handoff_report.md"
-snapshot="$out/snapshot.json"
+snapshot="$out/handoff_snapshot.json"
 args=(--error-format github generate --level "$CH_LEVEL"
       --encoding "$CH_ENCODING" --output "$payload" --report "$report"
       --github-output "$GITHUB_OUTPUT" --format "${CH_FORMAT:-auto}" --snapshot "$snapshot")
@@ -37,13 +37,10 @@ esac
 [ -n "${CH_TEMPLATE:-}" ] && args+=(--template "$CH_TEMPLATE")
 [ -n "${CH_MAX_STATE_AGE:-}" ] && args+=(--max-age "$CH_MAX_STATE_AGE")
 # The image has no git: the state file's last commit comes from the runner (a checkout's
-# mtimes are its own time, which would make any state look fresh).
-state_file=${CH_STATE_FILE:-}
-if [ -z "$state_file" ]; then   # the file the CLI will find
-    state_file=.orchestrator_state.json
-    [ -e "$state_file" ] || state_file=.taskmaster/tasks/tasks.json
-fi
+# mtimes are its own time, which would make any state look fresh). No file named: the one
+# the CLI finds.
 if [ "${CH_ENGINE_RESOLVED:-}" = docker ] \
+    && state_file=${CH_STATE_FILE:-$(ch none discover 2>/dev/null)} \
     && committed=$(git log -1 --format=%cI -- "$state_file" 2>/dev/null) \
     && [ -n "$committed" ]; then
     args+=(--committed-at "$committed")

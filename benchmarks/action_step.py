@@ -27,8 +27,8 @@ out=context-handoff
 mkdir -p "$out"
 ch none --error-format github generate --level "$CH_LEVEL" --encoding "$CH_ENCODING" \
     --output "$out/context_payload.json" --report "$out/handoff_report.md" \
-    --github-output "$GITHUB_OUTPUT" --format auto --snapshot "$out/snapshot.json" \
-    --since "$out/snapshot.json" || exit $?
+    --github-output "$GITHUB_OUTPUT" --format auto --snapshot "$out/handoff_snapshot.json" \
+    --since "$out/handoff_snapshot.json" || exit $?
 ch none validate "$out/context_payload.json" --github-output "$GITHUB_OUTPUT" || exit $?
 ch none report "$out/context_payload.json" --max-chars 900000 >> "$GITHUB_STEP_SUMMARY"
 """

@@ -9,21 +9,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from context_handoff.jsontext import compact_json
 from context_handoff.tokens import TokenCounter
-
-
-def _compact(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def whole_state_cut(doc: dict[str, Any], budget: int, counter: TokenCounter) -> str:
     """The state's compact JSON, cut at the last character that keeps it within budget."""
     import tiktoken
 
-    text = _compact(doc)
+    text = compact_json(doc)
     encoding = tiktoken.get_encoding(counter.name)
     tokens = encoding.encode_ordinary(text)
     return encoding.decode(tokens[:budget]) if len(tokens) > budget else text
@@ -44,7 +40,7 @@ def original_strategy(doc: dict[str, Any], level: str) -> str:
     )
     progress = f"{int(len(completed) / len(tasks) * 100) if tasks else 0}%"
     if level == "minimal":
-        return _compact({
+        return compact_json({
             "summary": {"phase": ctx.get("current_phase"), "progress": progress,
                         "task": active[0] if active else None},
             "active": active,
@@ -121,4 +117,4 @@ def original_strategy(doc: dict[str, Any], level: str) -> str:
             "packages": {p.get("name"): p.get("version") for p in packages
                          if p.get("name") in ("numpy", "pandas", "torch", "tensorflow")},
         }
-    return _compact(payload)
+    return compact_json(payload)

@@ -256,9 +256,9 @@ def run_consumer(scratch: Path, origin: Path, pinned: str) -> None:
         raise RehearsalFailed(f"the consumer workflow failed ({proc.returncode}):\n"
                               f"{(proc.stdout + proc.stderr)[-4000:]}")
     outputs = json.loads((record / "outputs.json").read_text())
-    from context_handoff import pipeline
+    from context_handoff import payload_file
 
-    check = pipeline.check_payload(record / "uploaded" / "context_payload.json")
+    check = payload_file.check_payload(record / "uploaded" / "context_payload.json")
     expect(outputs.get("valid") == "true" and check.valid and check.level == "standard"
            and check.tokens == int(outputs["tokens"]) <= int(outputs["budget"]),
            f"uses: acme/context-handoff@v1 wrote a valid standard payload "
@@ -281,9 +281,9 @@ def install_from_index(scratch: Path, index: str, version: str) -> None:
        "--output", out / "context_payload.json", "--report", out / "handoff_report.md",
        env=env, capture=True)
     reported = sh(venv / "bin" / "context-handoff", "--version", capture=True).stdout.strip()
-    from context_handoff import pipeline
+    from context_handoff import payload_file
 
-    check = pipeline.check_payload(out / "context_payload.json")
+    check = payload_file.check_payload(out / "context_payload.json")
     expect(reported.endswith(version) and check.valid and check.level == "minimal",
            f"pip install context-handoff=={version} from the index runs generate "
            f"({check.tokens} tokens)")

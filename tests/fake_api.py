@@ -138,7 +138,8 @@ def serve_handler(handler: Any) -> Iterator[str]:
     """A threaded HTTP server on 127.0.0.1 for ``handler``; yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True  # a trickling answer must not hold up the shutdown
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # polled often: shutting a test's server down is then quick
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from context_handoff import pipeline
+from context_handoff import payload_file
 
 from .conftest import EXAMPLE, ROOT
 from .fake_api import serve
@@ -47,7 +47,8 @@ def _missing() -> str | None:
     if shutil.which("docker") is None:
         return "no docker client"
     if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
-        return f"no Docker engine, or no image {IMAGE} (make image)"
+        return (f"no Docker engine, or no image {IMAGE}: make image (BASE_IMAGE= a Python "
+                "image you have; make base-image builds one from Debian's packages)")
     return None
 
 
@@ -168,9 +169,9 @@ def _assert_good_handoff(run: ActRun, level: str) -> None:
     assert out["artifact-id"] == "4242" and out["artifact-url"].endswith("/artifacts/4242")
     assert run.uploaded == ["context-handoff/context_payload.json",
                             "context-handoff/handoff_report.md",
-                            "context-handoff/snapshot.json"]
+                            "context-handoff/handoff_snapshot.json"]
     uploaded = run.record / "uploaded" / "context_payload.json"
-    check = pipeline.check_payload(uploaded)
+    check = payload_file.check_payload(uploaded)
     assert check.valid and check.level == level and check.tokens == int(out["tokens"])
     assert json.loads(uploaded.read_text())["handoff_id"] == out["handoff-id"]
     assert run.upload_inputs["retention-days"] == "30"
@@ -305,4 +306,4 @@ def test_image_runs_offline_as_any_uid(act_bin, tmp_path):
     assert proc.returncode == 0, proc.stderr
     payload = work / "context_payload.json"
     assert payload.stat().st_uid == 12345
-    assert pipeline.check_payload(payload).valid
+    assert payload_file.check_payload(payload).valid

@@ -163,7 +163,7 @@ def test_changes_are_cut_and_counted_within_the_budget(tmp_path) -> None:
 
 def test_the_api_and_the_checkpointer_say_what_changed(tmp_path) -> None:
     from context_handoff import ContextPayloadGenerator
-    from context_handoff.orchestrator import HandoffCheckpointer
+    from context_handoff.checkpoint import HandoffCheckpointer
 
     doc = make_state(200, seed=11)
     doc["context"]["active_tasks"] = []

@@ -159,6 +159,26 @@ def test_unexpected_errors_exit_3_with_traceback_only_on_request(chdir_tmp, monk
     assert "Traceback" not in quiet.stderr
     loud = run("--traceback", "generate", "--state", EXAMPLE)
     assert loud.exit_code == 3 and "Traceback" in loud.stderr
+    after = run("generate", "--state", EXAMPLE, "--traceback")  # typed where it is thought of
+    assert after.exit_code == 3 and "Traceback" in after.stderr
+
+
+def test_schema_without_a_name_lists_the_names():
+    from context_handoff import cli, validate
+
+    assert set(cli.SCHEMAS) == {*validate.SCHEMA_NAMES, "taskmaster", "snapshot"}
+    listing = run("schema")
+    assert listing.exit_code == 0
+    assert listing.stdout.startswith("usage: context-handoff schema NAME")
+    assert [line.split()[0] for line in listing.stdout.splitlines()[1:]] == list(cli.SCHEMAS)
+
+
+def test_discover_prints_the_state_generate_reads(chdir_tmp):
+    assert run("discover").exit_code == 2
+    found = chdir_tmp / ".taskmaster" / "tasks" / "tasks.json"
+    found.parent.mkdir(parents=True)
+    found.write_text("{}")
+    assert run("discover").stdout == ".taskmaster/tasks/tasks.json\n"
 
 
 def test_module_entry_point(tmp_path):

@@ -16,7 +16,7 @@ from .conftest import ROOT
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["inputs"]
 TEMPLATE = next(yaml.safe_load_all((ROOT / "templates" / "context-handoff.yml").read_text(
     encoding="utf-8")))["spec"]["inputs"]
-LEVELS_AND_AUTO = [*defaults.LEVELS, defaults.AUTO_LEVEL]
+LEVELS_AND_AUTO = list(defaults.LEVEL_CHOICES)
 
 
 def _budget_figures(text: str) -> list[int]:
@@ -54,3 +54,10 @@ def test_the_readme_and_the_help_state_the_budgets() -> None:
         assert f"{budget} {level}" in help_text
     assert f"[default: {defaults.DEFAULT_LEVEL}]" in help_text
     assert defaults.PAYLOAD_FILE in help_text and defaults.REPORT_FILE in help_text
+
+
+def test_one_snapshot_file_name_everywhere() -> None:
+    for restated in ("action.yml", "action/run.sh", "templates/context-handoff.yml"):
+        text = (ROOT / restated).read_text(encoding="utf-8")
+        names = set(re.findall(r"[\w.-]*snapshot[\w-]*\.json", text))
+        assert names == {defaults.SNAPSHOT_FILE}, restated

@@ -396,7 +396,7 @@ def to_state(document, source, options, redact):
     board = redact(document)["board"]
     tasks = {card: Task(card, card, _STATUS[column], (), (), None, None, None, None, None)
              for column, cards in board.items() for card in cards}
-    return State(source, "board", None, None, (), (), (), None, None, tasks, (), (), (), (),
+    return State(source, "board", None, None, (), (), (), tasks, (), (), (), (),
                  None, None, {}, (), format=name)
 '''
 
@@ -444,3 +444,14 @@ def test_the_notebook_magic_finds_and_reads_task_master(chdir_tmp):
                                     "ui": {"tasks": [_task(5, "in-progress")]}})
     context = HandoffMagics(shell=None).handoff("minimal --tag ui")
     assert (context["meta"]["format"], context["meta"]["tag"]) == ("taskmaster", "ui")
+
+
+def test_an_orchestrator_state_with_a_task_list_is_told_which_format_took_it(write_state):
+    path = write_state({"context": {"current_phase": "build"},
+                        "tasks": [{"id": "a", "name": "A", "status": "completed"}]})
+    with pytest.raises(InputError) as caught:
+        pipeline.read_state(path)
+    verdict = caught.value.lines()[0]
+    assert "read as a Task Master tasks.json by its content (its tasks a list" in verdict
+    assert "parts of an orchestrator state (its tasks an object keyed by task id)" in verdict
+    assert "--format orchestrator says what to fix" in verdict

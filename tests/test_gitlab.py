@@ -1,8 +1,8 @@
 """The GitLab CI template, run by gitlab-ci-local as a user's pipeline would run it.
 
 Shell executor (the job's commands run here, with this checkout's CLI on PATH); the
-GitLab API is a fake on 127.0.0.1. Needs gitlab-ci-local (tools/, `npm ci --prefix
-tools`) and rsync: on a laptop without them these skip; in CI (CI=true) they fail.
+GitLab API is a fake on 127.0.0.1. Needs gitlab-ci-local (tools/: `make oracles`) and
+rsync: without them these skip; in CI (CI=true) they fail.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from context_handoff import pipeline
+from context_handoff import payload_file
 
 from .conftest import EXAMPLE, ROOT
 from .fake_api import serve, serve_handler
@@ -33,9 +33,9 @@ GCL = ROOT / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 def gcl() -> Path:
     reason = None
     if not GCL.exists():
-        reason = "gitlab-ci-local is not installed (npm ci --prefix tools)"
+        reason = "gitlab-ci-local is not installed: make oracles (needs Node and npm)"
     elif shutil.which("rsync") is None:
-        reason = "gitlab-ci-local needs rsync"
+        reason = "gitlab-ci-local needs rsync: install it (apt-get install rsync)"
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the GitLab template tests: {reason}")
@@ -116,7 +116,7 @@ def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
     assert result.returncode == 0, result.log[-3000:]
     artifacts = result.artifacts()
     expected = level or "standard"
-    check = pipeline.check_payload(artifacts / "context_payload.json")
+    check = payload_file.check_payload(artifacts / "context_payload.json")
     assert check.valid and check.level == expected
     assert (artifacts / "handoff_report.md").read_text().startswith("#")
     dotenv = dict(line.split("=", 1) for line in (artifacts / "handoff.env").read_text().split())
@@ -165,7 +165,7 @@ def test_two_scheduled_pipelines_report_what_changed_between_them(project, tmp_p
 def test_included_as_a_ci_cd_component(project):
     result = project({"level": "minimal"}, include=COMPONENT)
     assert result.returncode == 0, result.log[-3000:]
-    check = pipeline.check_payload(result.artifacts() / "context_payload.json")
+    check = payload_file.check_payload(result.artifacts() / "context_payload.json")
     assert check.valid and check.level == "minimal"
     preview = project({"level": "full", "job-name": "nightly"}, include=COMPONENT, preview=True)
     job = yaml.safe_load(preview.stdout)["nightly"]
@@ -181,7 +181,7 @@ def test_the_mirrors_pipeline_runs_the_component_and_releases_it_on_a_version_ta
     shutil.copy(EXAMPLE, examples / EXAMPLE.name)
     run = project(source="web", ci_file=ROOT / ".gitlab-ci.yml")
     assert run.returncode == 0, run.log[-3000:]
-    check = pipeline.check_payload(run.artifacts("component-selftest") / "context_payload.json")
+    check = payload_file.check_payload(run.artifacts("component-selftest") / "context_payload.json")
     assert check.valid and check.level == "standard"
 
     def jobs(variables: dict[str, str]) -> dict[str, str]:
@@ -200,8 +200,30 @@ def test_included_as_a_remote_file(project):
         remote = {"remote": f"{url}/templates/context-handoff.yml"}
         result = project({"level": "full"}, include=remote)
     assert result.returncode == 0, result.log[-3000:]
-    check = pipeline.check_payload(result.artifacts() / "context_payload.json")
+    check = payload_file.check_payload(result.artifacts() / "context_payload.json")
     assert check.valid and check.level == "full"
+
+
+@pytest.mark.parametrize("how", ["component", "remote"])
+def test_the_pipelines_a_user_copies_run_as_they_are(project, tmp_path, how):
+    """gitlab/include-*.gitlab-ci.yml as written, but for where the file comes from: this
+    commit's component, or this checkout served over HTTP, instead of a release's."""
+    copied = yaml.safe_load((ROOT / "gitlab" / f"include-{how}.gitlab-ci.yml").read_text())
+    (include,) = copied["include"]
+    assert how in include and "1.0.0" in include[how]  # a release, pinned
+    with _serve_directory(ROOT) as url:
+        include[how] = (COMPONENT["component"] if how == "component"
+                        else f"{url}/templates/context-handoff.yml")
+        ci_file = tmp_path / "copied.gitlab-ci.yml"
+        ci_file.write_text(yaml.safe_dump(copied))
+        # half an hour after the example state's last update: within max-state-age 6h
+        result = project(ci_file=ci_file, variables={"SOURCE_DATE_EPOCH": "1736953200"})
+    assert result.returncode == 0, result.log[-3000:]
+    check = payload_file.check_payload(result.artifacts() / "context_payload.json")
+    assert check.valid and check.level == "standard"
+    handoff_id = json.loads((result.artifacts() / "context_payload.json").read_text())[
+        "handoff_id"]
+    assert f"handoff {handoff_id} ({check.tokens} of 1200 tokens)" in result.log
 
 
 def _serve_directory(root: Path) -> contextlib.AbstractContextManager[str]:

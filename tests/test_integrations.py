@@ -15,9 +15,9 @@ import requests
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from context_handoff.checkpoint import HandoffCheckpointer, HandoffCheckpointMixin
 from context_handoff.cli import cli
 from context_handoff.errors import InputError
-from context_handoff.orchestrator import HandoffCheckpointer, HandoffCheckpointMixin
 
 from .conftest import EXAMPLE, serve_app
 

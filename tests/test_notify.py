@@ -156,21 +156,24 @@ def test_cli_lists_every_tracker():
 @pytest.mark.parametrize("fault", FAULTS)
 def test_every_api_fault_is_a_notice_within_the_deadline(tmp_path, tracker, fault):
     """Exit 0 with a notice, at most one issue, the token never sent to another origin,
-    and done by the deadline (--timeout 4 here; 30 s by default)."""
+    and done by the deadline (30 s by default): the shortest --timeout there is where the
+    fault runs into it; where the work goes on past the fault, room for that work."""
+    found_again = fault in ("created-then-502", "self-next")
+    timeout = 4 if found_again else 1
     with serve(tracker, fault) as fake:
         env = _github_env(fake, tmp_path) if tracker == "github" else _gitlab_env(fake)
         start = time.monotonic()
-        result = notify(tracker, env, "--status", "failure", "--timeout", "4")
+        result = notify(tracker, env, "--status", "failure", "--timeout", str(timeout))
         elapsed = time.monotonic() - start
         assert result.exit_code == 0, result.output
-        if fault in ("created-then-502", "self-next"):  # found again; the loop ended
+        if found_again:  # the loop ended
             assert "issue created" in result.stdout and len(fake.issues) == 1
         else:
             assert result.stderr.startswith("notice: "), result.stderr
         assert "Traceback" not in result.output
         assert len(fake.issues) <= 1
         assert not any("t0ken" in str(h) or "glpat-x" in str(h) for h in fake.foreign_requests)
-        assert elapsed < 4 + 2.5, f"{fault}: {elapsed:.1f} s"
+        assert elapsed < timeout + 2.5, f"{fault}: {elapsed:.1f} s"
 
 
 def test_a_lost_create_answer_is_looked_up_not_resent(tmp_path):

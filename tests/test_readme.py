@@ -39,7 +39,11 @@ def _commands(body: str) -> list[tuple[str, list[str]]]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    """A folder with the checkout's example state where the checkout has it, and the same
+    state where a project keeps its own (for the snippets written for a project)."""
     (tmp_path / ".orchestrator_state.json").write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / EXAMPLE.name).write_bytes(EXAMPLE.read_bytes())
     return tmp_path
 
 
@@ -84,7 +88,8 @@ def test_python_examples_run(project: Path, line_no: int, body: str) -> None:
 
 # A block that only defines a class is exercised the way its text says it is used.
 _EXERCISE = {
-    "checkpointer": "\nassert Orchestrator().track_tokens(160_000, 0)\n",
+    "checkpointer": ("\nassert not Orchestrator().track_text('a prompt', 'an answer')"
+                     "\nassert Orchestrator().track_tokens(160_000, 0)\n"),
 }
 
 

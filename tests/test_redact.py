@@ -7,6 +7,7 @@ import json
 import pytest
 
 from context_handoff import pipeline
+from context_handoff.errors import InputError
 from context_handoff.redact import Redactor
 
 # Each value is fake, built to the shape the rule detects.
@@ -224,6 +225,6 @@ def test_a_secret_in_a_long_invalid_value_is_not_cut_in_half(write_state):
     token = SECRETS["github_token"]
     for pad in range(270, 300, 3):  # the message is cut at 300 characters
         path = write_state({"tasks": {"a": {"status": "done", "dependencies": "x" * pad + " " + token}}})
-        with pytest.raises(pipeline.InputError) as caught:
+        with pytest.raises(InputError) as caught:
             pipeline.read_state(path)
         assert not any(LEAKS["github_token"][4:20] in line for line in caught.value.lines())

@@ -19,7 +19,7 @@ VERSION = re.findall(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(
                      re.MULTILINE)[0]
 MAJOR = VERSION.split(".")[0]
 TEMPLATE = ROOT / "templates" / "context-handoff.yml"
-DOCUMENTS = [ROOT / "README.md", TEMPLATE, ROOT / "examples" / "gitlab" / ".gitlab-ci.yml",
+DOCUMENTS = [ROOT / "README.md", TEMPLATE, *sorted((ROOT / "gitlab").iterdir()),
              ROOT / "examples" / "docker-compose.yml", ROOT / "action" / "image.txt",
              *sorted((ROOT / "examples" / "workflows").glob("*.yml"))]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from context_handoff import pipeline, render
+from context_handoff import payload_file, render
 from context_handoff.cli import cli
 from context_handoff.reporters import github
 
@@ -133,7 +133,7 @@ def test_run_step_passes_the_inputs_to_one_generate(tmp_path, inputs, level, bud
     assert payload["meta"]["encoding"] == inputs.get("CH_ENCODING", "o200k_base")
     report = (work / "context-handoff" / "handoff_report.md").read_text()
     assert (tmp_path / "summary.md").read_text() == report
-    assert (work / "context-handoff" / "snapshot.json").exists()
+    assert (work / "context-handoff" / "handoff_snapshot.json").exists()
 
 
 def test_run_step_template_output_dir_and_no_summary(tmp_path):
@@ -143,7 +143,7 @@ def test_run_step_template_output_dir_and_no_summary(tmp_path):
     out = outputs(tmp_path / "out.txt")
     assert out["report-path"] == "handoff/handoff_report.md"
     assert not (tmp_path / "summary.md").exists()
-    payload = pipeline.report_input_from_file(work / "handoff" / "context_payload.json")
+    payload = payload_file.report_input_from_file(work / "handoff" / "context_payload.json")
     assert (work / "handoff" / "handoff_report.md").read_text() == render.render_report(
         payload, "minimal").text != render.render_report(payload).text
 

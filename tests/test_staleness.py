@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from context_handoff import pipeline
 from context_handoff.cli import cli
+from context_handoff.errors import HandoffFailed
 
 NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
 needs_git = pytest.mark.skipif(shutil.which("git") is None and os.environ.get("CI") != "true",
@@ -83,7 +84,7 @@ def test_on_ci_the_last_commit_is_the_age(tmp_path, monkeypatch):
     monkeypatch.setenv("CI", "true")
     facts = _generate(state).facts  # the mtime is now; the commit is 5 days old
     assert (facts.age_hours, facts.age_source) == (123, "git commit")
-    with pytest.raises(pipeline.HandoffFailed, match=r"123 h old \(git commit 2025-01-10 12:00"):
+    with pytest.raises(HandoffFailed, match=r"123 h old \(git commit 2025-01-10 12:00"):
         _generate(state, max_age=timedelta(hours=6))
 
     clone = tmp_path / "clone"

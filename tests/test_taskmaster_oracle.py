@@ -2,7 +2,7 @@
 first of our next tasks, and `task-master list --ready` agrees with our ready tasks.
 
 The CLI (npm task-master-ai, pinned in tools/taskmaster) runs offline and needs no
-API key; `make test` installs it. Each case is a folder in tests/taskmaster/ with a
+API key; `make oracles` installs it. Each case is a folder in tests/taskmaster/ with a
 tasks.json and, optionally, a state.json (currentTag) and a tag.txt (passed as --tag).
 """
 
@@ -28,7 +28,7 @@ TASK_MASTER = ROOT / "tools" / "taskmaster" / "node_modules" / ".bin" / "task-ma
 
 pytestmark = pytest.mark.skipif(
     not TASK_MASTER.exists() and os.environ.get("CI") != "true",
-    reason="task-master not installed (make test installs it into tools/taskmaster)",
+    reason="task-master is not installed: make oracles (needs Node and npm)",
 )
 
 

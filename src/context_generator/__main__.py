@@ -13,18 +13,19 @@ from pathlib import Path
 
 import click
 
-from context_handoff import ContextPayloadGenerator
-from context_handoff.cli import LEVELS, boundary
+from context_handoff import ContextPayloadGenerator, defaults
+from context_handoff.cli import boundary
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--state-file", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(".orchestrator_state.json"), show_default=True,
+              default=Path(defaults.STATE_FILE), show_default=True,
               help="Path to the orchestrator state file.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("context_payload.json"), show_default=True,
+              default=Path(defaults.PAYLOAD_FILE), show_default=True,
               help="Output file path.")
-@click.option("--level", type=click.Choice(LEVELS), default="standard", show_default=True,
+@click.option("--level", type=click.Choice(defaults.LEVELS), default=defaults.DEFAULT_LEVEL,
+              show_default=True,
               help="Compression level.")
 @click.option("--show-tokens", is_flag=True, help="Display the exact token count.")
 @click.option("--traceback", is_flag=True, hidden=True)

@@ -16,11 +16,12 @@ from typing import Any
 
 from . import defaults
 from .changes import snapshot_text
+from .defaults import AUTO
 from .errors import HandoffFailed
-from .formats import AUTO, discover_state
-from .model import CompressionLevel
+from .formats import discover_state
+from .model import CompressionLevel, Generated
 from .pack import serialize
-from .pipeline import Generated, GenerateOptions, generate
+from .pipeline import GenerateOptions, generate
 from .tokens import DEFAULT_ENCODING, build_counter
 from .write import write_atomically
 
@@ -106,7 +107,7 @@ class ContextPayloadGenerator:
         """Generate and write the payload atomically; return its path."""
         return write_atomically(output, self.generate(level).payload.text)
 
-    def save_snapshot(self, path: str | Path = "handoff_snapshot.json",
+    def save_snapshot(self, path: str | Path = defaults.SNAPSHOT_FILE,
                       level: CompressionLevel | str = CompressionLevel.STANDARD) -> Path:
         """Write the snapshot of the handoff for ``level`` (the next one's ``since``)."""
         snapshot = self.generate(level).snapshot

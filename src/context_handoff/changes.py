@@ -13,51 +13,24 @@ moved. Pure functions; the pipeline reads and writes the files.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import validate
+from .digests import short_digest
 from .errors import InputError
 from .excerpt import describe_value
-from .model import FINISHED, Facts
+from .jsontext import compact_json
+from .model import FINISHED, Changes, Facts, Snapshot
 from .redact import Redactor
+from .times import utc_stamp
 
 SNAPSHOT_FORMAT = "context-handoff snapshot"
 SNAPSHOT_VERSION = 1
 SNAPSHOT_TEXT_CHARS = 200  # a phase, a choice, the scope
 
 
-class Snapshot(NamedTuple):
-    state_digest: str
-    taken_at: str  # when the snapshot's handoff was generated (ISO 8601, UTC)
-    current_phase: str | None
-    tasks: dict[str, tuple[str, str | None]]  # task id -> (status word, error fingerprint)
-    decisions: dict[str, str]  # prompt fingerprint -> choice, for decided ones only
-    scope: str = ""  # the input's format, tag and project: snapshots of others don't compare
-
-
-class Changes(NamedTuple):
-    since_at: str
-    since_digest: str
-    newly_failed: tuple[str, ...]  # failed now; not failed then (or failed then with another error)
-    recovered: tuple[str, ...]  # failed then; done or running now
-    newly_done: tuple[str, ...]  # finished now; not finished then (recovered ones excluded)
-    started: tuple[str, ...]  # active now; not active then
-    newly_ready: tuple[str, ...]  # ready now; not ready then
-    decided: tuple[str, ...]  # prompts of decisions made (or changed) since
-    removed: tuple[str, ...]  # in the earlier handoff, gone from the state now
-    phase_from: str | None
-    phase_to: str | None
-
-    @property
-    def phase_moved(self) -> bool:
-        return self.phase_from != self.phase_to
-
-
 def _fingerprint(*parts: str | None) -> str:
-    text = "\x1f".join(part or "" for part in parts)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return short_digest("\x1f".join(part or "" for part in parts), 8)
 
 
 def take_snapshot(facts: Facts, taken_at: str) -> Snapshot:
@@ -95,6 +68,21 @@ def _bounded(text: str) -> str:
     return f"{text[:SNAPSHOT_TEXT_CHARS - 10]}…{_fingerprint(text)}"
 
 
+def other_scope(previous: Snapshot, now: Snapshot) -> str | None:
+    """What ``previous`` was of ("taskmaster, alpha"), when that is not what ``now`` is
+    of: another project's or tag's handoff says nothing about this one's changes."""
+    if not previous.scope or previous.scope == now.scope:
+        return None
+    return ", ".join(part for part in previous.scope.split("|") if part)
+
+
+def snapshot_of_state(facts: Facts) -> Snapshot:
+    """The snapshot of an earlier state file, taken now: as of when it says it was
+    updated, else its file's modification time."""
+    stamp = facts.state.last_updated or facts.state.source.mtime
+    return take_snapshot(facts, utc_stamp(stamp) if stamp else "an earlier state")
+
+
 def snapshot_text(snapshot: Snapshot) -> str:
     """A snapshot as written: compact JSON, one line."""
     data = {
@@ -105,7 +93,7 @@ def snapshot_text(snapshot: Snapshot) -> str:
                   for tid, (word, error) in snapshot.tasks.items()},
         "decisions": snapshot.decisions, "scope": snapshot.scope,
     }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return compact_json(data) + "\n"
 
 
 def is_snapshot(document: Any) -> bool:

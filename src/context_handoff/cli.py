@@ -11,17 +11,18 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
 from . import (
     defaults,
     formats,
+    payload_file,
     pipeline,
     render,
     reporters,
@@ -30,14 +31,13 @@ from . import (
 )
 from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
-from .normalize import check_calendar
 from .redact import scrub_error, scrub_text
 from .reporters import GitHubReporter, GitLabReporter, Reporter
 from .reporters.gitlab import check_dotenv_value
-from .tokens import DEFAULT_ENCODING, ENCODINGS
-from .write import write_atomically
+from .times import check_calendar, parse_time
+from .write import check_destinations, write_atomically
 
-LEVELS = list(defaults.LEVELS)
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 TRACKERS = ("github", "gitlab")  # notify.TRACKERS_BY_NAME, without importing it at start-up
 
 
@@ -69,12 +69,10 @@ class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
                 ) -> datetime:
         if isinstance(value, datetime):
             return value
-        text = str(value).strip()
         try:
-            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+            parsed = parse_time(str(value))
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 time such as 2025-01-15T14:30:00Z", param, ctx)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
         try:
             return check_calendar(parsed, None)
         except InputError as exc:
@@ -125,13 +123,29 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         workflow_commands.say(f"error: unexpected error ({type(exc).__name__}: "
                               f"{scrub_text(str(exc))}); rerun with --traceback and report it",
                               err=True)
-        if ctx.find_root().params.get("traceback"):
+        if ctx.find_root().params.get("traceback") or ctx.meta.get(_TRACEBACK):
             traceback.print_exc(file=sys.stderr)
         _failed(ctx, ExitCode.INTERNAL, None)
         ctx.exit(ExitCode.INTERNAL)
 
 
+_TRACEBACK = "context_handoff.traceback"
+_TRACEBACK_HELP = "Show the traceback of an unexpected error."
+
+
+def _want_traceback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_TRACEBACK] = True  # meta is shared by the whole command line
+
+
 class _Cli(click.Group):
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Every subcommand takes --traceback too: it is typed after the subcommand as
+        often as before it."""
+        cmd.params.append(click.Option(["--traceback"], is_flag=True, expose_value=False,
+                                       callback=_want_traceback, help=_TRACEBACK_HELP))
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         with boundary(ctx):
             return super().invoke(ctx)
@@ -162,17 +176,21 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli)
 @click.version_option(package_name="context-handoff", prog_name="context-handoff")
-@click.option("--traceback", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.option("--traceback", is_flag=True, help=_TRACEBACK_HELP)
 @click.option("--error-format", type=click.Choice(["text", "github"]), default="text",
               help="github: also print each problem as a GitHub annotation (on stdout).")
 def cli(traceback: bool, error_format: str) -> None:
     """Turn an orchestrator's state into a budget-guaranteed handoff payload."""
 
 
-encoding_option = click.option(
-    "--encoding", type=click.Choice(ENCODINGS), default=None,
-    help=f"Tokenizer encoding. [default: {DEFAULT_ENCODING}, or the payload's own]",
-)
+def encoding_option(what: str = "", *, payload_default: bool = False
+                    ) -> Callable[[_Command], _Command]:
+    """The one --encoding option: a payload's own, or the default encoding."""
+    default = None if payload_default else defaults.DEFAULT_ENCODING
+    shown = (f"{defaults.DEFAULT_ENCODING}, or the payload's own" if payload_default
+             else defaults.DEFAULT_ENCODING)
+    return click.option("--encoding", type=click.Choice(defaults.ENCODINGS), default=default,
+                        help=f"Tokenizer encoding{what}. [default: {shown}]")
 
 
 github_output_option = click.option(
@@ -185,22 +203,21 @@ github_output_option = click.option(
               type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The state file (JSON, or YAML by suffix). [default: "
                    ".orchestrator_state.json, else .taskmaster/tasks/tasks.json]")
-@click.option("--format", "input_format", default="auto", show_default=True,
+@click.option("--format", "input_format", default=defaults.AUTO, show_default=True,
               metavar="auto|orchestrator|taskmaster",
               help="The state's format; auto: by content (never by name). Installed "
                    "packages may add formats.")
 @click.option("--tag", default=None,
               help="Task Master: the tag to read. [default: currentTag in "
                    ".taskmaster/state.json, else master]")
-@click.option("--level", type=click.Choice([*LEVELS, pipeline.AUTO]),
+@click.option("--level", type=click.Choice(defaults.LEVEL_CHOICES),
               default=defaults.DEFAULT_LEVEL,
               show_default=True,
               help="How much to carry; auto: the richest level --budget affords.")
 @click.option("--budget", type=click.IntRange(min=1), default=None,
               help="Token budget. [default: "
                    + " / ".join(f"{b} {lvl}" for lvl, b in defaults.BUDGETS.items()) + "]")
-@click.option("--encoding", type=click.Choice(ENCODINGS), default=DEFAULT_ENCODING,
-              show_default=True, help="Tokenizer encoding the budget is counted in.")
+@encoding_option(" the budget is counted in")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
               default=Path(defaults.PAYLOAD_FILE), show_default=True,
               help="Where to write the payload (atomically).")
@@ -259,7 +276,7 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
         format=input_format, tag=tag, committed_at=committed_at, since=since,
     )
     report_to = None if no_report else report_path
-    pipeline.check_destinations({
+    check_destinations({
         "--output": output, "--report": report_to, "--dotenv": dotenv,
         "--metrics-file": metrics_file, "--github-output": github_output,
         "--github-summary": github_summary, "--snapshot": snapshot_path,
@@ -272,7 +289,7 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
         report = pipeline.write_outputs(generated, output, report_to, template,
                                         snapshot_path=snapshot_path)
         record(generated.payload)
-    done = reporters.Generated(generated, output, report_to, report, snapshot_path)
+    done = reporters.Written(generated, output, report_to, report, snapshot_path)
     for reporter in chosen:
         reporter.generated(done)
 
@@ -281,17 +298,17 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
 @click.argument("payload", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--budget", type=click.IntRange(min=1), default=None,
               help="Token budget. [default: the payload's meta.budget]")
-@encoding_option
+@encoding_option(payload_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @github_output_option
 @click.pass_context
 def validate_command(ctx: click.Context, payload: Path, budget: int | None, encoding: str | None,
                      as_json: bool, github_output: Path | None) -> None:
     """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
-    pipeline.check_destinations({"--github-output": github_output},
-                                appended={"--github-output"}, inputs={"the payload": payload})
+    check_destinations({"--github-output": github_output},
+                       appended={"--github-output"}, inputs={"the payload": payload})
     chosen = use_reporters(ctx, as_json=as_json, github_output=github_output)
-    check = pipeline.check_payload(payload, budget=budget, encoding=encoding)
+    check = payload_file.check_payload(payload, budget=budget, encoding=encoding)
     for reporter in chosen:
         reporter.checked(check)
     if not check.valid:
@@ -308,13 +325,13 @@ def validate_command(ctx: click.Context, payload: Path, budget: int | None, enco
 @click.option("--max-chars", type=click.IntRange(min=200), default=None,
               help="Cut whole sections, least important first, to stay within N characters "
                    "(a job summary holds 1 MiB, an issue body 65,536).")
-@encoding_option
+@encoding_option(payload_default=True)
 def report(payload: Path, template: str | None, output: Path | None, max_chars: int | None,
            encoding: str | None) -> None:
     """Render a payload as a Markdown report for people."""
-    pipeline.check_destinations({"--output": output}, inputs={"the payload": payload})
+    check_destinations({"--output": output}, inputs={"the payload": payload})
     rendered = render.render_report(
-        pipeline.report_input_from_file(payload, encoding), template, max_chars)
+        payload_file.report_input_from_file(payload, encoding), template, max_chars)
     if output is not None:
         write_atomically(output, rendered.text)
     reporters.TextReporter().rendered(rendered, output, max_chars)
@@ -361,19 +378,40 @@ def notify_command(tracker: str, status: str, report_path: Path | None, label: s
 @cli.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--encoding", type=click.Choice(ENCODINGS), default=DEFAULT_ENCODING,
-              show_default=True, help="Tokenizer encoding.")
+@encoding_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
     """Count the exact tokens of files."""
-    counts = {str(path): pipeline.count_file_tokens(path, encoding) for path in files}
+    counts = {str(path): payload_file.count_file_tokens(path, encoding) for path in files}
     reporters.REPORTERS_BY_NAME["json" if as_json else "text"]().counted(encoding, counts)
 
 
 @cli.command()
-@click.argument("name", type=click.Choice([*validate.SCHEMA_NAMES, "taskmaster", "snapshot"]))
-def schema(name: str) -> None:
-    """Print a JSON Schema: the state, a payload level, a Task Master tag, or a snapshot."""
+def discover() -> None:
+    """Print the state file generate reads when --state is not given (exit 2 if none)."""
+    click.echo(formats.discover_state())
+
+
+SCHEMAS = {
+    "state": "the orchestrator's state file",
+    **{level: f"a {level} payload" for level in defaults.LEVELS},
+    "taskmaster": "one tag of Task Master's tasks.json",
+    "snapshot": "what generate --snapshot writes and --since reads",
+}
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(SCHEMAS), required=False)
+def schema(name: str | None) -> None:
+    """Print a JSON Schema: the state, a payload level, a Task Master tag, or a snapshot.
+
+    Without NAME, list the names."""
+    if name is None:
+        width = max(map(len, SCHEMAS))
+        click.echo("usage: context-handoff schema NAME, where NAME is one of:")
+        for known, what in SCHEMAS.items():
+            click.echo(f"  {known:<{width}}  {what}")
+        return
     click.echo(json.dumps(validate.load_schema(name), indent=2, ensure_ascii=False))
 
 
@@ -387,12 +425,12 @@ def serve(state_root: Path, host: str, port: int) -> None:
     try:
         import uvicorn
 
-        from .web import SHUTDOWN_SECONDS, create_app
+        from .web import create_app
     except ImportError as exc:
         raise InputError(f"serve needs the web extra ({exc.name} is missing): "
                          "pip install 'context-handoff[web]'") from None
     uvicorn.run(create_app(state_root), host=host, port=port,
-                timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+                timeout_graceful_shutdown=defaults.SHUTDOWN_SECONDS)
 
 
 def main() -> None:

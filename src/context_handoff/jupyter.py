@@ -22,11 +22,11 @@ from .errors import HandoffError
 class HandoffMagics(Magics):
     @magic_arguments()
     @argument("level", nargs="?", default=defaults.DEFAULT_LEVEL,
-              help=", ".join((*defaults.LEVELS, defaults.AUTO_LEVEL)))
+              help=", ".join(defaults.LEVEL_CHOICES))
     @argument("--state", default=None,
               help="the state file (default: .orchestrator_state.json, else "
                    ".taskmaster/tasks/tasks.json)")
-    @argument("--format", default="auto", help="auto, orchestrator or taskmaster")
+    @argument("--format", default=defaults.AUTO, help="auto, orchestrator or taskmaster")
     @argument("--tag", default=None, help="Task Master: the tag to read")
     @argument("--output", default=defaults.PAYLOAD_FILE, help="where to save the payload")
     @argument("--budget", type=int, default=None, help="token budget")

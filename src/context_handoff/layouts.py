@@ -24,8 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .changes import Changes
-from .model import FINISHED, CompressionLevel, Decision, ErrorRecord, Facts, Payload, Task
+from .model import FINISHED, Changes, CompressionLevel, Decision, ErrorRecord, Facts, Payload, Task
 from .pack import Header, Layout, Section, pack_sections, shorten
 from .tokens import TokenCounter
 

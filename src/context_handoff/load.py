@@ -14,17 +14,16 @@ become U+FFFD.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 import stat
-import subprocess
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .digests import short_digest
 from .errors import InputError, Problem, StateFileNotFound
 from .model import Source
 
@@ -80,7 +79,13 @@ def read_file(path: str | Path) -> tuple[bytes, Source]:
         raise InputError(f"{name}: is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    return data, Source(name=name, digest=hashlib.sha256(data).hexdigest()[:12], mtime=mtime)
+    return data, Source(name=name, digest=short_digest(data), mtime=mtime)
+
+
+def inline_source(document: Any) -> Source:
+    """Where an already-parsed document came from: no file, its digest by content."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False)
+    return Source("<inline state>", short_digest(text), None)
 
 
 _SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
@@ -274,26 +279,3 @@ def _replace_surrogates(document: Any) -> Any:
 def _problem(name: str, path: str, message: str) -> InputError:
     problem = Problem(name, path, message)
     return InputError(str(problem), [problem])
-
-
-class CommitTime(NamedTuple):
-    time: datetime
-    shallow: bool  # a shallow clone: the time may be later than the file's last change
-
-
-def commit_time(path: str | Path) -> CommitTime | None:
-    """When ``path`` was last committed, if it is in a git work tree and git exists."""
-    path = Path(path)
-    folder = str(path.parent.resolve())
-    try:
-        found = subprocess.run(
-            ["git", "-C", folder, "log", "-1", "--format=%cI", "--", path.name],
-            capture_output=True, text=True, timeout=10, check=False)
-        if found.returncode != 0 or not found.stdout.strip():
-            return None
-        shallow = subprocess.run(
-            ["git", "-C", folder, "rev-parse", "--is-shallow-repository"],
-            capture_output=True, text=True, timeout=10, check=False).stdout.strip() == "true"
-        return CommitTime(datetime.fromisoformat(found.stdout.strip()), shallow)
-    except (OSError, subprocess.SubprocessError, ValueError):  # no git, a hung git
-        return None

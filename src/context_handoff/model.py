@@ -102,7 +102,6 @@ class Environment(NamedTuple):
     os: str | None
     architecture: str | None
     python_version: str | None
-    python_path: str | None
     packages: tuple[Package, ...]
     missing_dependencies: tuple[str, ...]
 
@@ -126,8 +125,6 @@ class State(NamedTuple):
     context_active: tuple[str, ...]
     context_completed: tuple[str, ...]
     context_failed: tuple[str, ...]
-    session_start: datetime | None
-    elapsed_hours: float | None
     tasks: dict[str, Task]  # insertion order is the file's order
     phases: tuple[Phase, ...]
     errors: tuple[ErrorRecord, ...]
@@ -158,6 +155,37 @@ class Blocked(NamedTuple):
     blocked_by: str  # the failed task that blocks it (nearest), or "" if only marked blocked
 
 
+class Snapshot(NamedTuple):
+    """What a handoff was, in a few bytes a task: what the next one compares with."""
+
+    state_digest: str
+    taken_at: str  # when the snapshot's handoff was generated (ISO 8601, UTC)
+    current_phase: str | None
+    tasks: dict[str, tuple[str, str | None]]  # task id -> (status word, error fingerprint)
+    decisions: dict[str, str]  # prompt fingerprint -> choice, for decided ones only
+    scope: str = ""  # the input's format, tag and project: snapshots of others don't compare
+
+
+class Changes(NamedTuple):
+    """What changed since an earlier handoff (changes.py)."""
+
+    since_at: str
+    since_digest: str
+    newly_failed: tuple[str, ...]  # failed now; not failed then (or failed then with another error)
+    recovered: tuple[str, ...]  # failed then; done or running now
+    newly_done: tuple[str, ...]  # finished now; not finished then (recovered ones excluded)
+    started: tuple[str, ...]  # active now; not active then
+    newly_ready: tuple[str, ...]  # ready now; not ready then
+    decided: tuple[str, ...]  # prompts of decisions made (or changed) since
+    removed: tuple[str, ...]  # in the earlier handoff, gone from the state now
+    phase_from: str | None
+    phase_to: str | None
+
+    @property
+    def phase_moved(self) -> bool:
+        return self.phase_from != self.phase_to
+
+
 class Facts(NamedTuple):
     """What derive.py learns from a state: everything the packer chooses from."""
 
@@ -177,7 +205,7 @@ class Facts(NamedTuple):
     age_hours: float | None  # how old the state is at generation time (< 0: in the future)
     # where the age came from: "metadata.last_updated", "git commit" or "file mtime"
     age_source: str | None = None
-    changes: Any = None  # changes.Changes since an earlier handoff, when asked for
+    changes: Changes | None = None  # since an earlier handoff, when asked for
 
 
 class Payload(NamedTuple):
@@ -191,3 +219,13 @@ class Payload(NamedTuple):
     encoding: str
     omitted: dict[str, int]
     section_tokens: dict[str, int]  # top-level key -> tokens of that part alone
+
+
+class Generated(NamedTuple):
+    """What the pipeline made of a state: the payload, the facts it was packed from."""
+
+    payload: Payload
+    facts: Facts
+    timings: dict[str, float]  # stage -> seconds
+    snapshot: Snapshot | None = None  # this handoff's, for the next one's --since
+    notes: tuple[str, ...] = ()  # for the person running it, not for the payload

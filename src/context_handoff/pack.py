@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .errors import HandoffFailed
+from .jsontext import compact_json
 from .model import CompressionLevel, Payload
 from .tokens import TokenCounter
 
@@ -59,7 +60,7 @@ class Layout(NamedTuple):
 
 def serialize(data: dict[str, Any]) -> str:
     """The exact text written for a payload: compact JSON, UTF-8 as is, one newline."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return compact_json(data) + "\n"
 
 
 def section_tokens(data: Mapping[str, Any], counter: TokenCounter) -> dict[str, int]:
@@ -181,9 +182,9 @@ class _Packer:
         item = items[index]
         if section.keyed:
             key, value = item
-            text = f"{_compact(key)}:{_compact(value)}"
+            text = f"{compact_json(key)}:{compact_json(value)}"
         else:
-            text = _compact(item)
+            text = compact_json(item)
         return self.counter.count(text) + 1  # and its comma
 
     def _trim(self, text: str, tokens: int) -> tuple[str, int]:
@@ -209,10 +210,6 @@ class _Packer:
                 omitted[section.path] = len(section.candidates) - kept
         data["omitted"] = omitted
         return data
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:

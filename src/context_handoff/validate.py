@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-from .errors import InputError, Problem
+from .errors import Problem
 from .excerpt import describe_value
 from .redact import scrub_text
 
@@ -65,14 +65,6 @@ def find_problems(document: Any, schema_name: str, source: str) -> list[Problem]
         pass
     errors = sorted(_validator(schema_name).iter_errors(document), key=lambda e: list(e.path))
     return [_to_problem(err, source) for err in errors]
-
-
-def check_state(document: Any, source: str) -> None:
-    """Raise InputError (exit 2) listing every problem when the state is invalid."""
-    problems = find_problems(document, "state", source)
-    if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        raise InputError(f"{source}: {len(problems)} {noun} in the state file", problems)
 
 
 def _to_problem(err: ValidationError, source: str) -> Problem:

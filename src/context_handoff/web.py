@@ -8,8 +8,8 @@ OpenAPI at ``/docs``. ``state_file`` must resolve inside the state root (no ``..
 no absolute paths, no symlinks out): anything else is a 4xx, never the file; nor is a
 file beside it read outside the root (Task Master's ``state.json``). An invalid state is
 422 with its JSON-path problems, naming files as the client did, never by the server's
-paths; only a real fault is 500 (without a traceback). The request handling is plain Python (``handle_handoff``), shared by the
-Flask blueprint.
+paths; only a real fault is 500 (without a traceback). The request handling is plain
+Python (``handle_handoff``), shared by the Flask blueprint.
 
 Limits: a request body over ``max_body_bytes`` is 413 before it is parsed; a handoff
 that takes longer than ``request_seconds`` is answered 503 (its work goes on in a
@@ -31,16 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from . import defaults, pipeline
+from .defaults import (
+    LEVEL_CHOICES,
+    MAX_BODY_BYTES,
+    MAX_CONCURRENT,
+    MAX_PATH_CHARS,
+    REQUEST_SECONDS,
+)
 from .errors import HandoffError, StateFileNotFound
 from .metrics import HandoffMetrics
 from .redact import scrub_error
-
-LEVELS = (*defaults.LEVELS, defaults.AUTO_LEVEL)
-MAX_BODY_BYTES = defaults.MAX_BODY_BYTES
-REQUEST_SECONDS = 60.0
-MAX_CONCURRENT = 4
-MAX_PATH_CHARS = 1024
-SHUTDOWN_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -123,8 +123,8 @@ class Limiter:
 def check_request(state_root: Path, *, level: Any = defaults.DEFAULT_LEVEL, state_file: Any = None,
                   state: Any = None, budget: Any = None) -> pipeline.GenerateOptions:
     """The request's options, or ApiError 400 for any unusable part."""
-    if level not in LEVELS:
-        raise ApiError(400, f"level must be one of {', '.join(LEVELS)}")
+    if level not in LEVEL_CHOICES:
+        raise ApiError(400, f"level must be one of {', '.join(LEVEL_CHOICES)}")
     if (state is None) == (state_file is None):
         raise ApiError(400, "give either state_file or an inline state")
     if state is not None and not isinstance(state, dict):
@@ -218,7 +218,7 @@ def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     class HandoffRequest(BaseModel):
-        level: str = Field(defaults.DEFAULT_LEVEL, description=", ".join(LEVELS))
+        level: str = Field(defaults.DEFAULT_LEVEL, description=", ".join(LEVEL_CHOICES))
         state_file: str | None = Field(None, description="a path inside the state root")
         state: dict[str, Any] | None = Field(None, description="an inline state document")
         budget: int | None = Field(None, ge=1)

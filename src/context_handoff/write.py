@@ -21,7 +21,7 @@ import os
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .errors import InputError
@@ -70,6 +70,32 @@ def check_writable(path: Path, *, append: bool = False) -> None:
         probe = probe.parent  # a folder that does not exist yet is created
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"{path}: cannot write here: {folder} is not a writable folder")
+
+
+def check_destinations(files: Mapping[str, Path | None], *, appended: Collection[str] = (),
+                       inputs: Mapping[str, Path] | None = None) -> None:
+    """Before any work: every file to write is writable, none is another or an input.
+
+    ``files`` maps an option's name (``--output``) to its path; ``appended`` names the
+    ones appended to rather than replaced (``--github-output``); ``inputs`` maps what an
+    input is ("the state file") to its path."""
+    seen = {_identity(path): what for what, path in (inputs or {}).items()}
+    for option, path in files.items():
+        if path is None:
+            continue
+        key = _identity(path)
+        if key in seen:
+            raise InputError(f"{option} {path} is also {seen[key]}: "
+                             "give each output its own file")
+        seen[key] = f"the file of {option}"
+        check_writable(path, append=option in appended)
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare as written
+        return path.absolute()
 
 
 def _stage(path: Path, text: str) -> str:

@@ -14,50 +14,22 @@ then installed ones when no built-in format recognizes the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from .. import defaults
-from ..errors import InputError, Problem, StateFileNotFound
+from ..defaults import AUTO
+from ..errors import InputError, StateFileNotFound
 from ..excerpt import describe_document
-from ..model import Source, State
 from . import orchestrator, taskmaster
+from .base import MAYBE, NO, SURE, InputFormat, ReadOptions
 
-AUTO = "auto"
+__all__ = ["AUTO", "MAYBE", "NO", "SURE", "InputFormat", "ReadOptions"]
+
 ENTRY_POINT_GROUP = "context_handoff.formats"
-# What detect() answers: not this format, its outline but not its telltale parts, certainly.
-NO, MAYBE, SURE = 0, 1, 2
 # Where a state is looked for when none is named, in this order.
 DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE))
-
-
-class ReadOptions(NamedTuple):
-    """What a format may need beyond the document."""
-
-    path: Path | None = None  # the file read (None for an inline document)
-    tag: str | None = None  # Task Master: the tag to read (--tag)
-    root: Path | None = None  # files beside the state are read only inside this folder
-
-
-class InputFormat(Protocol):
-    """One input format. A module with these names satisfies it."""
-
-    name: str  # what --format takes
-    label: str  # for messages: "an orchestrator state"
-
-    def detect(self, document: Any) -> int:
-        """NO, MAYBE or SURE: does ``document`` look like this format?"""
-
-    def check(self, document: Any, source: str, options: ReadOptions) -> list[Problem]:
-        """Every problem that stops ``document`` from being read, each with its JSON path."""
-
-    def to_state(self, document: Any, source: Source, options: ReadOptions,
-                 redact: Callable[[Any], Any]) -> State:
-        """The State of a checked document. ``redact`` scrubs credentials from a parsed
-        part in place (the whole document, or the part that is read): call it on every
-        part whose strings reach the State, before reading them."""
 
 
 BUILTIN_FORMATS_BY_NAME: dict[str, InputFormat] = {
@@ -142,12 +114,34 @@ def check_document(document: Any, source: str, requested: str = AUTO,
         raise InputError(f"{source}: this looks like {describe_document(document)}; "
                          f"expected {_expected()}", problems, headline=True)
     problems = fmt.check(document, source, options)
-    if problems:
-        # A file that is clearly this format needs only its problems; any doubt, a verdict.
-        clear = fmt is detected and score == SURE
-        raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
-                         problems, headline=not clear)
-    return fmt
+    if not problems:
+        return fmt
+    rival = _rival(fmt, document) if fmt is detected else None
+    if rival is not None:  # auto chose, and another format fits in part: say why this one
+        raise InputError(_rival_verdict(fmt, rival, source, len(problems)), problems,
+                         headline=True)
+    # A file that is clearly this format needs only its problems; any doubt, a verdict.
+    clear = fmt is detected and score == SURE
+    raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
+                     problems, headline=not clear)
+
+
+def _rival(chosen: InputFormat, document: Any) -> InputFormat | None:
+    """A built-in format other than ``chosen`` that ``document`` partly looks like."""
+    for fmt in BUILTIN_FORMATS_BY_NAME.values():
+        if fmt is not chosen and fmt.detect(document) > NO:
+            return fmt
+    return None
+
+
+def _rival_verdict(fmt: InputFormat, rival: InputFormat, source: str, count: int) -> str:
+    noun = "1 problem stops" if count == 1 else f"{count} problems stop"
+    why = getattr(fmt, "telltale", "")
+    rival_has = getattr(rival, "telltale", "")
+    return (f"{source}: read as {fmt.label} by its content" + (f" ({why})" if why else "")
+            + f", and {noun} it being read; it also has parts of {rival.label}"
+            + (f" ({rival_has})" if rival_has else "")
+            + f": if it is one, --format {rival.name} says what to fix")
 
 
 def _expected() -> str:

@@ -20,17 +20,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from .. import validate
 from ..errors import InputError, Problem
 from ..model import Source, State, Task
-from ..normalize import check_calendar
-
-if TYPE_CHECKING:
-    from . import ReadOptions
+from ..times import check_calendar, parse_time
+from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "taskmaster"
 label = "a Task Master tasks.json"
@@ -59,13 +57,16 @@ class _Selection(NamedTuple):
     tags: tuple[str, ...]  # every tag in the file
 
 
+telltale = "its tasks a list, or in tags"  # what detect() is sure by
+
+
 def detect(document: Any) -> int:
     if not isinstance(document, dict):
-        return 0
+        return NO
     if isinstance(document.get("tasks"), list) or _tag_names(document):
-        return 2
+        return SURE
     holders = [v for k, v in document.items() if k not in _NOT_TAGS and isinstance(v, dict)]
-    return 1 if holders and all("tasks" in v for v in holders) else 0
+    return MAYBE if holders and all("tasks" in v for v in holders) else NO
 
 
 def _tag_names(document: dict[str, Any]) -> list[str]:
@@ -155,8 +156,6 @@ def to_state(document: Any, source: Source, options: ReadOptions,
         context_active=tuple(t.id for t in tasks.values() if t.source_status == "in-progress"),
         context_completed=(),
         context_failed=(),
-        session_start=None,
-        elapsed_hours=None,
         tasks=tasks,
         phases=(),
         errors=(),
@@ -304,11 +303,9 @@ def _text(value: Any) -> str | None:
 def _time(value: Any, warnings: list[str], name: str) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip()
     try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
+        parsed = parse_time(value)
     except ValueError:
         warnings.append(f"metadata.updated: unreadable time {value[:40]!r}, treated as unknown")
         return None
-    return check_calendar(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc),
-                          f"{name}::$.metadata.updated")
+    return check_calendar(parsed, f"{name}::$.metadata.updated")

@@ -6,7 +6,7 @@ One module per tracker (``github``, ``gitlab``) behind the ``Tracker`` protocol 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import HandoffFailed, InputError
@@ -17,16 +17,15 @@ from .core import (
     Outcome,
     Refused,
     Tracker,
+    TrackerKind,
     fingerprint_of,
     notify,
 )
 
-TRACKERS_BY_NAME: dict[str, Callable[[Mapping[str, str], float], Tracker]] = {
-    "github": github.build_tracker,
-    "gitlab": gitlab.build_tracker,
-}
+TRACKERS_BY_NAME: dict[str, TrackerKind] = {"github": github, "gitlab": gitlab}
 
-__all__ = ["TRACKERS_BY_NAME", "NotifyOptions", "Outcome", "Tracker", "notify", "run_notify"]
+__all__ = ["TRACKERS_BY_NAME", "NotifyOptions", "Outcome", "Tracker", "TrackerKind", "notify",
+           "run_notify"]
 
 
 def run_notify(
@@ -36,17 +35,18 @@ def run_notify(
 ) -> Outcome:
     """The notify command: build the tracker from the environment, run the flow, and turn
     refusals and API failures into notices (they never change the handoff's result)."""
-    scope = _scope(tracker_name, environ)
+    kind = TRACKERS_BY_NAME[tracker_name]
+    scope = _scope(kind, environ)
     options = NotifyOptions(
         status=status, label=label,
         fingerprint=fingerprint or fingerprint_of(*scope, label),
         title=title or f"Context handoff failing: {scope[1] or 'scheduled job'}",
         report=_read_report(report_path),
-        run_url=(github.run_url if tracker_name == "github" else gitlab.run_url)(environ),
+        run_url=kind.run_url(environ),
         artifact_url=artifact_url, close_on_success=close_on_success,
     )
     try:
-        outcome = notify(TRACKERS_BY_NAME[tracker_name](environ, deadline_seconds), options)
+        outcome = notify(kind.build_tracker(environ, deadline_seconds), options)
     except Refused as exc:
         return Outcome("skipped", None, str(exc))
     except HandoffFailed as exc:
@@ -54,12 +54,8 @@ def run_notify(
     return outcome
 
 
-def _scope(tracker_name: str, environ: Mapping[str, str]) -> tuple[str, str, str]:
-    if tracker_name == "github":
-        keys = ("GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB")
-    else:
-        keys = ("CI_PROJECT_PATH", "CI_JOB_NAME", "CI_COMMIT_REF_NAME")
-    first, second, third = (environ.get(k, "") for k in keys)
+def _scope(kind: TrackerKind, environ: Mapping[str, str]) -> tuple[str, str, str]:
+    first, second, third = (environ.get(k, "") for k in kind.SCOPE_KEYS)
     return first, second, third
 
 

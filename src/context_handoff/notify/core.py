@@ -12,11 +12,10 @@ so one incident makes at most one issue.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import defaults
+from ..digests import short_digest
 from ..errors import HandoffFailed
 
 _T = TypeVar("_T", list, dict)  # type: ignore[type-arg]
@@ -69,8 +69,21 @@ class Tracker(Protocol):
     def close(self, issue: Issue) -> None: ...
 
 
+class TrackerKind(Protocol):
+    """One issue tracker: a module in notify/ with these names, listed in TRACKERS_BY_NAME."""
+
+    # the CI variables that tell this job from others: project, job, branch (or workflow)
+    SCOPE_KEYS: tuple[str, str, str]
+
+    def build_tracker(self, environ: Mapping[str, str], deadline_seconds: float) -> Tracker:
+        """The tracker for this CI job's project; ``Refused`` when it cannot be used."""
+
+    def run_url(self, environ: Mapping[str, str]) -> str | None:
+        """A link to this CI run, for the issue's body."""
+
+
 def fingerprint_of(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+    return short_digest("\x1f".join(parts), 16)
 
 
 def marker(fingerprint: str) -> str:

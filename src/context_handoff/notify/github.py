@@ -63,6 +63,9 @@ def is_fork_pull_request(environ: Mapping[str, str]) -> bool:
     return bool(head.get("fork")) or head.get("full_name") != environ.get("GITHUB_REPOSITORY")
 
 
+SCOPE_KEYS = ("GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB")
+
+
 def build_tracker(environ: Mapping[str, str],
                   deadline_seconds: float = DEADLINE_SECONDS) -> GitHubTracker:
     token = environ.get("GITHUB_TOKEN") or environ.get("INPUT_GITHUB_TOKEN")

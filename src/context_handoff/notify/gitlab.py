@@ -43,6 +43,9 @@ def _issue(item: dict[str, Any]) -> Issue:
     return Issue(field(item, "iid", int, "GitLab"), field(item, "web_url", str, "GitLab"))
 
 
+SCOPE_KEYS = ("CI_PROJECT_PATH", "CI_JOB_NAME", "CI_COMMIT_REF_NAME")
+
+
 def build_tracker(environ: Mapping[str, str],
                   deadline_seconds: float = DEADLINE_SECONDS) -> GitLabTracker:
     variable = environ.get("CONTEXT_HANDOFF_TOKEN_VARIABLE") or DEFAULT_TOKEN_VARIABLE

@@ -8,7 +8,7 @@ hands each result to all of them; on a failure the boundary hands them the error
 
 from __future__ import annotations
 
-from .base import Generated, Reporter
+from .base import Reporter, Written
 from .github import GitHubReporter
 from .gitlab import GitLabReporter
 from .json import JsonReporter
@@ -18,10 +18,10 @@ REPORTERS_BY_NAME: dict[str, type[TextReporter]] = {"text": TextReporter, "json"
 
 __all__ = [
            "REPORTERS_BY_NAME",
-           "Generated",
            "GitHubReporter",
            "GitLabReporter",
            "JsonReporter",
            "Reporter",
            "TextReporter",
+           "Written",
 ]

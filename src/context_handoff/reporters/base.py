@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from .. import pipeline, render
+from .. import render
 from ..errors import HandoffError
+from ..model import Generated
+from ..payload_file import PayloadCheck
 
 
-class Generated(NamedTuple):
+class Written(NamedTuple):
     """A handoff written: the pipeline's result and where each file went."""
 
-    result: pipeline.Generated
+    result: Generated
     output: Path
     report_path: Path | None
     report: render.Report | None
@@ -20,10 +22,10 @@ class Generated(NamedTuple):
 
 
 class Reporter(Protocol):
-    def generated(self, done: Generated) -> None:
+    def generated(self, done: Written) -> None:
         """A handoff was written."""
 
-    def checked(self, check: pipeline.PayloadCheck) -> None:
+    def checked(self, check: PayloadCheck) -> None:
         """A payload was validated (valid or not)."""
 
     def failed(self, exit_code: int, error: HandoffError | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from .. import defaults, pipeline, render
 from ..errors import HandoffError, InputError
+from ..jsontext import compact_json
+from ..payload_file import PayloadCheck
 from ..workflow_commands import command, problem_annotation, say
-from .base import Generated
+from .base import Written
 
 if TYPE_CHECKING:  # notify imports requests, which generate does not need
     from ..notify.core import Outcome
@@ -23,14 +24,14 @@ FAILURE_SUMMARY = ("## context-handoff failed\n\nThe handoff failed with exit co
                    "the errors are annotated on this run.\n")
 
 
-def step_outputs(done: Generated) -> dict[str, str]:
+def step_outputs(done: Written) -> dict[str, str]:
     """The action's outputs that come from the payload (kebab-case, as GitHub's)."""
     payload = done.result.payload
     return {
         "payload-path": str(done.output), "report-path": str(done.report_path or ""),
         "level": payload.level.value, "tokens": str(payload.tokens),
         "budget": str(payload.budget), "handoff-id": payload.data["handoff_id"],
-        "omitted": json.dumps(payload.omitted, separators=(",", ":")),
+        "omitted": compact_json(payload.omitted),
     }
 
 
@@ -54,7 +55,7 @@ def _append(path: str | Path, text: str, what: str) -> None:
         raise InputError(f"{path}: cannot append {what}: {exc.strerror or exc}") from None
 
 
-def summary_text(done: Generated, template: str | None,
+def summary_text(done: Written, template: str | None,
                  max_chars: int | None = None) -> render.Report:
     """The report for the job summary: the written one when it fits, else cut to fit."""
     max_chars = max_chars or SUMMARY_MAX_CHARS
@@ -73,7 +74,7 @@ class GitHubReporter:
         self.annotate, self.output, self.summary = annotate, output, summary
         self.template = template
 
-    def generated(self, done: Generated) -> None:
+    def generated(self, done: Written) -> None:
         if self.output is not None:
             append_outputs(self.output, {**step_outputs(done), "valid": "true"})
         if self.summary is not None:
@@ -83,7 +84,7 @@ class GitHubReporter:
                            f"characters: {', '.join(report.cut_sections)}", err=True)
             _append(self.summary, report.text, "the job summary")
 
-    def checked(self, check: pipeline.PayloadCheck) -> None:
+    def checked(self, check: PayloadCheck) -> None:
         if self.output is not None:
             append_outputs(self.output, {"valid": str(check.valid).lower()})
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import pipeline
 from ..errors import HandoffError, InputError
+from ..payload_file import PayloadCheck
 from ..write import write_atomically
-from .base import Generated
+from .base import Written
 
 
-def dotenv_text(done: Generated) -> str:
+def dotenv_text(done: Written) -> str:
     """``CONTEXT_HANDOFF_*`` variables for later jobs (GitLab's ``reports: dotenv``)."""
     payload = done.result.payload
     values = {
@@ -34,10 +34,10 @@ class GitLabReporter:
     def __init__(self, dotenv: Path) -> None:
         self.dotenv = dotenv
 
-    def generated(self, done: Generated) -> None:
+    def generated(self, done: Written) -> None:
         write_atomically(self.dotenv, dotenv_text(done))
 
-    def checked(self, check: pipeline.PayloadCheck) -> None:
+    def checked(self, check: PayloadCheck) -> None:
         """Nothing: the dotenv report describes a handoff written."""
 
     def failed(self, exit_code: int, error: HandoffError | None) -> None:

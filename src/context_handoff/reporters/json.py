@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import pipeline
+from ..payload_file import PayloadCheck
 from ..workflow_commands import say
-from .base import Generated
+from .base import Written
 from .text import TextReporter
 
 
@@ -16,7 +16,7 @@ def _echo(value: dict[str, Any]) -> None:
 
 
 class JsonReporter(TextReporter):
-    def generated(self, done: Generated) -> None:
+    def generated(self, done: Written) -> None:
         payload = done.result.payload
         _echo({"payload": str(done.output),
                "report": str(done.report_path) if done.report_path else None,
@@ -24,7 +24,7 @@ class JsonReporter(TextReporter):
                "budget": payload.budget, "encoding": payload.encoding,
                "handoff_id": payload.data["handoff_id"], "omitted": payload.omitted})
 
-    def checked(self, check: pipeline.PayloadCheck) -> None:
+    def checked(self, check: PayloadCheck) -> None:
         _echo({"payload": check.path, "valid": check.valid, "level": check.level,
                "tokens": check.tokens, "budget": check.budget, "encoding": check.encoding,
                "problems": [{"path": p.path, "message": p.message} for p in check.problems]})

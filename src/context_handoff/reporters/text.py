@@ -7,17 +7,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .. import pipeline, render
+from .. import render
 from ..errors import HandoffError
+from ..payload_file import PayloadCheck
 from ..workflow_commands import command, defuse_block, say
-from .base import Generated
+from .base import Written
 
 if TYPE_CHECKING:  # notify imports requests, which generate does not need
     from ..notify.core import Outcome
 
 
 class TextReporter:
-    def generated(self, done: Generated) -> None:
+    def generated(self, done: Written) -> None:
         payload = done.result.payload
         say(f"wrote {done.output}: {payload.level.value} level, "
                    f"{payload.tokens}/{payload.budget} tokens ({payload.encoding}), "
@@ -43,7 +44,7 @@ class TextReporter:
         for note in done.result.notes:
             say(f"note: {note}")
 
-    def checked(self, check: pipeline.PayloadCheck) -> None:
+    def checked(self, check: PayloadCheck) -> None:
         if check.valid:
             say(f"valid: {check.path}: {check.level} level, "
                        f"{check.tokens}/{check.budget} tokens ({check.encoding})")

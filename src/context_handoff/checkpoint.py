@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import defaults, pipeline
 from .errors import InputError, StateFileNotFound
-from .model import CompressionLevel
+from .model import CompressionLevel, Generated
 from .tokens import DEFAULT_ENCODING, build_counter
 
 READ_ATTEMPTS = 5
@@ -33,7 +33,7 @@ class HandoffCheckpointer:
     passed) and a checkpoint was written; the count then starts again for the next
     session. Each checkpoint is kept as ``handoff-<id>.json`` / ``.md`` beside a stable
     ``latest.json`` / ``latest.md``, all written atomically. Each one says what changed
-    since the one before: the checkpointer keeps its snapshot as ``snapshot.json``.
+    since the one before: the checkpointer keeps its snapshot as ``handoff_snapshot.json``.
     """
 
     def __init__(
@@ -62,7 +62,7 @@ class HandoffCheckpointer:
     @property
     def snapshot_path(self) -> Path:
         """The last checkpoint's snapshot: the next one says what changed since."""
-        return self.output_dir / "snapshot.json"
+        return self.output_dir / defaults.SNAPSHOT_FILE
 
     def track_tokens(self, prompt_tokens: int, completion_tokens: int) -> bool:
         """Add a call's usage; write a checkpoint when the threshold or ``every`` is reached."""
@@ -96,7 +96,7 @@ class HandoffCheckpointer:
         self._last_checkpoint = self._clock()
         return path
 
-    def _generate_with_retries(self, level: CompressionLevel) -> pipeline.Generated:
+    def _generate_with_retries(self, level: CompressionLevel) -> Generated:
         """The orchestrator may be rewriting the state right now: a file that does not
         parse is read again a few times before it counts as broken."""
         options = pipeline.GenerateOptions(state=self.state_file, level=level.value,
@@ -124,6 +124,9 @@ class HandoffCheckpointMixin:
 
     def track_tokens(self, prompt_tokens: int, completion_tokens: int) -> bool:
         return self.handoff.track_tokens(prompt_tokens, completion_tokens)
+
+    def track_text(self, prompt: str, completion: str) -> bool:
+        return self.handoff.track_text(prompt, completion)
 
     def checkpoint_for_handoff(self, level: str | None = None) -> Path:
         return self.handoff.checkpoint_for_handoff(level)
