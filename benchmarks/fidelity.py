@@ -58,7 +58,7 @@ class Score(NamedTuple):
 def critical_facts(facts: Facts) -> list[Fact]:
     state = facts.state
     tasks = state.tasks.values()
-    finished = sum(t.status in ("done", "skipped", "cancelled") for t in tasks)
+    finished = sum(t.status == "done" for t in tasks)  # skipped, cancelled: not done
     out = [Fact("progress", state.current_phase or "", None),
            Fact("progress", f'"tasks_complete":{finished}', None),
            Fact("progress", f'"tasks_total":{len(state.tasks)}', None)]

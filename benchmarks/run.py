@@ -28,7 +28,7 @@ from context_handoff.model import DEFAULT_BUDGETS, CompressionLevel
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
-from . import action_step, baselines, fidelity, probes
+from . import action_step, baselines, fidelity, own_probes, probes
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -71,18 +71,22 @@ def bench_in_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
     }
 
 
+# The child's peak RSS, read by a small Python that starts it: a child started straight
+# from this (large) process would count this process's pages until its exec.
+_PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+         "stdout=subprocess.DEVNULL); "
+         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
 def _timed_process(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child process."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own peak RSS
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            errors.seek(0)
-            raise RuntimeError(f"{args} failed: {errors.read().decode(errors='replace')}")
-    return wall, usage.ru_maxrss
+    proc = subprocess.run([sys.executable, "-c", _PEAK, *args], capture_output=True,
+                          text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed: {proc.stderr}")
+    return wall, int(proc.stdout.split()[-1])
 
 
 def bench_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
@@ -100,6 +104,20 @@ def bench_floor(repeats: int) -> dict[str, Any]:
     results = [_timed_process([sys.executable, "-c", code]) for _ in range(repeats)]
     return {"seconds": statistics.median(r[0] for r in results),
             "peak_rss_mb": round(max(r[1] for r in results) / 1024, 1), "command": code}
+
+
+def bench_paired_floor(path: Path, repeats: int) -> dict[str, Any]:
+    """The whole ``generate`` process on ``path`` and the tokenizer-load floor, run in
+    turn, the ratio taken pair by pair (a drifting machine moves both alike)."""
+    code = "import tiktoken; tiktoken.get_encoding('o200k_base')"
+    with tempfile.TemporaryDirectory() as out:
+        args = [str(Path(sys.executable).with_name("context-handoff")), "generate", "--state",
+                str(path), "--output", f"{out}/p.json", "--report", f"{out}/r.md"]
+        pairs = [(_timed_process(args)[0], _timed_process([sys.executable, "-c", code])[0])
+                 for _ in range(repeats)]
+    return {"seconds": statistics.median(a for a, _ in pairs),
+            "floor_seconds": statistics.median(b for _, b in pairs),
+            "ratio": round(statistics.median(a / b for a, b in pairs), 2)}
 
 
 def bench_fidelity(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -130,14 +148,16 @@ def bench_fidelity(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
 # state, and a large one with many failures (see benchmarks/probes.py).
 PROBE_STATES = {"400 tasks": {"tasks": 400}, "2,000 tasks, 150 failed": {
     "tasks": 2000, "failed": 150, "active": 30, "seed": 7}}
+FULL_PROBE_STATES = {**PROBE_STATES, "5,000 tasks": {"tasks": 5000, "seed": 5}}
 
 
-def bench_probes(tmp: Path) -> dict[str, Any]:
+def bench_probes(tmp: Path, quick: bool = True) -> dict[str, Any]:
     """Per state and level: the original's payload and ours packed to its token count, and
-    ours at the level's own budget, each scored by the share of resume probes answered."""
+    ours at the level's own budget, each scored by the share of resume probes answered
+    (probes.py), and by the independent structural probe set (own_probes.py)."""
     counter = build_counter("o200k_base")
     out: dict[str, Any] = {}
-    for label, spec in PROBE_STATES.items():
+    for label, spec in (PROBE_STATES if quick else FULL_PROBE_STATES).items():
         spec = dict(spec)
         doc = make_state(spec.pop("tasks"), **spec)
         path = tmp / "probe_state.json"
@@ -146,6 +166,7 @@ def bench_probes(tmp: Path) -> dict[str, Any]:
         for level in LEVELS:
             ours = pipeline.generate(pipeline.GenerateOptions(state=path, level=level, now=NOW))
             wanted, ready = probes.resume_probes(ours.facts)
+            own = own_probes.probes_of(doc)
             original = baselines.original_strategy(doc, level)
             tokens = counter.count(original)
             same = pipeline.generate(pipeline.GenerateOptions(
@@ -155,8 +176,34 @@ def bench_probes(tmp: Path) -> dict[str, Any]:
                 "original": _probed(original, tokens, wanted, ready),
                 "ours_at_original_tokens": _probed(same.text, same.tokens, wanted, ready),
                 "ours_at_budget": _probed(ours.payload.text, ours.payload.tokens, wanted, ready),
+                "own": {"original": own_probes.answer(original, own)._asdict(),
+                        "ours_at_original_tokens": own_probes.answer(same.text, own)._asdict(),
+                        "ours_at_budget": own_probes.answer(ours.payload.text, own)._asdict()},
             }
     return out
+
+
+def bench_changes(tmp: Path) -> dict[str, Any]:
+    """A 2,000-task state (150 failed) after 2 tasks finished, 2 failed and 2 recovered:
+    what the standard payload (budget 1,200) keeps of ``changes``."""
+    doc = make_state(2000, failed=150, active=30, seed=7)
+    doc["context"]["active_tasks"] = []
+    before, after = tmp / "changes_before.json", tmp / "changes_after.json"
+    before.write_text(json.dumps(doc), encoding="utf-8")
+    tasks = doc["tasks"]
+    by = {s: [t for t, v in tasks.items() if v["status"] == s]
+          for s in ("running", "pending", "failed")}
+    for tid in by["running"][:2] + by["failed"][:2]:
+        tasks[tid]["status"], tasks[tid]["error"] = "success", None
+    for tid in by["pending"][-2:]:
+        tasks[tid]["status"] = "failed"
+        tasks[tid]["error"] = {"type": "RuntimeError", "message": "new failure"}
+    after.write_text(json.dumps(doc), encoding="utf-8")
+    payload = pipeline.generate(pipeline.GenerateOptions(
+        state=after, since=before, level="standard", budget=1200, now=NOW)).payload
+    kept = {k: len(v) for k, v in payload.data["changes"].items() if isinstance(v, list)}
+    cut = {k: n for k, n in payload.omitted.items() if k.startswith("changes.")}
+    return {"tokens": payload.tokens, "budget": 1200, "kept": kept, "omitted": cut}
 
 
 # Strings that made redaction rules backtrack quadratically: the time for 4x the text
@@ -229,8 +276,13 @@ def run(quick: bool) -> dict[str, Any]:
         results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
     if not quick:  # containers: seconds each, so not in the quick run the tests make
         results["action_step"] = action_step.bench_action_step(5)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "state_20000.json"
+            path.write_text(json.dumps(make_state(20_000, seed=20_000)), encoding="utf-8")
+            results["paired_20000"] = bench_paired_floor(path, 5)
     with tempfile.TemporaryDirectory() as tmp:
-        results["probes"] = bench_probes(Path(tmp))
+        results["probes"] = bench_probes(Path(tmp), quick)
+        results["changes"] = bench_changes(Path(tmp))
         results["redaction_scaling"] = bench_redaction_scaling()
         for size in sizes:
             doc = make_state(size, seed=size)
@@ -282,8 +334,23 @@ def render_markdown(results: dict[str, Any]) -> str:
               f"{floor['seconds']:.3f} s, {floor['peak_rss_mb']} MB. Whole-process `generate` on "
               f"the example state: {example['seconds']:.3f} s = **{example['ratio_to_floor']}x** "
               "the floor."]
+    if "paired_20000" in results:
+        pair = results["paired_20000"]
+        lines += ["", "A 20,000-task state, whole-process `generate` (payload and report) and the "
+                  f"floor run in turn, 5 pairs: {pair['seconds']:.3f} s against "
+                  f"{pair['floor_seconds']:.3f} s, **{pair['ratio']}x** the floor (median of "
+                  "the pairs' ratios)."]
     if "probes" in results:
         lines += _probes_md(results["probes"])
+    if "changes" in results:
+        ch = results["changes"]
+        lines += ["", "## What changed, on a large state", "",
+                  "A 2,000-task state (150 failed) after 2 tasks finished, 2 failed and 2 "
+                  f"recovered, at the standard level: {ch['tokens']}/{ch['budget']} tokens; "
+                  "`changes` keeps " + (", ".join(f"{k} {n}" for k, n in ch["kept"].items())
+                                        or "nothing")
+                  + "; cut: " + (", ".join(f"{k} {n}" for k, n in ch["omitted"].items())
+                                 or "nothing") + "."]
     if "redaction_scaling" in results:
         lines += ["", "## Redaction on hostile strings", "",
                   "Time to scrub 100,000 and 400,000 characters of a repeated unit that once "
@@ -320,6 +387,18 @@ def _probes_md(table: dict[str, Any]) -> list[str]:
             lines.append(f"| {label} | {level} | {row['probes']} | {o['tokens']}, "
                          f"{o['share']:.0%} | {same['tokens']}, **{same['share']:.0%}** | "
                          f"{ours['tokens']}, {ours['share']:.0%} | {missing} |")
+    lines += ["", "Scored again with the independent probe set (`benchmarks/own_probes.py`: "
+              "probes computed from the raw state, answered by reading the payload's JSON "
+              "structure, so an error type must be tied to its id, not merely nearby):", "",
+              "| state | level | original: share | ours at its tokens | ours at the level's "
+              "budget | ours still missing at its tokens |", "|---|---|---|---|---|---|"]
+    for label, rows in table.items():
+        for level, row in rows.items():
+            own = row["own"]
+            o, same = own["original"], own["ours_at_original_tokens"]
+            missing = ", ".join(f"{k} {n}" for k, n in same["missing_by_kind"].items()) or "—"
+            lines.append(f"| {label} | {level} | {o['share']:.0%} | **{same['share']:.0%}** "
+                         f"| {own['ours_at_budget']['share']:.0%} | {missing} |")
     return lines
 
 

@@ -21,9 +21,15 @@ def render() -> str:
     runner = CliRunner()
     parts = ["# context-handoff command line\n",
              "Generated from `--help` by `scripts/cli_docs.py`; do not edit by hand.\n"]
-    commands = ["", *sorted(cli.commands)] if isinstance(cli, click.Group) else [""]
+    commands = [""]
+    if isinstance(cli, click.Group):
+        for name in sorted(cli.commands):  # a group's own commands follow it (hook ...)
+            sub = cli.commands[name]
+            commands.append(name)
+            if isinstance(sub, click.Group):
+                commands += [f"{name} {inner}" for inner in sorted(sub.commands)]
     for name in commands:
-        args = [name, "--help"] if name else ["--help"]
+        args = [*name.split(), "--help"] if name else ["--help"]
         result = runner.invoke(cli, args, prog_name="context-handoff", terminal_width=100)
         title = f"context-handoff {name}".strip()
         parts.append(f"## {title}\n\n```text\n{result.output.rstrip()}\n```\n")

@@ -91,7 +91,8 @@ def minimal() -> dict[str, Any]:
             "summary": obj(["phase", "progress", "task"], {
                 "phase": NSTR, "progress": ref("progress"), "task": NSTR,
                 "project": STR, "tasks_complete": INT, "tasks_total": INT,
-                "state_age_hours": NNUM, "state_age_source": NSTR,
+                "tasks_dropped": INT, "state_age_hours": NNUM, "state_age_source": NSTR,
+                "phase_name": STR,
             }),
             "active": strings(),
             "failed": {"type": "array", "items": STR,
@@ -99,6 +100,8 @@ def minimal() -> dict[str, Any]:
             "next": strings(),
             "failures": {"type": "object", "additionalProperties": ref("failure")},
             "pending_decisions": strings(),
+            "names": strings_by_id(),
+            "missing_dependencies": strings(),
             "changes": ref("changes"),
             "meta": {"allOf": [ref("meta"), {"properties": {"level": {"const": "minimal"}}}]},
             "omitted": ref("omitted"),
@@ -119,7 +122,8 @@ def standard(level: str = "standard") -> dict[str, Any]:
                  "generated_at"],
                 {
                     "project": STR, "current_phase": NSTR, "progress": ref("progress"),
-                    "tasks_complete": INT, "tasks_total": INT, "generated_at": STR,
+                    "tasks_complete": INT, "tasks_total": INT, "tasks_dropped": INT,
+                    "generated_at": STR,
                     "last_updated": NSTR, "state_age_hours": NNUM, "state_age_source": NSTR,
                     "phase_name": STR,
                 },
@@ -129,6 +133,9 @@ def standard(level: str = "standard") -> dict[str, Any]:
                 {
                     "active_tasks": strings(), "blocked_tasks": strings(),
                     "failed_tasks": strings(), "next_eligible": strings(),
+                    "failure_types": {"type": "object", "additionalProperties": INT,
+                                      "description": "error type -> how many of failed_tasks "
+                                                     "have it, in failed_tasks' order"},
                     "failures": {"type": "object", "additionalProperties": ref("failure")},
                     "names": strings_by_id(),
                     "blocked_by": strings_by_id(),

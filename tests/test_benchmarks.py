@@ -58,5 +58,8 @@ def test_quick_run_reports_every_size_within_budget(monkeypatch):
             row = rows[level]
             assert row["ours_at_original_tokens"]["share"] >= row["original"]["share"], level
             assert abs(row["ours_at_original_tokens"]["tokens"] - row["original"]["tokens"]) < 20
+            own = row["own"]
+            assert own["ours_at_original_tokens"]["share"] >= own["original"]["share"], level
     assert results["probes"]["400 tasks"]["standard"]["ours_at_budget"]["share"] == 1.0
+    assert results["changes"]["omitted"] == {} and results["changes"]["kept"]["newly_failed"]
     assert "## Resume probes" in render_markdown(results)

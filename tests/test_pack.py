@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from context_handoff import pipeline
 from context_handoff.errors import HandoffFailed
-from context_handoff.pack import serialize, shorten
+from context_handoff.layouts import shorten
+from context_handoff.pack import serialize
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
@@ -238,7 +239,7 @@ def test_budget_holds_and_omitted_accounts_for_every_cut(write_state, doc, level
 
 
 def test_names_that_restate_the_id():
-    from context_handoff.layouts import _restates
+    from context_handoff.layouts.view import restates as _restates
 
     assert _restates("Deploy to Kubernetes", "task_045_deploy_kubernetes")
     assert _restates("Render auth (step 695)", "task_0695_render_auth")
@@ -257,12 +258,12 @@ def test_terse_form_only_under_pressure(write_state):
     assert tight.data["execution_state"]["names"] == {}  # names restate the ids: left out
 
 
-def test_ids_before_details_under_pressure(write_state):
+def test_details_take_only_their_head_under_pressure(write_state):
     doc = make_state(400, seed=3)
     payload = _generate(write_state, doc, "standard", budget=700).payload
     execution = payload.data["execution_state"]
     assert execution["failed_tasks"] and execution["active_tasks"] and execution["next_eligible"]
-    assert execution["failures"] == {} and payload.omitted["execution_state.failures"] > 0
+    assert len(execution["failures"]) <= 2 and payload.omitted["execution_state.failures"] > 0
 
 
 def test_slack_left_by_estimates_is_used(write_state):

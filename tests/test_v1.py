@@ -141,7 +141,7 @@ def test_ids_come_before_details(tmp_path: Path, level: str) -> None:
     path.write_text(json.dumps(make_state(2000, failed=150, active=30, seed=7)))
     details = ("execution_state.failures", "execution_state.names", "execution_state.blocked_by",
                "dag_snapshot.phases")
-    for budget in range(450, 2600, 150):
+    for budget in range(500, 2600, 150):
         data = pipeline.generate(pipeline.GenerateOptions(
             state=path, level=level, budget=budget)).payload.data
         execution = data["execution_state"]

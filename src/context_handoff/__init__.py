@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     __version__: str
     from .api import ContextPayloadGenerator as ContextPayloadGenerator
+    from .checkpoint import HandoffCheckpointer as HandoffCheckpointer
+    from .checkpoint import HandoffCheckpointMixin as HandoffCheckpointMixin
     from .errors import HandoffError as HandoffError
     from .errors import HandoffFailed as HandoffFailed
     from .errors import InputError as InputError
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "ContextPayloadGenerator": ".api",
     "CompressionLevel": ".model",
+    "HandoffCheckpointer": ".checkpoint",
+    "HandoffCheckpointMixin": ".checkpoint",
     "HandoffError": ".errors",
     "HandoffFailed": ".errors",
     "InputError": ".errors",
@@ -28,6 +32,8 @@ _HOMES = {
 __all__ = [
     "CompressionLevel",
     "ContextPayloadGenerator",
+    "HandoffCheckpointMixin",
+    "HandoffCheckpointer",
     "HandoffError",
     "HandoffFailed",
     "InputError",

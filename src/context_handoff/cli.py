@@ -433,5 +433,121 @@ def serve(state_root: Path, host: str, port: int) -> None:
                 timeout_graceful_shutdown=defaults.SHUTDOWN_SECONDS)
 
 
+@cli.command(name="mcp")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, help="The project folder: the state is found in it, and no "
+                                 "path leads out of it. [default: the working directory]")
+@click.option("--state", "--state-file", "state",
+              type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The state file, inside the project folder. [default: discovered there "
+                   "on every call, as generate does]")
+@click.option("--level", type=click.Choice(defaults.LEVEL_CHOICES),
+              default=defaults.DEFAULT_LEVEL, show_default=True,
+              help="The handoff's level when a call names none.")
+@click.option("--budget", type=click.IntRange(min=1), default=None,
+              help="The handoff's token budget when a call names none. [default: the level's]")
+@click.option("--encoding", type=click.Choice(defaults.ENCODINGS),
+              default=defaults.DEFAULT_ENCODING, show_default=True,
+              help="Tokenizer encoding the budgets are counted in.")
+@click.option("--page-tokens", type=click.IntRange(min=200), default=2000, show_default=True,
+              help="Most tokens in one page of the more tool.")
+def mcp_command(root: Path | None, state: Path | None, level: str, budget: int | None,
+                encoding: str, page_tokens: int) -> None:
+    """Serve the handoff to an agent over MCP (stdio; needs context-handoff[mcp]).
+
+    Tools: handoff(level?, budget?, since?), more(section, offset?, limit?),
+    task(id), check_reply(reply); resources handoff://payload and handoff://report.
+    The state is read fresh on every call and never written; paths stay inside the
+    project folder.
+    """
+    try:
+        from .mcp_server import serve
+    except ImportError as exc:
+        missing = (exc.name or "mcp").split(".")[0]
+        raise InputError(f"mcp needs the mcp extra ({missing} is missing): "
+                         "pip install 'context-handoff[mcp]'") from None
+    from .session import SessionOptions
+
+    serve(SessionOptions(root=root or Path.cwd(), state=state, level=level, budget=budget,
+                         encoding=encoding, page_tokens=page_tokens))
+
+
+@cli.group()
+def hook() -> None:
+    """Claude Code's session hooks: the handoff as the next session's first context."""
+
+
+hook_state_option = click.option(
+    "--state", "--state-file", "state", type=click.Path(path_type=Path, dir_okay=False),
+    default=None, help="The state file, inside the project folder. [default: discovered]")
+hook_snapshot_option = click.option(
+    "--snapshot", "snapshot", type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".context-handoff/snapshot.json"), show_default=True,
+    help="The snapshot pre-compact writes and session-start compares with (inside the "
+         "project folder).")
+
+
+@hook.command(name="session-start")
+@hook_state_option
+@click.option("--level", type=click.Choice(defaults.LEVELS), default=defaults.DEFAULT_LEVEL,
+              show_default=True, help="The handoff's level.")
+@click.option("--budget", type=click.IntRange(min=1), default=None,
+              help="Tokens for the whole context: frame, payload and resume request. "
+                   "[default: the level's budget]")
+@hook_snapshot_option
+def hook_session_start(state: Path | None, level: str, budget: int | None,
+                       snapshot: Path) -> None:
+    """SessionStart: read the hook input (JSON) on stdin, print the hook output whose
+    additionalContext is the handoff for the model. Fails open: a missing or broken
+    state gives a one-line note as context, and exit 0."""
+    from . import hooks
+
+    options = hooks.HookOptions(state=state, level=level, budget=budget, snapshot=snapshot)
+    click.echo(hooks.session_start(sys.stdin.read(), options))
+
+
+@hook.command(name="pre-compact")
+@hook_state_option
+@hook_snapshot_option
+def hook_pre_compact(state: Path | None, snapshot: Path) -> None:
+    """PreCompact: write the snapshot, so the handoff after the compaction says what
+    changed. Fails open: a failure is a one-line note on stderr, and exit 0."""
+    from . import hooks
+
+    problem = hooks.pre_compact(sys.stdin.read(),
+                                hooks.HookOptions(state=state, snapshot=snapshot))
+    if problem is not None:
+        click.echo(problem, err=True)
+
+
+@cli.command(name="check-reply")
+@click.option("--payload", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The payload the reply answers.")
+@click.argument("reply", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option("--github-summary", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Append the verdict to this file (GitHub Actions' $GITHUB_STEP_SUMMARY).")
+def check_reply_command(payload: Path, reply: Path, as_json: bool,
+                        github_summary: Path | None) -> None:
+    """Check a session's CONFIRMED - ... reply (a file, or - for stdin) against the
+    payload: which of phase, active task and blockers it names, misses or contradicts.
+    Exit 0 consistent, 1 with one line a problem, 2 bad input."""
+    from . import check_reply
+
+    check_destinations({"--github-summary": github_summary},
+                                appended={"--github-summary"}, inputs={"the payload": payload})
+    stdin = sys.stdin.read() if str(reply) == "-" else None
+    verdict = check_reply.check_reply_files(payload, reply, stdin)
+    if as_json:
+        click.echo(json.dumps(verdict.as_json(), ensure_ascii=False))
+    else:
+        for line in verdict.lines():
+            click.echo(workflow_commands.one_line(line))
+    if github_summary is not None:
+        with github_summary.open("a", encoding="utf-8") as summary:
+            summary.write(check_reply.verdict_markdown(verdict))
+    if not verdict.consistent:
+        sys.exit(ExitCode.HANDOFF_FAILED)
+
 def main() -> None:
     cli(prog_name="context-handoff")

@@ -1,10 +1,12 @@
 """Stage 5: a level's layout + budget + a token counter -> a Payload within budget.
 
-A layout (layouts.py) gives the payload's skeleton (summary, meta and every list
+A layout (the layouts package) gives the payload's skeleton (summary, meta and every list
 empty) and its sections: the lists and maps to fill, each with its candidates in
 the order they should be kept. The skeleton, with ``omitted`` counting everything,
 is counted exactly first: if even that exceeds the budget the handoff fails and says
-what the smallest payload needs. Sections are then filled tier by tier (the v1 id
+what the smallest payload needs. Every section first gets its head (its first item,
+then every section's second, up to each one's ``head``), so no section is starved by
+a long one before it; the rest is then filled tier by tier (the v1 id
 lists first, then the v1 detail lists, then what context-handoff adds), by weighted
 rounds within a tier, each item's cost counted once on its own; a section may take
 only its first few items in an early tier and the rest in a later one. Each section
@@ -51,6 +53,7 @@ class Section(NamedTuple):
     tier: int = 1  # the first tier it takes part in; it stays in every later one
     caps: Mapping[int, int] = {}  # tier -> most items kept by the end of that tier
     keyed: bool = False  # to_json gives (key, value) pairs, written as a JSON object
+    head: int = 1  # items taken in the heads rounds, before any section's tail
 
 
 class Layout(NamedTuple):
@@ -66,15 +69,6 @@ def serialize(data: dict[str, Any]) -> str:
 def section_tokens(data: Mapping[str, Any], counter: TokenCounter) -> dict[str, int]:
     """Top-level key -> the tokens of that part of the payload alone."""
     return {key: counter.count(serialize({key: value})) for key, value in data.items()}
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with a marker saying how much went."""
-    if len(text) <= limit:
-        return text
-    marker_room = 16
-    keep = max(limit - marker_room, 1)
-    return f"{text[:keep]}…(+{len(text) - keep} chars)"
 
 
 def pack_sections(layout: Layout, header: Header, counter: TokenCounter) -> Payload:
@@ -131,13 +125,35 @@ class _Packer:
         return text, tokens
 
     def _fill(self, room: int) -> bool:
-        """Add items tier by tier while their own cost fits ``room``."""
-        added = False
-        for tier in sorted({s.tier for s in self.sections}):
+        """Add every section's head, then items tier by tier while their cost fits ``room``."""
+        room, added = self._fill_heads(room)
+        # a capped section takes its tail in the tier after its last cap, even where no
+        # section starts in that tier
+        tiers = {s.tier for s in self.sections} | {t + 1 for s in self.sections for t in s.caps}
+        for tier in sorted(tiers):
             taking = [s for s in self.sections if s.tier <= tier and s.path not in self.closed]
             room, added_here = self._fill_tier(taking, tier, room)
             added = added or added_here
         return added
+
+    def _fill_heads(self, room: int) -> tuple[int, bool]:
+        """Fair shares: round after round, each section's next item up to its head, in
+        layout order, so no section's tail is taken before every section has its head."""
+        added = False
+        heads = {s.path: min(s.head, s.caps.get(s.tier, s.head)) for s in self.sections}
+        for index in range(max(heads.values(), default=0)):
+            for section in self.sections:
+                if (section.path in self.closed or index >= heads[section.path]
+                        or len(self.costs[section.path]) != index):
+                    continue
+                cost = self._next_cost(section)
+                if cost is None or cost > room:
+                    continue
+                room -= cost
+                self.costs[section.path].append(cost)
+                self.added.append(section.path)
+                added = True
+        return room, added
 
     def _fill_tier(self, sections: list[Section], tier: int, room: int) -> tuple[int, bool]:
         """Weighted rounds: each section earns ``weight`` items a round until it runs out

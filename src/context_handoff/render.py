@@ -20,19 +20,24 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import defaults
+from . import defaults, report_view
 from .errors import InputError
 from .load import check_regular_file
 
 BUILTIN_TEMPLATES = ("standard", "minimal", "error_recovery", "multiday_resumption")
+MERMAID_MAX_NODES = 8  # a longer chain is shown as a line of ids, not a graph
 TEMPLATE_BY_LEVEL = {"minimal": "minimal", "standard": "standard", "full": "multiday_resumption"}
 _SECTION = re.compile(r"^<!-- section: (?P<name>[\w-]+)(?P<keep> keep)? -->\n", re.MULTILINE)
-# What can start Markdown or HTML inline: escaped with a backslash (CommonMark allows it
-# for any ASCII punctuation). ":" and "." are handled by _AUTOLINK, "@" by _MENTION.
-_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~&])")
+# What Markdown would misread, escaped with a backslash (CommonMark allows one before any
+# ASCII punctuation) and nothing else, so "2026-12-06", "p3_data" and "3.11.8" stay as they
+# are: anywhere, what opens code, emphasis, links, HTML, strikethrough and table cells;
+# "_" only where it can open or close emphasis (not inside a word); "&" only where it
+# would make an entity; at the start, what opens a block (heading, quote, list, rule).
+_PUNCTUATION = re.compile(r"([\\`*\[\]<|~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|&(?=#?\w+;)")
+_BLOCK_START = re.compile(r"^([#>+=-])")
 _MENTION = re.compile(r"@(?=\w)")
-# A number and "." or ")" at the start would make the value an ordered list ("1. ...")
-_LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])")
+# A number and "." or ")" then a space (or the end) at the start would make an ordered list
+_LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 # Control characters (NUL, ESC: terminal escapes), and the bidirectional overrides and
 # isolates that make text read differently from what it is (U+202E): never shown as is.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
@@ -62,7 +67,8 @@ def md(value: Any) -> str:
     if value is None:
         return "—"
     text = " ".join(visible(str(value)).split())  # a newline would end a row or an item
-    text = _PUNCTUATION.sub(r"\\\1", text)  # CommonMark: any ASCII punctuation may be escaped
+    text = _PUNCTUATION.sub(lambda m: "\\" + m.group(0), text)
+    text = _BLOCK_START.sub(r"\\\1", text)
     text = _LIST_NUMBER.sub(r"\1\\\2", text)
     text = _MENTION.sub("@\u2060", text)  # a word joiner: no @everyone, @team, @user pings
     text = _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], text)
@@ -83,6 +89,14 @@ def code(value: Any) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+def data_block(rows: Any) -> str:
+    """``(label, value)`` rows as a fenced block of quoted data, one line a row: state text
+    shown apart from our own words, so it reads as data, never as an instruction."""
+    lines = [f"{label}: {' '.join(str(value).split()) if value is not None else '—'}"
+             for label, value in rows]
+    return code("\n".join(lines))
+
+
 def mermaid_label(value: Any) -> str:
     """Text safe inside a Mermaid ``["..."]`` label (no quotes, brackets, HTML, links)."""
     return re.sub(r"[^\w .:/()-]", "?", str(value))[:60] or "?"
@@ -101,7 +115,8 @@ def _build_env(sandboxed: bool, loader: jinja2.BaseLoader) -> jinja2.Environment
     cls = SandboxedEnvironment if sandboxed else jinja2.Environment
     env = cls(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False,
               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(md=md, code=code, mermaid_label=mermaid_label, progress_bar=progress_bar)
+    env.filters.update(md=md, code=code, mermaid_label=mermaid_label, progress_bar=progress_bar,
+                       age=report_view.age, data_block=data_block)
     return env
 
 
@@ -117,7 +132,7 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
     meta = payload.get("meta") or {}
     ranked = sorted(report_input.section_tokens.items(), key=lambda kv: -kv[1])
     critical = payload.get("critical_context") or {}
-    execution = _execution(payload, critical)
+    execution = report_view.execution(payload, critical)
     summary = payload.get("summary") or {}
     return {
         "p": payload,
@@ -125,7 +140,7 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
         "phase": summary.get("current_phase", summary.get("phase")),  # minimal: "phase"
         "meta": meta,
         "execution": execution,
-        "critical": _critical(payload, critical, execution),
+        "critical": report_view.critical_lists(payload, critical, execution),
         "dag": payload.get("dag_snapshot") or {},
         "files": payload.get("file_state"),
         "environment": payload.get("environment"),
@@ -134,107 +149,12 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
         "tokens": report_input.tokens,
         "budget": meta.get("budget"),
         "costliest": ranked[:3],
-        "status_of": _statuses(execution),
-        "counts": _counts(payload),
+        "status_of": report_view.statuses(execution),
+        "counts": report_view.counts(payload),
+        "shown": lambda path: report_view.shown(payload, path),
+        "first_failure_rows": report_view.FIRST_FAILURE_ROWS,
+        "mermaid_max": MERMAID_MAX_NODES,
     }
-
-
-_COUNTED = {  # what the key facts count: the v1 list at each level
-    "active": ("active", "execution_state.active_tasks"),
-    "failed": ("failed", "execution_state.failed_tasks"),
-    "blocked": ("execution_state.blocked_tasks",),
-    "ready": ("next", "execution_state.next_eligible"),
-}
-
-
-def _counts(payload: Mapping[str, Any]) -> dict[str, int]:
-    """How many tasks of each kind: each list's length plus what ``omitted`` says was cut."""
-    omitted = payload.get("omitted") or {}
-    counts = {}
-    for kind, paths in _COUNTED.items():
-        for path in paths:
-            value: Any = payload
-            for key in path.split("."):
-                value = value.get(key) if isinstance(value, Mapping) else None
-            if isinstance(value, list):
-                counts[kind] = len(value) + int(omitted.get(path, 0))
-    return counts
-
-
-def _execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload's tasks as the reports show them: one record a task, its details
-    joined in from the keys that carry them (ids in the v1 lists, details by id)."""
-    state = payload.get("execution_state")
-    if state is None:  # minimal: "failed" holds "<id>: <error type>"
-        failures = payload.get("failures") or {}
-        failed = []
-        for entry in payload.get("failed") or []:
-            tid, _, kind = str(entry).rpartition(": ")
-            detail = failures.get(tid) or {}
-            message = detail.get("message")
-            failed.append({"id": tid, "error": f"{kind}: {message}" if message else kind,
-                           "blocks": detail.get("blocks", 0)})
-        return {"failed_tasks": failed,
-                "active_tasks": [_bare(t) for t in payload.get("active") or []],
-                "next_tasks": [_bare(t) for t in payload.get("next") or []],
-                "blocked_tasks": {}}
-    names = state.get("names") or {}
-    failures = state.get("failures") or {}
-    errors = {e.get("task_id"): e for e in critical.get("errors") or []}
-    failed = []
-    for tid in state.get("failed_tasks") or []:
-        detail = failures.get(tid) or {}
-        error = errors.get(tid) or {}
-        text = ": ".join(str(x) for x in (error.get("type"), error.get("message")) if x)
-        failed.append({"id": tid, "name": detail.get("name") or names.get(tid),
-                       "error": text or "no error recorded", "blocks": detail.get("blocks", 0),
-                       "tried": detail.get("tried", []),
-                       "tried_earlier": detail.get("tried_earlier", 0)})
-    blocked: dict[str, list[str]] = {}
-    blocked_by = state.get("blocked_by") or {}
-    for tid in state.get("blocked_tasks") or []:
-        blocked.setdefault(blocked_by.get(tid, "—"), []).append(tid)
-    priorities = state.get("priorities") or {}
-    words = state.get("source_statuses") or {}
-
-    def task(tid: str) -> dict[str, Any]:
-        return {"id": tid, "name": names.get(tid), "priority": priorities.get(tid),
-                "status": words.get(tid)}
-
-    return {
-        "failed_tasks": failed,
-        "active_tasks": [task(t) for t in state.get("active_tasks") or []],
-        "next_tasks": [task(t) for t in state.get("next_eligible") or []],
-        "blocked_tasks": blocked,
-    }
-
-
-def _bare(tid: str) -> dict[str, Any]:
-    return {"id": tid, "name": None, "priority": None, "status": None}
-
-
-def _critical(payload: Mapping[str, Any], critical: Mapping[str, Any],
-              execution: Mapping[str, Any]) -> dict[str, Any]:
-    decisions = critical.get("user_decisions") or []
-    failed = {t["id"] for t in execution["failed_tasks"]}
-    pending = [d.get("prompt") for d in decisions if str(d.get("choice")).lower() == "pending"]
-    return {
-        "pending_decisions": pending or list(payload.get("pending_decisions") or []),
-        "recent_decisions": [d for d in decisions if str(d.get("choice")).lower() != "pending"],
-        "recent_errors": [e for e in critical.get("errors") or []
-                          if e.get("task_id") not in failed],
-        "warnings": critical.get("warnings") or [],
-    }
-
-
-def _statuses(execution: Mapping[str, Any]) -> dict[str, str]:
-    status: dict[str, str] = {}
-    for group in (execution.get("blocked_tasks") or {}).values():
-        status.update(dict.fromkeys(group, "blocked"))
-    status.update({t["id"]: "ready" for t in execution.get("next_tasks") or []})
-    status.update({t["id"]: "failed" for t in execution.get("failed_tasks") or []})
-    status.update({t["id"]: "running" for t in execution.get("active_tasks") or []})
-    return status
 
 
 def render_report(report_input: ReportInput, template: str | Path | None = None,
@@ -250,7 +170,28 @@ def render_report(report_input: ReportInput, template: str | Path | None = None,
     if max_chars is not None:
         report = _fit(report, max_chars)
     # the markers only served the cutting; a reader never needs them
-    return replace(report, text=_SECTION.sub("", report.text))
+    text = _SECTION.sub("", report.text)
+    return replace(report, text=_single_blank_lines(text) if name in BUILTIN_TEMPLATES
+                   else text)
+
+
+_FENCE = re.compile(r"^(`{3,}|~{3,})")
+
+
+def _single_blank_lines(text: str) -> str:
+    """No run of blank lines outside code blocks, and one newline at the end."""
+    out: list[str] = []
+    fence = ""
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence:
+            fence = "" if line.strip() == fence else fence
+        elif opened:
+            fence = opened.group(1)
+        elif not line.strip() and (not out or not out[-1].strip()):
+            continue
+        out.append(line)
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _render_user_template(path: Path, report_input: ReportInput) -> Report:

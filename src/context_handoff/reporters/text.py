@@ -25,6 +25,8 @@ class TextReporter:
                    f"handoff {payload.data['handoff_id']}")
         if done.report_path is not None:
             say(f"report: {done.report_path}")
+        if done.report is not None:
+            _warn_unfilled(done.report)
         say("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
                                   or "nothing"))
         facts = done.result.facts
@@ -62,9 +64,7 @@ class TextReporter:
 
     def rendered(self, report: render.Report, output: Path | None,
                  max_chars: int | None) -> None:
-        for name in report.unfilled:
-            say(f"warning: {report.template}: no value for {{{name}}}; left as it is",
-                       err=True)
+        _warn_unfilled(report)
         if output is None:
             click.echo(defuse_block(report.text), nl=False)  # Markdown: many lines
         else:
@@ -82,3 +82,9 @@ class TextReporter:
             say(f"issue {outcome.action}: {outcome.issue.url}")
         else:
             say(f"issue: {outcome.action}")
+
+
+def _warn_unfilled(report: render.Report) -> None:
+    """The same warning from ``generate --template`` and ``report --template``."""
+    for name in report.unfilled:
+        say(f"warning: {report.template}: no value for {{{name}}}; left as it is", err=True)

@@ -1,0 +1,88 @@
+"""What each level holds: every key of the v1 payloads, then what context-handoff adds.
+
+One module per level (``minimal``, ``standard``, ``full``), the view of the facts
+they share (``view``), and the ``changes`` every level may carry.
+
+A payload keeps the key paths and JSON types of the original tool's v1 payloads, so
+prompts, templates and validators written against v1 keep working (docs/payload.md
+lists them). What context-handoff adds lives under new keys and never repeats a fact
+the v1 keys already carry: ids sit in the v1 lists, and details are keyed by id.
+
+Packing order, the same at every level (pack.py): first every section's head (its
+first item, then each one's second, up to its ``head``; ``changes`` first), then tier
+by tier:
+
+1. the v1 id lists: failed (grouped by error type, ``failure_types`` naming the
+   groups), active, the first ready tasks, pending decisions, the head of the critical
+   path, the first blocked tasks, completed phases; names where ids do not say them;
+2. the v1 detail lists: each failure's error (type and message), warnings, the first
+   few changes of each kind, and the rest of the ready and blocked tasks;
+3. the details: what was tried for each failure and what it blocks, past decisions,
+   the phase table, files and packages.
+
+So at no budget is a section empty while another carries more than its head (unless
+the empty one's first item does not fit). ``full_sections`` gives every section's whole
+ordered list: a payload keeps a prefix of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..model import CompressionLevel, Facts, Payload
+from ..pack import Header, Layout, pack_sections
+from ..tokens import TokenCounter
+from .changes import add_changes
+from .full import full
+from .minimal import minimal
+from .standard import PAYLOAD_VERSION, standard
+from .view import LIMITS_BY_LEVEL, Limits, View, short_id, shorten, terse
+
+__all__ = ["LAYOUTS_BY_LEVEL", "LIMITS_BY_LEVEL", "PAYLOAD_VERSION", "Limits", "build_layout",
+           "full_sections", "pack_payload", "short_id", "shorten", "terse"]
+
+LAYOUTS_BY_LEVEL: dict[CompressionLevel, Callable[[View, Header], Layout]] = {
+    CompressionLevel.MINIMAL: minimal,
+    CompressionLevel.STANDARD: standard,
+    CompressionLevel.FULL: full,
+}
+
+
+def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload:
+    """The richest payload for ``header.level`` whose text fits ``header.budget`` tokens.
+
+    Packed first in the generous form; when that has to leave anything out, packed
+    again in the terse form (names that only restate the id dropped, fewer detailed
+    failures, shorter messages), which carries more items in the same budget.
+    """
+    limits = LIMITS_BY_LEVEL[header.level]
+    payload = pack_sections(build_layout(facts, header, limits), header, counter)
+    if payload.omitted:
+        payload = pack_sections(build_layout(facts, header, terse(limits)), header, counter)
+    return payload
+
+
+def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = True,
+                  ) -> dict[str, list[Any]]:
+    """Every section of ``level``'s payload, unbudgeted: section path (as ``omitted`` names
+    it) -> all its items, in the order packing keeps them and in the payload's shape (a
+    list's values; a map's ``[key, value]`` pairs). Whatever a payload keeps of a section
+    is a prefix of this list, so the items ``omitted`` counts are ``items[len(kept):]``.
+
+    A payload with anything omitted was packed in the terse form (``terse_form=True``);
+    one with nothing omitted, in the generous form.
+    """
+    limits = LIMITS_BY_LEVEL[level]
+    header = Header("", "", level, 0, "", "")
+    layout = build_layout(facts, header, terse(limits) if terse_form else limits)
+    return {s.path: [list(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
+            for s in layout.sections if s.candidates}
+
+
+def build_layout(facts: Facts, header: Header, limits: Limits) -> Layout:
+    view = View(facts, limits)
+    layout = LAYOUTS_BY_LEVEL[header.level](view, header)
+    if facts.changes is not None:
+        add_changes(layout, view, facts.changes)
+    return layout

@@ -1,0 +1,126 @@
+"""The rest of a payload's sections: every item a section would hold at any budget, in
+the payload's own order and item shape, and pages of them that fit a token limit.
+
+A payload keeps a prefix of each section's ordered items (pack.py), and ``omitted``
+counts the rest; ``page_section`` gives them back from any offset, so the pages after
+the payload's items hold exactly what the budget cut, none twice, none missing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from .errors import InputError
+from .layouts import LIMITS_BY_LEVEL, Limits, build_layout, terse
+from .model import Facts, Payload
+from .pack import Header, serialize
+from .tokens import TokenCounter
+
+DEFAULT_PAGE_TOKENS = 2000
+
+
+class Page(NamedTuple):
+    """One page of a section: ``items`` from ``offset`` on, ``remaining`` after them."""
+
+    section: str
+    offset: int
+    items: list[Any]
+    remaining: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"section": self.section, "offset": self.offset, "items": self.items,
+                "remaining": self.remaining}
+
+
+def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
+    """Section path -> all of its items, unbudgeted, as ``payload`` lays them out.
+
+    The one place that knows how the packer lays items out: the layout that made
+    ``payload`` (the generous one, or the terse one it falls back to when the generous
+    one cut something) is the first whose items the payload holds a prefix of."""
+    header = Header("", "", payload.level, payload.budget, payload.encoding, "")
+    limits = LIMITS_BY_LEVEL[payload.level]
+    candidates = [_layout_items(facts, header, variant) for variant in (limits, terse(limits))]
+    for items in candidates:
+        if holds_prefixes(payload, items):
+            return items
+    return candidates[-1]
+
+
+def holds_prefixes(payload: Payload, items: dict[str, list[Any]]) -> bool:
+    """True when each section of ``payload`` holds a prefix of ``items``' list for it."""
+    return all(_is_prefix(payload_items(payload.data, path), whole)
+               for path, whole in items.items())
+
+
+def _is_prefix(held: list[Any], whole: list[Any]) -> bool:
+    return held == whole[:len(held)]
+
+
+def _layout_items(facts: Facts, header: Header, limits: Limits) -> dict[str, list[Any]]:
+    layout = build_layout(facts, header, limits)
+    return {section.path: [_item(section.to_json(c), section.keyed)
+                           for c in section.candidates]
+            for section in layout.sections if section.candidates}
+
+
+def _item(value: Any, keyed: bool) -> Any:
+    """An item as JSON: a keyed section's item is a one-entry object, as in the payload."""
+    if keyed:
+        key, inner = value
+        return {key: inner}
+    return json.loads(json.dumps(value))  # tuples as lists, as the payload holds them
+
+
+def payload_items(data: dict[str, Any], path: str) -> list[Any]:
+    """The items the payload holds at a dotted ``path`` (a map's entries one by one)."""
+    value: Any = data
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, dict):
+        return [{key: inner} for key, inner in value.items()]
+    return list(value) if isinstance(value, list) else []
+
+
+def page_section(items_by_section: dict[str, list[Any]], section: str, offset: int,
+                 limit: int | None, max_tokens: int, counter: TokenCounter) -> Page:
+    """Items of ``section`` from ``offset``: at most ``limit`` of them, and as many as fit
+    ``max_tokens`` tokens in the page's own JSON text."""
+    if section not in items_by_section:
+        known = ", ".join(sorted(items_by_section)) or "none"
+        raise InputError(f"section {section!r} is not one this payload can page "
+                         f"(sections: {known})")
+    if offset < 0:
+        raise InputError(f"offset must be 0 or more, not {offset}")
+    if limit is not None and limit < 1:
+        raise InputError(f"limit must be 1 or more, not {limit}")
+    whole = items_by_section[section]
+    end = len(whole) if limit is None else min(len(whole), offset + limit)
+    chosen: list[Any] = []
+    room = max_tokens - counter.count(serialize(Page(section, offset, [], 0).as_json()))
+    for item in whole[offset:end]:
+        cost = counter.count(json.dumps(item, ensure_ascii=False, separators=(",", ":"))) + 1
+        if cost > room:
+            break
+        chosen.append(item)
+        room -= cost
+    return _fit(Page(section, offset, chosen, max(0, len(whole) - offset - len(chosen))), whole,
+                max_tokens, counter)
+
+
+def _fit(page: Page, whole: list[Any], max_tokens: int, counter: TokenCounter) -> Page:
+    """The exact count decides: items go back until the page's text fits."""
+    while True:
+        tokens = counter.count(page_text(page))
+        if tokens <= max_tokens:
+            if page.items or page.offset >= len(whole):
+                return page
+            raise InputError(f"item {page.offset} of {page.section} alone is over the page "
+                             f"limit of {max_tokens} tokens; raise the page limit")
+        page = page._replace(items=page.items[:-1], remaining=page.remaining + 1)
+
+
+def page_text(page: Page) -> str:
+    """A page as the client reads it: compact JSON, one newline."""
+    return serialize(page.as_json())

@@ -1,0 +1,189 @@
+"""The payload as the reports read it: one record a task with its details joined in, the
+failures grouped by error type, and for every list how many it shows of how many.
+
+A value the payload cut is never shown as absent: a failure whose error or reach was cut
+says so (``cut``), and a list names how many it shows of how many and where the rest is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+FIRST_FAILURE_ROWS = 5  # failures described row by row; the rest by error type
+_FIRST_OF_GROUP = 3  # ids named for each error type
+CUT = "cut"  # a value the payload left out to fit its budget (not: none recorded)
+
+_COUNTED = {  # what the key facts count: the v1 list at each level
+    "active": ("active", "execution_state.active_tasks"),
+    "failed": ("failed", "execution_state.failed_tasks"),
+    "blocked": ("execution_state.blocked_tasks",),
+    "ready": ("next", "execution_state.next_eligible"),
+}
+
+
+def at_path(payload: Mapping[str, Any], path: str) -> Any:
+    value: Any = payload
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def shown(payload: Mapping[str, Any], path: str) -> tuple[int, int]:
+    """How many items of the list (or map) at ``path`` the payload shows, of how many."""
+    value = at_path(payload, path)
+    kept = len(value) if isinstance(value, (list, Mapping)) else 0
+    return kept, kept + int((payload.get("omitted") or {}).get(path, 0))
+
+
+def counts(payload: Mapping[str, Any]) -> dict[str, int]:
+    """How many tasks of each kind: each list's length plus what ``omitted`` says was cut."""
+    out = {}
+    for kind, paths in _COUNTED.items():
+        for path in paths:
+            if isinstance(at_path(payload, path), list):
+                out[kind] = shown(payload, path)[1]
+    return out
+
+
+def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload's tasks as the reports show them: one record a task, its details
+    joined in from the keys that carry them (ids in the v1 lists, details by id)."""
+    state = payload.get("execution_state")
+    if state is None:
+        return _minimal_execution(payload)
+    names = state.get("names") or {}
+    failed = _failed_rows(payload, state, critical)
+    blocked: dict[str, list[str]] = {}
+    blocked_by = state.get("blocked_by") or {}
+    unknown = f"({CUT})" if (payload.get("omitted") or {}).get("execution_state.blocked_by") \
+        else "—"
+    for tid in state.get("blocked_tasks") or []:
+        blocked.setdefault(blocked_by.get(tid, unknown), []).append(tid)
+    priorities = state.get("priorities") or {}
+    words = state.get("source_statuses") or {}
+
+    def task(tid: str) -> dict[str, Any]:
+        return {"id": tid, "name": names.get(tid), "priority": priorities.get(tid),
+                "status": words.get(tid)}
+
+    return {
+        "failed_tasks": failed,
+        "failure_groups": _groups(failed, state.get("failure_types") or {}),
+        # the groups count every failure, also those the payload cut
+        "groups_complete": bool(state.get("failure_types"))
+        or not (payload.get("omitted") or {}).get("execution_state.failed_tasks"),
+        "active_tasks": [task(t) for t in state.get("active_tasks") or []],
+        "next_tasks": [task(t) for t in state.get("next_eligible") or []],
+        "blocked_tasks": blocked,
+    }
+
+
+def _minimal_execution(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Minimal: "failed" holds ``"<id>: <error type>"``; names and details keyed by id."""
+    failures = payload.get("failures") or {}
+    details_cut = bool((payload.get("omitted") or {}).get("failures"))
+    names = payload.get("names") or {}
+    failed: list[dict[str, Any]] = []
+    for entry in payload.get("failed") or []:
+        tid, _, kind = str(entry).rpartition(": ")
+        detail = failures.get(tid)
+        message = (detail or {}).get("message")
+        if detail is None and details_cut:
+            message = f"message {CUT}"
+        failed.append({"id": tid, "type": kind, "name": None,
+                       "error": f"{kind}: {message}" if message else kind,
+                       "blocks": _blocks(detail, details_cut), "tried": []})
+
+    def task(tid: str) -> dict[str, Any]:
+        return {"id": tid, "name": names.get(tid), "priority": None, "status": None}
+
+    return {"failed_tasks": failed, "failure_groups": _groups_of_rows(failed),
+            "groups_complete": not (payload.get("omitted") or {}).get("failed"),
+            "active_tasks": [task(t) for t in payload.get("active") or []],
+            "next_tasks": [task(t) for t in payload.get("next") or []],
+            "blocked_tasks": {}}
+
+
+def _blocks(detail: Mapping[str, Any] | None, cut: bool) -> int | str:
+    if detail is None:
+        return CUT if cut else 0
+    return int(detail.get("blocks", 0))
+
+
+def _failed_rows(payload: Mapping[str, Any], state: Mapping[str, Any],
+                 critical: Mapping[str, Any]) -> list[dict[str, Any]]:
+    omitted = payload.get("omitted") or {}
+    errors_cut = bool(omitted.get("critical_context.errors"))
+    details_cut = bool(omitted.get("execution_state.failures"))
+    names = state.get("names") or {}
+    failures = state.get("failures") or {}
+    errors = {e.get("task_id"): e for e in critical.get("errors") or []}
+    ids = state.get("failed_tasks") or []
+    kinds = [k for k, n in (state.get("failure_types") or {}).items() for _ in range(int(n))]
+    rows = []
+    for index, tid in enumerate(ids):
+        detail = failures.get(tid)
+        error = errors.get(tid) or {}
+        kind = error.get("type") or (kinds[index] if index < len(kinds) else None)
+        message = error.get("message") or (f"message {CUT}" if errors_cut else None)
+        text = ": ".join(str(x) for x in (kind, message) if x)
+        rows.append({"id": tid, "type": kind, "name": (detail or {}).get("name") or names.get(tid),
+                     "error": text or ("error " + CUT if errors_cut else "none recorded"),
+                     "blocks": _blocks(detail, details_cut),
+                     "tried": (detail or {}).get("tried", []),
+                     "tried_earlier": (detail or {}).get("tried_earlier", 0)})
+    return rows
+
+
+def _groups(rows: list[dict[str, Any]], types: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Error type -> how many failed with it (all of them, cut ones too) and its first ids."""
+    if not types:
+        return _groups_of_rows(rows)
+    out = []
+    for kind, count in types.items():
+        ids = [r["id"] for r in rows if r.get("type") == kind]
+        out.append({"type": kind, "count": int(count), "first": ids[:_FIRST_OF_GROUP]})
+    return out
+
+
+def _groups_of_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(row.get("type") or "(no type)", []).append(row["id"])
+    return [{"type": kind, "count": len(ids), "first": ids[:_FIRST_OF_GROUP]}
+            for kind, ids in groups.items()]
+
+
+def critical_lists(payload: Mapping[str, Any], critical: Mapping[str, Any],
+                   execution: Mapping[str, Any]) -> dict[str, Any]:
+    decisions = critical.get("user_decisions") or []
+    failed = {t["id"] for t in execution["failed_tasks"]}
+    pending = [d.get("prompt") for d in decisions if str(d.get("choice")).lower() == "pending"]
+    return {
+        "pending_decisions": pending or list(payload.get("pending_decisions") or []),
+        "recent_decisions": [d for d in decisions if str(d.get("choice")).lower() != "pending"],
+        "recent_errors": (recent := [e for e in critical.get("errors") or []
+                                     if e.get("task_id") not in failed]),
+        "errors_dated": any(e.get("at") for e in recent),  # else no "When" column
+        "warnings": critical.get("warnings") or [],
+    }
+
+
+def statuses(execution: Mapping[str, Any]) -> dict[str, str]:
+    status: dict[str, str] = {}
+    for group in (execution.get("blocked_tasks") or {}).values():
+        status.update(dict.fromkeys(group, "blocked"))
+    status.update({t["id"]: "ready" for t in execution.get("next_tasks") or []})
+    status.update({t["id"]: "failed" for t in execution.get("failed_tasks") or []})
+    status.update({t["id"]: "running" for t in execution.get("active_tasks") or []})
+    return status
+
+
+def age(hours: float | None) -> str:
+    """An age in the unit a person reads: hours under two days, then days."""
+    if hours is None:
+        return "unknown"
+    if abs(hours) < 48:
+        return f"{hours:g} h"
+    return f"{hours / 24:.1f} days"

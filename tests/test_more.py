@@ -1,0 +1,138 @@
+"""``more``: the pages after a payload's items give back exactly what the budget cut."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from context_handoff import pipeline
+from context_handoff.errors import InputError
+from context_handoff.more import page_section, page_text, payload_items
+from context_handoff.session import HandoffSession, SessionOptions
+from context_handoff.synthetic import make_state
+from context_handoff.tokens import build_counter
+
+STAMP = "2025-01-15T15:00:00+00:00"
+
+
+def _project(root: Path, tasks: int, **kwargs: Any) -> Path:
+    state = root / ".orchestrator_state.json"
+    state.write_text(json.dumps(make_state(tasks, **kwargs)), encoding="utf-8")
+    return state
+
+
+def _page_all(session: HandoffSession, section: str, offset: int, **kwargs: Any
+              ) -> tuple[list[Any], int]:
+    items: list[Any] = []
+    pages = 0
+    while True:
+        page = session.more(section, offset, **kwargs)
+        assert page.offset == offset
+        items += page.items
+        offset += len(page.items)
+        pages += 1
+        assert page.remaining >= 0
+        if page.remaining == 0:
+            return items, pages
+        assert page.items, "a page with items still to come must make progress"
+
+
+@pytest.mark.parametrize("level", ["standard", "minimal", "full"])
+def test_pages_after_the_payload_give_back_exactly_what_was_cut(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str) -> None:
+    _project(tmp_path, 2000)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736953200")
+    session = HandoffSession(SessionOptions(root=tmp_path, level=level))
+    payload = session.handoff().payload
+    # the same bytes generate writes (same settings, same clock)
+    written = pipeline.generate(pipeline.GenerateOptions(
+        state=Path(".orchestrator_state.json"), level=level)).payload.text
+    assert payload.text == written
+    assert payload.omitted, "a 2,000-task state must overflow a default budget"
+    full_text = pipeline.generate(pipeline.GenerateOptions(
+        state=Path(".orchestrator_state.json"), level=level, budget=10_000_000)).payload
+    for section, cut in payload.omitted.items():
+        held = payload_items(payload.data, section)
+        # the default offset is where the payload stops
+        assert session.more(section).offset == len(held)
+        items, _ = _page_all(session, section, len(held))
+        assert len(items) == cut, section
+        # none twice, none missing: held + pages is every item, each once, in order
+        whole = held + items
+        assert len(whole) == len(held) + cut
+        if section not in ("critical_context.errors", "execution_state.failures",
+                           "execution_state.names", "failures"):
+            # lists of ids or short texts: what an unlimited payload holds, item for item
+            # (details of failures differ: the terse form carries fewer of them)
+            assert whole == payload_items(full_text.data, section), section
+
+
+def test_each_page_fits_its_token_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    _project(tmp_path, 2000)
+    monkeypatch.chdir(tmp_path)
+    session = HandoffSession(SessionOptions(root=tmp_path, page_tokens=300))
+    counter = build_counter()
+    payload = session.handoff().payload
+    section = "execution_state.blocked_tasks"
+    offset = len(payload_items(payload.data, section))
+    items, pages = _page_all(session, section, offset)
+    assert len(items) == payload.omitted[section]
+    assert pages > 3
+    page = session.more(section, offset)
+    assert counter.count(page_text(page)) <= 300
+    limited = session.more(section, offset, limit=2)
+    assert len(limited.items) == 2 and limited.remaining == payload.omitted[section] - 2
+
+
+def test_bad_page_requests_are_input_errors() -> None:
+    counter = build_counter()
+    items = {"next": ["a", "b"]}
+    with pytest.raises(InputError, match="section 'nope' is not one this payload can page"):
+        page_section(items, "nope", 0, None, 500, counter)
+    with pytest.raises(InputError, match="offset must be 0 or more, not -1"):
+        page_section(items, "next", -1, None, 500, counter)
+    with pytest.raises(InputError, match="limit must be 1 or more"):
+        page_section(items, "next", 0, 0, 500, counter)
+    past = page_section(items, "next", 5, None, 500, counter)
+    assert past.items == [] and past.remaining == 0
+    with pytest.raises(InputError, match="alone is over the page limit"):
+        page_section({"next": ["x" * 4000]}, "next", 0, None, 100, counter)
+
+
+def test_paths_stay_inside_the_project_folder(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    _project(project, 20)
+    (tmp_path / "outside.json").write_text("{}", encoding="utf-8")
+    monkeypatch.chdir(project)
+    session = HandoffSession(SessionOptions(root=project))
+    with pytest.raises(InputError, match=re.escape("since ../outside.json is outside the project")):
+        session.handoff(since="../outside.json")
+    with pytest.raises(InputError, match="outside the project folder"):
+        HandoffSession(SessionOptions(root=project, state=tmp_path / "outside.json"))
+    (project / "link.json").symlink_to(tmp_path / "outside.json")
+    with pytest.raises(InputError, match=re.escape("since link.json is outside")):
+        session.handoff(since="link.json")
+
+
+def test_the_state_is_read_fresh_on_every_call(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    state = _project(tmp_path, 30, seed=1)
+    monkeypatch.chdir(tmp_path)
+    session = HandoffSession(SessionOptions(root=tmp_path))
+    first = session.task(next(iter(make_state(30, seed=1)["tasks"])))
+    doc = make_state(30, seed=1)
+    tid = next(iter(doc["tasks"]))
+    doc["tasks"][tid]["status"] = "failed"
+    doc["tasks"][tid]["error"] = {"type": "ValueError", "message": "boom"}
+    state.write_text(json.dumps(doc), encoding="utf-8")
+    second = session.task(tid)
+    assert first["status"] != "failed" and second["status"] == "failed"
+    assert second["error"]["message"] == "boom"
