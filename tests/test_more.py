@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from context_handoff import pipeline
+from context_handoff import layouts, pipeline
 from context_handoff.errors import InputError
+from context_handoff.model import CompressionLevel, Facts, Payload
 from context_handoff.more import page_section, page_text, payload_items
+from context_handoff.pack import Header, pack_sections
 from context_handoff.session import HandoffSession, SessionOptions
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
@@ -54,22 +56,27 @@ def test_pages_after_the_payload_give_back_exactly_what_was_cut(
         state=Path(".orchestrator_state.json"), level=level)).payload.text
     assert payload.text == written
     assert payload.omitted, "a 2,000-task state must overflow a default budget"
-    full_text = pipeline.generate(pipeline.GenerateOptions(
-        state=Path(".orchestrator_state.json"), level=level, budget=10_000_000)).payload
+    uncut = uncut_terse(session.handoff().facts, level)
     for section, cut in payload.omitted.items():
         held = payload_items(payload.data, section)
         # the default offset is where the payload stops
         assert session.more(section).offset == len(held)
         items, _ = _page_all(session, section, len(held))
         assert len(items) == cut, section
-        # none twice, none missing: held + pages is every item, each once, in order
-        whole = held + items
-        assert len(whole) == len(held) + cut
-        if section not in ("critical_context.errors", "execution_state.failures",
-                           "execution_state.names", "failures"):
-            # lists of ids or short texts: what an unlimited payload holds, item for item
-            # (details of failures differ: the terse form carries fewer of them)
-            assert whole == payload_items(full_text.data, section), section
+        # none twice, none missing: held + pages is, item for item and in order, what
+        # the packer puts in the same (terse) form of the payload when nothing is cut
+        assert held + items == payload_items(uncut.data, section), section
+
+
+def uncut_terse(facts: Facts, level: str) -> Payload:
+    """The payload packed in the terse form (the one a cut payload uses) with room for
+    everything: the packer's own output, not ``full_sections``."""
+    limits = layouts.LIMITS_BY_LEVEL[CompressionLevel(level)]
+    header = Header("", "", CompressionLevel(level), 10_000_000, "", "")
+    payload = pack_sections(layouts.build_layout(facts, header, layouts.terse(limits)),
+                            header, build_counter())
+    assert not payload.omitted
+    return payload
 
 
 def test_each_page_fits_its_token_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

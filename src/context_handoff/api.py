@@ -29,9 +29,10 @@ from .write import write_atomically
 class ContextPayloadGenerator:
     """Generates handoff payloads from one orchestrator state file.
 
-    ``state_file``: None finds ``.orchestrator_state.json``, else Task Master's
-    ``.taskmaster/tasks/tasks.json``. ``format``: ``auto`` (by content),
-    ``orchestrator``, ``taskmaster`` or an installed format; ``tag``: the Task Master
+    ``state_file``: a file or a folder (Backlog.md's ``backlog/``, Conductor's
+    ``conductor/``); None finds the one task file of a known format in the working
+    directory (docs/formats.md). ``format``: ``auto`` (by content), one of
+    ``formats.builtin_format_names()`` or an installed format; ``tag``: the Task Master
     tag to read (default: ``currentTag`` in ``.taskmaster/state.json``, else ``master``).
 
     Errors are :class:`context_handoff.errors.HandoffError` subclasses; a missing state
@@ -51,7 +52,7 @@ class ContextPayloadGenerator:
         redact: bool = True,
         since: str | Path | None = None,
     ) -> None:
-        # None: .orchestrator_state.json, else .taskmaster/tasks/tasks.json, found when used
+        # None: the one task file of a known format here, found when used
         self.state_file = Path(state_file) if state_file is not None else None
         self.format = format
         self.tag = tag

@@ -45,6 +45,7 @@ class HandoffCheckpointer:
         every: timedelta | None = None,
         *,
         encoding: str = DEFAULT_ENCODING,
+        format: str = defaults.AUTO,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -54,6 +55,7 @@ class HandoffCheckpointer:
         self.level = CompressionLevel(level)
         self.every = every
         self.encoding = encoding
+        self.format = format  # the state's format (a file or a folder): auto, by content
         self.token_count = 0
         self._clock = clock
         self._sleep = sleep
@@ -100,7 +102,8 @@ class HandoffCheckpointer:
         """The orchestrator may be rewriting the state right now: a file that does not
         parse is read again a few times before it counts as broken."""
         options = pipeline.GenerateOptions(state=self.state_file, level=level.value,
-                                           encoding=self.encoding, since=self.snapshot_path)
+                                           encoding=self.encoding, since=self.snapshot_path,
+                                           format=self.format)
         for attempt in range(READ_ATTEMPTS):
             try:
                 return pipeline.generate(options)

@@ -200,11 +200,13 @@ github_output_option = click.option(
 
 @cli.command()
 @click.option("--state", "--state-file", "state",
-              type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The state file (JSON, or YAML by suffix). [default: "
-                   ".orchestrator_state.json, else .taskmaster/tasks/tasks.json]")
+              type=click.Path(path_type=Path), default=None,
+              help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
+                   "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
+                   "[default: the one task file of a known format here, see "
+                   "docs/formats.md]")
 @click.option("--format", "input_format", default=defaults.AUTO, show_default=True,
-              metavar="auto|orchestrator|taskmaster",
+              metavar="|".join(formats.builtin_format_names()),
               help="The state's format; auto: by content (never by name). Installed "
                    "packages may add formats.")
 @click.option("--tag", default=None,
@@ -396,6 +398,9 @@ SCHEMAS = {
     "state": "the orchestrator's state file",
     **{level: f"a {level} payload" for level in defaults.LEVELS},
     "taskmaster": "one tag of Task Master's tasks.json",
+    "beads": "beads' issues.jsonl, read as the list of its lines",
+    "bmad": "BMAD's sprint-status.yaml",
+    "ralph": "Ralph's prd.json",
     "snapshot": "what generate --snapshot writes and --since reads",
 }
 
@@ -403,7 +408,9 @@ SCHEMAS = {
 @cli.command()
 @click.argument("name", type=click.Choice(SCHEMAS), required=False)
 def schema(name: str | None) -> None:
-    """Print a JSON Schema: the state, a payload level, a Task Master tag, or a snapshot.
+    """Print a JSON Schema: the state, a payload level, an input format read as JSON
+    (a Task Master tag, beads' issues, BMAD's sprint status, Ralph's prd.json), or the
+    snapshot --since reads.
 
     Without NAME, list the names."""
     if name is None:

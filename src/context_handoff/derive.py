@@ -223,16 +223,20 @@ def _blocked(tasks: dict[str, Task], graph: _Graph) -> tuple[tuple[Blocked, ...]
 
 
 def _phase_progress(state: State) -> Iterable[PhaseProgress]:
+    """Each phase's tasks counted as the overall counts are: ``done`` is the tasks done,
+    ``dropped`` the skipped and cancelled ones (neither is done); a phase is done when
+    nothing in it is left to run."""
     for phase in state.phases:
         members = [state.tasks[tid] for tid in phase.tasks if tid in state.tasks]
-        done = sum(t.status in FINISHED for t in members)
-        if members and done == len(members):
+        done = sum(t.status == "done" for t in members)
+        dropped = sum(t.status in FINISHED for t in members) - done
+        if members and done + dropped == len(members):
             status = "done"
-        elif done or any(t.status in ("running", "failed") for t in members):
+        elif done or dropped or any(t.status in ("running", "failed") for t in members):
             status = "active"
         else:
             status = "pending"
-        yield PhaseProgress(phase.id, phase.name, done, len(members), status)
+        yield PhaseProgress(phase.id, phase.name, done, len(members), status, dropped)
 
 
 def _newest_first(

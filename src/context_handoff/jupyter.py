@@ -24,9 +24,9 @@ class HandoffMagics(Magics):
     @argument("level", nargs="?", default=defaults.DEFAULT_LEVEL,
               help=", ".join(defaults.LEVEL_CHOICES))
     @argument("--state", default=None,
-              help="the state file (default: .orchestrator_state.json, else "
-                   ".taskmaster/tasks/tasks.json)")
-    @argument("--format", default=defaults.AUTO, help="auto, orchestrator or taskmaster")
+              help="the state file or folder (default: the one task file of a known "
+                   "format here)")
+    @argument("--format", default=defaults.AUTO, help=", ".join(formats.builtin_format_names()))
     @argument("--tag", default=None, help="Task Master: the tag to read")
     @argument("--output", default=defaults.PAYLOAD_FILE, help="where to save the payload")
     @argument("--budget", type=int, default=None, help="token budget")

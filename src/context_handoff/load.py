@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import stat
 from datetime import datetime, timezone
@@ -23,11 +24,21 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from . import defaults
 from .digests import short_digest
 from .errors import InputError, Problem, StateFileNotFound
+from .markdown import MAX_LINE_CHARS, parse_markdown, split_front_matter
 from .model import Source
 
 YAML_SUFFIXES = frozenset({".yml", ".yaml"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+# A folder input (Backlog.md's backlog/, Conductor's conductor/, a spec folder): the files
+# read from it, how deep, and how many bytes in all (as much as one JSON body may have).
+FOLDER_SUFFIXES = frozenset({*MARKDOWN_SUFFIXES, *JSONL_SUFFIXES, *YAML_SUFFIXES, ".json",
+                             ".txt"})
+FOLDER_DEPTH = 4
+FOLDER_FILES = 100_000
 # Nodes that aliases may add to a YAML document beyond its own: generous for anchors
 # that share a block of settings, far below what a bomb needs to hurt.
 ALIAS_EXPANSION_LIMIT = 1_000_000
@@ -41,6 +52,32 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class Loaded(NamedTuple):
     document: Any
     source: Source
+
+
+class FolderDocument(NamedTuple):
+    """A folder given as the state: the text of its task-like files, by relative path
+    (POSIX separators); each format parses the ones it reads."""
+
+    root: Path
+    files: dict[str, str]
+    parsed: dict[str, Any]  # what has been parsed already: checking and reading parse once
+
+    def parse(self, relative: str) -> Any:
+        """One of its files, parsed as its suffix says (Markdown, JSON, JSONL, YAML)."""
+        if relative not in self.parsed:
+            name = str(self.root / relative)
+            self.parsed[relative] = parse_text(self.files[relative], name,
+                                               Path(relative).suffix.lower())
+        return self.parsed[relative]
+
+    def front_matter(self, relative: str) -> Any:
+        """The YAML front matter of one of its Markdown files, parsed; None without one."""
+        key = f"{relative}\0front matter"
+        if key not in self.parsed:
+            front, _, _ = split_front_matter(self.files[relative])
+            self.parsed[key] = None if front is None else parse_front_matter(
+                front, f"{self.root}/{relative}")
+        return self.parsed[key]
 
 
 if TYPE_CHECKING:
@@ -115,10 +152,114 @@ def decode_text(data: bytes, name: str) -> str:
 
 
 def load_document(path: str | Path) -> Loaded:
-    """Read and parse ``path``; raise InputError (exit 2) when it is unusable."""
+    """Read and parse ``path`` (a file, or a folder of task files); raise InputError
+    (exit 2) when it is unusable."""
+    path = Path(path)
+    if path.is_dir():
+        return load_folder(path)
     data, source = read_file(path)
-    yaml_ok = Path(path).suffix.lower() in YAML_SUFFIXES
-    return Loaded(parse_document(data, source.name, yaml_ok=yaml_ok), source)
+    return Loaded(parse_file(data, source.name, path.suffix.lower()), source)
+
+
+def parse_file(data: bytes, name: str, suffix: str) -> Any:
+    """Parse a file's bytes as its suffix says: Markdown, JSONL, YAML, else JSON (or
+    JSONL, when the text is one JSON object a line)."""
+    if suffix in YAML_SUFFIXES or suffix not in (MARKDOWN_SUFFIXES | JSONL_SUFFIXES):
+        return parse_document(data, name, yaml_ok=suffix in YAML_SUFFIXES)
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty; expected a task list")
+    return parse_text(decode_text(data, name), name, suffix)
+
+
+def parse_text(text: str, name: str, suffix: str) -> Any:
+    """Parse decoded text as its suffix says."""
+    if suffix in MARKDOWN_SUFFIXES or suffix == ".txt":
+        return parse_markdown(text, name)
+    if suffix in JSONL_SUFFIXES:
+        return parse_jsonl(text, name)
+    return parse_document(text.encode("utf-8"), name, yaml_ok=suffix in YAML_SUFFIXES)
+
+
+def parse_front_matter(text: str, name: str) -> Any:
+    """A Markdown file's YAML front matter, every scalar as the string written (ids,
+    dates and words alike); the same limits and errors as any YAML input."""
+    return _parse_yaml(text, name, strings=True) if text.strip() else None
+
+
+def parse_jsonl(text: str, name: str) -> list[Any]:
+    """One JSON value a line (blank lines skipped); errors name the line and column."""
+    values = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(f"{name}:{number}: a line of {len(line):,} characters, over the "
+                             f"limit of {MAX_LINE_CHARS:,}")
+        try:
+            values.append(_parse_json(line, name))
+        except InputError as exc:
+            raise InputError(_at_line(exc.message, name, number)) from None
+        except RecursionError:
+            raise InputError(f"{name}:{number}: nested too deeply to be read") from None
+    if _SURROGATE_ESCAPE.search(text):
+        values = _replace_surrogates(values)
+    return values
+
+
+def _at_line(message: str, name: str, number: int) -> str:
+    """A JSON error of one line of a JSONL file, with the file's line number."""
+    rest = message[len(name):]
+    if rest.startswith(":1:"):
+        return f"{name}:{number}:{rest[3:]}"
+    return f"{name}:{number}{rest}"
+
+
+def load_folder(root: Path) -> Loaded:
+    """The task-like files of a folder (no hidden folders, no links), with one digest."""
+    files: dict[str, str] = {}
+    parts: list[bytes] = []  # what the digest is of: each file's path and bytes
+    total = 0
+    newest: float | None = None
+    for relative, size, stamp in _folder_files(root):
+        total += size
+        if total > defaults.MAX_BODY_BYTES or len(files) >= FOLDER_FILES:
+            raise InputError(f"{root}: more than {defaults.MAX_BODY_BYTES:,} bytes or "
+                             f"{FOLDER_FILES:,} files of tasks; name one file with --state")
+        name = os.path.join(root, relative)
+        try:
+            with open(name, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        files[relative] = decode_text(data, name)
+        parts += (relative.encode(), b"\0", data, b"\0")
+        newest = stamp if newest is None else max(newest, stamp)
+    mtime = datetime.fromtimestamp(newest, tz=timezone.utc) if newest is not None else None
+    return Loaded(FolderDocument(root, files, {}),
+                  Source(name=str(root), digest=short_digest(b"".join(parts)), mtime=mtime))
+
+
+def _folder_files(root: Path) -> list[tuple[str, int, float]]:
+    """(relative POSIX path, size, mtime) of each task-like file, in path order."""
+    found: list[tuple[str, int, float]] = []
+    folders = [("", 0)]
+    while folders:
+        prefix, depth = folders.pop()
+        try:
+            entries = list(os.scandir(os.path.join(root, prefix)))
+        except OSError as exc:
+            raise InputError(f"{root / prefix}: cannot read the folder: "
+                             f"{exc.strerror or exc}") from None
+        for entry in entries:
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir() and depth < FOLDER_DEPTH and entry.name != "node_modules":
+                folders.append((relative + "/", depth + 1))
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in FOLDER_SUFFIXES:
+                info = entry.stat()
+                found.append((relative, info.st_size, info.st_mtime))
+    return sorted(found)
 
 
 def parse_document(data: bytes, name: str, *, yaml_ok: bool = False) -> Any:
@@ -139,6 +280,8 @@ def _parse_json(text: str, name: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and exc.lineno > 1 and text.lstrip().startswith("{"):
+            return parse_jsonl(text, name)  # one object a line: JSONL, whatever the suffix
         raise InputError(
             f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
         ) from None
@@ -151,10 +294,13 @@ def _reject_constant(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def _parse_yaml(text: str, name: str) -> Any:
+def _parse_yaml(text: str, name: str, *, strings: bool = False) -> Any:
+    """``strings``: every scalar a string (YAML's base schema), which is faster and
+    all that a front matter's fields need."""
     import yaml
 
-    loader = _string_times_loader()(text)
+    loader = (getattr(yaml, "CBaseLoader", yaml.BaseLoader) if strings
+              else _string_times_loader())(text)
     try:
         node = loader.get_single_node()
         if node is None:

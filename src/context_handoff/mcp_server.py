@@ -59,7 +59,8 @@ def _add_tools(app: MCPServer, session: HandoffSession) -> None:
         """Items of a payload section past what the payload holds, a page at a time:
         {"section", "offset", "items", "remaining"}. section: a key of the payload's
         `omitted` (e.g. execution_state.failed_tasks); offset counts from the section's
-        first item (default: where the payload stops); limit: most items a page.
+        first item (default: where the payload stops); limit: most items a page. Items
+        come in the payload's order; a map's entries one per item, as {key: value}.
         level, budget, since: those of the handoff being paged."""
         return _answer(lambda: _json(session.more(
             section, offset, limit, level=level, budget=budget, since=since).as_json()))

@@ -49,6 +49,9 @@ class Task(NamedTuple):
     priority: str | None = None  # as the file says it (Task Master: critical, high, medium, low)
     source_status: str | None = None  # the file's own status word, before mapping (e.g. review)
     parent: str | None = None  # the task a subtask belongs to
+    # the input's own notes on the task (Kiro's requirements, beads' notes or close
+    # reason, Backlog.md's implementation notes or plan, Ralph's notes and progress)
+    details: str | None = None
 
 
 class ErrorRecord(NamedTuple):
@@ -145,9 +148,10 @@ class State(NamedTuple):
 class PhaseProgress(NamedTuple):
     id: str
     name: str
-    done: int
+    done: int  # its tasks done (as the overall counts: skipped and cancelled are not)
     total: int
-    status: str  # "done", "active" or "pending", from its tasks
+    status: str  # "done" (every task done or dropped), "active" or "pending"
+    dropped: int = 0  # its skipped (deferred reads as skipped) and cancelled tasks
 
 
 class Blocked(NamedTuple):

@@ -1,9 +1,10 @@
 """The rest of a payload's sections: every item a section would hold at any budget, in
 the payload's own order and item shape, and pages of them that fit a token limit.
 
-A payload keeps a prefix of each section's ordered items (pack.py), and ``omitted``
-counts the rest; ``page_section`` gives them back from any offset, so the pages after
-the payload's items hold exactly what the budget cut, none twice, none missing.
+A payload keeps a prefix of each section's ordered items (``layouts.full_sections``,
+the one source of them), and ``omitted`` counts the rest; ``page_section`` gives them
+back from any offset, so the pages after the payload's items hold exactly what the
+budget cut, none twice, none missing.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import json
 from typing import Any, NamedTuple
 
 from .errors import InputError
-from .layouts import LIMITS_BY_LEVEL, Limits, build_layout, terse
+from .layouts import full_sections
 from .model import Facts, Payload
-from .pack import Header, serialize
+from .pack import serialize
 from .tokens import TokenCounter
 
 DEFAULT_PAGE_TOKENS = 2000
@@ -34,47 +35,15 @@ class Page(NamedTuple):
 
 
 def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
-    """Section path -> all of its items, unbudgeted, as ``payload`` lays them out.
-
-    The one place that knows how the packer lays items out: the layout that made
-    ``payload`` (the generous one, or the terse one it falls back to when the generous
-    one cut something) is the first whose items the payload holds a prefix of."""
-    header = Header("", "", payload.level, payload.budget, payload.encoding, "")
-    limits = LIMITS_BY_LEVEL[payload.level]
-    candidates = [_layout_items(facts, header, variant) for variant in (limits, terse(limits))]
-    for items in candidates:
-        if holds_prefixes(payload, items):
-            return items
-    return candidates[-1]
-
-
-def holds_prefixes(payload: Payload, items: dict[str, list[Any]]) -> bool:
-    """True when each section of ``payload`` holds a prefix of ``items``' list for it."""
-    return all(_is_prefix(payload_items(payload.data, path), whole)
-               for path, whole in items.items())
-
-
-def _is_prefix(held: list[Any], whole: list[Any]) -> bool:
-    return held == whole[:len(held)]
-
-
-def _layout_items(facts: Facts, header: Header, limits: Limits) -> dict[str, list[Any]]:
-    layout = build_layout(facts, header, limits)
-    return {section.path: [_item(section.to_json(c), section.keyed)
-                           for c in section.candidates]
-            for section in layout.sections if section.candidates}
-
-
-def _item(value: Any, keyed: bool) -> Any:
-    """An item as JSON: a keyed section's item is a one-entry object, as in the payload."""
-    if keyed:
-        key, inner = value
-        return {key: inner}
-    return json.loads(json.dumps(value))  # tuples as lists, as the payload holds them
+    """Section path -> all of its items, unbudgeted, as ``payload`` lays them out: the
+    packer's own lists (``layouts.full_sections``), in the form ``payload`` was packed in
+    (the terse one when anything was cut)."""
+    return full_sections(facts, payload.level, terse_form=bool(payload.omitted))
 
 
 def payload_items(data: dict[str, Any], path: str) -> list[Any]:
-    """The items the payload holds at a dotted ``path`` (a map's entries one by one)."""
+    """The items the payload holds at a dotted ``path``, shaped as ``full_section_items``
+    gives them (a map's entries one by one, each a one-entry object)."""
     value: Any = data
     for key in path.split("."):
         value = value.get(key) if isinstance(value, dict) else None

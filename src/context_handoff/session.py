@@ -19,7 +19,6 @@ from .more import (
     DEFAULT_PAGE_TOKENS,
     Page,
     full_section_items,
-    holds_prefixes,
     page_section,
     payload_items,
 )
@@ -55,10 +54,10 @@ class _Entry:
         self._items: dict[str, list[Any]] | None = None
         # the same content packed again (a later handoff): the items laid out for the
         # earlier one serve while the facts that depend on the clock (warnings about
-        # the state's age) are the same and this payload holds a prefix of each
+        # the state's age) are the same and it was packed in the same form
         if earlier is not None and earlier._items is not None \
                 and earlier.generated.facts.warnings == generated.facts.warnings \
-                and holds_prefixes(generated.payload, earlier._items):
+                and bool(earlier.generated.payload.omitted) == bool(generated.payload.omitted):
             self._items = earlier._items
 
     @property

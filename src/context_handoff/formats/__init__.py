@@ -1,7 +1,13 @@
 """Input formats: one module per format, each turning a parsed file into a State.
 
-Built in: ``orchestrator`` (``.orchestrator_state.json``) and ``taskmaster`` (Task
-Master's ``.taskmaster/tasks/tasks.json``). Another package adds a format through an
+Built in: ``orchestrator`` (``.orchestrator_state.json``), ``taskmaster`` (Task
+Master's ``.taskmaster/tasks/tasks.json``), ``speckit`` (``specs/<feature>/tasks.md``),
+``kiro`` (``.kiro/specs/<feature>/tasks.md``), ``beads`` (``.beads/issues.jsonl``),
+``backlog`` (Backlog.md's ``backlog/``), ``bmad`` (``sprint-status.yaml``), ``ralph``
+(``prd.json``) and ``conductor`` (``conductor/``); docs/formats.md describes each.
+A state is a file or, for the formats kept in folders, a folder.
+
+Another package adds a format through an
 entry point in the ``context_handoff.formats`` group whose object (a module or an
 instance) has the members of :class:`InputFormat`::
 
@@ -22,19 +28,39 @@ from .. import defaults
 from ..defaults import AUTO
 from ..errors import InputError, StateFileNotFound
 from ..excerpt import describe_document
-from . import orchestrator, taskmaster
+from ..load import FolderDocument
+from ..markdown import MarkdownDocument
+from . import (
+    backlog,
+    beads,
+    bmad,
+    conductor,
+    kiro,
+    orchestrator,
+    ralph,
+    speckit,
+    taskmaster,
+)
 from .base import MAYBE, NO, SURE, InputFormat, ReadOptions
 
 __all__ = ["AUTO", "MAYBE", "NO", "SURE", "InputFormat", "ReadOptions"]
 
 ENTRY_POINT_GROUP = "context_handoff.formats"
-# Where a state is looked for when none is named, in this order.
-DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE))
+# Where a state is looked for when none is named ("*": any one folder there).
+DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE),
+                    Path("specs/*/tasks.md"), Path(".kiro/specs/*/tasks.md"),
+                    Path(".beads/issues.jsonl"), Path("backlog/tasks"),
+                    Path("sprint-status.yaml"),
+                    Path("_bmad-output/implementation-artifacts/sprint-status.yaml"),
+                    Path("docs/sprint-artifacts/sprint-status.yaml"), Path("prd.json"),
+                    Path("scripts/ralph/prd.json"), Path("conductor/tracks.md"))
+# What a discovered place names as the state: the folder for the formats kept in one.
+_FOLDER_STATES = frozenset({"tasks", "tracks.md"})
 
 
 BUILTIN_FORMATS_BY_NAME: dict[str, InputFormat] = {
-    orchestrator.name: orchestrator,
-    taskmaster.name: taskmaster,
+    fmt.name: fmt for fmt in (orchestrator, taskmaster, speckit, kiro, beads, backlog, bmad,
+                              ralph, conductor)
 }
 
 
@@ -65,6 +91,11 @@ def _plugins() -> _Plugins:
         else:
             formats[entry.name] = loaded
     return _Plugins(formats, broken)
+
+
+def builtin_format_names() -> list[str]:
+    """``auto`` and the built-in formats: what --format lists in help texts."""
+    return [AUTO, *BUILTIN_FORMATS_BY_NAME]
 
 
 def format_names() -> list[str]:
@@ -109,6 +140,8 @@ def check_document(document: Any, source: str, requested: str = AUTO,
     options = options or ReadOptions()
     detected, score = detect_format(document)
     fmt = detected if requested == AUTO else get_format(requested)
+    if fmt is None and isinstance(document, (MarkdownDocument, FolderDocument)):
+        raise InputError(_not_a_task_list(document, source))
     if fmt is None:  # nothing recognized: the orchestrator's own problems say what is missing
         problems = orchestrator.check(document, source, options)
         raise InputError(f"{source}: this looks like {describe_document(document)}; "
@@ -145,9 +178,21 @@ def _rival_verdict(fmt: InputFormat, rival: InputFormat, source: str, count: int
 
 
 def _expected() -> str:
-    labels = [fmt.label for fmt in (*BUILTIN_FORMATS_BY_NAME.values(),
-                                    *_plugins().formats.values())]
-    return ", ".join(labels[:-1]) + " or " + labels[-1]
+    return f"a task file of a known format ({', '.join(format_names()[1:])})"
+
+
+def _not_a_task_list(document: MarkdownDocument | FolderDocument, source: str) -> str:
+    """The one-line verdict on a Markdown file or folder no format reads."""
+    if isinstance(document, FolderDocument):
+        return (f"{source}: this folder holds no task files: looked for a spec folder's "
+                "tasks.md, Backlog.md's tasks/*.md and Conductor's tracks/<id>/plan.md; "
+                "name a task file with --state")
+    boxes = len(document.checkboxes)
+    found = (f"{boxes} checkbox item{'s' if boxes != 1 else ''}, none with a task id"
+             if boxes else "no checklist items (`- [ ] ...`)")
+    return (f"{source}: this Markdown file is no task list: {found}; looked for spec-kit "
+            "tasks (`- [ ] T001 ...`), Kiro tasks (`- [ ] 1. ...`) and a Conductor plan "
+            "(`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder")
 
 
 def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source: str,
@@ -163,11 +208,27 @@ def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source:
 
 
 def discover_state(folder: Path = Path()) -> Path:
-    """The state file in ``folder`` when none is named: ``.orchestrator_state.json``,
-    else Task Master's ``.taskmaster/tasks/tasks.json``."""
-    for candidate in DISCOVERED_PATHS:
-        if (folder / candidate).is_file():
-            return folder / candidate if folder != Path() else candidate
+    """The state in ``folder`` when none is named: the one known place that exists
+    there (docs/formats.md lists them); an error naming them all when there are several."""
+    found = [path for pattern in DISCOVERED_PATHS for path in _matches(folder, pattern)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise InputError(f"several task files here: {', '.join(map(str, found))}; name one "
+                         "with --state (and its reader with --format, if auto does not know it)")
     raise StateFileNotFound(
-        f"no state file here: neither {' nor '.join(map(str, DISCOVERED_PATHS))} exists; "
+        f"no state file here: none of {', '.join(map(str, DISCOVERED_PATHS))} exists; "
         "name one with --state")
+
+
+def _matches(folder: Path, pattern: Path) -> list[Path]:
+    """``pattern``'s files in ``folder``, each as the state to read: the folder, for the
+    formats kept in one."""
+    here = sorted(folder.glob(str(pattern))) if "*" in str(pattern) else [folder / pattern]
+    found = []
+    for path in here:
+        if path.name in _FOLDER_STATES and path.exists():
+            found.append(path.parent)
+        elif path.is_file():
+            found.append(path)
+    return found

@@ -5,7 +5,10 @@ Two layouts: ``{"tasks": [...], "metadata": {...}}``, and one such object per ta
 in ``.taskmaster/state.json`` beside the file, else ``master`` (the first tag when
 there is no ``master``, as Task Master does).
 
-Ids are whole numbers or strings of digits; a subtask is ``<parent>.<n>``. In a
+Ids are whole numbers (``1.0`` is ``1``, as in JavaScript) or strings of digits of
+any length (ordered as the CLI orders them, as JavaScript numbers); a
+subtask's id is ``<parent>.<its id>``, whatever its id is: the CLI reads a subtask
+``"7.1"`` of task 7 as ``7.7.1``. In a
 subtask's dependencies a bare number means a sibling and a dotted string a full id.
 Statuses map onto ours (the original word is kept in ``Task.source_status``):
 pending; in-progress and review are running; done and completed are done; deferred
@@ -18,6 +21,7 @@ of in-progress parents first, then top-level tasks; see :func:`next_order`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -225,15 +229,29 @@ def _subtask(sub: dict[str, Any], parent: dict[str, Any], parent_id: str) -> Tas
     )
 
 
-def _id(value: int | str) -> str:
+def _id(value: float | str) -> str:
+    """An id as Task Master's CLI writes it: ``1.0`` is ``1`` (JavaScript has one kind
+    of number), a string stays as it is."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 
-def _subtask_dependency(parent_id: str, dep: int | str) -> str:
+def _number_key(value: float | str) -> float:
+    """An id as the number Task Master's CLI compares (JavaScript's ``Number``): a
+    double, never ``int()``; ids past 1e308 are all infinite, so equal, and keep the
+    file's order between them, as they do in the CLI."""
+    try:
+        return float(_id(value))
+    except ValueError:  # not a number at all: after every number
+        return math.inf
+
+
+def _subtask_dependency(parent_id: str, dep: float | str) -> str:
     """A bare number is a sibling; a dotted string is a full id."""
     if isinstance(dep, str) and "." in dep:
         return dep
-    return f"{parent_id}.{dep}"
+    return f"{parent_id}.{_id(dep)}"
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -255,7 +273,7 @@ def next_order(raw_tasks: list[dict[str, Any]]) -> tuple[str, ...]:
     """
     listed = [raw for raw in raw_tasks if raw["status"] in ("pending", "in-progress", "done")]
     done = _done_ids(listed)
-    subtasks: list[tuple[tuple[int, int, int, int], str]] = []
+    subtasks: list[tuple[tuple[Any, ...], str]] = []
     for parent in listed:
         if parent["status"] != "in-progress":
             continue
@@ -266,13 +284,14 @@ def next_order(raw_tasks: list[dict[str, Any]]) -> tuple[str, ...]:
             deps = [_subtask_dependency(pid, dep) for dep in sub.get("dependencies") or ()]
             if all(dep in done for dep in deps):
                 priority = sub.get("priority") or parent.get("priority") or "medium"
-                key = (-_rank(priority), len(deps), int(pid), int(sub["id"]))
+                key = (-_rank(priority), len(deps), _number_key(pid), _number_key(sub["id"]))
                 subtasks.append((key, f"{pid}.{_id(sub['id'])}"))
-    tops: list[tuple[tuple[int, int, int], str]] = []
+    tops: list[tuple[tuple[Any, ...], str]] = []
     for raw in listed:
         deps = [_id(dep) for dep in raw.get("dependencies") or ()]
         if raw["status"] != "done" and all(dep in done for dep in deps):
-            tops.append(((-_rank(raw.get("priority")), len(deps), int(raw["id"])), _id(raw["id"])))
+            rank = (-_rank(raw.get("priority")), len(deps), _number_key(raw["id"]))
+            tops.append((rank, _id(raw["id"])))
     return tuple(tid for _, tid in _stable_sorted(subtasks)) + tuple(
         tid for _, tid in _stable_sorted(tops))
 

@@ -66,9 +66,11 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
 def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = True,
                   ) -> dict[str, list[Any]]:
     """Every section of ``level``'s payload, unbudgeted: section path (as ``omitted`` names
-    it) -> all its items, in the order packing keeps them and in the payload's shape (a
-    list's values; a map's ``[key, value]`` pairs). Whatever a payload keeps of a section
-    is a prefix of this list, so the items ``omitted`` counts are ``items[len(kept):]``.
+    it) -> all its items, in the order packing keeps them and in the payload's shape: a
+    list's values; a map's entries one by one, each a one-entry object ``{key: value}``
+    (what the payload's object holds, so merging them into it gives the uncut map).
+    Whatever a payload keeps of a section is a prefix of this list, so the items
+    ``omitted`` counts are ``items[len(kept):]``: the MCP server's ``more`` pages them.
 
     A payload with anything omitted was packed in the terse form (``terse_form=True``);
     one with nothing omitted, in the generous form.
@@ -76,8 +78,13 @@ def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = T
     limits = LIMITS_BY_LEVEL[level]
     header = Header("", "", level, 0, "", "")
     layout = build_layout(facts, header, terse(limits) if terse_form else limits)
-    return {s.path: [list(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
+    return {s.path: [_entry(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
             for s in layout.sections if s.candidates}
+
+
+def _entry(pair: tuple[str, Any]) -> dict[str, Any]:
+    key, value = pair
+    return {key: value}
 
 
 def build_layout(facts: Facts, header: Header, limits: Limits) -> Layout:

@@ -78,6 +78,7 @@ def _skeleton(v: View, header: Header) -> dict[str, Any]:
                 "total": phase.total if phase else 0,
                 "complete": phase.done if phase else 0,
                 "pct": 100 * phase.done // phase.total if phase and phase.total else 0,
+                **({"dropped": phase.dropped} if phase and phase.dropped else {}),
             },
             "critical_path": [],
             "phases": [],
@@ -133,6 +134,7 @@ def _details(v: View, named: list[str], blocked: list[str],
         Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": v.id(p.id), "name": shorten(p.name, limits.name),
             "done": p.done, "total": p.total, "status": p.status,
+            **({"dropped": p.dropped} if p.dropped else {}),
         }, 1, tier=3),
         Section("execution_state.blocked_by", [t for t in blocked if t in blocker],
                 lambda t: (v.id(t), v.id(blocker[t])), 0.5, tier=3, keyed=True),
@@ -160,15 +162,18 @@ def _failure(v: View, tid: str) -> tuple[str, dict[str, Any]]:
 
 def _task_notes(v: View, named: list[str], execution: dict[str, Any]) -> list[Section]:
     """Where the input says more about the active and next tasks than our status does
-    (Task Master): each one's priority, and its own status word when ours differs
-    ("review" is running to us). Keys only for states that have them."""
+    (Task Master and the task-list formats): each one's priority, its own status word
+    when ours differs ("review" is running to us), and its notes (shortened). Keys only
+    for states that have them."""
     tasks = v.tasks
     notes = {
         "priorities": [t for t in named if tasks[t].priority],
         "source_statuses": [t for t in named if tasks[t].source_status
                             and tasks[t].source_status != tasks[t].status],
+        "details": [t for t in named if tasks[t].details],
     }
-    fields = {"priorities": "priority", "source_statuses": "source_status"}
+    fields = {"priorities": "priority", "source_statuses": "source_status",
+              "details": "details"}
     sections = []
     for key, ids in notes.items():
         if ids:

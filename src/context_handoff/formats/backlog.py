@@ -1,0 +1,165 @@
+"""Backlog.md's ``backlog/`` folder (MrLesk/Backlog.md: src/types, src/markdown/parser.ts,
+the ``backlog init`` config).
+
+``backlog/config.yml`` names the project (``project_name``) and its statuses, in board
+order (``statuses: ["To Do", "In Progress", "Done"]``; ``default_status`` for new
+tasks). Each task is ``backlog/tasks/<id> - <title>.md``: YAML front matter (``id``,
+``title``, ``status``, ``priority`` high/medium/low, ``dependencies``,
+``parent_task_id``, ``created_date``, ``updated_date``, ``ordinal``) and Markdown
+sections (description, acceptance criteria, implementation plan and notes: the notes,
+else the plan, are the task's details). Drafts,
+completed and archived tasks live in other folders and are not read, as ``backlog task
+list`` does not list them.
+
+Statuses: the first of the project's list is not started, the last is done, those
+between are in progress; a status not in the list is kept as not started (the CLI
+lists it last). A task is ready, as the CLI's ``isReady`` says, when it is not done
+and every task it depends on is done. The CLI lists tasks by priority (high, medium,
+low, none), then by id in numeric order (``TASK-2`` before ``TASK-10``, ``TASK-1.1``
+after ``TASK-1``); the next tasks are the ready ones not yet started, in that order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..errors import InputError, Problem
+from ..load import FolderDocument
+from ..model import Source, State, Task
+from . import tasklist
+from .base import MAYBE, NO, SURE, ReadOptions
+
+name = "backlog"
+label = "a Backlog.md folder"
+telltale = "tasks/*.md with YAML front matter"  # what detect() is sure by
+CONFIG = "config.yml"
+DEFAULT_STATUSES = ("To Do", "In Progress", "Done")
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+_TASK_FILE = re.compile(r"(?:backlog/)?tasks/[^/]+\.md")
+_NUMBERS = re.compile(r"\d+")
+_READ = ("id", "title", "status", "priority", "dependencies", "parent_task_id", "parent",
+         "created_date", "updated_date")
+
+
+class _Project(NamedTuple):
+    name: str | None
+    statuses: tuple[str, ...]
+
+
+def detect(document: Any) -> int:
+    if not isinstance(document, FolderDocument):
+        return NO
+    tasks = _task_files(document)
+    config = _config_path(document)
+    if tasks and any(document.files[p].startswith("---") for p in tasks[:20]):
+        return SURE
+    return MAYBE if config is not None and tasks else NO
+
+
+def _task_files(document: FolderDocument) -> list[str]:
+    return [path for path in document.files if _TASK_FILE.fullmatch(path)]
+
+
+def _config_path(document: FolderDocument) -> str | None:
+    for path in (CONFIG, f"backlog/{CONFIG}"):
+        if path in document.files:
+            return path
+    return None
+
+
+def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
+    if not isinstance(document, FolderDocument):
+        return [Problem(source, "$", "Backlog.md keeps its tasks in a folder: name the "
+                        "backlog/ folder with --state")]
+    problems = []
+    for path in _task_files(document):
+        where = f"{document.root / path}"
+        try:
+            front = document.front_matter(path)
+        except InputError as exc:
+            problems.append(Problem(where, "$", exc.message.removeprefix(f"{where}")
+                                    .lstrip(": ")))
+            continue
+        if not isinstance(front, dict):
+            problems.append(Problem(where, "$", "no YAML front matter (--- id: ... ---)"))
+        elif not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
+            problems.append(Problem(where, "$.id", "'id' is a required string"))
+        elif not isinstance(front.get("dependencies") or [], list):
+            problems.append(Problem(where, "$.dependencies", "a list of task ids"))
+    if not _task_files(document):
+        problems.append(Problem(source, "$", "no tasks/*.md in this folder"))
+    return problems
+
+
+def to_state(document: Any, source: Source, options: ReadOptions,
+             redact: Callable[[Any], Any]) -> State:
+    project = _project(document)
+    # only the fields read reach the State: only they are scrubbed
+    fronts = redact([{**{key: front.get(key) for key in _READ if key in front},
+                      "notes": _section(document.files[path])}
+                     for path, front in zip(_task_files(document),
+                                            map(document.front_matter, _task_files(document)),
+                                            strict=True)])
+    statuses = project.statuses
+    tasks: dict[str, Task] = {}
+    warnings: list[str] = []
+    for path, front in zip(_task_files(document), fronts, strict=True):
+        tasklist.add_task(tasks, _task(front, statuses), path, warnings)
+    ready = [tid for tid, task in tasks.items() if task.status == "pending"
+             and all(tasks.get(dep) is not None and tasks[dep].status == "done"
+                     for dep in task.dependencies)]
+    ready.sort(key=lambda tid: (PRIORITY_RANK.get(tasks[tid].priority or "", 3), _id_key(tid)))
+    times = [tasklist.parse_time(f.get("updated_date") or f.get("created_date"))
+             for f in fronts]
+    return tasklist.build_state(tasklist.Parts(
+        tasks, next_order=tuple(ready), project=redact([project.name])[0],
+        last_updated=max((t for t in times if t is not None), default=None),
+        warnings=tuple(warnings)), source, name)
+
+
+def _project(document: FolderDocument) -> _Project:
+    path = _config_path(document)
+    config = document.parse(path) if path is not None else None
+    config = config if isinstance(config, dict) else {}
+    listed = config.get("statuses")
+    statuses = tuple(str(s) for s in listed) if isinstance(listed, list) and listed \
+        else DEFAULT_STATUSES
+    project = config.get("project_name")
+    return _Project(project if isinstance(project, str) else None, statuses)
+
+
+def _section(text: str) -> str | None:
+    """The task's implementation notes, else its plan: between Backlog.md's section
+    markers (``<!-- SECTION:NOTES:BEGIN -->``), as its CLI writes them."""
+    for marker in ("NOTES", "PLAN"):
+        found = re.search(rf"<!-- SECTION:{marker}:BEGIN -->(.*?)<!-- SECTION:{marker}:END -->",
+                          text, re.DOTALL)
+        if found and found.group(1).strip():
+            return " ".join(found.group(1).split())
+    return None
+
+
+def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
+    tid = str(front["id"])
+    word = str(front.get("status") or statuses[0])
+    if word == statuses[-1]:
+        status = "done"
+    elif word in statuses[1:-1]:
+        status = "running"
+    else:
+        status = "pending"
+    priority = front.get("priority")
+    parent = front.get("parent_task_id") or front.get("parent")
+    return tasklist.make_task(
+        tid, str(front.get("title") or tid), status, word,
+        dependencies=[str(dep) for dep in front.get("dependencies") or ()],
+        priority=str(priority).lower() if priority else None,
+        parent=str(parent) if parent else None)._replace(details=front.get("notes"))
+
+
+def _id_key(tid: str) -> tuple[Any, ...]:
+    """``TASK-2`` before ``TASK-10``, ``TASK-1`` before ``TASK-1.1``: by its numbers.
+    Digit strings of any length compare by length, then text (never as ``int``)."""
+    return tuple((len(part.lstrip("0")), part.lstrip("0")) for part in _NUMBERS.findall(tid))
