@@ -163,3 +163,16 @@ def test_the_web_api_never_echoes_server_paths(tmp_path: Path) -> None:
         body = json.dumps(caught.value.body)
         assert caught.value.status == 422 and str(tmp_path) not in body, body
         assert name in body
+
+
+def test_a_task_list_time_past_the_calendar_is_read_as_unknown(chdir_tmp: Path) -> None:
+    """The task-list formats (beads, Backlog.md, BMAD, ...) treat an unreadable time as
+    unknown; one whose offset takes it past the calendar is one of those, never a crash."""
+    issues = Path(__file__).parent / "formats" / "beads" / ".beads" / "issues.jsonl"
+    lines = [json.loads(line) for line in issues.read_text().splitlines() if line.strip()]
+    for line in lines:
+        line.update(created_at=EDGES[0], updated_at=EDGES[1])
+    Path("issues.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    for args in (["--state", "issues.jsonl"], ["--state", EXAMPLE, "--since", "issues.jsonl"]):
+        result = run("generate", "--now", NOW, *args)
+        assert result.exit_code == 0, result.output
