@@ -5,6 +5,17 @@ set -uo pipefail
 # shellcheck source=action/lib.sh
 . "$GITHUB_ACTION_PATH/action/lib.sh"
 
+# a path with a line break would reach the log as a line of its own (a workflow command)
+for pair in output-dir=CH_OUTPUT_DIR since=CH_SINCE; do
+    variable=${pair#*=}
+    value=${!variable:-}
+    if [[ $value == *[$'\n\r']* ]]; then
+        echo "::error title=context-handoff::${pair%%=*}: '$(gh_escape "$value")' holds a line break; give a path without one"
+        echo "valid=false" >> "$GITHUB_OUTPUT"
+        exit 2
+    fi
+done
+
 out=${CH_OUTPUT_DIR:-context-handoff}
 mkdir -p "$out"
 payload="$out/context_payload.json"

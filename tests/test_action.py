@@ -194,8 +194,8 @@ def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
     _assert_good_handoff(second, "standard")
     summary = second.log.split("Summary - ", 1)[1]  # act prints the job summary here
     assert "\n## Since the last handoff\n" in summary
-    assert "\n- 🩹 recovered (1): s10\\_check\\_links\n" in summary
-    assert "\n- ✅ done (1): s16\\_switch\\_dns\n" in summary
+    assert "\n- 🩹 recovered (1): s10_check_links\n" in summary
+    assert "\n- ✅ done (1): s16_switch_dns\n" in summary
     payload = json.loads((second.record / "uploaded" / "context_payload.json").read_text())
     assert payload["changes"]["recovered"] == ["s10_check_links"]
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from context_handoff import changes, derive, pipeline
+from context_handoff.errors import InputError
 from context_handoff.model import Source
 from context_handoff.synthetic import make_state
 
@@ -104,10 +105,13 @@ def test_a_failure_with_a_new_error_is_newly_failed() -> None:
 
 
 def test_a_broken_snapshot_names_its_path() -> None:
-    with pytest.raises(Exception, match=r"snap.json::\$.tasks.a"):
+    with pytest.raises(InputError) as caught:
         changes.parse_snapshot({"format": changes.SNAPSHOT_FORMAT, "version": 1,
                                 "state_digest": "x", "taken_at": "t", "tasks": {"a": 3}},
                                "snap.json")
+    assert [str(p).split(":", 3)[:3] for p in caught.value.problems] == [
+        ["snap.json", "", "$.state_digest"], ["snap.json", "", "$.taken_at"],
+        ["snap.json", "", "$.tasks.a"]]
 
 
 def test_generate_since_a_snapshot_then_a_state_file(tmp_path, monkeypatch) -> None:
@@ -245,3 +249,117 @@ def test_removed_tasks_are_listed_and_empty_kinds_left_out(tmp_path) -> None:
     assert payload.data["changes"]["removed"] == [gone]
     assert all(payload.data["changes"][key] for key in payload.data["changes"]
                if key not in ("since", "phase"))  # no empty kinds
+
+
+GHP_A, GHP_B = "ghp_" + "A1b2" * 9, "ghp_" + "Z9y8" * 9
+
+
+def _generate(tmp_path, state: dict[str, Any], *extra: str):
+    from click.testing import CliRunner
+
+    from context_handoff.cli import cli
+
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    args = ["generate", "--state", str(tmp_path / "state.json"), "--now", "2025-01-15T15:00:00Z",
+            "--output", str(tmp_path / "p.json"), "--report", str(tmp_path / "r.md"), *extra]
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def test_the_same_tasks_in_another_order_report_no_change(tmp_path) -> None:
+    """Redaction markers are numbered by the secrets, not by where they come first: a
+    still-failed task is not "recovered", a done one not "newly failed"."""
+    tasks = {f"deploy {GHP_A}": {"status": "done"},
+             f"deploy {GHP_B}": {"status": "failed", "error": {"type": "E", "message": "x"}}}
+    first = _generate(tmp_path, {"tasks": tasks}, "--snapshot", str(tmp_path / "snap.json"))
+    assert first.exit_code == 0, first.stderr
+    reordered = dict(reversed(list(tasks.items())))
+    again = _generate(tmp_path, {"tasks": reordered}, "--since", str(tmp_path / "snap.json"))
+    assert again.exit_code == 0, again.stderr
+    assert "no change" in again.stdout
+    payload = json.loads((tmp_path / "p.json").read_text())
+    assert not {k: v for k, v in payload["changes"].items() if k != "since"}
+    snapshot = (tmp_path / "snap.json").read_text()
+    assert GHP_A not in snapshot and GHP_B not in snapshot
+
+
+def test_markers_do_not_depend_on_order_and_tell_nothing_of_the_value() -> None:
+    from context_handoff.redact import Redactor
+
+    one = Redactor().redact_document({"tasks": {GHP_A: {}, GHP_B: {}}})
+    other = Redactor().redact_document({"tasks": {GHP_B: {}, GHP_A: {}}})
+    assert sorted(one["tasks"]) == sorted(other["tasks"]) == [
+        "[REDACTED:github_token:2]", "[REDACTED:github_token]"]
+    # which secret gets which number follows their digests, not their text or place
+    assert "A1b2" not in str(one) and "Z9y8" not in str(one)
+
+
+def _snapshot(**fields: Any) -> dict[str, Any]:
+    return {"format": changes.SNAPSHOT_FORMAT, "version": 1, "state_digest": "0123456789ab",
+            "taken_at": "2025-01-15T11:00:00Z", "tasks": {"a": "done"}, **fields}
+
+
+def test_a_snapshot_is_redacted_and_shortened_on_the_way_in(tmp_path) -> None:
+    phase = f"deploy with {GHP_A}\n::warning::injected " + "p" * 50_000
+    snap = _snapshot(current_phase=phase, tasks={f"t {GHP_B}": "failed", "a": "done"},
+                     scope=f"orchestrator||{GHP_A}", decisions={"0123abcd": GHP_B})
+    (tmp_path / "snap.json").write_text(json.dumps(snap))
+    result = _generate(tmp_path, {"tasks": {"a": {"status": "done"}}},
+                       "--since", str(tmp_path / "snap.json"), "--json")
+    assert result.exit_code == 0, result.stderr
+    written = (tmp_path / "p.json").read_text() + (tmp_path / "r.md").read_text()
+    out = result.stdout + result.stderr
+    for text in (written, out):
+        assert GHP_A not in text and GHP_B not in text
+    assert "p" * (changes.SNAPSHOT_TEXT_CHARS + 1) not in written + out
+    parsed = changes.parse_snapshot(json.loads(json.dumps(snap)), "snap.json")
+    assert len(parsed.current_phase or "") <= changes.SNAPSHOT_TEXT_CHARS
+    # two secrets of one kind in the snapshot: the task's is the second by digest
+    assert parsed.tasks == {"t [REDACTED:github_token:2]": ("failed", None), "a": ("done", None)}
+    assert not any(line.lstrip().startswith("::") for line in out.splitlines())
+
+
+@pytest.mark.parametrize(("fields", "path"), [
+    ({"taken_at": "2025-01-15T11:00:00Z" + "x" * 40_000}, "$.taken_at"),
+    ({"taken_at": "9" * 40_000}, "$.taken_at"),
+    ({"state_digest": "not hex"}, "$.state_digest"),
+    ({"tasks": {"a": ["failed", "not a fingerprint"]}}, "$.tasks.a"),
+    ({"tasks": {"a": "Done\n::warning::x"}}, "$.tasks.a"),
+    ({"decisions": {"x": "y"}}, "$.decisions"),
+    ({"surprise": 1}, "$"),
+    ({"current_phase": "p" * 100_001}, "$.current_phase"),  # size limits
+    ({"decisions": {f"{n:08x}": "x" for n in range(100_001)}}, "$.decisions"),
+])
+def test_a_snapshot_that_breaks_its_schema_is_bad_input(tmp_path, fields, path) -> None:
+    (tmp_path / "snap.json").write_text(json.dumps(_snapshot(**fields)))
+    result = _generate(tmp_path, {"tasks": {"a": {"status": "done"}}},
+                       "--since", str(tmp_path / "snap.json"))
+    assert result.exit_code == 2
+    assert f"snap.json::{path}" in result.stderr
+    assert len(result.stderr) < 2000 and not (tmp_path / "p.json").exists()
+
+
+def test_a_snapshot_from_a_no_redact_run_is_redacted_when_read(tmp_path) -> None:
+    state = {"tasks": {f"push {GHP_A}": {"status": "failed",
+                                         "error": {"type": "E", "message": "x"}}}}
+    first = _generate(tmp_path, state, "--no-redact", "--snapshot", str(tmp_path / "snap.json"))
+    assert first.exit_code == 0 and GHP_A in (tmp_path / "snap.json").read_text()
+    state["tasks"] = {"other": {"status": "done"}}
+    later = _generate(tmp_path, state, "--since", str(tmp_path / "snap.json"))
+    assert later.exit_code == 0, later.stderr
+    payload = (tmp_path / "p.json").read_text()
+    assert GHP_A not in payload + later.stdout + (tmp_path / "r.md").read_text()
+    assert "[REDACTED:github_token]" in payload  # the removed task, as a marker
+
+
+def test_the_snapshot_schema_is_printed_and_holds_what_generate_writes(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from context_handoff import validate
+    from context_handoff.cli import cli
+
+    printed = CliRunner().invoke(cli, ["schema", "snapshot"], catch_exceptions=False)
+    assert json.loads(printed.stdout)["title"] == "context-handoff snapshot"
+    doc = make_state(200, seed=4)
+    written = json.loads(changes.snapshot_text(changes.take_snapshot(_facts(doc),
+                                                                     "2025-01-15T15:00:00Z")))
+    assert validate.find_problems(written, "snapshot", "snap.json") == []

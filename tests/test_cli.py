@@ -166,7 +166,8 @@ def test_unexpected_errors_exit_3_with_traceback_only_on_request(chdir_tmp, monk
 def test_schema_without_a_name_lists_the_names():
     from context_handoff import cli, validate
 
-    assert set(cli.SCHEMAS) == {*validate.SCHEMA_NAMES, "taskmaster", "beads", "bmad", "ralph"}
+    assert set(cli.SCHEMAS) == {*validate.SCHEMA_NAMES, "taskmaster", "beads", "bmad", "ralph",
+                                "snapshot"}
     listing = run("schema")
     assert listing.exit_code == 0
     assert listing.stdout.startswith("usage: context-handoff schema NAME")

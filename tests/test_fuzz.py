@@ -5,7 +5,15 @@ a CI runner would read as a workflow command.
 Each example mutates the example state (values replaced by hostile ones, keys deleted
 or renamed, tasks added with odd ids and dependencies), writes it as JSON or YAML, and
 runs the CLI at a level and a small budget. The explicit examples are the cases once
-found broken. CONTEXT_HANDOFF_FUZZ_EXAMPLES sets how many examples (300 by default);
+found broken.
+
+Three more classes, a third as many examples each: what ``--since`` reads (snapshots,
+hostile and random, and earlier states) with credentials planted in it, which must
+reach no output; times anywhere in the calendar with any offset, in the state and as
+``--now``; and report templates built from fragments that fail at run time. None may
+end with exit 3, hang, or print a line a runner would read as a command.
+
+CONTEXT_HANDOFF_FUZZ_EXAMPLES sets how many examples (300 by default);
 CONTEXT_HANDOFF_FUZZ_SEED makes a run repeatable.
 """
 
@@ -14,10 +22,12 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +207,178 @@ def test_no_state_breaks_the_contract(state: tuple[bytes, str], level: str, budg
         else:
             assert not out.exists() and not report.exists()
             assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+
+
+# --- what --since reads -------------------------------------------------------------
+
+# credentials planted in a snapshot or an earlier state, each spaced from its
+# neighbours as it would be in text; the value is what must never be seen
+PLANTED = {
+    "ghp_" + "Fz9Yx8Wv7Ut6Sr5Qp4On3Ml2Kj1Ih0Gf9Ed8": "Fz9Yx8Wv7Ut6Sr5Qp4On3",
+    "postgres://app:" + "Zr8@Qm4x@db:5432/app": "Qm4x",
+    "DB_PASS=" + "Kp3-Vx9-Lm2w": "Kp3-Vx9",
+    "AKIA" + "Q2W3E4R5T6Y7U8I9": "Q2W3E4R5T6Y7U8I9",
+    "sk-ant-oat01-" + "Hn5Bg4Vf3Cd2Xs1Za0" * 2: "Hn5Bg4Vf3Cd2Xs1Za0",
+    "xoxb-" + "112233445566-Yt7Rd5Ew3Qa1Zx9": "Yt7Rd5Ew3Qa1Zx9",
+}
+SNAPSHOT_STRINGS = (*HOSTILE_STRINGS, *PLANTED, "ready", "active", "failed", "done",
+                    "2025-01-15T11:00:00Z", "0001-01-01T00:00:00Z", "0123456789ab", "0123abcd")
+texts = st.sampled_from(SNAPSHOT_STRINGS) | st.text(max_size=20) | st.lists(
+    st.sampled_from(SNAPSHOT_STRINGS), min_size=1, max_size=3).map(" ".join)
+TASK_IDS = [*BASE["tasks"]]
+
+
+@st.composite
+def since_files(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A snapshot (well formed with hostile strings, or mutated, or random JSON), or an
+    earlier state holding planted credentials."""
+    kind = draw(st.sampled_from(["snapshot", "snapshot", "mutated", "random", "state"]))
+    if kind == "state":
+        doc = copy.deepcopy(BASE)
+        for _ in range(draw(st.integers(1, 4))):
+            task = doc["tasks"][draw(st.sampled_from(TASK_IDS))]
+            task["name"] = draw(texts)
+            task["status"] = draw(st.sampled_from(["pending", "done", "failed", "running"]))
+        doc["tasks"][draw(texts)] = {"status": "done", "dependencies": []}
+        doc["context"]["current_phase"] = draw(texts)
+        return json.dumps(doc).encode(), ".json"
+    words = st.sampled_from(["ready", "active", "failed", "done", "pending", "running"])
+    tasks = draw(st.dictionaries(st.sampled_from(TASK_IDS) | texts, words | st.tuples(
+        st.just("failed"), st.sampled_from(["0123abcd", "ffffffff"])).map(list), max_size=6))
+    snapshot: dict[str, Any] = {
+        "format": "context-handoff snapshot", "version": 1,
+        "state_digest": draw(st.sampled_from(["0123456789ab", "x" * 12]) | texts),
+        "taken_at": draw(st.sampled_from(["2025-01-15T11:00:00Z", "x" * 40_000]) | texts),
+        "current_phase": draw(st.none() | texts), "tasks": tasks,
+        "decisions": draw(st.dictionaries(st.sampled_from(["0123abcd", "00000000"]), texts,
+                                          max_size=2)),
+        "scope": draw(st.sampled_from(["orchestrator||Docs Portal Migration", ""]) | texts),
+    }
+    if kind == "mutated":
+        for _ in range(draw(st.integers(1, 3))):
+            parent, key = draw(st.sampled_from(_slots(snapshot)))
+            parent[key] = draw(values | texts)
+    elif kind == "random":
+        snapshot = draw(st.dictionaries(KEYS | st.sampled_from(list(snapshot)), values,
+                                        max_size=6))
+        snapshot["format"] = "context-handoff snapshot"
+    return json.dumps(snapshot).encode(), draw(st.sampled_from([".json", ".yaml"]))
+
+
+def _run_checked(args: list[str], folder: Path) -> Any:
+    """Run the CLI: exit 0, 1 or 2 in bounded time, no command line it did not build,
+    and no planted credential in what it printed or wrote."""
+    with _no_hang(HANG_SECONDS):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code in (0, 1, 2), result.output
+    out = result.stdout + result.stderr
+    assert "Traceback" not in out and "unexpected error" not in out, out
+    assert not [line for line in out.split("\n") if line.lstrip().startswith(("::", "##["))
+                and not line.startswith("::error ")], out
+    assert "\r" not in out
+    written = "".join(p.read_text(encoding="utf-8", errors="replace")
+                      for p in folder.iterdir() if p.name.startswith("out."))
+    for leak in PLANTED.values():
+        assert leak not in out and leak not in written, leak
+    return result
+
+
+@settings(max_examples=max(EXAMPLES // 3, 1), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@seed(SEED)
+@given(since=since_files(), level=st.sampled_from(LEVELS), as_json=st.booleans(),
+       error_format=st.sampled_from(["text", "github"]))
+def test_no_since_file_breaks_the_contract(since: tuple[bytes, str], level: str,
+                                           as_json: bool, error_format: str) -> None:
+    data, suffix = since
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        (folder / f"since{suffix}").write_bytes(data)
+        args = ["--error-format", error_format, "generate", "--state", str(EXAMPLE),
+                "--level", level, "--budget", "2000", "--since", str(folder / f"since{suffix}"),
+                "--output", str(folder / "out.payload.json"),
+                "--report", str(folder / "out.report.md"),
+                "--snapshot", str(folder / "out.snapshot.json"), "--now", "2025-01-15T15:00:00Z",
+                *(["--json"] if as_json else [])]
+        result = _run_checked(args, folder)
+        event(f"exit {result.exit_code} (since {suffix[1:]})")
+
+
+# --- times -------------------------------------------------------------------------
+
+OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+EDGE_TIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z",
+              "9999-12-31T23:59:59Z", "0001-01-01T13:59:59+14:00", "9999-12-31T10:00:00-13:59",
+              "2025-01-15T14:30:00", "2025-02-30T00:00:00Z", "not a time", "")
+times = st.sampled_from(EDGE_TIMES) | st.datetimes(
+    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59),
+    timezones=OFFSETS).map(datetime.isoformat)
+
+
+@settings(max_examples=max(EXAMPLES // 3, 1), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@seed(SEED)
+@given(updated=times, started=times, now=times, max_age=st.sampled_from([None, "1h", "100000d"]),
+       snapshot=st.booleans())
+@example(updated="0001-01-01T00:00:00+14:00", started="", now="2025-01-15T15:00:00Z",
+         max_age=None, snapshot=True)
+@example(updated="2025-01-15T14:30:00Z", started="", now="9999-12-31T23:59:59-14:00",
+         max_age="1h", snapshot=False)
+@example(updated="0001-01-01T00:00:00Z", started="", now="0001-01-01T00:00:00Z",
+         max_age=None, snapshot=True)
+def test_no_time_breaks_the_contract(updated: str, started: str, now: str,
+                                     max_age: str | None, snapshot: bool) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["metadata"]["last_updated"] = updated
+    doc["tasks"][TASK_IDS[0]]["started_at"] = started
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        (folder / "state.json").write_text(json.dumps(doc), encoding="utf-8")
+        args = ["generate", "--state", str(folder / "state.json"), "--budget", "2000",
+                "--output", str(folder / "out.payload.json"),
+                "--report", str(folder / "out.report.md"), *(["--now", now] if now else []),
+                *(["--max-age", max_age] if max_age else [])]
+        if snapshot:  # the state's own snapshot, read back: its time goes through too
+            args += ["--snapshot", str(folder / "snap.json"), "--since", str(folder / "snap.json")]
+        result = _run_checked(args, folder)
+        if snapshot and result.exit_code == 0:
+            again = _run_checked(args, folder)
+            assert again.exit_code == 0 and "no change" in again.stdout, again.output
+        event(f"exit {result.exit_code} (times)")
+
+
+# --- templates ---------------------------------------------------------------------
+
+FRAGMENTS = (
+    "# {{ meta.level }}\n", "{{ 1 / 0 }}", "{{ meta.level | join(',') }}", "{{ 'a' + 1 }}",
+    "{% for t in [1, 2] %}{{ t }}{% endfor %}", "{{ nothing.attr.deeper }}", "{% if %}",
+    "{{ meta.level | upper }}", "{{ '%d' % 'x' }}", "{{ range(10**9) | list }}", "{{ [][3] }}",
+    "{{ ''.join }}", "{{ {}['k'] }}", "{{ x.__class__ }}", "{{ ().__class__.__base__ }}",
+    "{{ '{:q}'.format(1) }}", "{{ 7 // 0 }}", "{{ 1.5 | round(precision='x') }}",
+    "{% set n = namespace(a=1) %}{{ n.a / 0 }}", "{{ 2 ** 64 }}", "{% raw %}{{{% endraw %}",
+    "{# open comment", "text\n", "\n",
+    "::warning::from a template\n", "{{ summary }}", "{{ (tokens or 0) + 1 }}",
+    "{% macro m() %}{{ 1/0 }}{% endmacro %}{{ m() }}", "{{ recursion }}", "{%- endfor %}",
+)
+
+
+@settings(max_examples=max(EXAMPLES // 3, 1), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@seed(SEED)
+@given(parts=st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=12), min_size=1,
+                      max_size=8), plain=st.booleans())
+def test_no_template_breaks_the_contract(parts: list[str], plain: bool) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        template = folder / ("t.md" if plain else "t.md.j2")
+        template.write_text("".join(parts), encoding="utf-8")
+        args = ["generate", "--state", str(EXAMPLE), "--now", "2025-01-15T15:00:00Z",
+                "--output", str(folder / "out.payload.json"),
+                "--report", str(folder / "out.report.md"), "--template", str(template)]
+        result = _run_checked(args, folder)
+        assert result.exit_code in (0, 2)
+        if result.exit_code == 2:  # the template's file and line
+            assert re.match(rf"error: {re.escape(str(template))}:\d+: ", result.stderr), \
+                result.stderr
+            assert not (folder / "out.payload.json").exists()
+        event(f"exit {result.exit_code} ({'plain' if plain else 'jinja'} template)")

@@ -157,7 +157,7 @@ def test_two_scheduled_pipelines_report_what_changed_between_them(project, tmp_p
     assert second.returncode == 0, second.log[-3000:]
     report = (second.artifacts() / "handoff_report.md").read_text()
     assert "## Since the last handoff" in report
-    assert "- 🩹 recovered (1): s10\\_check\\_links" in report
+    assert "- 🩹 recovered (1): s10_check_links" in report
     payload = json.loads((second.artifacts() / "context_payload.json").read_text())
     assert payload["changes"]["recovered"] == ["s10_check_links"]
 

@@ -37,6 +37,30 @@ SECRETS = {
     "json_pair": '{"password": "' + 'tr0ub4dor and 3"}',
     "secret_key": "SECRET_KEY=" + "django-insecure-9x8y7z",
     "glued_token": "DEPLOY_" + "ghp_" + "Z1y2X3w4V5u6T7s8R9q0P1o2N3m4L5k6J7i8",
+    # the remaining shapes of the providers above, then the providers beyond them
+    "url_password_at": "postgres://app:" + "p@ss@w0rd@db.internal:5432/app",
+    "slack_app_token": "xapp-" + "1-A0B1C2D3E4F5-1234567890123-0a1b2c3d4e5f6a7b8c9d",
+    "slack_config_token": "xoxe.xoxp-" + "1-" + "Q2w3E4r5T6y7U8i9O0p1" * 8,
+    "slack_refresh_token": "xoxe-" + "1-" + "M1n2B3v4C5x6Z7l8K9j0" * 7,
+    "slack_workflow_webhook": "https://hooks.slack.com/" + "workflows/T0AB12CD3/A0CD34EF5/123456789/Qx7Lm2Np9Rs4Tv6Wy8Za1Bc3",
+    "gitlab_feed_token": "glft-" + "Kd8Jq2Wm5Xn7Bv4Cz1Lp",
+    "gitlab_oauth_secret": "gloas-" + "7d1c" * 16,
+    "gitlab_runner_registration": "GR1348941" + "aB3dE5fG7hJ9kL1mN3pQ",
+    "gitlab_routable_pat": "glpat-" + "Xy7Zw8Vu6Ts5Rq4Po3Nm2Lk1Ji0" + ".01" + "abcd123",
+    "huggingface_org_token": "api_org_" + "ZyXwVuTsRqPoNmLkJiHgFeDcBaZyXwVuTs",
+    "unsigned_jwt": "eyJhbGciOiJub25lIn0" + ".eyJzdWIiOiJ1c2VyLTEyMyIsInJvbGUiOiJhZG1pbiJ9.",
+    "db_pass": "DB_PASS=" + "Tr1cky-Pa55",
+    "curl_user": "curl -fsS -u " + "deploy:Wh1sper-42 https://api.example.test/v1",
+    "twilio_key": "SK" + "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "pypi_token": "pypi-" + "AgEIcHlwaS5vcmc" + "CJDk5ZDdhNDc0LWM4NzQtNGQ5Yi1hMzE1LTg4YzY4ZjYwNzY5YgACKlsz",
+    "azure_client_secret": "client_id=abc " + "xQ8" + "7Q~" + "mN3bV5cX7zL9kJ1hG3fD5sA7pO9iU1yT",
+    "age_secret_key": "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" + "QPZRY9X8GF2TVDW0S3JN54KHCE",
+    "stripe_webhook_secret": "whsec_" + "Mk29Fhq7Pz3Lw8Xc5Vb1Nn6Rt4Yy0Ue2",
+    "anthropic_oauth_token": "sk-ant-oat01-" + "Pq9Rs8Tu7Vw6Xy5Za4Bc3De2Fg1Hi0Jk" * 2,
+    "docker_auth": '{"auths": {"registry.example.test": {"auth": "' + 'ZGVwbG95OnMzY3JldC1wdw=="}}}',
+    "authorization_token": "Authorization: Token " + "8f2c9a7e1b3d5f4a6c0e",
+    "mysql_password": "mysql -h db -u root -p" + "R00t-Pa55w0rd app",
+    "password_option": "deploy --user ops --password " + "Sup3r-S3cret --yes",
 }
 LEAKS = {
     "github_token": SECRETS["github_token"], "github_pat": SECRETS["github_pat"][12:],
@@ -52,6 +76,18 @@ LEAKS = {
     "url_password_no_user": "r3disPassw0rd", "url_password_slash": "pa/ss/w0rd",
     "quoted_password": "horse battery", "json_pair": "4dor and",
     "secret_key": "django-insecure", "glued_token": "Z1y2X3w4V5u6T7s8R9q0",
+    "url_password_at": "ss@w0rd", "slack_app_token": "0a1b2c3d4e5f6a7b8c9d",
+    "slack_config_token": "Q2w3E4r5T6y7U8i9O0p1", "slack_refresh_token": "M1n2B3v4C5x6Z7l8K9j0",
+    "slack_workflow_webhook": "Qx7Lm2Np9Rs4Tv6Wy8Za1Bc3", "gitlab_feed_token": "Kd8Jq2Wm5Xn7Bv4Cz1Lp",
+    "gitlab_oauth_secret": "7d1c7d1c7d1c", "gitlab_runner_registration": "aB3dE5fG7hJ9kL1mN3pQ",
+    "gitlab_routable_pat": "01abcd123", "huggingface_org_token": "ZyXwVuTsRqPoNmLkJiHg",
+    "unsigned_jwt": "eyJzdWIiOiJ1c2VyLTEyMyIsInJvbGUiOiJhZG1pbiJ9", "db_pass": "Tr1cky-Pa55",
+    "curl_user": "Wh1sper-42", "twilio_key": "0f1e2d3c4b5a69788796",
+    "pypi_token": "CJDk5ZDdhNDc0LWM4NzQt", "azure_client_secret": "mN3bV5cX7zL9kJ1hG3fD5",
+    "age_secret_key": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", "stripe_webhook_secret": "Mk29Fhq7Pz3Lw8Xc5Vb1",
+    "anthropic_oauth_token": "Pq9Rs8Tu7Vw6Xy5Za4Bc3De2Fg1Hi0Jk", "docker_auth": "ZGVwbG95OnMzY3JldC1wdw",
+    "authorization_token": "8f2c9a7e1b3d5f4a6c0e", "mysql_password": "R00t-Pa55w0rd",
+    "password_option": "Sup3r-S3cret",
 }
 
 
@@ -68,6 +104,9 @@ def test_each_rule_redacts_its_kind(name):
     "tokens: 1200", "tokenizer: o200k_base", "passwordless: true", "secret: true",
     "basic authentication failed", "http://host:8080/path", "max_tokens: 4096",
     "Module 'bandit' not found", "sha 3f786850e387550fdab836ed7e6dc881de23001b",
+    "first pass: ok", "bypass=1", "passes: 3", "mysql -P 3306 -p app", "curl -u admin",
+    "deploy --password-file /run/secrets/pw", "mailto:ann@example.test",
+    "https://example.test/users/@me", "Authorization: required",
 ])
 def test_ordinary_text_is_kept(text):
     assert Redactor().scrub(text) == text
@@ -174,7 +213,8 @@ def test_no_redact_keeps_values(write_state, example_doc):
     assert "redacted" not in generated.payload.data["meta"]  # nothing was redacted
 
 
-@pytest.mark.parametrize("unit", ["a.", "-eyJ", "a://", "x://a:b:", "SG.", "token."])
+@pytest.mark.parametrize("unit", ["a.", "-eyJ", "a://", "x://a:b:", "SG.", "token.", "a:b@",
+                                  "curl -u ", "mysql ", "--pass ", "=_pass", "abC1Q~"])
 def test_long_hostile_strings_are_no_secrets(unit):
     """Rules that once took minutes on these (quadratic backtracking); how their time
     grows with the text is measured by the benchmark (make bench: redaction scaling)."""

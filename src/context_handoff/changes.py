@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import validate
 from .digests import short_digest
 from .errors import InputError
+from .excerpt import describe_value
 from .jsontext import compact_json
 from .model import FINISHED, Changes, Facts, Snapshot
+from .redact import Redactor
 from .times import utc_stamp
 
 SNAPSHOT_FORMAT = "context-handoff snapshot"
 SNAPSHOT_VERSION = 1
+SNAPSHOT_TEXT_CHARS = 200  # a phase, a choice, the scope
 
 
 def _fingerprint(*parts: str | None) -> str:
@@ -45,13 +49,23 @@ def take_snapshot(facts: Facts, taken_at: str) -> Snapshot:
                  if task.status == "failed" else None)
         tasks[task.id] = (word, error)
     state = facts.state
-    decisions = {_fingerprint(d.prompt): d.choice for d in state.decisions if not d.pending}
-    return Snapshot(state.source.digest, taken_at, state.current_phase, tasks, decisions,
-                    scope_of(state.format, state.tag, state.project))
+    decisions = {_fingerprint(d.prompt): _bounded(d.choice)
+                 for d in state.decisions if not d.pending}
+    phase = state.current_phase
+    return Snapshot(state.source.digest, taken_at, None if phase is None else _bounded(phase),
+                    tasks, decisions, scope_of(state.format, state.tag, state.project))
 
 
 def scope_of(format_name: str, tag: str | None, project: str | None) -> str:
-    return "|".join((format_name, tag or "", project or ""))
+    return _bounded("|".join((format_name, tag or "", project or "")))
+
+
+def _bounded(text: str) -> str:
+    """``text`` kept to SNAPSHOT_TEXT_CHARS, the rest stood for by its fingerprint: what
+    is written and what is read back are bounded alike, so that they still compare."""
+    if len(text) <= SNAPSHOT_TEXT_CHARS:
+        return text
+    return f"{text[:SNAPSHOT_TEXT_CHARS - 10]}…{_fingerprint(text)}"
 
 
 def other_scope(previous: Snapshot, now: Snapshot) -> str | None:
@@ -86,32 +100,30 @@ def is_snapshot(document: Any) -> bool:
     return isinstance(document, dict) and document.get("format") == SNAPSHOT_FORMAT
 
 
-def parse_snapshot(document: dict[str, Any], name: str) -> Snapshot:
-    """A snapshot document -> Snapshot; InputError naming the JSON path if it is not one."""
+def parse_snapshot(document: dict[str, Any], name: str, *, redact: bool = True) -> Snapshot:
+    """A snapshot document -> Snapshot. A snapshot is input like a state: checked against
+    its schema (InputError naming the JSON path), then every string redacted and kept to
+    ``SNAPSHOT_TEXT_CHARS`` as ``take_snapshot`` keeps them, so that a snapshot written by
+    a ``--no-redact`` run, or restored from elsewhere, brings no credential and no
+    megabyte of text into a handoff."""
     if document.get("version") != SNAPSHOT_VERSION:
-        raise InputError(f"{name}::$.version: {document.get('version')!r} is not a snapshot "
-                         f"version this release reads ({SNAPSHOT_VERSION})")
-    raw_tasks = document.get("tasks")
-    if not isinstance(raw_tasks, dict):
-        raise InputError(f"{name}::$.tasks: a snapshot's tasks are an object")
-    tasks: dict[str, tuple[str, str | None]] = {}
-    for tid, value in raw_tasks.items():
-        if isinstance(value, str):
-            tasks[tid] = (value, None)
-        elif (isinstance(value, list) and len(value) == 2
-              and all(isinstance(v, str) for v in value)):
-            tasks[tid] = (value[0], value[1])
-        else:
-            raise InputError(f"{name}::$.tasks.{tid}: a status, or [status, error fingerprint]")
-    decisions = document.get("decisions") or {}
-    strings = (document.get("state_digest"), document.get("taken_at"))
-    if not isinstance(decisions, dict) or not all(isinstance(s, str) for s in strings):
-        raise InputError(f"{name}::$: not a context-handoff snapshot (digest, time, decisions)")
+        raise InputError(f"{name}::$.version: {describe_value(document.get('version'))} is not "
+                         f"a snapshot version this release reads ({SNAPSHOT_VERSION})")
+    problems = validate.find_problems(document, "snapshot", name)
+    if problems:
+        message = (str(problems[0]) if len(problems) == 1
+                   else f"{name}: {len(problems)} problems in the snapshot")
+        raise InputError(message, problems)
+    if redact:
+        document = Redactor().redact_document(document)
+    tasks = {tid: (value, None) if isinstance(value, str) else (value[0], value[1])
+             for tid, value in document["tasks"].items()}
     phase = document.get("current_phase")
-    scope = document.get("scope")
-    return Snapshot(str(strings[0]), str(strings[1]), phase if isinstance(phase, str) else None,
-                    tasks, {str(k): str(v) for k, v in decisions.items()},
-                    scope if isinstance(scope, str) else "")
+    return Snapshot(document["state_digest"], document["taken_at"],
+                    None if phase is None else _bounded(phase), tasks,
+                    {key: _bounded(choice) for key, choice in
+                     (document.get("decisions") or {}).items()},
+                    _bounded(document.get("scope", "")))
 
 
 def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:

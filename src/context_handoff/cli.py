@@ -33,7 +33,8 @@ from .errors import ExitCode, HandoffError, InputError
 from .metrics import recording_metrics
 from .redact import scrub_error, scrub_text
 from .reporters import GitHubReporter, GitLabReporter, Reporter
-from .times import parse_time
+from .reporters.gitlab import check_dotenv_value
+from .times import check_calendar, parse_time
 from .write import check_destinations, write_atomically
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
@@ -69,9 +70,13 @@ class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         if isinstance(value, datetime):
             return value
         try:
-            return parse_time(str(value))
+            parsed = parse_time(str(value))
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 time such as 2025-01-15T14:30:00Z", param, ctx)
+        try:
+            return check_calendar(parsed, None)
+        except InputError as exc:
+            self.fail(exc.message, param, ctx)
 
 
 def use_reporters(ctx: click.Context, *, as_json: bool = False, github_output: Path | None = None,
@@ -115,9 +120,9 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         os.dup2(devnull, sys.stdout.fileno())
         ctx.exit(ExitCode.OK)
     except Exception as exc:
-        click.echo(f"error: unexpected error ({type(exc).__name__}: "
-                   f"{workflow_commands.one_line(scrub_text(str(exc)))}); "
-                   "rerun with --traceback and report it", err=True)
+        workflow_commands.say(f"error: unexpected error ({type(exc).__name__}: "
+                              f"{scrub_text(str(exc))}); rerun with --traceback and report it",
+                              err=True)
         if ctx.find_root().params.get("traceback") or ctx.meta.get(_TRACEBACK):
             traceback.print_exc(file=sys.stderr)
         _failed(ctx, ExitCode.INTERNAL, None)
@@ -157,10 +162,11 @@ class _Cli(click.Group):
             code = super().main(standalone_mode=False, **call)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "context-handoff"
-            click.echo(f"error: {exc.format_message()} (see {where} --help)", err=True)
+            workflow_commands.say(f"error: {exc.format_message()} (see {where} --help)",
+                                  err=True)
             sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            exc.show()
+        except click.ClickException as exc:  # as exc.show() prints it, on one line
+            workflow_commands.say(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
@@ -231,7 +237,9 @@ github_output_option = click.option(
 @click.option("--no-report", is_flag=True, help="Write only the payload.")
 @click.option("--since", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="An earlier handoff's snapshot (or an earlier state file): the payload and "
-                   "report say what changed since. A missing file is a first run: no changes.")
+                   "report say what changed since. A missing file is a first run: no changes. "
+                   "A snapshot is input: checked against its schema (context-handoff schema "
+                   "snapshot), redacted and shortened like the state.")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None,
               help="Also write this handoff's snapshot here, for the next run's --since "
@@ -276,6 +284,8 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
         "--github-summary": github_summary, "--snapshot": snapshot_path,
     }, appended={"--github-output", "--github-summary"},
         inputs={"the state file": options.state})
+    if dotenv is not None:  # before the payload and report are replaced
+        check_dotenv_value("PAYLOAD", str(output))
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
         report = pipeline.write_outputs(generated, output, report_to, template,
@@ -391,14 +401,16 @@ SCHEMAS = {
     "beads": "beads' issues.jsonl, read as the list of its lines",
     "bmad": "BMAD's sprint-status.yaml",
     "ralph": "Ralph's prd.json",
+    "snapshot": "what generate --snapshot writes and --since reads",
 }
 
 
 @cli.command()
 @click.argument("name", type=click.Choice(SCHEMAS), required=False)
 def schema(name: str | None) -> None:
-    """Print a JSON Schema: the state, a payload level, or an input format read as JSON
-    (a Task Master tag, beads' issues, BMAD's sprint status, Ralph's prd.json).
+    """Print a JSON Schema: the state, a payload level, an input format read as JSON
+    (a Task Master tag, beads' issues, BMAD's sprint status, Ralph's prd.json), or the
+    snapshot --since reads.
 
     Without NAME, list the names."""
     if name is None:

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import stat
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -106,6 +107,7 @@ def read_file(path: str | Path) -> tuple[bytes, Source]:
     path = Path(path)
     name = str(path)
     try:
+        check_regular_file(path)
         data = path.read_bytes()
         mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
     except FileNotFoundError:
@@ -121,6 +123,22 @@ def inline_source(document: Any) -> Source:
     """Where an already-parsed document came from: no file, its digest by content."""
     text = json.dumps(document, sort_keys=True, ensure_ascii=False)
     return Source("<inline state>", short_digest(text), None)
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_regular_file(path: Path) -> None:
+    """InputError at once for a FIFO, socket or device: opening one may wait for a writer
+    that never comes. ``stat`` never blocks; a missing file is left to the reader."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    for test, what in _SPECIAL:
+        if test(mode):
+            raise InputError(f"{path}: is {what}, not a regular file; give a file")
 
 
 def decode_text(data: bytes, name: str) -> str:

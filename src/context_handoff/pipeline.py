@@ -50,6 +50,7 @@ class GenerateOptions(NamedTuple):
     # when the state has no metadata.last_updated: its last change, as known elsewhere
     # (the action passes the file's last commit from the runner); None: found here
     committed_at: datetime | None = None
+    root: Path | None = None  # files beside the state are read only in here (the web API's)
 
 
 class _Timer:
@@ -95,7 +96,7 @@ def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int
 
 def read_state(
     path: Path, *, redact: bool = True, timer: _Timer | None = None,
-    format: str = AUTO, tag: str | None = None,
+    format: str = AUTO, tag: str | None = None, root: Path | None = None,
 ) -> State:
     """Load, validate, redact and normalize a state file into a State record.
 
@@ -109,16 +110,17 @@ def read_state(
     except HandoffError as exc:  # a parser may quote the text around the problem
         raise scrub_error(exc) if redact else exc from None
     return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer,
-                               format=format, tag=tag, path=path)
+                               format=format, tag=tag, path=path, root=root)
 
 
 def state_from_document(
     document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None,
     format: str = AUTO, tag: str | None = None, path: Path | None = None,
+    root: Path | None = None,
 ) -> State:
     """Validate, redact and normalize an already-parsed state document."""
     timer = timer or _Timer()
-    read_options = formats.ReadOptions(path=path, tag=tag)
+    read_options = formats.ReadOptions(path=path, tag=tag, root=root)
     with timer.stage("validate"):
         try:
             chosen = formats.check_document(document, source.name, format, read_options)
@@ -163,8 +165,9 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     now = resolve_now(options.now)
     if document is None:
         state = read_state(options.state, redact=options.redact, timer=timer,
-                           format=options.format, tag=options.tag)
-        state = staleness.with_commit_time(state, options.state, options.committed_at)
+                           format=options.format, tag=options.tag, root=options.root)
+        if options.root is None:  # under a root (the web API's), git reads nothing outside
+            state = staleness.with_commit_time(state, options.state, options.committed_at)
     else:
         state = state_from_document(document, source or load.inline_source(document),
                                     redact=options.redact, timer=timer,
@@ -216,7 +219,8 @@ def read_snapshot(path: Path, options: GenerateOptions, now: datetime) -> Snapsh
         return None
     loaded = load.load_document(path)
     if changes.is_snapshot(loaded.document):
-        return changes.parse_snapshot(loaded.document, loaded.source.name)
+        return changes.parse_snapshot(loaded.document, loaded.source.name,
+                                      redact=options.redact)
     state = state_from_document(loaded.document, loaded.source, redact=options.redact,
                                 format=options.format, tag=options.tag, path=path)
     return changes.snapshot_of_state(derive.derive_facts(state, now))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections import Counter
 from typing import Any
@@ -41,43 +42,90 @@ _END = r"(?![A-Za-z0-9])"
 # (SECRET_KEY, password.file), a plural or a longer word is not ("tokens: 1200",
 # "tokenizer: o200k_base", "passwordless").
 _KEYWORD = (r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[-_]?key|auth[-_]?key"
-            r"|access[-_]?key|private[-_]?key|client[-_]?key|account[-_]?key|credentials?"
-            r"|creds)(?:[_.-][A-Za-z0-9_.-]{0,30})?")
+            r"|access[-_]?key|private[-_]?key|priv[-_]?key|client[-_]?key|account[-_]?key"
+            r"|service[-_]?key|(?:db|database)[-_]?(?:key|pass)|key[-_]?pass|credentials?|creds"
+            r"|contrase(?:ñ|n)a"
+            # "pass" as the last word of a name: DB_PASS, SMTP_PASS, mail.pass
+            r"|(?<=[A-Za-z0-9][_.-])pass(?![A-Za-z]))(?:[_.-][A-Za-z0-9_.-]{0,30})?")
 _ASSIGN = r"""["'\]]{0,2}[ \t]*(?:=>|:=|=|:)[ \t]*"""
+# a value on a command line: quoted whole, else up to the next blank (bounded runs)
+_ARG = (r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
+        r"""|(?P<secret3>[^\s'"]{1,200}))""")
+_COMMAND = r"[^\n]{0,500}?[ \t]"  # the rest of a command line, up to an option
 
-# kind -> pattern. A group named "secret" is what gets replaced (else the whole match);
-# every other group is non-capturing.
+# kind -> pattern. A group named "secret" (or "secret2", "secret3": one per alternative)
+# is what gets replaced, else the whole match; every other group is non-capturing.
+# Each rule's source (a gitleaks rule id or a detect-secrets plugin) is in
+# docs/redaction.md, with an example of what it catches.
 PATTERNS: dict[str, str] = {
-    "private_key": r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-                   r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    "github_token": _START + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})",
-    "gitlab_token": _START + r"gl(?:pat|dt|ptt|rt|soat|cbt|ffct|imt|agent)-[A-Za-z0-9_-]{20,}",
+    "private_key": r"-----BEGIN[A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+                   r"(?:-----END[A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\Z)"
+                   r"|PuTTY-User-Key-File-\d+:[\s\S]*?(?:Private-MAC:[^\n]*|\Z)",
+    "age_secret_key": _START + r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+    "github_token": _START + r"(?:gh[pousr]_[A-Za-z0-9_]{30,}|github_pat_[A-Za-z0-9_]{20,})",
+    "gitlab_token": _START + r"(?:gl(?:pat|dt|ptt|rt|soat|cbt|ffct|imt|agent|ft|oas)"
+                    r"-[A-Za-z0-9_-]{20,}(?:\.[0-9a-z]{9}" + _END + r")?"
+                    r"|GR1348941[A-Za-z0-9_-]{20,}|_gitlab_session=[0-9a-z]{32})",
     "aws_access_key_id": _START + r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)"
                          r"[A-Z0-9]{16}" + _END,
+    "aws_bedrock_key": _START + r"(?:ABSK[A-Za-z0-9+/]{109,269}={0,2}"
+                       r"|bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&?._-]*)",
     # detect-secrets: "aws", a key word, then 40 base64 characters within a few more
     "aws_secret_access_key": r"(?i:aws)[A-Za-z0-9_.-]{0,20}?(?i:secret|key|pwd|pw|pass|token)"
                              r"[A-Za-z0-9_.-]{0,20}" + _ASSIGN + r"""["']?"""
                              r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
-    "slack_token": _START + r"xox[abposr]-[A-Za-z0-9-]{10,}"
-                   r"|https://hooks\.slack\.com/services/[A-Za-z0-9/]+",
-    "stripe_key": _START + r"(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}",
-    "anthropic_key": _START + r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{20,}",
+    "slack_token": _START + r"(?:xoxe\.)?xox[abposre]-[A-Za-z0-9-]{10,}"
+                   r"|" + _START + r"(?i:xapp)-\d-[A-Za-z0-9-]{10,}"
+                   r"|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/"
+                   r"[A-Za-z0-9/+_-]+",
+    "stripe_key": _START + r"(?:(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}"
+                  r"|whsec_[A-Za-z0-9+/=]{20,})",
+    "anthropic_key": _START + r"sk-ant-(?:api|admin|oat|ort)\d\d-[A-Za-z0-9_-]{20,}",
     "openai_key": _START + r"(?:sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"
                   r"|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
     "google_api_key": _START + r"AIza[A-Za-z0-9_-]{35}",
     "azure_storage_key": r"(?i:AccountKey)=(?P<secret>[A-Za-z0-9+/=]{20,})",
+    # an Azure AD (Entra ID) client secret: three characters, a digit, "Q~", 31-34 more
+    "azure_client_secret": r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}"
+                           r"(?![A-Za-z0-9_~.-])",
     "npm_token": _START + r"npm_[A-Za-z0-9]{36}",
-    "huggingface_token": _START + r"hf_[A-Za-z0-9]{30,}",
+    "pypi_token": _START + r"pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}",
+    "huggingface_token": _START + r"(?:hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,})",
     "sendgrid_key": _START + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
+    "twilio_key": _START + r"(?:AC|SK)[0-9a-fA-F]{32}" + _END,
     # not after a character of its own alphabet: a long run of them is then scanned
-    # once, not once for every "eyJ" in it
-    "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    # once, not once for every "eyJ" in it. Unsigned ones ("alg": "none") end in "."
+    "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.(?:[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+           r"|eyJ[A-Za-z0-9_-]{5,}\.)"
+           # the same, base64-encoded once more ('{"alg":' and '{"typ":' in base64)
+           r"|" + _START + r"ZXlK(?:aGJHY2lPaU|MGVYQWlPaU)[A-Za-z0-9+/]{40,}={0,2}",
+    # an HTTP Authorization header (or a setting of that name) with any scheme but the
+    # two that have rules of their own (bearer, basic)
+    "authorization_header": r"(?i:\b(?:proxy-)?authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
+                            r"(?!(?i:bearer|basic)\b)"
+                            r"(?i:(?:token|digest|api-?key|key|sso-key)[ \t]+)?"
+                            r"(?P<secret>[A-Za-z0-9\-._~+/=:]{8,})",
+    # X-API-Key, X-Auth-Token and the like (gitleaks' curl-auth-header)
+    "api_key_header": r"(?i:\bx-(?:[a-z]{1,20}-)?(?:api-?)?(?:key|token))[ \t]*:[ \t]*"
+                      r"(?P<secret>[A-Za-z0-9=~@.+/_-]{8,})",
     "bearer_token": r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9\-._~+/]{12,}=*)",
     "basic_auth": r"(?i:\bbasic)\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
     # detect-secrets' basic-auth URIs; a user may be empty (redis://:pw@host), and the
-    # password may hold "/" (which would otherwise end it and leave the rest behind)
+    # password may hold "/" or "@": it runs to the last "@" before the host (a host
+    # holds neither, and ends the authority with "/", "?", "#", a blank or the end)
     # (bounded runs: a state's long strings cost linear time, whatever they hold)
-    "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,200}:(?P<secret>[^\s@]{1,200})@",
+    "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,200}:"
+                    r"(?P<secret>[^\s]{1,200}?)@(?=[^\s@/?#]{0,255}(?:[/?#\s]|\Z))",
+    # curl -u user:password, --user=user:password (gitleaks' curl-auth-user)
+    "curl_user": r"\bcurl\b" + _COMMAND + r"(?:-u|--user)(?:=|[ \t]{1,5})" + _ARG,
+    # mysql -pPASSWORD (glued to -p), mysqldump/mysqladmin alike
+    "mysql_password": r"\bmysql(?:dump|admin)?\b" + _COMMAND
+                      + r"-p(?P<secret>[^\s'\"-][^\s'\"]{0,199})",
+    # --password x, --passwd "x y" (the "=" form is an assignment, below)
+    "password_option": r"(?<![A-Za-z0-9-])--(?:[a-z]{1,20}-)?pass(?:word|wd)?[ \t]+(?!-)" + _ARG,
+    # Docker's config.json: "auth" is base64 of user:password; tokens beside it
+    "docker_auth": r"\"(?:auth|identitytoken|registrytoken)\"[ \t]*:[ \t]*"
+                   r"\"(?P<secret>[^\"\n]{8,500})\"",
     "password_assignment": _KEYWORD + _ASSIGN + r"(?!\[REDACTED)"
                            r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
                            r"""|(?P<secret3>(?i:(?:bearer|basic|token)\s+)?[^\s'",;]{4,}))""",
@@ -130,25 +178,18 @@ class Redactor:
         return known
 
     def _replace(self, match: re.Match[str]) -> str:
-        kind = match.lastgroup or "secret"
+        found = _found(match)
+        if found is None:
+            return match.group(0)
+        kind, start, end = found
         text = match.group(0)
-        detail = _ONE[kind].match(match.string, match.start(), match.end())
-        start, end = 0, len(text)
-        if detail is not None:
-            for name in ("secret", "secret2", "secret3"):
-                if name in detail.re.groupindex and detail.group(name) is not None:
-                    start, end = (detail.start(name) - match.start(),
-                                  detail.end(name) - match.start())
-                    break
-        secret = text[start:end]
-        if not _is_secret(kind, secret):
-            return text
         self.counts[kind] += 1
-        return text[:start] + self.marker(kind, secret) + text[end:]
+        return text[:start] + self.marker(kind, text[start:end]) + text[end:]
 
     def redact_document(self, doc: Any) -> Any:
         """Scrub a parsed state in place (and return it); walks iteratively, any depth."""
         id_maps = _id_keyed_maps(doc)
+        self._number_secrets(doc, id_maps)
         stack: list[tuple[Any, bool]] = [(doc, False)]
         while stack:
             node, secret = stack.pop()
@@ -159,6 +200,46 @@ class Redactor:
                     node[index] = self._value(value, secret, stack)
         self._redact_error_pairs(doc)
         return doc
+
+    def _number_secrets(self, doc: Any, id_maps: set[int]) -> None:
+        """Give the document's secrets their markers before any is replaced, numbered in
+        the order of their SHA-256 digests: the same secrets get the same markers whatever
+        order the document lists them in (a state saved with its tasks in another order
+        reads the same), and a marker's number says nothing of the value it stands for."""
+        found: dict[tuple[str, str], str] = {}
+        stack: list[tuple[Any, bool]] = [(doc, False)]
+        while stack:
+            node, secret = stack.pop()
+            keyed = isinstance(node, dict) and id(node) in id_maps
+            items = node.items() if isinstance(node, dict) else (
+                ((None, value) for value in node) if isinstance(node, list) else ())
+            for key, value in items:
+                under_secret = secret
+                if key is not None:
+                    self._collect(key, found)
+                    under_secret = secret or (not keyed and self._is_secret_field(key))
+                if isinstance(value, str):
+                    if not under_secret:
+                        self._collect(value, found)
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, under_secret))
+        for key in sorted(found, key=found.__getitem__):
+            self.marker(*key)
+
+    def _collect(self, text: str, found: dict[tuple[str, str], str]) -> None:
+        if text in self._clean:
+            return
+        if not _ANY.search(text):
+            self._clean.add(text)
+            return
+        for match in _ANY.finditer(text):
+            hit = _found(match)
+            if hit is not None:
+                kind, start, end = hit
+                secret = match.group(0)[start:end]
+                if (kind, secret) not in self._markers:
+                    found[kind, secret] = hashlib.sha256(
+                        f"{kind}\0{secret}".encode("utf-8", "surrogatepass")).hexdigest()
 
     def _redact_dict(
         self, node: dict[str, Any], secret: bool, id_keyed: bool, stack: list[tuple[Any, bool]]
@@ -209,9 +290,24 @@ class Redactor:
             kind, message = record.get(type_key), record.get(message_key)
             if isinstance(kind, str) and isinstance(message, str) and kind and message:
                 joined = f"{kind}: {message}"
-                if _ANY.search(joined) and self.scrub(joined) != f"{kind}: {message}":
+                # a redactor of its own: markers it would hand out are never shown
+                if _ANY.search(joined) and scrub_text(joined) != joined:
                     self.counts["secret_field"] += 1
                     record[message_key] = SECRET_FIELD_MARKER
+
+
+def _found(match: re.Match[str]) -> tuple[str, int, int] | None:
+    """The kind of secret a match of ``_ANY`` found and where it lies in the match (its
+    "secret" group, else all of it); None when a second look says it is no secret."""
+    kind = match.lastgroup or "secret"
+    detail = _ONE[kind].match(match.string, match.start(), match.end())
+    start, end = 0, match.end() - match.start()
+    if detail is not None:
+        for name in ("secret", "secret2", "secret3"):
+            if name in detail.re.groupindex and detail.group(name) is not None:
+                start, end = detail.start(name) - match.start(), detail.end(name) - match.start()
+                break
+    return (kind, start, end) if _is_secret(kind, match.group(0)[start:end]) else None
 
 
 def _is_secret(kind: str, secret: str) -> bool:
@@ -221,10 +317,17 @@ def _is_secret(kind: str, secret: str) -> bool:
             return b":" in base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True)
         except (binascii.Error, ValueError):
             return False
-    if kind == "password_assignment":  # "token: 1200" is a count, "secret: true" a flag
+    if kind == "curl_user":  # a user alone: curl asks for the password
+        return ":" in secret
+    if kind in _VALUE_KINDS:  # "token: 1200" is a count, "secret: true" a flag
         return not (_DIGITS.fullmatch(secret) and len(secret) < 6) and secret.lower() not in (
             "true", "false", "null", "none", "required", "redacted")
     return True
+
+
+# kinds found by a name and a value, whose value may be a word that is no credential
+_VALUE_KINDS = frozenset({"password_assignment", "authorization_header", "api_key_header",
+                          "password_option", "docker_auth"})
 
 
 def scrub_text(text: str) -> str:

@@ -22,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from . import defaults, report_view
 from .errors import InputError
+from .load import check_regular_file
 
 BUILTIN_TEMPLATES = ("standard", "minimal", "error_recovery", "multiday_resumption")
 MERMAID_MAX_NODES = 8  # a longer chain is shown as a line of ids, not a graph
@@ -195,6 +196,7 @@ def _single_blank_lines(text: str) -> str:
 
 def _render_user_template(path: Path, report_input: ReportInput) -> Report:
     try:
+        check_regular_file(path)  # a FIFO would wait for a writer
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
@@ -209,9 +211,15 @@ def _render_user_template(path: Path, report_input: ReportInput) -> Report:
         text = env.get_template(str(path)).render(_context(report_input))
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(f"{path}:{exc.lineno}: template syntax error: {exc.message}") from None
-    except jinja2.TemplateError as exc:  # undefined variables, sandbox violations
+    except _TEMPLATE_ERRORS as exc:  # undefined variables, sandbox violations, and the
+        # errors of the template's own expressions ({{ x / 0 }}, a filter given a number)
         raise InputError(f"{path}:{_template_line()}: {type(exc).__name__}: {exc}") from None
     return Report(text=text, template=str(path))
+
+
+# what a template's expressions can raise: the template is at fault, not the program
+_TEMPLATE_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
+                    AttributeError, RecursionError)
 
 
 def _template_line() -> str:

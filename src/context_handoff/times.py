@@ -19,20 +19,34 @@ def parse_time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def check_calendar(parsed: datetime, where: str | None) -> datetime:
+    """``parsed`` if it has a UTC equivalent; InputError (exit 2) for a time at the
+    calendar's ends whose offset takes it past year 1 or 9999 (Python would overflow)."""
+    try:
+        parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise InputError(f"{where + ': ' if where else ''}{parsed.isoformat()} is outside "
+                         "the calendar in UTC (years 1 to 9999 once its offset is applied); "
+                         "write a time within it") from None
+    return parsed
+
+
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive one is taken to be UTC already."""
     return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def utc_stamp(moment: datetime) -> str:
-    """``2025-01-15T14:30:00Z``: how payloads and snapshots write a time."""
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2025-01-15T14:30:00Z``: how payloads and snapshots write a time. The year always
+    has four digits, which strftime's ``%Y`` does not give before 1000 on every platform."""
+    moment = as_utc(moment)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
 
 
 def resolve_now(now: datetime | None, environ: Mapping[str, str] = os.environ) -> datetime:
     """``now`` if given, else SOURCE_DATE_EPOCH (reproducible builds), else the clock."""
     if now is not None:  # stamped in UTC, whatever offset it was given with
-        return as_utc(now)
+        return as_utc(check_calendar(now, "now"))
     epoch = environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:

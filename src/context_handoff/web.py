@@ -5,10 +5,11 @@
 ``GET /api/handoff?level=&state_file=``, ``POST /api/handoff`` with ``{"level",
 "state_file"}`` or an inline ``{"level", "state"}``, ``GET /healthz``, ``GET /metrics``,
 OpenAPI at ``/docs``. ``state_file`` must resolve inside the state root (no ``..``,
-no absolute paths, no symlinks out): anything else is a 4xx, never the file. An
-invalid state is 422 with its JSON-path problems; only a real fault is 500 (without a
-traceback). The request handling is plain Python (``handle_handoff``), shared by the
-Flask blueprint.
+no absolute paths, no symlinks out): anything else is a 4xx, never the file; nor is a
+file beside it read outside the root (Task Master's ``state.json``). An invalid state is
+422 with its JSON-path problems, naming files as the client did, never by the server's
+paths; only a real fault is 500 (without a traceback). The request handling is plain
+Python (``handle_handoff``), shared by the Flask blueprint.
 
 Limits: a request body over ``max_body_bytes`` is 413 before it is parsed; a handoff
 that takes longer than ``request_seconds`` is answered 503 (its work goes on in a
@@ -22,6 +23,7 @@ than ``max_concurrent`` handoffs at once is 503 as well. ``serve`` shuts down wi
 import asyncio
 import concurrent.futures
 import json
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -133,7 +135,8 @@ def check_request(state_root: Path, *, level: Any = defaults.DEFAULT_LEVEL, stat
         if not isinstance(budget, int) or isinstance(budget, bool) or not 1 <= budget <= 10**7:
             raise ApiError(400, "budget must be a whole number of tokens, at least 1")
     path = resolve_state_file(state_root, state_file) if state_file is not None else Path()
-    return pipeline.GenerateOptions(state=path, level=level, budget=budget)
+    return pipeline.GenerateOptions(state=path, level=level, budget=budget,
+                                    root=state_root.resolve())
 
 
 def handle_handoff(state_root: Path, metrics: HandoffMetrics, *,
@@ -164,10 +167,9 @@ def _work(options: pipeline.GenerateOptions, state: Any, state_file: str | None,
         except HandoffError as exc:
             metrics.failed()
             exc = scrub_error(exc)
-            # the server's own path for the file is not the client's business
-            message = exc.message.replace(str(options.state), state_file or "state")
             status = 404 if isinstance(exc, StateFileNotFound) else 422
-            raise ApiError(status, message, _problems(exc)) from None
+            hide = _PathHider(options, state_file)
+            raise ApiError(status, hide(exc.message), _problems(exc, hide)) from None
         except Exception:  # a bug: a plain 500, never a traceback to the client
             metrics.failed()
             raise ApiError(500, "internal error; the server's log has the details") from None
@@ -179,8 +181,24 @@ def _work(options: pipeline.GenerateOptions, state: Any, state_file: str | None,
     return work
 
 
-def _problems(exc: HandoffError) -> list[dict[str, str]]:
-    return [{"path": p.path, "message": p.message} for p in exc.problems]
+def _problems(exc: HandoffError, hide: Callable[[str], str]) -> list[dict[str, str]]:
+    return [{"path": p.path, "message": hide(p.message)} for p in exc.problems]
+
+
+class _PathHider:
+    """The server's own paths are not the client's business: the state file's as the
+    client named it, any other under the state root relative to it."""
+
+    def __init__(self, options: pipeline.GenerateOptions, state_file: str | None) -> None:
+        root = options.root or Path()
+        self._pairs = [(str(options.state), state_file or "state"),
+                       (str(root) + os.sep, ""), (str(root), ".")]
+
+    def __call__(self, text: str) -> str:
+        for server, client in self._pairs:
+            if server not in ("", "."):
+                text = text.replace(server, client)
+        return text
 
 
 def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,

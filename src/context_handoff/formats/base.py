@@ -18,6 +18,7 @@ class ReadOptions(NamedTuple):
 
     path: Path | None = None  # the file read (None for an inline document)
     tag: str | None = None  # Task Master: the tag to read (--tag)
+    root: Path | None = None  # files beside the state are read only inside this folder
 
 
 class InputFormat(Protocol):

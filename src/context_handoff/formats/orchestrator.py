@@ -28,7 +28,7 @@ from ..model import (
     State,
     Task,
 )
-from ..times import parse_time
+from ..times import check_calendar, parse_time
 from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "orchestrator"
@@ -65,7 +65,7 @@ MAX_COUNT = 2**63 - 1
 def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, int]) -> State:
     """Build the State record from a document that passed the state schema."""
     warnings: list[str] = []
-    times = _TimeReader(warnings)
+    times = _TimeReader(warnings, source.name)
     meta = doc.get("metadata") or {}
     ctx = doc.get("context") or {}
     return State(
@@ -100,19 +100,22 @@ def normalize_state(doc: dict[str, Any], source: Source, redactions: dict[str, i
 
 
 class _TimeReader:
-    """Parses ISO 8601 times; an unreadable one becomes None and a warning."""
+    """Parses ISO 8601 times; an unreadable one becomes None and a warning, one outside
+    the calendar in UTC an error."""
 
-    def __init__(self, warnings: list[str]) -> None:
+    def __init__(self, warnings: list[str], name: str) -> None:
         self._warnings = warnings
+        self._name = name
 
     def read(self, value: str | None, where: str) -> datetime | None:
         if not value:
             return None
         try:
-            return parse_time(value)
+            parsed = parse_time(value)
         except ValueError:
             self._warnings.append(f"{where}: unreadable time {value[:40]!r}, treated as unknown")
             return None
+        return check_calendar(parsed, f"{self._name}::$.{where}")
 
 
 def _ids(value: list[str] | None) -> tuple[str, ...]:

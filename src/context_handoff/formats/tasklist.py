@@ -94,14 +94,16 @@ def first_open(order: Sequence[str], tasks: dict[str, Task]) -> tuple[str, ...]:
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 time (a date alone is midnight UTC; ``2025-03-01 10:00`` as Backlog.md
     writes it), or None when there is none or it is unreadable."""
-    if isinstance(value, datetime):
-        return as_utc(value)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, (str, datetime)) or not str(value).strip():
         return None
-    text = value.strip()
     try:
-        return times.parse_time(text.replace(" ", "T", 1) if " " in text else text)
-    except ValueError:
+        if isinstance(value, datetime):
+            return as_utc(value)
+        text = value.strip()
+        parsed = times.parse_time(text.replace(" ", "T", 1) if " " in text else text)
+        as_utc(parsed)  # one whose offset takes it past year 1 or 9999 is unreadable too
+        return parsed
+    except (ValueError, OverflowError):
         return None
 
 

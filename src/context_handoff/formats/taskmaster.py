@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from .. import validate
 from ..errors import InputError, Problem
 from ..model import Source, State, Task
-from ..times import parse_time
+from ..times import check_calendar, parse_time
 from .base import MAYBE, NO, SURE, ReadOptions
 
 name = "taskmaster"
@@ -119,7 +119,7 @@ def _json_path(key: str) -> str:
 def _wanted_tag(options: ReadOptions) -> tuple[str, str]:
     if options.tag:
         return options.tag, "--tag"
-    state_file = _state_file(options.path)
+    state_file = _state_file(options.path, options.root)
     if state_file is not None:
         try:
             current = json.loads(state_file.read_text(encoding="utf-8")).get("currentTag")
@@ -130,14 +130,16 @@ def _wanted_tag(options: ReadOptions) -> tuple[str, str]:
     return DEFAULT_TAG, "default"
 
 
-def _state_file(path: Path | None) -> Path | None:
+def _state_file(path: Path | None, root: Path | None = None) -> Path | None:
     """``.taskmaster/state.json`` for ``.taskmaster/tasks/tasks.json``; else a state.json
-    beside the file."""
+    beside the file. With a ``root`` (the web API's state root), none outside it."""
     if path is None:
         return None
     folder = path.parent
     candidates = [folder.parent / "state.json"] if folder.name == "tasks" else []
     candidates.append(folder / "state.json")
+    if root is not None:
+        candidates = [c for c in candidates if _inside(c, root)]
     return next((c for c in candidates if c.is_file()), None)
 
 
@@ -152,7 +154,8 @@ def to_state(document: Any, source: Source, options: ReadOptions,
     return State(
         source=source,
         project=_text(meta.get("projectName")) or _text(meta.get("project_name")),
-        last_updated=_time(meta.get("updated") or meta.get("lastModified"), warnings),
+        last_updated=_time(meta.get("updated") or meta.get("lastModified"), warnings,
+                           source.name),
         current_phase=None,
         context_active=tuple(t.id for t in tasks.values() if t.source_status == "in-progress"),
         context_completed=(),
@@ -251,6 +254,13 @@ def _subtask_dependency(parent_id: str, dep: float | str) -> str:
     return f"{parent_id}.{_id(dep)}"
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: not a file to read
+        return False
+
+
 def next_order(raw_tasks: list[dict[str, Any]]) -> tuple[str, ...]:
     """The tasks to start next, best first; the first is what ``task-master next`` picks.
 
@@ -309,11 +319,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _time(value: Any, warnings: list[str]) -> datetime | None:
+def _time(value: Any, warnings: list[str], name: str) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return parse_time(value)
+        parsed = parse_time(value)
     except ValueError:
         warnings.append(f"metadata.updated: unreadable time {value[:40]!r}, treated as unknown")
         return None
+    return check_calendar(parsed, f"{name}::$.metadata.updated")

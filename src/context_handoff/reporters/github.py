@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from .. import defaults, pipeline, render
 from ..errors import HandoffError, InputError
 from ..jsontext import compact_json
 from ..payload_file import PayloadCheck
-from ..workflow_commands import command, problem_annotation
+from ..workflow_commands import command, problem_annotation, say
 from .base import Written
 
 if TYPE_CHECKING:  # notify imports requests, which generate does not need
@@ -82,7 +80,7 @@ class GitHubReporter:
         if self.summary is not None:
             report = summary_text(done, self.template)
             if report.cut_sections:
-                click.echo(f"note: the job summary was cut to fit {SUMMARY_MAX_CHARS:,} "
+                say(f"note: the job summary was cut to fit {SUMMARY_MAX_CHARS:,} "
                            f"characters: {', '.join(report.cut_sections)}", err=True)
             _append(self.summary, report.text, "the job summary")
 
@@ -93,15 +91,15 @@ class GitHubReporter:
     def failed(self, exit_code: int, error: HandoffError | None) -> None:
         if self.annotate and error is not None:
             if not error.problems or error.headline:
-                click.echo(command("error", error.message, title="context-handoff"))
+                say(command("error", error.message, title="context-handoff"))
             for problem in error.shown_problems():
-                click.echo(problem_annotation(problem))
+                say(problem_annotation(problem))
         # the outputs and summary may be what failed: say so on the terminal only
         for write in (self._failure_outputs, self._failure_summary):
             try:
                 write(exit_code)
             except InputError as exc:
-                click.echo(f"error: {exc.message}", err=True)
+                say(f"error: {exc.message}", err=True)
 
     def _failure_outputs(self, exit_code: int) -> None:
         if self.output is not None:

@@ -18,10 +18,16 @@ def dotenv_text(done: Written) -> str:
         "HANDOFF_ID": payload.data["handoff_id"], "PAYLOAD": done.output,
     }
     for key, value in values.items():
-        if any(c in str(value) for c in "\n\r\0"):
-            raise InputError(f"--dotenv: {key.lower()} {str(value)!r} holds a line break, which "
-                             "a dotenv file cannot carry; choose a path without one")
+        check_dotenv_value(key, str(value))
     return "".join(f"CONTEXT_HANDOFF_{key}={value}\n" for key, value in values.items())
+
+
+def check_dotenv_value(key: str, value: str) -> None:
+    """InputError (exit 2) for a value a dotenv line cannot carry: the CLI asks before it
+    writes anything (``PAYLOAD``, the one value that comes from the user)."""
+    if any(c in value for c in "\n\r\0"):
+        raise InputError(f"--dotenv: {key.lower()} {value!r} holds a line break, which "
+                         "a dotenv file cannot carry; choose a path without one")
 
 
 class GitLabReporter:

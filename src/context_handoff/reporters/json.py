@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import click
-
 from ..payload_file import PayloadCheck
+from ..workflow_commands import say
 from .base import Written
 from .text import TextReporter
 
 
 def _echo(value: dict[str, Any]) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False))
+    say(json.dumps(value, ensure_ascii=False))
 
 
 class JsonReporter(TextReporter):

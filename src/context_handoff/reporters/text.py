@@ -10,7 +10,7 @@ import click
 from .. import render
 from ..errors import HandoffError
 from ..payload_file import PayloadCheck
-from ..workflow_commands import command, one_line
+from ..workflow_commands import command, defuse_block, say
 from .base import Written
 
 if TYPE_CHECKING:  # notify imports requests, which generate does not need
@@ -20,72 +20,71 @@ if TYPE_CHECKING:  # notify imports requests, which generate does not need
 class TextReporter:
     def generated(self, done: Written) -> None:
         payload = done.result.payload
-        click.echo(f"wrote {done.output}: {payload.level.value} level, "
+        say(f"wrote {done.output}: {payload.level.value} level, "
                    f"{payload.tokens}/{payload.budget} tokens ({payload.encoding}), "
                    f"handoff {payload.data['handoff_id']}")
         if done.report_path is not None:
-            click.echo(f"report: {done.report_path}")
+            say(f"report: {done.report_path}")
         if done.report is not None:
             _warn_unfilled(done.report)
-        click.echo("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
+        say("omitted: " + (", ".join(f"{k} {v}" for k, v in payload.omitted.items())
                                   or "nothing"))
         facts = done.result.facts
         if facts.warnings:
-            click.echo(f"warnings: {len(facts.warnings)} (listed in the payload)")
+            say(f"warnings: {len(facts.warnings)} (listed in the payload)")
         if done.snapshot_path is not None:
-            click.echo(f"snapshot: {done.snapshot_path}")
+            say(f"snapshot: {done.snapshot_path}")
         found = facts.changes
         if found is not None:
             counts = {"newly failed": found.newly_failed, "recovered": found.recovered,
                       "started": found.started, "done": found.newly_done,
                       "newly ready": found.newly_ready, "decided": found.decided}
-            click.echo(f"since {found.since_at}: " + (", ".join(
+            say(f"since {found.since_at}: " + (", ".join(
                 f"{len(ids)} {kind}" for kind, ids in counts.items() if ids) or "no change")
                 + (f", phase {found.phase_from} -> {found.phase_to}" if found.phase_moved
                    else ""))
         for note in done.result.notes:
-            click.echo(f"note: {note}")
+            say(f"note: {note}")
 
     def checked(self, check: PayloadCheck) -> None:
         if check.valid:
-            click.echo(f"valid: {check.path}: {check.level} level, "
+            say(f"valid: {check.path}: {check.level} level, "
                        f"{check.tokens}/{check.budget} tokens ({check.encoding})")
             return
         for problem in check.problems:
-            click.echo(f"invalid: {one_line(str(problem))}", err=True)
+            say(f"invalid: {problem}", err=True)
 
     def failed(self, exit_code: int, error: HandoffError | None) -> None:
         for line in error.lines() if error is not None else ():
-            click.echo(f"error: {one_line(line)}", err=True)
+            say(f"error: {line}", err=True)
 
     def counted(self, encoding: str, counts: dict[str, int]) -> None:
         for name, count in counts.items():
-            click.echo(f"{count}\t{name}")
+            say(f"{count}\t{name}")
 
     def rendered(self, report: render.Report, output: Path | None,
                  max_chars: int | None) -> None:
         _warn_unfilled(report)
         if output is None:
-            click.echo(report.text, nl=False)
+            click.echo(defuse_block(report.text), nl=False)  # Markdown: many lines
         else:
-            click.echo(f"wrote {output} ({len(report.text):,} characters, "
+            say(f"wrote {output} ({len(report.text):,} characters, "
                        f"template {report.template})")
         if report.cut_sections:
-            click.echo(f"cut to fit {max_chars:,} characters: "
+            say(f"cut to fit {max_chars:,} characters: "
                        f"{', '.join(report.cut_sections)}", err=True)
 
     def notified(self, outcome: Outcome, in_actions: bool) -> None:
         if outcome.notice:
-            click.echo(command("notice", outcome.notice) if in_actions
-                       else f"notice: {one_line(outcome.notice)}", err=True)
-        if outcome.issue:  # the URL is the API's answer: data, kept to one line
-            click.echo(f"issue {outcome.action}: {one_line(outcome.issue.url)}")
+            say(command("notice", outcome.notice) if in_actions
+                       else f"notice: {outcome.notice}", err=True)
+        if outcome.issue:  # the URL is the API's answer: data
+            say(f"issue {outcome.action}: {outcome.issue.url}")
         else:
-            click.echo(f"issue: {outcome.action}")
+            say(f"issue: {outcome.action}")
 
 
 def _warn_unfilled(report: render.Report) -> None:
     """The same warning from ``generate --template`` and ``report --template``."""
     for name in report.unfilled:
-        click.echo(one_line(f"warning: {report.template}: no value for {{{name}}}; "
-                            "left as it is"), err=True)
+        say(f"warning: {report.template}: no value for {{{name}}}; left as it is", err=True)
