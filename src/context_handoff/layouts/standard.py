@@ -94,8 +94,9 @@ def _id_lists(v: View, blocked: list[str], full: bool) -> list[Section]:
     decisions = [*pending, *facts.recent_decisions]
     return [
         Section("execution_state.failed_tasks", v.failed, v.id, 4, head=3),
-        # as many runs a round as ids: each run covers one id or more
-        Section("execution_state.failure_types", v.failure_types(), lambda run: run, 4,
+        # twice as many runs a round as ids (each run covers one id or more), so every
+        # failed id kept has its type even when the room runs out between the two
+        Section("execution_state.failure_types", v.failure_types(), lambda run: run, 8,
                 head=3),
         Section("execution_state.active_tasks", facts.active, v.id, 4, head=3),
         Section("execution_state.next_eligible", facts.ready, v.id, 2,
