@@ -144,14 +144,14 @@ _CASED_LITERALS: dict[str, tuple[str, ...]] = {  # as written: the rule is case-
     "private_key": ("-----BEGIN", "PuTTY-User-Key-File-"),
     "age_secret_key": ("AGE-SECRET-KEY-1",),
     "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "gitlab_token": tuple(f"gl{kind}-" for kind in (
-        "pat", "dt", "ptt", "rt", "soat", "cbt", "ffct", "imt", "agent", "ft", "oas"))
-    + ("GR1348941", "_gitlab_session="),
+    "gitlab_token": (*(f"gl{kind}-" for kind in (
+        "pat", "dt", "ptt", "rt", "soat", "cbt", "ffct", "imt", "agent", "ft", "oas")),
+        "GR1348941", "_gitlab_session="),
     "aws_access_key_id": ("A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA"),
     "aws_bedrock_key": ("ABSK", "bedrock-api-key-"),
     "slack_token": ("xox", "hooks.slack.com/"),
-    "stripe_key": tuple(f"{kind}_{mode}_" for kind in ("sk", "rk")
-                        for mode in ("test", "live", "prod")) + ("whsec_",),
+    "stripe_key": (*(f"{kind}_{mode}_" for kind in ("sk", "rk")
+                     for mode in ("test", "live", "prod")), "whsec_"),
     "anthropic_key": ("sk-ant-",),
     "openai_key": ("sk-",),
     "google_api_key": ("AIza",),
@@ -206,7 +206,8 @@ _CASED = re.compile(_trie({lit for lits in _CASED_LITERALS.values() for lit in l
 _FOLDED = {lit for lits in _FOLDED_LITERALS.values() for lit in lits}
 _LOWER = re.compile(_trie(_FOLDED))
 # the folded literals under the rules' own (?i:), which folds beyond ASCII as they do
-# ("ſ" is an "s" and "K" a "k" to both): for text that is not ASCII alone
+# (the long s U+017F is an "s" and the Kelvin sign U+212A a "k" to both): for text
+# that is not ASCII alone
 _UNICODE = re.compile(_CASED.pattern + "|(?i:" + _LOWER.pattern + ")")
 
 
@@ -313,34 +314,34 @@ class Redactor:
         whatever order the document lists them in (a state saved with its tasks in
         another order reads the same), and a number says nothing of its secret."""
         plan = _Plan({}, [], [], [])
+        items: Any
         id_maps, clean = _id_keyed_maps(doc), self._clean
         stack: list[tuple[Any, bool]] = [(doc, False)]
         while stack:
             node, secret = stack.pop()
             if isinstance(node, dict):
-                fields, renamed = not secret and id(node) not in id_maps, False
-                for key, value in node.items():
+                fields, renamed, items = not secret and id(node) not in id_maps, False, node.items()
+            elif isinstance(node, list):
+                fields, renamed, items = False, False, enumerate(node)
+            else:
+                continue
+            for key, value in items:
+                under = secret
+                if isinstance(key, str):  # a field name or an id (a list's index is not)
                     if key not in clean and self._note(key, plan):
                         renamed = True
                     under = secret or (fields and self._is_secret_field(key))
-                    self._visit(node, key, value, under, plan, stack)
-                if renamed:
-                    plan.renamed.append(node)
-            elif isinstance(node, list):
-                for index, value in enumerate(node):
-                    self._visit(node, index, value, secret, plan, stack)
+                if isinstance(value, str):
+                    if not under:
+                        if value not in clean and self._note(value, plan):
+                            plan.dirty.append((node, key))
+                    elif value:
+                        plan.hidden.append((node, key))
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, under))
+            if renamed:
+                plan.renamed.append(node)
         return plan
-
-    def _visit(self, node: Any, key: Any, value: Any, secret: bool, plan: _Plan,
-               stack: list[tuple[Any, bool]]) -> None:
-        if isinstance(value, str):
-            if secret:
-                if value:
-                    plan.hidden.append((node, key))
-            elif value not in self._clean and self._note(value, plan):
-                plan.dirty.append((node, key))
-        elif isinstance(value, (dict, list)):
-            stack.append((value, secret))
 
     def _note(self, text: str, plan: _Plan) -> bool:
         """Whether ``text`` holds a secret; each one new is noted with its digest."""
