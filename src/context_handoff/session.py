@@ -57,7 +57,7 @@ class _Entry:
         # the state's age) are the same and it was packed in the same form
         if earlier is not None and earlier._items is not None \
                 and earlier.generated.facts.warnings == generated.facts.warnings \
-                and bool(earlier.generated.payload.omitted) == bool(generated.payload.omitted):
+                and earlier.generated.payload.terse == generated.payload.terse:
             self._items = earlier._items
 
     @property
