@@ -543,7 +543,7 @@ def check_reply_command(payload: Path, reply: Path, as_json: bool,
 
     check_destinations({"--github-summary": github_summary},
                                 appended={"--github-summary"}, inputs={"the payload": payload})
-    stdin = sys.stdin.read() if str(reply) == "-" else None
+    stdin = sys.stdin.buffer.read() if str(reply) == "-" else None
     verdict = check_reply.check_reply_files(payload, reply, stdin)
     if as_json:
         click.echo(json.dumps(verdict.as_json(), ensure_ascii=False))
