@@ -171,3 +171,22 @@ def test_pages_after_the_payload_are_what_omitted_counts_at_every_budget(
                 where = (level, budget, section)
                 assert len(items) == payload.omitted.get(section, 0), where
                 assert not [item for item in items if item in held], where
+
+
+def test_task_gives_the_states_own_status_word_or_none(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = make_state(20, seed=2)
+    done = next(tid for tid, t in doc["tasks"].items() if t["status"] == "success")
+    (tmp_path / ".orchestrator_state.json").write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    info = HandoffSession(SessionOptions(root=tmp_path)).task(done)
+    assert info["status"] == "done"
+    # the orchestrator reader keeps no word of its own: none is made up
+    assert "source_status" not in info
+    (tmp_path / ".orchestrator_state.json").unlink()
+    (tmp_path / ".taskmaster" / "tasks").mkdir(parents=True)
+    (tmp_path / ".taskmaster" / "tasks" / "tasks.json").write_text(json.dumps({"tasks": [
+        {"id": 1, "title": "Ship it", "status": "review", "dependencies": []}]}),
+        encoding="utf-8")
+    info = HandoffSession(SessionOptions(root=tmp_path)).task("1")
+    assert (info["status"], info["source_status"]) == ("running", "review")

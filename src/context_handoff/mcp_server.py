@@ -67,8 +67,8 @@ def _add_tools(app: MCPServer, session: HandoffSession) -> None:
 
     @app.tool(structured_output=False)
     def task(id: str) -> str:
-        """Everything the state says about one task (JSON): status and the source's own
-        status word, name, dependencies and dependents, its error, what was tried,
+        """Everything the state says about one task (JSON): status (and source_status, the
+        state's own status word, where its format keeps one), name, dependencies and dependents, its error, what was tried,
         what blocks it."""
         return _answer(lambda: _json(session.task(id)))
 
