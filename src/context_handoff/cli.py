@@ -499,14 +499,17 @@ hook_snapshot_option = click.option(
 @click.option("--level", type=click.Choice(defaults.LEVELS), default=defaults.DEFAULT_LEVEL,
               show_default=True, help="The handoff's level.")
 @click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Tokens for the whole context: frame, payload and resume request. "
+              help="Tokens for the whole context: frame, payload and resume request; below "
+                   "the frame's own (about 200) the context is the note saying so. "
                    "[default: the level's budget]")
 @hook_snapshot_option
 def hook_session_start(state: Path | None, level: str, budget: int | None,
                        snapshot: Path) -> None:
     """SessionStart: read the hook input (JSON) on stdin, print the hook output whose
-    additionalContext is the handoff for the model. Fails open: a missing or broken
-    state gives a one-line note as context, and exit 0."""
+    additionalContext is the handoff for the model, and the exact more call for each
+    section the budget cut. The project is $CLAUDE_PROJECT_DIR, else the input's cwd.
+    Fails open: a missing or broken state gives a one-line note as context, and exit 0;
+    an unreadable snapshot, the handoff without what changed and a line saying so."""
     from . import hooks
 
     options = hooks.HookOptions(state=state, level=level, budget=budget, snapshot=snapshot)

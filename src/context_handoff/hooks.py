@@ -186,5 +186,5 @@ def more_calls(payload: Payload, level: str, since: str | None) -> str:
                      for section in payload.omitted)
     settings = f'level "{level}", budget {payload.budget}' + (
         f", since {json.dumps(since, ensure_ascii=False)}" if since else "")
-    return (f" The data's `omitted` counts what the budget left out; the server's `more` tool pages it "
-            f"from where this payload stops: call it with {settings}, and {held}.")
+    return (" The data's `omitted` counts what the budget left out; the server's `more` tool "
+            f"pages it from where this payload stops: call it with {settings}, and {held}.")
