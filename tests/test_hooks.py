@@ -240,3 +240,12 @@ def test_below_the_frame_the_note_says_how_big_the_frame_is(tmp_path: Path) -> N
     frame = re.search(r"the frame alone is (\d+) tokens", context)
     assert frame is not None and int(frame.group(1)) > 50
     assert context.startswith("context-handoff: no handoff this time")
+
+
+def test_a_tight_budget_keeps_the_handoff_and_says_how_to_page_in_one_sentence(
+        tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", make_state(400))
+    context = _context(hooks.session_start(_input(project), HookOptions(budget=600), {}))
+    assert build_counter().count(context) <= 600
+    assert _block(context)["omitted"]
+    assert "offset = the number of items this payload holds in it" in context

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import changes, defaults
-from .errors import HandoffError, InputError
+from .errors import HandoffError, HandoffFailed, InputError
 from .model import Payload
 from .more import payload_items
 from .redact import scrub_error
@@ -29,7 +29,7 @@ from .workflow_commands import one_line
 from .write import write_atomically
 
 SNAPSHOT_FILE = ".context-handoff/snapshot.json"  # in the project folder
-_TRIES = 5  # payload budgets tried before giving up on fitting the whole context
+_TRIES = 8  # payload budgets tried before giving up on fitting the whole context
 
 INTRO = (
     "context-handoff: the handoff of this project's work, made from its state file as this "
@@ -159,29 +159,48 @@ def _fitted_context(session: HandoffSession, options: HookOptions) -> str:
 
 def _fit(session: HandoffSession, level: str, budget: int, since: str | None,
          intro: str) -> str:
-    """The payload packed to what the frame leaves of ``budget``."""
+    """The payload packed to what the frame leaves of ``budget``: with the more call of
+    each cut section, else (a tight budget) with the one sentence that says how."""
+    try:
+        return _fit_with(session, level, budget, since, intro, per_section=True)
+    except _DoesNotFit:
+        return _fit_with(session, level, budget, since, intro, per_section=False)
+
+
+def _fit_with(session: HandoffSession, level: str, budget: int, since: str | None,
+              intro: str, *, per_section: bool) -> str:
     counter = session.counter
     frame = counter.count(render_for_model("", intro)) + 1
     room = budget - frame
-    for _ in range(_TRIES):
+    for attempt in range(_TRIES):
         if room < 1:
             break
-        payload = session.handoff(level, room, since).payload
+        try:
+            payload = session.handoff(level, room, since).payload
+        except HandoffFailed:  # the room left is below the smallest payload
+            break
         context = render_for_model(payload.text, intro,
-                                   RESUME + more_calls(payload, level, since))
+                                   RESUME + more_calls(payload, level, since, per_section))
         excess = counter.count(context) - budget
         if excess <= 0:
             return context
-        room -= excess
+        room -= excess + attempt  # the more calls grow as the room shrinks: step past them
     raise _DoesNotFit(f"the handoff and its frame do not fit --budget {budget} (the frame "
                       f"alone is {frame} tokens); raise it")
 
 
-def more_calls(payload: Payload, level: str, since: str | None) -> str:
+def more_calls(payload: Payload, level: str, since: str | None,
+               per_section: bool = True) -> str:
     """The exact ``more`` calls that page what ``payload`` cut: the offset is the number
-    of items it holds in the section, the level, budget and since those it was made with."""
+    of items it holds in the section, the level, budget and since those it was made with
+    (``per_section`` False: the rule, not the numbers, in fewer tokens)."""
     if not payload.omitted:
         return ""
+    if not per_section:
+        return (" The server's `more` tool pages what `omitted` counts: pass the section, "
+                "offset = the number of items this payload holds in it, and its meta's level "
+                "and budget" + (f", since {json.dumps(since, ensure_ascii=False)}." if since
+                                else "."))
     held = ", ".join(f"section {section} offset {len(payload_items(payload.data, section))}"
                      for section in payload.omitted)
     settings = f'level "{level}", budget {payload.budget}' + (
