@@ -133,3 +133,36 @@ def test_inserting_a_task_without_an_id_changes_no_other_id(tmp_path: Path,
     named = {tid for key in ("removed", "newly_done", "started", "newly_ready", "recovered")
              for tid in changes.get(key, [])}  # type: ignore[attr-defined]
     assert named and named <= added, changes  # only the inserted tasks are news
+
+
+@pytest.mark.parametrize("forced", ["kiro", "speckit", "conductor", "backlog"])
+def test_a_markdown_file_that_is_no_task_list_gets_one_true_line(
+        tmp_path: Path, forced: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("plain.md").write_text("# Notes\n\nSome text.\n\n- a\n- b\n")
+    result = CliRunner().invoke(cli.cli, ["generate", "--state", "plain.md",
+                                          "--format", forced, "--no-report"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "JSON" not in lines[0] and "looked for" in lines[0], lines
+    assert lines[0].startswith("error: plain.md: read as ") and f"--format {forced}" in lines[0]
+    assert not Path("context_payload.json").exists()
+
+
+def test_format_picks_among_the_discovered_places_and_tasks_folder_is_a_state(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path, "backlog")
+    shutil.copy(CASES / "ralph" / "prd.json", project / "prd.json")
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    several = runner.invoke(cli.cli, ["generate", "--no-report"])
+    assert several.exit_code == 2 and "several task files" in several.output
+    ralph = runner.invoke(cli.cli, ["generate", "--format", "ralph", "--no-report"])
+    assert ralph.exit_code == 0, ralph.output
+    assert json.loads(Path("context_payload.json").read_text())["meta"]["format"] == "ralph"
+    none = runner.invoke(cli.cli, ["generate", "--format", "beads", "--no-report"])
+    assert none.exit_code != 0 and "no beads state here" in none.output
+    whole = pipeline.read_state(Path("backlog"))
+    tasks = pipeline.read_state(Path("backlog/tasks"))
+    assert tasks.format == "backlog" and tasks.tasks == whole.tasks
+    assert tasks.project == whole.project == "Recipe Box"

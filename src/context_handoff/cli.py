@@ -203,8 +203,8 @@ github_output_option = click.option(
               type=click.Path(path_type=Path), default=None,
               help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
                    "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
-                   "[default: the one task file of a known format here, see "
-                   "docs/formats.md]")
+                   "[default: the one task file of a known format here (of --format's "
+                   "format, when named), see docs/formats.md]")
 @click.option("--format", "input_format", default=defaults.AUTO, show_default=True,
               metavar="|".join(formats.builtin_format_names()),
               help="The state's format; auto: by content (never by name). Installed "
@@ -274,7 +274,8 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
                    err=True)
     options = pipeline.GenerateOptions(
-        state=state if state is not None else formats.discover_state(), level=level,
+        state=state if state is not None else formats.discover_state(Path(), input_format),
+        level=level,
         budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
         format=input_format, tag=tag, committed_at=committed_at, since=since,
     )

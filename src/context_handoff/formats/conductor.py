@@ -61,7 +61,7 @@ def detect(document: Any) -> int:
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     if isinstance(document, MarkdownDocument):
-        return []
+        return [] if document.checkboxes else tasklist.no_checklist(source, document, "")
     if not isinstance(document, FolderDocument):
         return [Problem(source, "$", "Conductor keeps its tracks in a folder: name the "
                         "conductor/ folder, a track's folder or its plan.md with --state")]
