@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import load
@@ -37,7 +36,7 @@ from ..errors import InputError, Problem
 from ..load import FolderDocument
 from ..model import Source, State, Task
 from . import tasklist
-from .base import MAYBE, NO, SURE, ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions, inside
 
 name = "backlog"
 label = "a Backlog.md folder"
@@ -156,18 +155,12 @@ def _outside_config(document: FolderDocument, options: ReadOptions) -> Any:
     if folder.name == "tasks":
         candidates = [folder.parent / CONFIG, folder.parent.parent / ROOT_CONFIG]
     for candidate in candidates:
-        if options.root is not None and not _inside(candidate, options.root):
+        if options.root is not None and not inside(candidate, options.root):
             continue
         if candidate.is_file():
             return load.load_document(candidate).document
     return None
 
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # a symlink loop: not a file to read
-        return False
 
 
 def _section(text: str) -> str | None:
