@@ -392,7 +392,7 @@ def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
 
 @cli.command()
 def discover() -> None:
-    """Print the state file generate reads when --state is not given (exit 2 if none)."""
+    """Print the state generate reads when --state is not given (exit 2 if none, or several)."""
     click.echo(formats.discover_state())
 
 
