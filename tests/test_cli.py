@@ -239,3 +239,11 @@ def test_dotenv_refuses_a_path_with_a_line_break(chdir_tmp):
                  "--dotenv", "handoff.env")
     assert result.exit_code == 2 and "holds a line break" in result.stderr
     assert not Path("handoff.env").exists()
+
+
+def test_an_unwritable_step_outputs_file_is_one_error_line(chdir_tmp):
+    result = run("generate", "--state", EXAMPLE, "--github-output", "missing/dir/out")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "missing/dir/out" in lines[0]
+    assert not Path("context_payload.json").exists()

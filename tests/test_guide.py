@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLE, ROOT, code_blocks
+from .conftest import EXAMPLE, ROOT, beside, code_blocks
 
 GUIDE = Path(os.environ.get("CONTEXT_HANDOFF_GUIDE",
                             ROOT.parent / "shared" / "seeds" / "INTEGRATION.md"))
@@ -27,11 +27,7 @@ IMPORT = "from context_generator import ContextPayloadGenerator, CompressionLeve
 
 
 def _snippets() -> list[str]:
-    if not GUIDE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{GUIDE}: the integration guide is missing")
-        pytest.skip(f"{GUIDE}: the integration guide is not beside this clone")
-    text = GUIDE.read_text(encoding="utf-8")
+    text = beside(GUIDE, "the integration guide").read_text(encoding="utf-8")
     return [code for _, code in code_blocks(text, "python")]
 
 

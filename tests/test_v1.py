@@ -4,7 +4,6 @@ down to list elements, at every level, on the example and on large generated sta
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from context_handoff import pipeline
 from context_handoff.synthetic import make_state
 
-from .conftest import EXAMPLE, ORIGINAL_EXAMPLE
+from .conftest import EXAMPLE, ORIGINAL_EXAMPLE, beside
 
 STR, INT, OBJ, NULL = str, int, dict, type(None)
 IDS = ("list", STR)  # a list of task ids
@@ -102,12 +101,8 @@ def test_the_example_keeps_every_v1_key(level: str) -> None:
 
 @pytest.mark.parametrize("level", ["minimal", "standard", "full"])
 def test_the_original_tools_example_works_unchanged(level: str) -> None:
-    if not ORIGINAL_EXAMPLE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{ORIGINAL_EXAMPLE}: the original tool's example is missing")
-        pytest.skip(f"{ORIGINAL_EXAMPLE}: the original tool's example is not beside this clone")
-    payload = pipeline.generate(pipeline.GenerateOptions(
-        state=ORIGINAL_EXAMPLE, level=level)).payload
+    state = beside(ORIGINAL_EXAMPLE, "the original tool's example")
+    payload = pipeline.generate(pipeline.GenerateOptions(state=state, level=level)).payload
     assert payload.tokens <= payload.budget and payload.omitted == {}
     check_v1(payload.data, level)
     active = payload.data["active"] if level == "minimal" else payload.data[

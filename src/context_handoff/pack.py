@@ -111,7 +111,8 @@ class _Packer:
         if tokens > self.budget:
             # the handoff id and the times tokenize a little differently each run: the
             # advice leaves room for that, so following it works the next time too
-            advice = f"raise --budget to at least {tokens + _STAMP_MARGIN}"
+            advice = (f"raise --budget to at least {tokens + _STAMP_MARGIN} ({_STAMP_MARGIN} more "
+                      "than this run needed, for the next run's id and times)")
             if level is not CompressionLevel.MINIMAL:
                 advice += " or choose a smaller level"
             raise HandoffFailed(f"even the smallest {level.value} payload needs {tokens} "

@@ -94,12 +94,15 @@ class GitHubReporter:
                 say(command("error", error.message, title="context-handoff"))
             for problem in error.shown_problems():
                 say(problem_annotation(problem))
-        # the outputs and summary may be what failed: say so on the terminal only
-        for write in (self._failure_outputs, self._failure_summary):
+        # the outputs and summary may be what failed: say so on the terminal only, and
+        # not a second time when the error already names that file
+        for write, path in ((self._failure_outputs, self.output),
+                            (self._failure_summary, self.summary)):
             try:
                 write(exit_code)
             except InputError as exc:
-                say(f"error: {exc.message}", err=True)
+                if error is None or str(path) not in error.message:
+                    say(f"error: {exc.message}", err=True)
 
     def _failure_outputs(self, exit_code: int) -> None:
         if self.output is not None:
