@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # all sizes (make bench), a few minutes on 2 cores
     python -m benchmarks.run --quick    # small sizes, under a minute
+    python -m benchmarks.run --scale    # the speed and memory figures only, into latest.*
 
 Writes benchmarks/results/latest.md (for people) and latest.json (for machines).
 """
@@ -35,6 +36,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 EXAMPLE = ROOT / "examples" / "orchestrator_state.example.json"
 SIZES = (15, 169, 1_000, 10_000, 100_000)
 QUICK_SIZES = (15, 169, 1_000)
+PAIRED_SIZE = 20_000  # the state timed against the tokenizer floor, pair by pair
 LEVELS = [lvl.value for lvl in CompressionLevel]
 NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
 FIDELITY_SIZE = 1_000
@@ -75,18 +77,21 @@ def bench_in_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
 # from this (large) process would count this process's pages until its exec.
 _PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
          "stdout=subprocess.DEVNULL); "
-         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+         "usage = resource.getrusage(resource.RUSAGE_CHILDREN); "
+         "print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss)")
 
 
-def _timed_process(args: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process."""
+def _timed_process(args: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system) of one child process:
+    on a shared machine the CPU seconds are what the process itself cost."""
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _PEAK, *args], capture_output=True,
                           text=True, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{args} failed: {proc.stderr}")
-    return wall, int(proc.stdout.split()[-1])
+    cpu, peak = proc.stdout.split()[-2:]
+    return wall, int(peak), float(cpu)
 
 
 def bench_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
@@ -96,6 +101,7 @@ def bench_process(path: Path, level: str, repeats: int) -> dict[str, Any]:
                 "--output", f"{tmp}/p.json", "--report", f"{tmp}/r.md", "--now", NOW.isoformat()]
         results = [_timed_process(args) for _ in range(repeats)]
     return {"seconds": statistics.median(r[0] for r in results),
+            "cpu_seconds": round(statistics.median(r[2] for r in results), 3),
             "peak_rss_mb": round(max(r[1] for r in results) / 1024, 1)}
 
 
@@ -260,7 +266,46 @@ def machine() -> dict[str, Any]:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "tiktoken": tiktoken.__version__,
-            "context_handoff": __version__}
+            "context_handoff": __version__,
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run_scale(previous: dict[str, Any]) -> dict[str, Any]:
+    """The scale figures only (speed, memory, the floor, the 20,000-task pair, redaction
+    scaling), measured again into the previous results; the rest is kept as it was."""
+    results = dict(previous)
+    results["scale"] = {"command": "python -m benchmarks.run --scale",
+                        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                        "machine": machine()}
+    results["floor"] = bench_floor(5)
+    results["example_process"] = bench_process(EXAMPLE, "standard", 5)
+    results["example_process"]["ratio_to_floor"] = round(
+        results["example_process"]["seconds"] / results["floor"]["seconds"], 2)
+    results["redaction_scaling"] = bench_redaction_scaling()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state_paired.json"
+        path.write_text(json.dumps(make_state(PAIRED_SIZE, seed=PAIRED_SIZE)), encoding="utf-8")
+        results["paired_20000"] = bench_paired_floor(path, 5)
+        results["sizes"] = _bench_sizes(Path(tmp), SIZES, quick=False)
+    results["scale"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def _bench_sizes(tmp: Path, sizes: tuple[int, ...], quick: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for size in sizes:
+        doc = make_state(size, seed=size)
+        path = tmp / f"state_{size}.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        entry: dict[str, Any] = {"state_mb": round(path.stat().st_size / 1e6, 2), "levels": {}}
+        for level in LEVELS:
+            entry["levels"][level] = bench_in_process(path, level, _repeats(size, quick))
+        entry["process_standard"] = bench_process(path, "standard", 3)
+        out[str(size)] = entry
+        print(f"  {size:>7} tasks: " + ", ".join(
+            f"{lvl} {entry['levels'][lvl]['seconds'] * 1000:.0f} ms" for lvl in LEVELS),
+            file=sys.stderr)
+    return out
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -284,20 +329,10 @@ def run(quick: bool) -> dict[str, Any]:
         results["probes"] = bench_probes(Path(tmp), quick)
         results["changes"] = bench_changes(Path(tmp))
         results["redaction_scaling"] = bench_redaction_scaling()
-        for size in sizes:
-            doc = make_state(size, seed=size)
-            path = Path(tmp) / f"state_{size}.json"
-            path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-            entry: dict[str, Any] = {"state_mb": round(path.stat().st_size / 1e6, 2), "levels": {}}
-            for level in LEVELS:
-                entry["levels"][level] = bench_in_process(path, level, _repeats(size, quick))
-            entry["process_standard"] = bench_process(path, "standard", 1 if size > 10_000 else 3)
-            if size == FIDELITY_SIZE:
-                results["fidelity"] = bench_fidelity(path, doc)
-            results["sizes"][str(size)] = entry
-            print(f"  {size:>7} tasks: " + ", ".join(
-                f"{lvl} {entry['levels'][lvl]['seconds'] * 1000:.0f} ms" for lvl in LEVELS),
-                file=sys.stderr)
+        results["sizes"] = _bench_sizes(Path(tmp), sizes, quick)
+        path = Path(tmp) / f"state_{FIDELITY_SIZE}.json"
+        if str(FIDELITY_SIZE) in results["sizes"]:
+            results["fidelity"] = bench_fidelity(path, json.loads(path.read_text("utf-8")))
     return results
 
 
@@ -306,13 +341,16 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines = [
         "# context-handoff benchmark results", "",
         f"`{results['command']}` on {results['date']}: {m['cpu']}, {m['cores']} cores, "
-        f"Python {m['python']}, tiktoken {m['tiktoken']}, context-handoff {m['context_handoff']}.",
+        f"Python {m['python']}, tiktoken {m['tiktoken']}, context-handoff {m['context_handoff']}"
+        + _load(m) + ".", *_scale_line(results),
         "", "## Speed and memory", "",
         "In-process `generate` (median, after a warm-up), exact tokens / budget, and the "
-        "whole `context-handoff generate` process at the standard level.", "",
+        "whole `context-handoff generate` process at the standard level (median of 3: wall "
+        "seconds, CPU seconds (user + system), largest peak RSS). On a shared machine the "
+        "wall time includes waiting for a core; the CPU time is the process's own.", "",
         "| tasks | state MB | minimal ms | standard ms | full ms | tokens (min/std/full) "
-        "| process s | peak RSS MB |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| process s | process CPU s | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for size, entry in results["sizes"].items():
         lv = entry["levels"]
@@ -321,6 +359,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             + " | ".join(f"{lv[k]['seconds'] * 1000:.1f}" for k in LEVELS)
             + " | " + " / ".join(f"{lv[k]['tokens']}/{lv[k]['budget']}" for k in LEVELS)
             + f" | {entry['process_standard']['seconds']:.2f}"
+            f" | {entry['process_standard'].get('cpu_seconds', float('nan')):.2f}"
             f" | {entry['process_standard']['peak_rss_mb']} |")
     lines += ["", "Cost split at the standard level (ms, median):", "",
               "| tasks | " + " | ".join(_split_keys(results)) + " |",
@@ -363,6 +402,22 @@ def render_markdown(results: dict[str, Any]) -> str:
     if "action_step" in results:
         lines += action_step.markdown(results["action_step"])
     return "\n".join(lines) + "\n"
+
+
+def _load(m: dict[str, Any]) -> str:
+    if "load_average" not in m:
+        return ""
+    return ", load average " + " / ".join(f"{x:.2f}" for x in m["load_average"]) + " (1/5/15 min)"
+
+
+def _scale_line(results: dict[str, Any]) -> list[str]:
+    scale = results.get("scale")
+    if not scale:
+        return []
+    after = " / ".join(f"{x:.2f}" for x in scale["load_average_after"])
+    return ["", f"Speed and memory, the floor and redaction scaling measured again with "
+            f"`{scale['command']}` on {scale['date']}{_load(scale['machine'])} at the start, "
+            f"{after} at the end; the other sections are from the run above."]
 
 
 def _split_keys(results: dict[str, Any]) -> list[str]:
@@ -429,11 +484,17 @@ def _fidelity_md(fid: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only, under a minute")
+    parser.add_argument("--scale", action="store_true",
+                        help="measure the scale figures again into the output's latest.json")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
-    results = run(args.quick)
+    if args.scale:
+        previous = json.loads((args.output / "latest.json").read_text("utf-8"))
+        results = run_scale(previous)
+    else:
+        results = run(args.quick)
     args.output.mkdir(parents=True, exist_ok=True)
-    stem = "quick" if args.quick else "latest"
+    stem = "quick" if args.quick and not args.scale else "latest"
     (args.output / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.output / f"{stem}.md").write_text(render_markdown(results))
     print(render_markdown(results))

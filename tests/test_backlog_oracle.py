@@ -75,3 +75,42 @@ def test_ready_tasks_and_their_order_are_the_clis(renamed, tmp_path):
         ours = state.tasks[task["id"]]
         assert ours.source_status == task["status"]
         assert (ours.priority or None) == task["priority"]
+
+
+def _run(project: Path, *args: str) -> str:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(project), "NO_COLOR": "1"}
+    proc = subprocess.run([str(BACKLOG), *args], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_root_config_and_a_blocked_status_as_the_cli_writes_them(tmp_path, monkeypatch):
+    """`backlog init --config-location root --backlog-dir .backlog`: the config is
+    backlog.config.yml at the root, the tasks in .backlog/; a "Blocked" status is blocked."""
+    from context_handoff import formats
+
+    project = tmp_path / "demo"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    _run(project, "init", "Root Demo", "--defaults", "--integration-mode", "none",
+         "--config-location", "root", "--backlog-dir", ".backlog")
+    config = project / "backlog.config.yml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^statuses: .*$",
+                             'statuses: ["Todo", "Doing", "Blocked", "Shipped"]', text),
+                      encoding="utf-8")
+    _run(project, "task", "create", "First", "-s", "Todo")
+    _run(project, "task", "create", "Second", "-s", "Blocked")
+    _run(project, "task", "create", "Third", "-s", "Doing")
+    _run(project, "task", "create", "Fourth", "-s", "Shipped")
+    assert not (project / ".backlog" / "config.yml").exists() and config.is_file()
+    monkeypatch.chdir(project)
+    assert formats.discover_state() == Path(".backlog")
+    state = pipeline.read_state(Path(".backlog"))
+    assert state.project == "Root Demo"
+    listed = {t["id"]: t["status"] for t in _cli(project)}
+    assert {tid: task.source_status for tid, task in state.tasks.items()} == listed
+    ours = {task.source_status: task.status for task in state.tasks.values()}
+    assert ours == {"Todo": "pending", "Blocked": "blocked", "Doing": "running",
+                    "Shipped": "done"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from benchmarks import baselines, fidelity
-from benchmarks.run import render_markdown, run
+from benchmarks.run import render_markdown, run, run_scale
 
 from context_handoff import pipeline
 from context_handoff.synthetic import make_state
@@ -77,3 +77,18 @@ def test_the_formats_benchmark_writes_each_format_it_times(tmp_path):
         assert len(state.tasks) >= 120
     text = format_bench.render_markdown(format_bench.run(60))
     assert all(f"| {name} |" in text for name in format_bench.WRITERS)
+
+
+def test_scale_run_measures_again_and_keeps_the_rest(monkeypatch):
+    monkeypatch.setattr("benchmarks.run.SIZES", (15,))
+    monkeypatch.setattr("benchmarks.run.PAIRED_SIZE", 15)
+    previous = {"command": "python -m benchmarks.run", "date": "earlier", "sizes": {},
+                "machine": {"cpu": "x", "cores": 2, "python": "3", "tiktoken": "0",
+                            "context_handoff": "1"}}
+    results = run_scale(previous)
+    entry = results["sizes"]["15"]
+    assert entry["process_standard"]["cpu_seconds"] > 0
+    assert results["paired_20000"]["ratio"] > 0 and results["date"] == "earlier"
+    text = render_markdown(results)
+    assert "measured again with `python -m benchmarks.run --scale`" in text
+    assert "load average" in text and "| 15 |" in text

@@ -176,3 +176,50 @@ def test_the_action_step_puts_the_verdict_in_the_job_summary(tmp_path: Path, goo
     shown = summary.read_text(encoding="utf-8")
     assert ("is consistent" if good else "does not match") in shown
     assert not any(line.startswith("::") for line in proc.stdout.splitlines())
+
+
+PHASE_5 = {"summary": {"current_phase": "phase_05", "phase_name": "Phase 5: Queue work"},
+           "execution_state": {"active_tasks": ["task_0100_migrate_monitoring"],
+                               "next_eligible": [], "failed_tasks": ["task_0959_sync_docs"],
+                               "names": {}},
+           "dag_snapshot": {"phases": [{"id": "phase_04"}, {"id": "phase_05"}]}}
+
+
+@pytest.mark.parametrize("reply", [
+    "CONFIRMED - phase_05 (42% done): first clear failed task_0959_sync_docs "
+    "(CalledProcessError), then resume task_0100_migrate_monitoring",
+    "CONFIRMED - phase_05 with 843/2000 tasks done and task_0959_sync_docs failed; "
+    "resume task_0100_migrate_monitoring",
+    "CONFIRMED - phase_05, resume task_0100_migrate_monitoring; blockers: "
+    "task_0959_sync_docs (its kubectl step completed with exit status 1)",
+    "CONFIRMED - Phase 5, resume task_0100_migrate_monitoring, clearing task_0959_sync_docs",
+    "CONFIRMED - Queue work: resume task_0100_migrate_monitoring, clear task_0959_sync_docs",
+])
+def test_done_words_not_said_of_the_failed_task_are_no_contradiction(reply: str) -> None:
+    assert check_reply(PHASE_5, reply).problems == []
+
+
+@pytest.mark.parametrize("claim", [
+    "task_0959_sync_docs is done", "done: task_0959_sync_docs", "completed task_0959_sync_docs",
+    "task_0959_sync_docs was marked done", "task_0959_sync_docs - finished"])
+def test_a_done_word_said_of_the_failed_task_is_a_contradiction(claim: str) -> None:
+    reply = f"CONFIRMED - phase_05: {claim}; resume task_0100_migrate_monitoring"
+    assert check_reply(PHASE_5, reply).problems == [
+        "it calls task_0959_sync_docs done, but the payload lists it as failed"]
+
+
+def test_another_phase_number_is_not_the_current_phase() -> None:
+    for other in ("Phase 4", "Phase 50", "phase 5.2"):
+        reply = f"CONFIRMED - {other}, resume task_0100_migrate_monitoring, task_0959_sync_docs"
+        assert "it does not name the current phase phase_05" in check_reply(PHASE_5, reply).problems
+
+
+def test_a_reply_not_in_utf8_is_bad_input_from_a_file_or_stdin(tmp_path: Path) -> None:
+    payload, _ = _payload(tmp_path)
+    reply = tmp_path / "reply.txt"
+    reply.write_bytes(b"CONFIRMED - \xff\xfe phase")
+    by_file = CliRunner().invoke(cli.cli, ["check-reply", "--payload", str(payload), str(reply)])
+    by_stdin = CliRunner().invoke(cli.cli, ["check-reply", "--payload", str(payload), "-"],
+                                  input=reply.read_bytes())
+    assert (by_file.exit_code, by_stdin.exit_code) == (2, 2), (by_file.output, by_stdin.output)
+    assert "the reply on stdin: not valid UTF-8" in by_stdin.output

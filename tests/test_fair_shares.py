@@ -71,7 +71,7 @@ def test_every_head_before_any_tail_and_kept_items_are_a_prefix(states, level):
     for budget in BUDGETS[level]:
         generated = _generate(after, before, level, budget)
         payload = generated.payload
-        is_terse = bool(payload.omitted)
+        is_terse = payload.terse
         full = layouts.full_sections(generated.facts, CompressionLevel(level), terse_form=is_terse)
         header = Header("", "", CompressionLevel(level), budget, "", "")
         limits = layouts.LIMITS_BY_LEVEL[CompressionLevel(level)]

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from context_handoff import cli, defaults
-from context_handoff.hooks import render_for_model
+from context_handoff import cli, defaults, hooks
+from context_handoff.hooks import HookOptions, render_for_model
+from context_handoff.more import payload_items
+from context_handoff.session import HandoffSession, SessionOptions
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
@@ -45,7 +47,8 @@ def _hostile_state(tasks: int = 400) -> tuple[dict[str, Any], str]:
 def _run(args: list[str], stdin: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "context_handoff", "hook", *args],
                           input=stdin, capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ}, timeout=60, check=False)
+                          env={k: v for k, v in os.environ.items() if k != "CLAUDE_PROJECT_DIR"},
+                          timeout=60, check=False)
 
 
 def _context(stdout: str) -> str:
@@ -147,7 +150,8 @@ def test_pre_compact_fails_open(tmp_path: Path) -> None:
     project.mkdir()
     done = _run(["pre-compact"], _input(project, event="PreCompact"), project)
     assert done.returncode == 0
-    assert done.stderr.startswith("context-handoff: no handoff this time")
+    assert done.stderr.startswith("context-handoff: no snapshot this time; the handoff after "
+                                  "this compaction will not say what changed.")
 
 
 def test_the_snapshot_stays_inside_the_project(tmp_path: Path,
@@ -160,3 +164,88 @@ def test_the_snapshot_stays_inside_the_project(tmp_path: Path,
     assert result.exit_code == 0
     assert "outside the project folder" in result.output
     assert not (tmp_path / "x.json").exists()
+
+
+def _block(context: str) -> dict[str, Any]:
+    block = re.search(r"\n<handoff-data-([0-9a-f]{12})>\n(.*)\n</handoff-data-\1>\n",
+                      context, re.DOTALL)
+    assert block is not None, context
+    data: dict[str, Any] = json.loads(block.group(2))
+    return data
+
+
+def test_the_project_folder_is_claude_project_dir_over_a_subfolder_cwd(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", make_state(30))
+    sub = project / "src" / "deep"
+    sub.mkdir(parents=True)
+    environ = {"CLAUDE_PROJECT_DIR": str(project)}
+    context = _context(hooks.session_start(_input(sub), HookOptions(), environ))
+    assert _block(context)["summary"]["tasks_total"] == 30
+    assert hooks.pre_compact(_input(sub, event="PreCompact"), HookOptions(), environ) is None
+    assert (project / ".context-handoff" / "snapshot.json").is_file()
+    assert not (sub / ".context-handoff").exists()
+    # without it, the input's cwd
+    assert "<handoff-data-" in _context(hooks.session_start(_input(project), HookOptions(), {}))
+
+
+@pytest.mark.parametrize("content", [b"", b"{broken", b'{"format": "context-handoff snapshot"}'])
+def test_an_unreadable_snapshot_still_gives_the_handoff(tmp_path: Path, content: bytes) -> None:
+    project = _project(tmp_path / "p", make_state(40))
+    (project / ".context-handoff").mkdir()
+    (project / ".context-handoff" / "snapshot.json").write_bytes(content)
+    context = _context(hooks.session_start(_input(project), HookOptions(), {}))
+    data = _block(context)
+    assert "changes" not in data and data["summary"]["tasks_total"] == 40
+    notes = [line for line in context.splitlines() if "could not be read" in line]
+    assert len(notes) == 1 and notes[0].startswith(
+        "context-handoff: the snapshot .context-handoff/snapshot.json could not be read")
+    assert build_counter().count(context) <= defaults.BUDGETS["standard"]
+
+
+@pytest.mark.parametrize("budget", [700, 993, 1500])
+def test_the_context_names_the_exact_more_call_for_each_cut_section(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+    """The payload the session holds is fitted to what the frame leaves, not the one the
+    server would make by default: the context says which offset, level and budget to
+    page it with, and paging so gives back exactly what it cut."""
+    project = _project(tmp_path / "p", make_state(300, seed=4))
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736953200")
+    context = _context(hooks.session_start(_input(project), HookOptions(budget=budget), {}))
+    assert build_counter().count(context) <= budget
+    data = _block(context)
+    assert data["omitted"]
+    calls = re.search(r'call it with level "(\w+)", budget (\d+), and (.*)\.$', context)
+    assert calls is not None, context
+    level, held = calls.group(1), int(calls.group(2))
+    offsets = dict(re.findall(r"section (\S+) offset (\d+)", calls.group(3)))
+    assert set(offsets) == set(data["omitted"]) and held == data["meta"]["budget"]
+    session = HandoffSession(SessionOptions(root=project))
+    for section, cut in data["omitted"].items():
+        offset = int(offsets[section])
+        assert offset == len(payload_items(data, section))
+        got: list[Any] = []
+        while True:
+            page = session.more(section, offset + len(got), level=level, budget=held)
+            got += page.items
+            if not page.remaining:
+                break
+        assert len(got) == cut, section
+        assert not [item for item in got if item in payload_items(data, section)]
+
+
+def test_below_the_frame_the_note_says_how_big_the_frame_is(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", make_state(20))
+    context = _context(hooks.session_start(_input(project), HookOptions(budget=50), {}))
+    frame = re.search(r"the frame alone is (\d+) tokens", context)
+    assert frame is not None and int(frame.group(1)) > 50
+    assert context.startswith("context-handoff: no handoff this time")
+
+
+def test_a_tight_budget_keeps_the_handoff_and_says_how_to_page_in_one_sentence(
+        tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", make_state(400))
+    context = _context(hooks.session_start(_input(project), HookOptions(budget=600), {}))
+    assert build_counter().count(context) <= 600
+    assert _block(context)["omitted"]
+    assert "offset = the number of items this payload holds in it" in context

@@ -143,3 +143,50 @@ def test_the_state_is_read_fresh_on_every_call(tmp_path: Path,
     second = session.task(tid)
     assert first["status"] != "failed" and second["status"] == "failed"
     assert second["error"]["message"] == "boom"
+
+
+def _renamed_state(root: Path, seed: int) -> None:
+    doc = make_state(80, seed=seed)
+    pending = next(t for t in doc["tasks"].values() if t.get("status") == "pending")
+    pending["name"] = "Use the staging key"
+    (root / ".orchestrator_state.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+@pytest.mark.parametrize("seed", [7, 3])
+def test_pages_after_the_payload_are_what_omitted_counts_at_every_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Whichever form the packer settled on (the terse one may fit whole after the
+    generous one cut), the pages after the payload hold exactly what ``omitted`` counts:
+    none at all when it is empty, and never an item the payload already holds."""
+    _renamed_state(tmp_path, seed)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736953200")
+    session = HandoffSession(SessionOptions(root=tmp_path))
+    for level in ("minimal", "standard", "full"):
+        for budget in range(500, 3100, 100):
+            payload = session.handoff(level, budget).payload
+            for section in session._entry(level, budget, None).items:
+                held = payload_items(payload.data, section)
+                items, _ = _page_all(session, section, len(held), level=level, budget=budget)
+                where = (level, budget, section)
+                assert len(items) == payload.omitted.get(section, 0), where
+                assert not [item for item in items if item in held], where
+
+
+def test_task_gives_the_states_own_status_word_or_none(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = make_state(20, seed=2)
+    done = next(tid for tid, t in doc["tasks"].items() if t["status"] == "success")
+    (tmp_path / ".orchestrator_state.json").write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    info = HandoffSession(SessionOptions(root=tmp_path)).task(done)
+    assert info["status"] == "done"
+    # the orchestrator reader keeps no word of its own: none is made up
+    assert "source_status" not in info
+    (tmp_path / ".orchestrator_state.json").unlink()
+    (tmp_path / ".taskmaster" / "tasks").mkdir(parents=True)
+    (tmp_path / ".taskmaster" / "tasks" / "tasks.json").write_text(json.dumps({"tasks": [
+        {"id": 1, "title": "Ship it", "status": "review", "dependencies": []}]}),
+        encoding="utf-8")
+    info = HandoffSession(SessionOptions(root=tmp_path)).task("1")
+    assert (info["status"], info["source_status"]) == ("running", "review")

@@ -20,8 +20,14 @@ from .errors import InputError
 
 OPENINGS = ("CONFIRMED", "READY TO RESUME", "RECOVERY PLAN")
 _OPENING = re.compile(rf"^\W*({'|'.join(OPENINGS)})\s*[-\u2013\u2014:]", re.IGNORECASE)
-_DONE_WORDS = re.compile(r"\b(done|completed?|finished|fixed|resolved|succeeded|passe[sd]|"
-                         r"passing|green)\b", re.IGNORECASE)
+_DONE = (r"(?:done|completed?|finished|fixed|resolved|succeeded|passe[sd]|passing|green)"
+         r"(?!\w)")
+# the done word said of the task itself: "<id> is done", "<id> - completed", "done: <id>",
+# "finished <id>"; not a count ("843/2000 tasks done and <id> failed") nor a quoted error
+_AFTER_ID = (r"\s*(?:[:=\u2013\u2014-]\s*)?(?:(?:is|was|are|were|has|had|have|been|got|now|"
+             r"marked|as|already|all|fully)\s+)*" + _DONE)
+_BEFORE_ID = _DONE + r"\s*(?::\s*|\s+)"
+_PARENTHESES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # a clause that denies the word, or puts it in the future, does not call a task done
 _NEGATION = re.compile(r"\b(not|never|no longer|isn't|wasn't|hasn't|still|until|once|after|"
                        r"before|when|will|must|needs?|should|so that|to be)\b", re.IGNORECASE)
@@ -105,21 +111,36 @@ def check_reply(payload: Mapping[str, Any], reply: str) -> Verdict:
 
 
 def _named_phase(expected: Expected, reply: str) -> list[str]:
-    found = []
+    """The current phase as the reply names it: its id, its name or its number."""
     if expected.phase is not None and _mentions(reply, expected.phase):
-        found.append(expected.phase)
-    elif expected.phase_name and _mentions(reply, expected.phase_name):
-        found.append(expected.phase_name)
-    return found
+        return [expected.phase]
+    name = expected.phase_name or ""
+    bare = re.sub(r"^\W*phase[\s_#-]*\d+\s*[:.\u2013\u2014-]\s*", "", name, flags=re.IGNORECASE)
+    if any(len(n) > 3 and _mentions(reply, n) for n in (name, bare)):
+        return [name]
+    number = _phase_number(expected)
+    if number is not None and re.search(rf"\bphase[\s_#-]*0*{number}(?![\w]|[.-]\w)", reply,
+                                        re.IGNORECASE):
+        return [expected.phase or expected.phase_name or number]
+    return []
+
+
+def _phase_number(expected: Expected) -> str | None:
+    """The current phase's number, from its id (phase_05) or its name (Phase 5: ...)."""
+    for text in (expected.phase_name or "", expected.phase or ""):
+        match = re.match(r"\W*phase[\s_#-]*0*(\d+)(?!\d|\.\d)", text, re.IGNORECASE)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _contradictions(expected: Expected, reply: str) -> list[str]:
     problems = []
-    for clause in _CLAUSE.split(reply):
-        if not _DONE_WORDS.search(clause) or _NEGATION.search(clause):
+    for clause in _CLAUSE.split(_PARENTHESES.sub(" ", reply)):
+        if _NEGATION.search(clause):
             continue
         problems += [f"it calls {tid} done, but the payload lists it as failed"
-                     for tid in expected.failed if _names_task(clause, tid, expected.names)]
+                     for tid in expected.failed if _called_done(clause, tid, expected.names)]
     current = (expected.phase or "").lower()
     for match in _PHASE_WORD.finditer(reply):
         other = _known_phase(match.group(1), expected.other_phases)
@@ -138,6 +159,17 @@ def _known_phase(word: str, phases: tuple[str, ...]) -> str | None:
     return None
 
 
+def _called_done(clause: str, tid: str, names: Mapping[str, str]) -> bool:
+    """Whether ``clause`` says the task ``tid`` (by id or name) is done."""
+    name = names.get(tid)
+    for word in (tid, name) if name and len(name) > 3 else (tid,):
+        task = rf"(?<![\w]){re.escape(word)}(?![\w]|[.-]\w)"
+        if re.search(task + _AFTER_ID, clause, re.IGNORECASE) or \
+                re.search(r"(?<!\w)" + _BEFORE_ID + task, clause, re.IGNORECASE):
+            return True
+    return False
+
+
 def _names_task(text: str, tid: str, names: Mapping[str, str]) -> bool:
     name = names.get(tid)
     return _mentions(text, tid) or bool(name and len(name) > 3 and _mentions(text, name))
@@ -153,18 +185,20 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def check_reply_files(payload_path: Path, reply_path: Path, stdin: str | None = None
+def check_reply_files(payload_path: Path, reply_path: Path, stdin: bytes | None = None
                       ) -> Verdict:
-    """The verdict on a reply file (or ``stdin``, its text when given) against a payload
-    file; InputError (exit 2) for an unreadable or invalid payload or reply."""
+    """The verdict on a reply file (or ``stdin``, its bytes when given) against a payload
+    file; InputError (exit 2) for an unreadable or invalid payload or reply, not UTF-8
+    included, whichever way it came."""
     payload = payload_file.read_payload(payload_path)
     if payload.schema_problems:
         raise InputError(f"{payload.name}: not a valid {payload.level or 'context-handoff'} "
                          "payload", list(payload.schema_problems))
-    if stdin is None:
+    raw, name = stdin, "the reply on stdin"
+    if raw is None:
         raw, source = load.read_file(reply_path)
-        stdin = load.decode_text(raw, source.name)
-    return check_reply(payload.data, stdin)
+        name = source.name
+    return check_reply(payload.data, load.decode_text(raw, name))
 
 
 def verdict_markdown(verdict: Verdict) -> str:

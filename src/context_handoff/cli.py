@@ -203,8 +203,8 @@ github_output_option = click.option(
               type=click.Path(path_type=Path), default=None,
               help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
                    "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
-                   "[default: the one task file of a known format here, see "
-                   "docs/formats.md]")
+                   "[default: the one task file of a known format here (of --format's "
+                   "format, when named), see docs/formats.md]")
 @click.option("--format", "input_format", default=defaults.AUTO, show_default=True,
               metavar="|".join(formats.builtin_format_names()),
               help="The state's format; auto: by content (never by name). Installed "
@@ -235,8 +235,9 @@ github_output_option = click.option(
               default=Path(defaults.REPORT_FILE), show_default=True,
               help="Where to write the Markdown report (atomically).")
 @click.option("--no-report", is_flag=True, help="Write only the payload.")
-@click.option("--since", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="An earlier handoff's snapshot (or an earlier state file): the payload and "
+@click.option("--since", type=click.Path(path_type=Path), default=None,
+              help="An earlier handoff's snapshot (or an earlier copy of the state: a file, "
+                   "or a folder such as backlog/ or conductor/): the payload and "
                    "report say what changed since. A missing file is a first run: no changes. "
                    "A snapshot is input: checked against its schema (context-handoff schema "
                    "snapshot), redacted and shortened like the state.")
@@ -273,7 +274,8 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
         click.echo("warning: --no-redact: credentials in the state will be written as they are",
                    err=True)
     options = pipeline.GenerateOptions(
-        state=state if state is not None else formats.discover_state(), level=level,
+        state=state if state is not None else formats.discover_state(Path(), input_format),
+        level=level,
         budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
         format=input_format, tag=tag, committed_at=committed_at, since=since,
     )
@@ -445,9 +447,9 @@ def serve(state_root: Path, host: str, port: int) -> None:
               default=None, help="The project folder: the state is found in it, and no "
                                  "path leads out of it. [default: the working directory]")
 @click.option("--state", "--state-file", "state",
-              type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The state file, inside the project folder. [default: discovered there "
-                   "on every call, as generate does]")
+              type=click.Path(path_type=Path), default=None,
+              help="The state, inside the project folder: a file or a folder, as generate "
+                   "takes. [default: discovered there on every call, as generate does]")
 @click.option("--level", type=click.Choice(defaults.LEVEL_CHOICES),
               default=defaults.DEFAULT_LEVEL, show_default=True,
               help="The handoff's level when a call names none.")
@@ -485,8 +487,9 @@ def hook() -> None:
 
 
 hook_state_option = click.option(
-    "--state", "--state-file", "state", type=click.Path(path_type=Path, dir_okay=False),
-    default=None, help="The state file, inside the project folder. [default: discovered]")
+    "--state", "--state-file", "state", type=click.Path(path_type=Path),
+    default=None, help="The state, inside the project folder: a file or a folder, as "
+                       "generate takes. [default: discovered]")
 hook_snapshot_option = click.option(
     "--snapshot", "snapshot", type=click.Path(path_type=Path, dir_okay=False),
     default=Path(".context-handoff/snapshot.json"), show_default=True,
@@ -499,14 +502,17 @@ hook_snapshot_option = click.option(
 @click.option("--level", type=click.Choice(defaults.LEVELS), default=defaults.DEFAULT_LEVEL,
               show_default=True, help="The handoff's level.")
 @click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Tokens for the whole context: frame, payload and resume request. "
+              help="Tokens for the whole context: frame, payload and resume request; below "
+                   "the frame's own (about 200) the context is the note saying so. "
                    "[default: the level's budget]")
 @hook_snapshot_option
 def hook_session_start(state: Path | None, level: str, budget: int | None,
                        snapshot: Path) -> None:
     """SessionStart: read the hook input (JSON) on stdin, print the hook output whose
-    additionalContext is the handoff for the model. Fails open: a missing or broken
-    state gives a one-line note as context, and exit 0."""
+    additionalContext is the handoff for the model, and the exact more call for each
+    section the budget cut. The project is $CLAUDE_PROJECT_DIR, else the input's cwd.
+    Fails open: a missing or broken state gives a one-line note as context, and exit 0;
+    an unreadable snapshot, the handoff without what changed and a line saying so."""
     from . import hooks
 
     options = hooks.HookOptions(state=state, level=level, budget=budget, snapshot=snapshot)
@@ -543,7 +549,7 @@ def check_reply_command(payload: Path, reply: Path, as_json: bool,
 
     check_destinations({"--github-summary": github_summary},
                                 appended={"--github-summary"}, inputs={"the payload": payload})
-    stdin = sys.stdin.read() if str(reply) == "-" else None
+    stdin = sys.stdin.buffer.read() if str(reply) == "-" else None
     verdict = check_reply.check_reply_files(payload, reply, stdin)
     if as_json:
         click.echo(json.dumps(verdict.as_json(), ensure_ascii=False))

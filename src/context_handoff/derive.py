@@ -32,6 +32,15 @@ AGE_SOURCES = ("metadata.last_updated", "git commit", "file mtime")
 _Dated = TypeVar("_Dated", ErrorRecord, Decision)
 
 
+def _edges(tasks: dict[str, Task]) -> Iterable[tuple[str, str, tuple[str, str]]]:
+    """(dependency, dependent, where it is written), task by task, as the state lists them."""
+    for task in tasks.values():
+        for dep in task.dependencies:
+            yield dep, task.id, (task.id, dep)
+        for child in task.dependents:
+            yield task.id, child, (task.id, child)
+
+
 class _Graph:
     """Dependency edges (dependency -> dependents) between known tasks."""
 
@@ -39,23 +48,12 @@ class _Graph:
         self.children: dict[str, list[str]] = {tid: [] for tid in tasks}
         self.dangling: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
-        for task in tasks.values():
-            for dep in task.dependencies:
-                self._add(dep, task.id, seen, tasks, (task.id, dep))
-            for child in task.dependents:
-                self._add(task.id, child, seen, tasks, (task.id, child))
-
-    def _add(
-        self, parent: str, child: str, seen: set[tuple[str, str]],
-        tasks: dict[str, Task], where: tuple[str, str],
-    ) -> None:
-        if parent not in tasks or child not in tasks:
-            self.dangling.append(where)
-        elif (parent, child) not in seen and parent != child:
-            seen.add((parent, child))
-            self.children[parent].append(child)
-        elif parent == child:
-            self.dangling.append(where)
+        for parent, child, where in _edges(tasks):
+            if parent == child or parent not in tasks or child not in tasks:
+                self.dangling.append(where)
+            elif (parent, child) not in seen:
+                seen.add((parent, child))
+                self.children[parent].append(child)
 
     def topological_order(self) -> tuple[list[str], list[str]]:
         """Kahn's order of the acyclic part, and the tasks left on or after a cycle."""

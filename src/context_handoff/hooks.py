@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import changes, defaults
-from .errors import HandoffError, InputError
+from .errors import HandoffError, HandoffFailed, InputError
+from .model import Payload
+from .more import payload_items
 from .redact import scrub_error
 from .session import HandoffSession, SessionOptions
-from .tokens import DEFAULT_ENCODING, TokenCounter
+from .tokens import DEFAULT_ENCODING
 from .workflow_commands import one_line
 from .write import write_atomically
 
 SNAPSHOT_FILE = ".context-handoff/snapshot.json"  # in the project folder
-_TRIES = 3  # payload budgets tried before giving up on fitting the whole context
+_TRIES = 8  # payload budgets tried before giving up on fitting the whole context
 
 INTRO = (
     "context-handoff: the handoff of this project's work, made from its state file as this "
@@ -40,9 +42,7 @@ RESUME = (
     "confirm from the data the current phase (summary), the task you take up next (the "
     "first active task, else the first ready one) and the blocking errors to clear first "
     "(the failed tasks, first one first), then reply `CONFIRMED - <one-line summary of the "
-    "plan>`. Where the data's `omitted` counts items the budget left out, the "
-    "context-handoff MCP server's `more` tool pages them and its `task` tool tells "
-    "everything about one task."
+    "plan>`. The context-handoff MCP server's `task` tool tells everything about one task."
 )
 
 
@@ -83,15 +83,20 @@ def pre_compact(stdin: str, options: HookOptions,
         target = session.options.root / session.confine(options.snapshot, "--snapshot")
         write_atomically(target, changes.snapshot_text(generated.snapshot))
     except HandoffError as exc:
-        return note(exc)
+        return note(exc, "no snapshot this time; the handoff after this compaction will not "
+                         "say what changed.")
     return None
 
 
-def note(error: HandoffError) -> str:
+def note(error: HandoffError,
+         what: str = "no handoff this time; the session starts without one.") -> str:
     """A failure as one line of context; its message quoted, since it may quote the state."""
+    return f"context-handoff: {what} The reason, quoted: {_quoted(error)}"
+
+
+def _quoted(error: HandoffError) -> str:
     message = "; ".join(one_line(line) for line in scrub_error(error).lines())
-    return ("context-handoff: no handoff this time; the session starts without one. "
-            f"The reason, quoted: {json.dumps(message, ensure_ascii=False)}")
+    return json.dumps(message, ensure_ascii=False)
 
 
 def render_for_model(payload_text: str, intro: str = INTRO, resume: str = RESUME) -> str:
@@ -110,7 +115,9 @@ def _session(stdin: str, options: HookOptions, environ: Mapping[str, str]) -> Ha
 
 
 def _project_folder(stdin: str, environ: Mapping[str, str]) -> Path:
-    """The input's ``cwd``, else $CLAUDE_PROJECT_DIR, else the working directory."""
+    """$CLAUDE_PROJECT_DIR (Claude Code sets it for hook commands: the project, even when
+    the session has moved into a subfolder), else the input's ``cwd``, else the working
+    directory."""
     try:
         data: Any = json.loads(stdin) if stdin.strip() else {}
     except ValueError as exc:
@@ -118,32 +125,85 @@ def _project_folder(stdin: str, environ: Mapping[str, str]) -> Path:
     if not isinstance(data, dict):
         raise InputError("the hook input on stdin is not a JSON object")
     cwd = data.get("cwd")
-    folder = cwd if isinstance(cwd, str) and cwd else environ.get("CLAUDE_PROJECT_DIR")
+    project = environ.get("CLAUDE_PROJECT_DIR")
+    folder, what = (project, "$CLAUDE_PROJECT_DIR") if project else (
+        cwd if isinstance(cwd, str) and cwd else None, "the hook input's cwd")
     path = Path(folder) if folder else Path.cwd()
     if not path.is_dir():
-        raise InputError(f"the hook input's cwd {folder!r} is not a folder")
+        raise InputError(f"{what} {folder!r} is not a folder")
     return path
 
 
+class _DoesNotFit(InputError):
+    """The budget is too small for the frame and the smallest payload."""
+
+
 def _fitted_context(session: HandoffSession, options: HookOptions) -> str:
-    """The whole context within the budget: the payload packed to what the frame leaves."""
+    """The whole context within the budget; without ``changes`` (and a line saying why)
+    when the snapshot cannot be read, since the handoff matters more than what changed."""
     budget = options.budget or defaults.BUDGETS.get(options.level, 0) or \
         defaults.BUDGETS[defaults.DEFAULT_LEVEL]
-    counter = session.counter
-    room = budget - _frame_tokens(counter)
     snapshot = session.options.root / session.confine(options.snapshot, "--snapshot")
     since = str(options.snapshot) if snapshot.exists() else None
-    for _ in range(_TRIES):
+    try:
+        return _fit(session, options.level, budget, since, INTRO)
+    except _DoesNotFit:
+        raise
+    except HandoffError as exc:
+        if since is None:
+            raise
+        unread = (f"context-handoff: the snapshot {since} could not be read, so this handoff "
+                  f"does not say what changed. The reason, quoted: {_quoted(exc)}")
+    return _fit(session, options.level, budget, None, f"{INTRO}\n{unread}")
+
+
+def _fit(session: HandoffSession, level: str, budget: int, since: str | None,
+         intro: str) -> str:
+    """The payload packed to what the frame leaves of ``budget``: with the more call of
+    each cut section, else (a tight budget) with the one sentence that says how."""
+    try:
+        return _fit_with(session, level, budget, since, intro, per_section=True)
+    except _DoesNotFit:
+        return _fit_with(session, level, budget, since, intro, per_section=False)
+
+
+def _fit_with(session: HandoffSession, level: str, budget: int, since: str | None,
+              intro: str, *, per_section: bool) -> str:
+    counter = session.counter
+    frame = counter.count(render_for_model("", intro)) + 1
+    room = budget - frame
+    for attempt in range(_TRIES):
         if room < 1:
             break
-        payload = session.handoff(options.level, room, since).payload
-        context = render_for_model(payload.text)
+        try:
+            payload = session.handoff(level, room, since).payload
+        except HandoffFailed:  # the room left is below the smallest payload
+            break
+        context = render_for_model(payload.text, intro,
+                                   RESUME + more_calls(payload, level, since, per_section))
         excess = counter.count(context) - budget
         if excess <= 0:
             return context
-        room -= excess
-    raise InputError(f"the handoff and its frame do not fit --budget {budget}; raise it")
+        room -= excess + attempt  # the more calls grow as the room shrinks: step past them
+    raise _DoesNotFit(f"the handoff and its frame do not fit --budget {budget} (the frame "
+                      f"alone is {frame} tokens); raise it")
 
 
-def _frame_tokens(counter: TokenCounter) -> int:
-    return counter.count(render_for_model("")) + 1
+def more_calls(payload: Payload, level: str, since: str | None,
+               per_section: bool = True) -> str:
+    """The exact ``more`` calls that page what ``payload`` cut: the offset is the number
+    of items it holds in the section, the level, budget and since those it was made with
+    (``per_section`` False: the rule, not the numbers, in fewer tokens)."""
+    if not payload.omitted:
+        return ""
+    if not per_section:
+        return (" The server's `more` tool pages what `omitted` counts: pass the section, "
+                "offset = the number of items this payload holds in it, and its meta's level "
+                "and budget" + (f", since {json.dumps(since, ensure_ascii=False)}." if since
+                                else "."))
+    held = ", ".join(f"section {section} offset {len(payload_items(payload.data, section))}"
+                     for section in payload.omitted)
+    settings = f'level "{level}", budget {payload.budget}' + (
+        f", since {json.dumps(since, ensure_ascii=False)}" if since else "")
+    return (" The data's `omitted` counts what the budget left out; the server's `more` tool "
+            f"pages it from where this payload stops: call it with {settings}, and {held}.")

@@ -119,6 +119,13 @@ def read_file(path: str | Path) -> tuple[bytes, Source]:
     return data, Source(name=name, digest=short_digest(data), mtime=mtime)
 
 
+def state_source(path: str | Path) -> Source:
+    """Where the state at ``path`` (a file, or a folder read as load_document reads it)
+    came from, with the digest of its content: what changes when the state does."""
+    path = Path(path)
+    return load_folder(path).source if path.is_dir() else read_file(path)[1]
+
+
 def inline_source(document: Any) -> Source:
     """Where an already-parsed document came from: no file, its digest by content."""
     text = json.dumps(document, sort_keys=True, ensure_ascii=False)

@@ -223,6 +223,7 @@ class Payload(NamedTuple):
     encoding: str
     omitted: dict[str, int]
     section_tokens: dict[str, int]  # top-level key -> tokens of that part alone
+    terse: bool = False  # packed in the terse form (the generous one had to cut)
 
 
 class Generated(NamedTuple):

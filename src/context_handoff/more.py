@@ -37,8 +37,8 @@ class Page(NamedTuple):
 def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
     """Section path -> all of its items, unbudgeted, as ``payload`` lays them out: the
     packer's own lists (``layouts.full_sections``), in the form ``payload`` was packed in
-    (the terse one when anything was cut)."""
-    return full_sections(facts, payload.level, terse_form=bool(payload.omitted))
+    (``Payload.terse``)."""
+    return full_sections(facts, payload.level, terse_form=payload.terse)
 
 
 def payload_items(data: dict[str, Any], path: str) -> list[Any]:

@@ -25,7 +25,7 @@ import binascii
 import hashlib
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import HandoffError, Problem
 
@@ -135,8 +135,101 @@ _ANY = re.compile("|".join(
     for kind, pattern in PATTERNS.items()
 ))
 _ONE = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
+
+# kind -> literals, one of which every match of the rule holds: a string holding none of
+# any rule's cannot match, and skips the search of all the rules at once (most state
+# strings: ids, names, times). Kept beside the patterns; tests/test_redact_prefilter.py
+# checks each rule's examples and random text against them.
+_CASED_LITERALS: dict[str, tuple[str, ...]] = {  # as written: the rule is case-sensitive
+    "private_key": ("-----BEGIN", "PuTTY-User-Key-File-"),
+    "age_secret_key": ("AGE-SECRET-KEY-1",),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "gitlab_token": (*(f"gl{kind}-" for kind in (
+        "pat", "dt", "ptt", "rt", "soat", "cbt", "ffct", "imt", "agent", "ft", "oas")),
+        "GR1348941", "_gitlab_session="),
+    "aws_access_key_id": ("A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA"),
+    "aws_bedrock_key": ("ABSK", "bedrock-api-key-"),
+    "slack_token": ("xox", "hooks.slack.com/"),
+    "stripe_key": (*(f"{kind}_{mode}_" for kind in ("sk", "rk")
+                     for mode in ("test", "live", "prod")), "whsec_"),
+    "anthropic_key": ("sk-ant-",),
+    "openai_key": ("sk-",),
+    "google_api_key": ("AIza",),
+    "azure_client_secret": ("Q~",),
+    "npm_token": ("npm_",),
+    "pypi_token": ("pypi-",),
+    "huggingface_token": ("hf_", "api_org_"),
+    "sendgrid_key": ("SG.",),
+    "twilio_key": ("AC", "SK"),
+    "jwt": ("eyJ", "ZXlK"),
+    "url_password": ("://",),
+    "curl_user": ("curl",),
+    "mysql_password": ("mysql",),
+    "password_option": ("--",),
+    "docker_auth": ('"auth"', '"identitytoken"', '"registrytoken"'),
+}
+_FOLDED_LITERALS: dict[str, tuple[str, ...]] = {  # under (?i:...): matched case-blind
+    "slack_token": ("xapp-",),
+    "aws_secret_access_key": ("aws",),
+    "azure_storage_key": ("accountkey=",),
+    "authorization_header": ("authorization",),
+    "api_key_header": ("key", "token"),
+    "bearer_token": ("bearer",),
+    "basic_auth": ("basic",),
+    "password_assignment": ("pass", "pwd", "secret", "token", "key", "cred", "contrase"),
+}
+
+
+def _trie(words: set[str]) -> str:
+    """A regex matching any of ``words``, as a trie: one branch per next character, so a
+    search looks at each character once instead of trying every word there."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_branch(tree)
+
+
+def _trie_branch(node: dict[str, Any]) -> str:
+    ends = "" in node
+    branches = [re.escape(char) + _trie_branch(rest) for char, rest in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    if len(branches) == 1 and not ends:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")" + ("?" if ends else "")
+
+
+_CASED = re.compile(_trie({lit for lits in _CASED_LITERALS.values() for lit in lits}))
+_FOLDED = {lit for lits in _FOLDED_LITERALS.values() for lit in lits}
+_LOWER = re.compile(_trie(_FOLDED))
+# the folded literals under the rules' own (?i:), which folds beyond ASCII as they do
+# (the long s U+017F is an "s" and the Kelvin sign U+212A a "k" to both): for text
+# that is not ASCII alone
+_UNICODE = re.compile(_CASED.pattern + "|(?i:" + _LOWER.pattern + ")")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False only when no rule can match ``text``: it holds none of their literals."""
+    if text.isascii():  # ASCII letters fold to ASCII letters: lower() is (?i:) exactly
+        return bool(_CASED.search(text) or _LOWER.search(text.lower()))
+    return bool(_UNICODE.search(text))
+
+
+
 _DIGITS = re.compile(r"\d+")
 SECRET_FIELD_MARKER = "[REDACTED:secret_field]"  # field values are never keys: one marker
+
+
+class _Plan(NamedTuple):
+    """What one walk of a document found to change."""
+
+    found: dict[tuple[str, str], str]  # (kind, secret) -> its SHA-256 digest
+    hidden: list[tuple[Any, Any]]  # (map or list, key or index): a credential field's value
+    dirty: list[tuple[Any, Any]]  # a string there holds a secret
+    renamed: list[dict[str, Any]]  # a map with a key that holds a secret
 
 
 class Redactor:
@@ -153,12 +246,22 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret pattern replaced."""
-        if text in self._clean:
-            return text
-        if not _ANY.search(text):
-            self._clean.add(text)
+        if text in self._clean or not self._secrets(text):
             return text
         return _ANY.sub(self._replace, text)
+
+    def _secrets(self, text: str) -> list[tuple[str, str]]:
+        """The (kind, secret) pairs in ``text``; a string with none is remembered."""
+        found: list[tuple[str, str]] = []
+        if _may_hold_secret(text):
+            for match in _ANY.finditer(text):
+                hit = _found(match)
+                if hit is not None:
+                    kind, start, end = hit
+                    found.append((kind, match.group(0)[start:end]))
+        if not found:
+            self._clean.add(text)
+        return found
 
     def marker(self, kind: str, secret: str) -> str:
         """The marker for this secret: the same secret, the same marker, everywhere."""
@@ -173,7 +276,7 @@ class Redactor:
 
     def _is_secret_field(self, key: str) -> bool:
         known = self._secret_field.get(key)
-        if known is None:
+        if known is None:  # field names recur in every task: each is searched once
             known = self._secret_field[key] = bool(SECRET_FIELD.search(key))
         return known
 
@@ -187,88 +290,77 @@ class Redactor:
         return text[:start] + self.marker(kind, text[start:end]) + text[end:]
 
     def redact_document(self, doc: Any) -> Any:
-        """Scrub a parsed state in place (and return it); walks iteratively, any depth."""
-        id_maps = _id_keyed_maps(doc)
-        self._number_secrets(doc, id_maps)
+        """Scrub a parsed state in place (and return it); walks iteratively, any depth.
+
+        One walk finds what to change: the strings that hold a secret (keys included)
+        and the values of fields named like a credential. Markers are then handed out,
+        and only those places are rewritten."""
+        plan = self._plan(doc)
+        for key in sorted(plan.found, key=plan.found.__getitem__):
+            self.marker(*key)
+        for node, key in plan.hidden:
+            self.counts["secret_field"] += 1
+            node[key] = SECRET_FIELD_MARKER
+        for node, key in plan.dirty:
+            node[key] = self.scrub(node[key])
+        for node in plan.renamed:
+            self._rename_keys(node)
+        self._redact_error_pairs(doc)
+        return doc
+
+    def _plan(self, doc: Any) -> _Plan:
+        """The places to change, and each secret found with its digest: markers are
+        numbered in the order of the digests, so the same secrets get the same markers
+        whatever order the document lists them in (a state saved with its tasks in
+        another order reads the same), and a number says nothing of its secret."""
+        plan = _Plan({}, [], [], [])
+        items: Any
+        id_maps, clean = _id_keyed_maps(doc), self._clean
         stack: list[tuple[Any, bool]] = [(doc, False)]
         while stack:
             node, secret = stack.pop()
             if isinstance(node, dict):
-                self._redact_dict(node, secret, id(node) in id_maps, stack)
+                fields, renamed, items = not secret and id(node) not in id_maps, False, node.items()
             elif isinstance(node, list):
-                for index, value in enumerate(node):
-                    node[index] = self._value(value, secret, stack)
-        self._redact_error_pairs(doc)
-        return doc
-
-    def _number_secrets(self, doc: Any, id_maps: set[int]) -> None:
-        """Give the document's secrets their markers before any is replaced, numbered in
-        the order of their SHA-256 digests: the same secrets get the same markers whatever
-        order the document lists them in (a state saved with its tasks in another order
-        reads the same), and a marker's number says nothing of the value it stands for."""
-        found: dict[tuple[str, str], str] = {}
-        stack: list[tuple[Any, bool]] = [(doc, False)]
-        while stack:
-            node, secret = stack.pop()
-            keyed = isinstance(node, dict) and id(node) in id_maps
-            items = node.items() if isinstance(node, dict) else (
-                ((None, value) for value in node) if isinstance(node, list) else ())
+                fields, renamed, items = False, False, enumerate(node)
+            else:
+                continue
             for key, value in items:
-                under_secret = secret
-                if key is not None:
-                    self._collect(key, found)
-                    under_secret = secret or (not keyed and self._is_secret_field(key))
+                under = secret
+                if isinstance(key, str):  # a field name or an id (a list's index is not)
+                    if key not in clean and self._note(key, plan):
+                        renamed = True
+                    under = secret or (fields and self._is_secret_field(key))
                 if isinstance(value, str):
-                    if not under_secret:
-                        self._collect(value, found)
+                    if not under:
+                        if value not in clean and self._note(value, plan):
+                            plan.dirty.append((node, key))
+                    elif value:
+                        plan.hidden.append((node, key))
                 elif isinstance(value, (dict, list)):
-                    stack.append((value, under_secret))
-        for key in sorted(found, key=found.__getitem__):
-            self.marker(*key)
+                    stack.append((value, under))
+            if renamed:
+                plan.renamed.append(node)
+        return plan
 
-    def _collect(self, text: str, found: dict[tuple[str, str], str]) -> None:
-        if text in self._clean:
-            return
-        if not _ANY.search(text):
-            self._clean.add(text)
-            return
-        for match in _ANY.finditer(text):
-            hit = _found(match)
-            if hit is not None:
-                kind, start, end = hit
-                secret = match.group(0)[start:end]
-                if (kind, secret) not in self._markers:
-                    found[kind, secret] = hashlib.sha256(
-                        f"{kind}\0{secret}".encode("utf-8", "surrogatepass")).hexdigest()
+    def _note(self, text: str, plan: _Plan) -> bool:
+        """Whether ``text`` holds a secret; each one new is noted with its digest."""
+        secrets = self._secrets(text)
+        for kind, secret in secrets:
+            if (kind, secret) not in self._markers:
+                plan.found[kind, secret] = hashlib.sha256(
+                    f"{kind}\0{secret}".encode("utf-8", "surrogatepass")).hexdigest()
+        return bool(secrets)
 
-    def _redact_dict(
-        self, node: dict[str, Any], secret: bool, id_keyed: bool, stack: list[tuple[Any, bool]]
-    ) -> None:
-        renamed: dict[str, str] = {}
-        for key, value in list(node.items()):
-            under_secret = secret or (not id_keyed and self._is_secret_field(key))
-            node[key] = self._value(value, under_secret, stack)
+    def _rename_keys(self, node: dict[str, Any]) -> None:
+        """Rare: keys that hold a secret themselves (a path with a password)."""
+        items = list(node.items())
+        node.clear()
+        for key, value in items:
             new_key = self.scrub(key)
-            if new_key != key:
-                renamed[key] = new_key
-        if renamed:  # rare: a key that holds a secret itself (a path with a password)
-            items = list(node.items())
-            node.clear()
-            for key, value in items:
-                new_key = renamed.get(key, key)
-                while new_key in node:  # never lose an entry to a collision
-                    new_key += "'"
-                node[new_key] = value
-
-    def _value(self, value: Any, secret: bool, stack: list[tuple[Any, bool]]) -> Any:
-        if isinstance(value, str):
-            if secret and value:
-                self.counts["secret_field"] += 1
-                return SECRET_FIELD_MARKER
-            return self.scrub(value)
-        if isinstance(value, (dict, list)):
-            stack.append((value, secret))
-        return value
+            while new_key in node:  # never lose an entry to a collision
+                new_key += "'"
+            node[new_key] = value
 
     def _redact_error_pairs(self, doc: Any) -> None:
         """An error's type and message are shown joined ("DB_PASSWORD: hunter2"): when the
@@ -290,8 +382,8 @@ class Redactor:
             kind, message = record.get(type_key), record.get(message_key)
             if isinstance(kind, str) and isinstance(message, str) and kind and message:
                 joined = f"{kind}: {message}"
-                # a redactor of its own: markers it would hand out are never shown
-                if _ANY.search(joined) and scrub_text(joined) != joined:
+                # found, not replaced: no marker is handed out for a text never shown
+                if joined not in self._clean and self._secrets(joined):
                     self.counts["secret_field"] += 1
                     record[message_key] = SECRET_FIELD_MARKER
 

@@ -57,7 +57,7 @@ class _Entry:
         # the state's age) are the same and it was packed in the same form
         if earlier is not None and earlier._items is not None \
                 and earlier.generated.facts.warnings == generated.facts.warnings \
-                and bool(earlier.generated.payload.omitted) == bool(generated.payload.omitted):
+                and earlier.generated.payload.terse == generated.payload.terse:
             self._items = earlier._items
 
     @property
@@ -84,7 +84,7 @@ class HandoffSession:
         resolved = (root / path).resolve()
         if not resolved.is_relative_to(root):
             raise InputError(f"{what} {path} is outside the project folder; name a file "
-                             "inside it")
+                             "or folder inside it")
         return resolved.relative_to(root)
 
     def handoff(self, level: str | None = None, budget: int | None = None,
@@ -140,7 +140,7 @@ class HandoffSession:
             state=self._named(state), level=level or o.level,
             budget=budget if budget is not None else (o.budget if level is None else None),
             encoding=o.encoding, since=self._named(since_path) if since_path else None)
-        key = _Key(str(state), load.read_file(options.state)[1].digest, options.level,
+        key = _Key(str(state), load.state_source(options.state).digest, options.level,
                    options.budget, str(since_path) if since_path else None, since_digest)
         return key, options
 
@@ -163,4 +163,4 @@ class HandoffSession:
 
 
 def _digest_if_present(path: Path) -> str | None:
-    return load.read_file(path)[1].digest if path.exists() else None
+    return load.state_source(path).digest if path.exists() else None

@@ -17,8 +17,9 @@ _LIST = 200  # ids in a list of dependencies or dependents
 
 
 def describe_task(facts: Facts, task_id: str) -> dict[str, Any]:
-    """The task ``task_id``: status (and the source's own word), name, dependencies and
-    dependents, its error, what was tried, what blocks it; InputError for an unknown id."""
+    """The task ``task_id``: status (and the source's own word, where its format keeps
+    one), name, dependencies and dependents, its error, what was tried, what blocks it;
+    InputError for an unknown id."""
     task = facts.state.tasks.get(task_id)
     if task is None:
         shown = shorten(task_id, 120)
@@ -30,7 +31,6 @@ def describe_task(facts: Facts, task_id: str) -> dict[str, Any]:
         "id": task.id,
         "name": shorten(task.name, _TEXT),
         "status": task.status,
-        "source_status": task.source_status or task.status,
         "priority": task.priority,
         "parent": task.parent,
         "dependencies": list(task.dependencies[:_LIST]),
@@ -47,6 +47,8 @@ def describe_task(facts: Facts, task_id: str) -> dict[str, Any]:
         "error": _error(task, records),
         "tried": [shorten(fix, _TEXT) for r in reversed(records) for fix in r.attempted_fixes],
     }
+    if task.source_status is not None:  # only where the format keeps its own word
+        info["source_status"] = task.source_status
     return info
 
 

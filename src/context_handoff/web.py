@@ -65,13 +65,15 @@ def resolve_state_file(state_root: Path, state_file: str) -> Path:
     try:
         candidate = (root / relative).resolve()  # follows symlinks: one pointing out is caught
         inside = candidate.is_relative_to(root)
-        is_file = inside and candidate.is_file()
+        # a file, or a folder state (backlog/, conductor/) below the root: the folder
+        # reader skips links inside it, so none leads out
+        usable = inside and (candidate.is_file() or (candidate.is_dir() and candidate != root))
     except (OSError, RuntimeError, ValueError):  # a name too long, a symlink loop
         raise ApiError(400, "state_file is not a usable path") from None
     if not inside:
         raise ApiError(400, "state_file must be a relative path inside the state root")
-    if not is_file:
-        raise ApiError(404, f"no state file {state_file[:200]!r} in the state root")
+    if not usable:
+        raise ApiError(404, f"no state file or folder {state_file[:200]!r} in the state root")
     return candidate
 
 

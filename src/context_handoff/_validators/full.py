@@ -126,7 +126,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__executionstate__activetasks_len = len(data__executionstate__activetasks)
                         for data__executionstate__activetasks_x, data__executionstate__activetasks_item in enumerate(data__executionstate__activetasks):
                             if not isinstance(data__executionstate__activetasks_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(**locals()) + " must be string", value=data__executionstate__activetasks_item, name="" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(data__executionstate__activetasks_x=data__executionstate__activetasks_x) + " must be string", value=data__executionstate__activetasks_item, name="" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(data__executionstate__activetasks_x=data__executionstate__activetasks_x) + "", definition={'type': 'string'}, rule='type')
                 if "blocked_tasks" in data__executionstate_keys:
                     data__executionstate_keys.remove("blocked_tasks")
                     data__executionstate__blockedtasks = data__executionstate["blocked_tasks"]
@@ -137,7 +137,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__executionstate__blockedtasks_len = len(data__executionstate__blockedtasks)
                         for data__executionstate__blockedtasks_x, data__executionstate__blockedtasks_item in enumerate(data__executionstate__blockedtasks):
                             if not isinstance(data__executionstate__blockedtasks_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(**locals()) + " must be string", value=data__executionstate__blockedtasks_item, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(data__executionstate__blockedtasks_x=data__executionstate__blockedtasks_x) + " must be string", value=data__executionstate__blockedtasks_item, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(data__executionstate__blockedtasks_x=data__executionstate__blockedtasks_x) + "", definition={'type': 'string'}, rule='type')
                 if "failed_tasks" in data__executionstate_keys:
                     data__executionstate_keys.remove("failed_tasks")
                     data__executionstate__failedtasks = data__executionstate["failed_tasks"]
@@ -148,7 +148,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__executionstate__failedtasks_len = len(data__executionstate__failedtasks)
                         for data__executionstate__failedtasks_x, data__executionstate__failedtasks_item in enumerate(data__executionstate__failedtasks):
                             if not isinstance(data__executionstate__failedtasks_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(**locals()) + " must be string", value=data__executionstate__failedtasks_item, name="" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(data__executionstate__failedtasks_x=data__executionstate__failedtasks_x) + " must be string", value=data__executionstate__failedtasks_item, name="" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(data__executionstate__failedtasks_x=data__executionstate__failedtasks_x) + "", definition={'type': 'string'}, rule='type')
                 if "next_eligible" in data__executionstate_keys:
                     data__executionstate_keys.remove("next_eligible")
                     data__executionstate__nexteligible = data__executionstate["next_eligible"]
@@ -159,7 +159,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__executionstate__nexteligible_len = len(data__executionstate__nexteligible)
                         for data__executionstate__nexteligible_x, data__executionstate__nexteligible_item in enumerate(data__executionstate__nexteligible):
                             if not isinstance(data__executionstate__nexteligible_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(**locals()) + " must be string", value=data__executionstate__nexteligible_item, name="" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(data__executionstate__nexteligible_x=data__executionstate__nexteligible_x) + " must be string", value=data__executionstate__nexteligible_item, name="" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(data__executionstate__nexteligible_x=data__executionstate__nexteligible_x) + "", definition={'type': 'string'}, rule='type')
                 if "failure_types" in data__executionstate_keys:
                     data__executionstate_keys.remove("failure_types")
                     data__executionstate__failuretypes = data__executionstate["failure_types"]
@@ -170,17 +170,17 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__executionstate__failuretypes_len = len(data__executionstate__failuretypes)
                         for data__executionstate__failuretypes_x, data__executionstate__failuretypes_item in enumerate(data__executionstate__failuretypes):
                             if not isinstance(data__executionstate__failuretypes_item, (list, tuple)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(**locals()) + " must be array", value=data__executionstate__failuretypes_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(**locals()) + "", definition={'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x) + " must be array", value=data__executionstate__failuretypes_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x) + "", definition={'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, rule='type')
                             data__executionstate__failuretypes_item_is_list = isinstance(data__executionstate__failuretypes_item, (list, tuple))
                             if data__executionstate__failuretypes_item_is_list:
                                 data__executionstate__failuretypes_item_len = len(data__executionstate__failuretypes_item)
                                 if data__executionstate__failuretypes_item_len < 2:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(**locals()) + " must contain at least 2 items", value=data__executionstate__failuretypes_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(**locals()) + "", definition={'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, rule='minItems')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x) + " must contain at least 2 items", value=data__executionstate__failuretypes_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x) + "", definition={'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, rule='minItems')
                                 if data__executionstate__failuretypes_item_len > 2:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(**locals()) + " must contain less than or equal to 2 items", value=data__executionstate__failuretypes_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(**locals()) + "", definition={'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, rule='maxItems')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x) + " must contain less than or equal to 2 items", value=data__executionstate__failuretypes_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x) + "", definition={'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, rule='maxItems')
                                 for data__executionstate__failuretypes_item_x, data__executionstate__failuretypes_item_item in enumerate(data__executionstate__failuretypes_item):
                                     if not isinstance(data__executionstate__failuretypes_item_item, (str, int)) and not (isinstance(data__executionstate__failuretypes_item_item, float) and data__executionstate__failuretypes_item_item.is_integer()) or isinstance(data__executionstate__failuretypes_item_item, bool):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}][{data__executionstate__failuretypes_item_x}]".format(**locals()) + " must be string or integer", value=data__executionstate__failuretypes_item_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}][{data__executionstate__failuretypes_item_x}]".format(**locals()) + "", definition={'type': ['string', 'integer']}, rule='type')
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}][{data__executionstate__failuretypes_item_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x, data__executionstate__failuretypes_item_x=data__executionstate__failuretypes_item_x) + " must be string or integer", value=data__executionstate__failuretypes_item_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}][{data__executionstate__failuretypes_item_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x, data__executionstate__failuretypes_item_x=data__executionstate__failuretypes_item_x) + "", definition={'type': ['string', 'integer']}, rule='type')
                 if "failures" in data__executionstate_keys:
                     data__executionstate_keys.remove("failures")
                     data__executionstate__failures = data__executionstate["failures"]
@@ -192,7 +192,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__executionstate__failures_key in data__executionstate__failures_keys:
                             if data__executionstate__failures_key not in []:
                                 data__executionstate__failures_value = data__executionstate__failures.get(data__executionstate__failures_key)
-                                validate_https___context_handoff_dev_schemas_full_schema_json___defs_failure(data__executionstate__failures_value, custom_formats, (name_prefix or "data") + ".execution_state.failures.{data__executionstate__failures_key}".format(**locals()))
+                                validate_https___context_handoff_dev_schemas_full_schema_json___defs_failure(data__executionstate__failures_value, custom_formats, (name_prefix or "data") + ".execution_state.failures.{data__executionstate__failures_key}".format(data__executionstate__failures_key=data__executionstate__failures_key))
                 if "names" in data__executionstate_keys:
                     data__executionstate_keys.remove("names")
                     data__executionstate__names = data__executionstate["names"]
@@ -205,7 +205,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                             if data__executionstate__names_key not in []:
                                 data__executionstate__names_value = data__executionstate__names.get(data__executionstate__names_key)
                                 if not isinstance(data__executionstate__names_value, (str)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(**locals()) + " must be string", value=data__executionstate__names_value, name="" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(data__executionstate__names_key=data__executionstate__names_key) + " must be string", value=data__executionstate__names_value, name="" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(data__executionstate__names_key=data__executionstate__names_key) + "", definition={'type': 'string'}, rule='type')
                 if "blocked_by" in data__executionstate_keys:
                     data__executionstate_keys.remove("blocked_by")
                     data__executionstate__blockedby = data__executionstate["blocked_by"]
@@ -218,7 +218,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                             if data__executionstate__blockedby_key not in []:
                                 data__executionstate__blockedby_value = data__executionstate__blockedby.get(data__executionstate__blockedby_key)
                                 if not isinstance(data__executionstate__blockedby_value, (str)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(**locals()) + " must be string", value=data__executionstate__blockedby_value, name="" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(data__executionstate__blockedby_key=data__executionstate__blockedby_key) + " must be string", value=data__executionstate__blockedby_value, name="" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(data__executionstate__blockedby_key=data__executionstate__blockedby_key) + "", definition={'type': 'string'}, rule='type')
                 if "priorities" in data__executionstate_keys:
                     data__executionstate_keys.remove("priorities")
                     data__executionstate__priorities = data__executionstate["priorities"]
@@ -231,7 +231,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                             if data__executionstate__priorities_key not in []:
                                 data__executionstate__priorities_value = data__executionstate__priorities.get(data__executionstate__priorities_key)
                                 if not isinstance(data__executionstate__priorities_value, (str)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.priorities.{data__executionstate__priorities_key}".format(**locals()) + " must be string", value=data__executionstate__priorities_value, name="" + (name_prefix or "data") + ".execution_state.priorities.{data__executionstate__priorities_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.priorities.{data__executionstate__priorities_key}".format(data__executionstate__priorities_key=data__executionstate__priorities_key) + " must be string", value=data__executionstate__priorities_value, name="" + (name_prefix or "data") + ".execution_state.priorities.{data__executionstate__priorities_key}".format(data__executionstate__priorities_key=data__executionstate__priorities_key) + "", definition={'type': 'string'}, rule='type')
                 if "source_statuses" in data__executionstate_keys:
                     data__executionstate_keys.remove("source_statuses")
                     data__executionstate__sourcestatuses = data__executionstate["source_statuses"]
@@ -244,7 +244,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                             if data__executionstate__sourcestatuses_key not in []:
                                 data__executionstate__sourcestatuses_value = data__executionstate__sourcestatuses.get(data__executionstate__sourcestatuses_key)
                                 if not isinstance(data__executionstate__sourcestatuses_value, (str)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.source_statuses.{data__executionstate__sourcestatuses_key}".format(**locals()) + " must be string", value=data__executionstate__sourcestatuses_value, name="" + (name_prefix or "data") + ".execution_state.source_statuses.{data__executionstate__sourcestatuses_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.source_statuses.{data__executionstate__sourcestatuses_key}".format(data__executionstate__sourcestatuses_key=data__executionstate__sourcestatuses_key) + " must be string", value=data__executionstate__sourcestatuses_value, name="" + (name_prefix or "data") + ".execution_state.source_statuses.{data__executionstate__sourcestatuses_key}".format(data__executionstate__sourcestatuses_key=data__executionstate__sourcestatuses_key) + "", definition={'type': 'string'}, rule='type')
                 if "details" in data__executionstate_keys:
                     data__executionstate_keys.remove("details")
                     data__executionstate__details = data__executionstate["details"]
@@ -257,7 +257,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                             if data__executionstate__details_key not in []:
                                 data__executionstate__details_value = data__executionstate__details.get(data__executionstate__details_key)
                                 if not isinstance(data__executionstate__details_value, (str)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.details.{data__executionstate__details_key}".format(**locals()) + " must be string", value=data__executionstate__details_value, name="" + (name_prefix or "data") + ".execution_state.details.{data__executionstate__details_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.details.{data__executionstate__details_key}".format(data__executionstate__details_key=data__executionstate__details_key) + " must be string", value=data__executionstate__details_value, name="" + (name_prefix or "data") + ".execution_state.details.{data__executionstate__details_key}".format(data__executionstate__details_key=data__executionstate__details_key) + "", definition={'type': 'string'}, rule='type')
         if "critical_context" in data_keys:
             data_keys.remove("critical_context")
             data__criticalcontext = data["critical_context"]
@@ -278,7 +278,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                     if data__criticalcontext__errors_is_list:
                         data__criticalcontext__errors_len = len(data__criticalcontext__errors)
                         for data__criticalcontext__errors_x, data__criticalcontext__errors_item in enumerate(data__criticalcontext__errors):
-                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_error(data__criticalcontext__errors_item, custom_formats, (name_prefix or "data") + ".critical_context.errors[{data__criticalcontext__errors_x}]".format(**locals()))
+                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_error(data__criticalcontext__errors_item, custom_formats, (name_prefix or "data") + ".critical_context.errors[{data__criticalcontext__errors_x}]".format(data__criticalcontext__errors_x=data__criticalcontext__errors_x))
                 if "user_decisions" in data__criticalcontext_keys:
                     data__criticalcontext_keys.remove("user_decisions")
                     data__criticalcontext__userdecisions = data__criticalcontext["user_decisions"]
@@ -288,7 +288,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                     if data__criticalcontext__userdecisions_is_list:
                         data__criticalcontext__userdecisions_len = len(data__criticalcontext__userdecisions)
                         for data__criticalcontext__userdecisions_x, data__criticalcontext__userdecisions_item in enumerate(data__criticalcontext__userdecisions):
-                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_decision(data__criticalcontext__userdecisions_item, custom_formats, (name_prefix or "data") + ".critical_context.user_decisions[{data__criticalcontext__userdecisions_x}]".format(**locals()))
+                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_decision(data__criticalcontext__userdecisions_item, custom_formats, (name_prefix or "data") + ".critical_context.user_decisions[{data__criticalcontext__userdecisions_x}]".format(data__criticalcontext__userdecisions_x=data__criticalcontext__userdecisions_x))
                 if "warnings" in data__criticalcontext_keys:
                     data__criticalcontext_keys.remove("warnings")
                     data__criticalcontext__warnings = data__criticalcontext["warnings"]
@@ -299,7 +299,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__criticalcontext__warnings_len = len(data__criticalcontext__warnings)
                         for data__criticalcontext__warnings_x, data__criticalcontext__warnings_item in enumerate(data__criticalcontext__warnings):
                             if not isinstance(data__criticalcontext__warnings_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.warnings[{data__criticalcontext__warnings_x}]".format(**locals()) + " must be string", value=data__criticalcontext__warnings_item, name="" + (name_prefix or "data") + ".critical_context.warnings[{data__criticalcontext__warnings_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.warnings[{data__criticalcontext__warnings_x}]".format(data__criticalcontext__warnings_x=data__criticalcontext__warnings_x) + " must be string", value=data__criticalcontext__warnings_item, name="" + (name_prefix or "data") + ".critical_context.warnings[{data__criticalcontext__warnings_x}]".format(data__criticalcontext__warnings_x=data__criticalcontext__warnings_x) + "", definition={'type': 'string'}, rule='type')
         if "dag_snapshot" in data_keys:
             data_keys.remove("dag_snapshot")
             data__dagsnapshot = data["dag_snapshot"]
@@ -321,7 +321,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__dagsnapshot__phasescompleted_len = len(data__dagsnapshot__phasescompleted)
                         for data__dagsnapshot__phasescompleted_x, data__dagsnapshot__phasescompleted_item in enumerate(data__dagsnapshot__phasescompleted):
                             if not isinstance(data__dagsnapshot__phasescompleted_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(**locals()) + " must be string", value=data__dagsnapshot__phasescompleted_item, name="" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(data__dagsnapshot__phasescompleted_x=data__dagsnapshot__phasescompleted_x) + " must be string", value=data__dagsnapshot__phasescompleted_item, name="" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(data__dagsnapshot__phasescompleted_x=data__dagsnapshot__phasescompleted_x) + "", definition={'type': 'string'}, rule='type')
                 if "current_phase_progress" in data__dagsnapshot_keys:
                     data__dagsnapshot_keys.remove("current_phase_progress")
                     data__dagsnapshot__currentphaseprogress = data__dagsnapshot["current_phase_progress"]
@@ -377,7 +377,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__dagsnapshot__criticalpath_len = len(data__dagsnapshot__criticalpath)
                         for data__dagsnapshot__criticalpath_x, data__dagsnapshot__criticalpath_item in enumerate(data__dagsnapshot__criticalpath):
                             if not isinstance(data__dagsnapshot__criticalpath_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.critical_path[{data__dagsnapshot__criticalpath_x}]".format(**locals()) + " must be string", value=data__dagsnapshot__criticalpath_item, name="" + (name_prefix or "data") + ".dag_snapshot.critical_path[{data__dagsnapshot__criticalpath_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.critical_path[{data__dagsnapshot__criticalpath_x}]".format(data__dagsnapshot__criticalpath_x=data__dagsnapshot__criticalpath_x) + " must be string", value=data__dagsnapshot__criticalpath_item, name="" + (name_prefix or "data") + ".dag_snapshot.critical_path[{data__dagsnapshot__criticalpath_x}]".format(data__dagsnapshot__criticalpath_x=data__dagsnapshot__criticalpath_x) + "", definition={'type': 'string'}, rule='type')
                 if "phases" in data__dagsnapshot_keys:
                     data__dagsnapshot_keys.remove("phases")
                     data__dagsnapshot__phases = data__dagsnapshot["phases"]
@@ -387,7 +387,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                     if data__dagsnapshot__phases_is_list:
                         data__dagsnapshot__phases_len = len(data__dagsnapshot__phases)
                         for data__dagsnapshot__phases_x, data__dagsnapshot__phases_item in enumerate(data__dagsnapshot__phases):
-                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_phase(data__dagsnapshot__phases_item, custom_formats, (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(**locals()))
+                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_phase(data__dagsnapshot__phases_item, custom_formats, (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(data__dagsnapshot__phases_x=data__dagsnapshot__phases_x))
         if "changes" in data_keys:
             data_keys.remove("changes")
             data__changes = data["changes"]
@@ -429,23 +429,23 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__filestate__artifacts_len = len(data__filestate__artifacts)
                         for data__filestate__artifacts_x, data__filestate__artifacts_item in enumerate(data__filestate__artifacts):
                             if not isinstance(data__filestate__artifacts_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(**locals()) + " must be object", value=data__filestate__artifacts_item, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must be object", value=data__filestate__artifacts_item, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}, rule='type')
                             data__filestate__artifacts_item_is_dict = isinstance(data__filestate__artifacts_item, dict)
                             if data__filestate__artifacts_item_is_dict:
                                 data__filestate__artifacts_item__missing_keys = set(['path', 'by']) - data__filestate__artifacts_item.keys()
                                 if data__filestate__artifacts_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(**locals()) + " must contain " + (str(sorted(data__filestate__artifacts_item__missing_keys)) + " properties"), value=data__filestate__artifacts_item, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(**locals()) + "", definition={'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}, rule='required')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must contain " + (str(sorted(data__filestate__artifacts_item__missing_keys)) + " properties"), value=data__filestate__artifacts_item, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}, rule='required')
                                 data__filestate__artifacts_item_keys = set(data__filestate__artifacts_item.keys())
                                 if "path" in data__filestate__artifacts_item_keys:
                                     data__filestate__artifacts_item_keys.remove("path")
                                     data__filestate__artifacts_item__path = data__filestate__artifacts_item["path"]
                                     if not isinstance(data__filestate__artifacts_item__path, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].path".format(**locals()) + " must be string", value=data__filestate__artifacts_item__path, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].path".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].path".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must be string", value=data__filestate__artifacts_item__path, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].path".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'string'}, rule='type')
                                 if "by" in data__filestate__artifacts_item_keys:
                                     data__filestate__artifacts_item_keys.remove("by")
                                     data__filestate__artifacts_item__by = data__filestate__artifacts_item["by"]
                                     if not isinstance(data__filestate__artifacts_item__by, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].by".format(**locals()) + " must be string", value=data__filestate__artifacts_item__by, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].by".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].by".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must be string", value=data__filestate__artifacts_item__by, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].by".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'string'}, rule='type')
                 if "required" in data__filestate_keys:
                     data__filestate_keys.remove("required")
                     data__filestate__required = data__filestate["required"]
@@ -456,7 +456,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__filestate__required_len = len(data__filestate__required)
                         for data__filestate__required_x, data__filestate__required_item in enumerate(data__filestate__required):
                             if not isinstance(data__filestate__required_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.required[{data__filestate__required_x}]".format(**locals()) + " must be string", value=data__filestate__required_item, name="" + (name_prefix or "data") + ".file_state.required[{data__filestate__required_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.required[{data__filestate__required_x}]".format(data__filestate__required_x=data__filestate__required_x) + " must be string", value=data__filestate__required_item, name="" + (name_prefix or "data") + ".file_state.required[{data__filestate__required_x}]".format(data__filestate__required_x=data__filestate__required_x) + "", definition={'type': 'string'}, rule='type')
                 if "disk_mb" in data__filestate_keys:
                     data__filestate_keys.remove("disk_mb")
                     data__filestate__diskmb = data__filestate["disk_mb"]
@@ -475,7 +475,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__filestate__missing_len = len(data__filestate__missing)
                         for data__filestate__missing_x, data__filestate__missing_item in enumerate(data__filestate__missing):
                             if not isinstance(data__filestate__missing_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.missing[{data__filestate__missing_x}]".format(**locals()) + " must be string", value=data__filestate__missing_item, name="" + (name_prefix or "data") + ".file_state.missing[{data__filestate__missing_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.missing[{data__filestate__missing_x}]".format(data__filestate__missing_x=data__filestate__missing_x) + " must be string", value=data__filestate__missing_item, name="" + (name_prefix or "data") + ".file_state.missing[{data__filestate__missing_x}]".format(data__filestate__missing_x=data__filestate__missing_x) + "", definition={'type': 'string'}, rule='type')
                 if "disk" in data__filestate_keys:
                     data__filestate_keys.remove("disk")
                     data__filestate__disk = data__filestate["disk"]
@@ -544,7 +544,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                             if data__environment__packages_key not in []:
                                 data__environment__packages_value = data__environment__packages.get(data__environment__packages_key)
                                 if not isinstance(data__environment__packages_value, (str)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.packages.{data__environment__packages_key}".format(**locals()) + " must be string", value=data__environment__packages_value, name="" + (name_prefix or "data") + ".environment.packages.{data__environment__packages_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.packages.{data__environment__packages_key}".format(data__environment__packages_key=data__environment__packages_key) + " must be string", value=data__environment__packages_value, name="" + (name_prefix or "data") + ".environment.packages.{data__environment__packages_key}".format(data__environment__packages_key=data__environment__packages_key) + "", definition={'type': 'string'}, rule='type')
                 if "architecture" in data__environment_keys:
                     data__environment_keys.remove("architecture")
                     data__environment__architecture = data__environment["architecture"]
@@ -560,7 +560,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__environment__missingdependencies_len = len(data__environment__missingdependencies)
                         for data__environment__missingdependencies_x, data__environment__missingdependencies_item in enumerate(data__environment__missingdependencies):
                             if not isinstance(data__environment__missingdependencies_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.missing_dependencies[{data__environment__missingdependencies_x}]".format(**locals()) + " must be string", value=data__environment__missingdependencies_item, name="" + (name_prefix or "data") + ".environment.missing_dependencies[{data__environment__missingdependencies_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.missing_dependencies[{data__environment__missingdependencies_x}]".format(data__environment__missingdependencies_x=data__environment__missingdependencies_x) + " must be string", value=data__environment__missingdependencies_item, name="" + (name_prefix or "data") + ".environment.missing_dependencies[{data__environment__missingdependencies_x}]".format(data__environment__missingdependencies_x=data__environment__missingdependencies_x) + "", definition={'type': 'string'}, rule='type')
     return data
 
 def validate_https___context_handoff_dev_schemas_full_schema_json___defs_omitted(data, custom_formats={}, name_prefix=None):
@@ -573,10 +573,10 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_omitted
             if data_key not in []:
                 data_value = data.get(data_key)
                 if not isinstance(data_value, (int)) and not (isinstance(data_value, float) and data_value.is_integer()) or isinstance(data_value, bool):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(**locals()) + " must be integer", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1}, rule='type')
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + " must be integer", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + "", definition={'type': 'integer', 'minimum': 1}, rule='type')
                 if isinstance(data_value, (int, float, Decimal)) and not isinstance(data_value, bool):
                     if data_value < 1:
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(**locals()) + " must be bigger than or equal to 1", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + " must be bigger than or equal to 1", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + "", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
     return data
 
 def validate_https___context_handoff_dev_schemas_full_schema_json___defs_meta(data, custom_formats={}, name_prefix=None):
@@ -631,10 +631,10 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_meta(da
                     if data__redacted_key not in []:
                         data__redacted_value = data__redacted.get(data__redacted_key)
                         if not isinstance(data__redacted_value, (int)) and not (isinstance(data__redacted_value, float) and data__redacted_value.is_integer()) or isinstance(data__redacted_value, bool):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + " must be integer", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + " must be integer", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + "", definition={'type': 'integer', 'minimum': 0}, rule='type')
                         if isinstance(data__redacted_value, (int, float, Decimal)) and not isinstance(data__redacted_value, bool):
                             if data__redacted_value < 0:
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + " must be bigger than or equal to 0", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + " must be bigger than or equal to 0", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + "", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
     return data
 
 def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes(data, custom_formats={}, name_prefix=None):
@@ -698,7 +698,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__newlyfailed_len = len(data__newlyfailed)
                 for data__newlyfailed_x, data__newlyfailed_item in enumerate(data__newlyfailed):
                     if not isinstance(data__newlyfailed_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(**locals()) + " must be string", value=data__newlyfailed_item, name="" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(data__newlyfailed_x=data__newlyfailed_x) + " must be string", value=data__newlyfailed_item, name="" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(data__newlyfailed_x=data__newlyfailed_x) + "", definition={'type': 'string'}, rule='type')
         if "recovered" in data_keys:
             data_keys.remove("recovered")
             data__recovered = data["recovered"]
@@ -709,7 +709,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__recovered_len = len(data__recovered)
                 for data__recovered_x, data__recovered_item in enumerate(data__recovered):
                     if not isinstance(data__recovered_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(**locals()) + " must be string", value=data__recovered_item, name="" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(data__recovered_x=data__recovered_x) + " must be string", value=data__recovered_item, name="" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(data__recovered_x=data__recovered_x) + "", definition={'type': 'string'}, rule='type')
         if "started" in data_keys:
             data_keys.remove("started")
             data__started = data["started"]
@@ -720,7 +720,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__started_len = len(data__started)
                 for data__started_x, data__started_item in enumerate(data__started):
                     if not isinstance(data__started_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".started[{data__started_x}]".format(**locals()) + " must be string", value=data__started_item, name="" + (name_prefix or "data") + ".started[{data__started_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".started[{data__started_x}]".format(data__started_x=data__started_x) + " must be string", value=data__started_item, name="" + (name_prefix or "data") + ".started[{data__started_x}]".format(data__started_x=data__started_x) + "", definition={'type': 'string'}, rule='type')
         if "newly_done" in data_keys:
             data_keys.remove("newly_done")
             data__newlydone = data["newly_done"]
@@ -731,7 +731,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__newlydone_len = len(data__newlydone)
                 for data__newlydone_x, data__newlydone_item in enumerate(data__newlydone):
                     if not isinstance(data__newlydone_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(**locals()) + " must be string", value=data__newlydone_item, name="" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(data__newlydone_x=data__newlydone_x) + " must be string", value=data__newlydone_item, name="" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(data__newlydone_x=data__newlydone_x) + "", definition={'type': 'string'}, rule='type')
         if "newly_ready" in data_keys:
             data_keys.remove("newly_ready")
             data__newlyready = data["newly_ready"]
@@ -742,7 +742,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__newlyready_len = len(data__newlyready)
                 for data__newlyready_x, data__newlyready_item in enumerate(data__newlyready):
                     if not isinstance(data__newlyready_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(**locals()) + " must be string", value=data__newlyready_item, name="" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(data__newlyready_x=data__newlyready_x) + " must be string", value=data__newlyready_item, name="" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(data__newlyready_x=data__newlyready_x) + "", definition={'type': 'string'}, rule='type')
         if "removed" in data_keys:
             data_keys.remove("removed")
             data__removed = data["removed"]
@@ -753,7 +753,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__removed_len = len(data__removed)
                 for data__removed_x, data__removed_item in enumerate(data__removed):
                     if not isinstance(data__removed_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(**locals()) + " must be string", value=data__removed_item, name="" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(data__removed_x=data__removed_x) + " must be string", value=data__removed_item, name="" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(data__removed_x=data__removed_x) + "", definition={'type': 'string'}, rule='type')
         if "decided" in data_keys:
             data_keys.remove("decided")
             data__decided = data["decided"]
@@ -764,7 +764,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__decided_len = len(data__decided)
                 for data__decided_x, data__decided_item in enumerate(data__decided):
                     if not isinstance(data__decided_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(**locals()) + " must be string", value=data__decided_item, name="" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(data__decided_x=data__decided_x) + " must be string", value=data__decided_item, name="" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(data__decided_x=data__decided_x) + "", definition={'type': 'string'}, rule='type')
     return data
 
 def validate_https___context_handoff_dev_schemas_full_schema_json___defs_phase(data, custom_formats={}, name_prefix=None):
@@ -916,7 +916,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_failure
                 data__tried_len = len(data__tried)
                 for data__tried_x, data__tried_item in enumerate(data__tried):
                     if not isinstance(data__tried_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(**locals()) + " must be string", value=data__tried_item, name="" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(data__tried_x=data__tried_x) + " must be string", value=data__tried_item, name="" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(data__tried_x=data__tried_x) + "", definition={'type': 'string'}, rule='type')
         if "tried_earlier" in data_keys:
             data_keys.remove("tried_earlier")
             data__triedearlier = data["tried_earlier"]

@@ -114,7 +114,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 data__active_len = len(data__active)
                 for data__active_x, data__active_item in enumerate(data__active):
                     if not isinstance(data__active_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active[{data__active_x}]".format(**locals()) + " must be string", value=data__active_item, name="" + (name_prefix or "data") + ".active[{data__active_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active[{data__active_x}]".format(data__active_x=data__active_x) + " must be string", value=data__active_item, name="" + (name_prefix or "data") + ".active[{data__active_x}]".format(data__active_x=data__active_x) + "", definition={'type': 'string'}, rule='type')
         if "failed" in data_keys:
             data_keys.remove("failed")
             data__failed = data["failed"]
@@ -125,7 +125,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 data__failed_len = len(data__failed)
                 for data__failed_x, data__failed_item in enumerate(data__failed):
                     if not isinstance(data__failed_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".failed[{data__failed_x}]".format(**locals()) + " must be string", value=data__failed_item, name="" + (name_prefix or "data") + ".failed[{data__failed_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".failed[{data__failed_x}]".format(data__failed_x=data__failed_x) + " must be string", value=data__failed_item, name="" + (name_prefix or "data") + ".failed[{data__failed_x}]".format(data__failed_x=data__failed_x) + "", definition={'type': 'string'}, rule='type')
         if "next" in data_keys:
             data_keys.remove("next")
             data__next = data["next"]
@@ -136,7 +136,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 data__next_len = len(data__next)
                 for data__next_x, data__next_item in enumerate(data__next):
                     if not isinstance(data__next_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".next[{data__next_x}]".format(**locals()) + " must be string", value=data__next_item, name="" + (name_prefix or "data") + ".next[{data__next_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".next[{data__next_x}]".format(data__next_x=data__next_x) + " must be string", value=data__next_item, name="" + (name_prefix or "data") + ".next[{data__next_x}]".format(data__next_x=data__next_x) + "", definition={'type': 'string'}, rule='type')
         if "failures" in data_keys:
             data_keys.remove("failures")
             data__failures = data["failures"]
@@ -148,7 +148,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 for data__failures_key in data__failures_keys:
                     if data__failures_key not in []:
                         data__failures_value = data__failures.get(data__failures_key)
-                        validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data__failures_value, custom_formats, (name_prefix or "data") + ".failures.{data__failures_key}".format(**locals()))
+                        validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data__failures_value, custom_formats, (name_prefix or "data") + ".failures.{data__failures_key}".format(data__failures_key=data__failures_key))
         if "pending_decisions" in data_keys:
             data_keys.remove("pending_decisions")
             data__pendingdecisions = data["pending_decisions"]
@@ -159,7 +159,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 data__pendingdecisions_len = len(data__pendingdecisions)
                 for data__pendingdecisions_x, data__pendingdecisions_item in enumerate(data__pendingdecisions):
                     if not isinstance(data__pendingdecisions_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pending_decisions[{data__pendingdecisions_x}]".format(**locals()) + " must be string", value=data__pendingdecisions_item, name="" + (name_prefix or "data") + ".pending_decisions[{data__pendingdecisions_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pending_decisions[{data__pendingdecisions_x}]".format(data__pendingdecisions_x=data__pendingdecisions_x) + " must be string", value=data__pendingdecisions_item, name="" + (name_prefix or "data") + ".pending_decisions[{data__pendingdecisions_x}]".format(data__pendingdecisions_x=data__pendingdecisions_x) + "", definition={'type': 'string'}, rule='type')
         if "names" in data_keys:
             data_keys.remove("names")
             data__names = data["names"]
@@ -172,7 +172,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                     if data__names_key not in []:
                         data__names_value = data__names.get(data__names_key)
                         if not isinstance(data__names_value, (str)):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names.{data__names_key}".format(**locals()) + " must be string", value=data__names_value, name="" + (name_prefix or "data") + ".names.{data__names_key}".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".names.{data__names_key}".format(data__names_key=data__names_key) + " must be string", value=data__names_value, name="" + (name_prefix or "data") + ".names.{data__names_key}".format(data__names_key=data__names_key) + "", definition={'type': 'string'}, rule='type')
         if "missing_dependencies" in data_keys:
             data_keys.remove("missing_dependencies")
             data__missingdependencies = data["missing_dependencies"]
@@ -183,7 +183,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 data__missingdependencies_len = len(data__missingdependencies)
                 for data__missingdependencies_x, data__missingdependencies_item in enumerate(data__missingdependencies):
                     if not isinstance(data__missingdependencies_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".missing_dependencies[{data__missingdependencies_x}]".format(**locals()) + " must be string", value=data__missingdependencies_item, name="" + (name_prefix or "data") + ".missing_dependencies[{data__missingdependencies_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".missing_dependencies[{data__missingdependencies_x}]".format(data__missingdependencies_x=data__missingdependencies_x) + " must be string", value=data__missingdependencies_item, name="" + (name_prefix or "data") + ".missing_dependencies[{data__missingdependencies_x}]".format(data__missingdependencies_x=data__missingdependencies_x) + "", definition={'type': 'string'}, rule='type')
         if "changes" in data_keys:
             data_keys.remove("changes")
             data__changes = data["changes"]
@@ -216,10 +216,10 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_omit
             if data_key not in []:
                 data_value = data.get(data_key)
                 if not isinstance(data_value, (int)) and not (isinstance(data_value, float) and data_value.is_integer()) or isinstance(data_value, bool):
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(**locals()) + " must be integer", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1}, rule='type')
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + " must be integer", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + "", definition={'type': 'integer', 'minimum': 1}, rule='type')
                 if isinstance(data_value, (int, float, Decimal)) and not isinstance(data_value, bool):
                     if data_value < 1:
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(**locals()) + " must be bigger than or equal to 1", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + " must be bigger than or equal to 1", value=data_value, name="" + (name_prefix or "data") + ".{data_key}".format(data_key=data_key) + "", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
     return data
 
 def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_meta(data, custom_formats={}, name_prefix=None):
@@ -274,10 +274,10 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_meta
                     if data__redacted_key not in []:
                         data__redacted_value = data__redacted.get(data__redacted_key)
                         if not isinstance(data__redacted_value, (int)) and not (isinstance(data__redacted_value, float) and data__redacted_value.is_integer()) or isinstance(data__redacted_value, bool):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + " must be integer", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 0}, rule='type')
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + " must be integer", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + "", definition={'type': 'integer', 'minimum': 0}, rule='type')
                         if isinstance(data__redacted_value, (int, float, Decimal)) and not isinstance(data__redacted_value, bool):
                             if data__redacted_value < 0:
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + " must be bigger than or equal to 0", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(**locals()) + "", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + " must be bigger than or equal to 0", value=data__redacted_value, name="" + (name_prefix or "data") + ".redacted.{data__redacted_key}".format(data__redacted_key=data__redacted_key) + "", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
     return data
 
 def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_changes(data, custom_formats={}, name_prefix=None):
@@ -341,7 +341,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__newlyfailed_len = len(data__newlyfailed)
                 for data__newlyfailed_x, data__newlyfailed_item in enumerate(data__newlyfailed):
                     if not isinstance(data__newlyfailed_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(**locals()) + " must be string", value=data__newlyfailed_item, name="" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(data__newlyfailed_x=data__newlyfailed_x) + " must be string", value=data__newlyfailed_item, name="" + (name_prefix or "data") + ".newly_failed[{data__newlyfailed_x}]".format(data__newlyfailed_x=data__newlyfailed_x) + "", definition={'type': 'string'}, rule='type')
         if "recovered" in data_keys:
             data_keys.remove("recovered")
             data__recovered = data["recovered"]
@@ -352,7 +352,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__recovered_len = len(data__recovered)
                 for data__recovered_x, data__recovered_item in enumerate(data__recovered):
                     if not isinstance(data__recovered_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(**locals()) + " must be string", value=data__recovered_item, name="" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(data__recovered_x=data__recovered_x) + " must be string", value=data__recovered_item, name="" + (name_prefix or "data") + ".recovered[{data__recovered_x}]".format(data__recovered_x=data__recovered_x) + "", definition={'type': 'string'}, rule='type')
         if "started" in data_keys:
             data_keys.remove("started")
             data__started = data["started"]
@@ -363,7 +363,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__started_len = len(data__started)
                 for data__started_x, data__started_item in enumerate(data__started):
                     if not isinstance(data__started_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".started[{data__started_x}]".format(**locals()) + " must be string", value=data__started_item, name="" + (name_prefix or "data") + ".started[{data__started_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".started[{data__started_x}]".format(data__started_x=data__started_x) + " must be string", value=data__started_item, name="" + (name_prefix or "data") + ".started[{data__started_x}]".format(data__started_x=data__started_x) + "", definition={'type': 'string'}, rule='type')
         if "newly_done" in data_keys:
             data_keys.remove("newly_done")
             data__newlydone = data["newly_done"]
@@ -374,7 +374,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__newlydone_len = len(data__newlydone)
                 for data__newlydone_x, data__newlydone_item in enumerate(data__newlydone):
                     if not isinstance(data__newlydone_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(**locals()) + " must be string", value=data__newlydone_item, name="" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(data__newlydone_x=data__newlydone_x) + " must be string", value=data__newlydone_item, name="" + (name_prefix or "data") + ".newly_done[{data__newlydone_x}]".format(data__newlydone_x=data__newlydone_x) + "", definition={'type': 'string'}, rule='type')
         if "newly_ready" in data_keys:
             data_keys.remove("newly_ready")
             data__newlyready = data["newly_ready"]
@@ -385,7 +385,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__newlyready_len = len(data__newlyready)
                 for data__newlyready_x, data__newlyready_item in enumerate(data__newlyready):
                     if not isinstance(data__newlyready_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(**locals()) + " must be string", value=data__newlyready_item, name="" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(data__newlyready_x=data__newlyready_x) + " must be string", value=data__newlyready_item, name="" + (name_prefix or "data") + ".newly_ready[{data__newlyready_x}]".format(data__newlyready_x=data__newlyready_x) + "", definition={'type': 'string'}, rule='type')
         if "removed" in data_keys:
             data_keys.remove("removed")
             data__removed = data["removed"]
@@ -396,7 +396,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__removed_len = len(data__removed)
                 for data__removed_x, data__removed_item in enumerate(data__removed):
                     if not isinstance(data__removed_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(**locals()) + " must be string", value=data__removed_item, name="" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(data__removed_x=data__removed_x) + " must be string", value=data__removed_item, name="" + (name_prefix or "data") + ".removed[{data__removed_x}]".format(data__removed_x=data__removed_x) + "", definition={'type': 'string'}, rule='type')
         if "decided" in data_keys:
             data_keys.remove("decided")
             data__decided = data["decided"]
@@ -407,7 +407,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__decided_len = len(data__decided)
                 for data__decided_x, data__decided_item in enumerate(data__decided):
                     if not isinstance(data__decided_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(**locals()) + " must be string", value=data__decided_item, name="" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(data__decided_x=data__decided_x) + " must be string", value=data__decided_item, name="" + (name_prefix or "data") + ".decided[{data__decided_x}]".format(data__decided_x=data__decided_x) + "", definition={'type': 'string'}, rule='type')
     return data
 
 def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data, custom_formats={}, name_prefix=None):
@@ -447,7 +447,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_fail
                 data__tried_len = len(data__tried)
                 for data__tried_x, data__tried_item in enumerate(data__tried):
                     if not isinstance(data__tried_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(**locals()) + " must be string", value=data__tried_item, name="" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(data__tried_x=data__tried_x) + " must be string", value=data__tried_item, name="" + (name_prefix or "data") + ".tried[{data__tried_x}]".format(data__tried_x=data__tried_x) + "", definition={'type': 'string'}, rule='type')
         if "tried_earlier" in data_keys:
             data_keys.remove("tried_earlier")
             data__triedearlier = data["tried_earlier"]

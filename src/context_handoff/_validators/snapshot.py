@@ -76,26 +76,26 @@ def validate_https___context_handoff_dev_schemas_snapshot_schema_json(data, cust
                         data__tasks_value_any_of_count1 = 0
                         if not data__tasks_value_any_of_count1:
                             try:
-                                validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_status(data__tasks_value, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()))
+                                validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_status(data__tasks_value, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key))
                                 data__tasks_value_any_of_count1 += 1
                             except (JsonSchemaValueException, JsonSchemaValuesException): pass
                         if not data__tasks_value_any_of_count1:
                             try:
                                 if not isinstance(data__tasks_value, (list, tuple)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + " must be array", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='type')
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + " must be array", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='type')
                                 data__tasks_value_is_list = isinstance(data__tasks_value, (list, tuple))
                                 if data__tasks_value_is_list:
                                     data__tasks_value_len = len(data__tasks_value)
                                     if data__tasks_value_len < 2:
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + " must contain at least 2 items", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='minItems')
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + " must contain at least 2 items", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='minItems')
                                     if data__tasks_value_len > 2:
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + " must contain less than or equal to 2 items", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='maxItems')
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + " must contain less than or equal to 2 items", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='maxItems')
                                     for data__tasks_value_x, data__tasks_value_item in enumerate(data__tasks_value):
-                                        validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_word(data__tasks_value_item, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}[{data__tasks_value_x}]".format(**locals()))
+                                        validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_word(data__tasks_value_item, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}[{data__tasks_value_x}]".format(data__tasks_key=data__tasks_key, data__tasks_value_x=data__tasks_value_x))
                                 data__tasks_value_any_of_count1 += 1
                             except (JsonSchemaValueException, JsonSchemaValuesException): pass
                         if not data__tasks_value_any_of_count1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + " cannot be validated by any definition", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()) + "", definition={'anyOf': [{'type': 'string', 'pattern': '^[a-z][a-z_-]{0,39}$'}, {'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}]}, rule='anyOf')
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + " cannot be validated by any definition", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + "", definition={'anyOf': [{'type': 'string', 'pattern': '^[a-z][a-z_-]{0,39}$'}, {'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}]}, rule='anyOf')
                 if data__tasks_len != 0:
                     data__tasks_property_names = True
                     for data__tasks_key in data__tasks:
@@ -123,11 +123,11 @@ def validate_https___context_handoff_dev_schemas_snapshot_schema_json(data, cust
                     if data__decisions_key not in []:
                         data__decisions_value = data__decisions.get(data__decisions_key)
                         if not isinstance(data__decisions_value, (str)):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(**locals()) + " must be string", value=data__decisions_value, name="" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(**locals()) + "", definition={'type': 'string', 'maxLength': 100000}, rule='type')
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(data__decisions_key=data__decisions_key) + " must be string", value=data__decisions_value, name="" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(data__decisions_key=data__decisions_key) + "", definition={'type': 'string', 'maxLength': 100000}, rule='type')
                         if isinstance(data__decisions_value, str):
                             data__decisions_value_len = len(data__decisions_value)
                             if data__decisions_value_len > 100000:
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(**locals()) + " must be shorter than or equal to 100000 characters", value=data__decisions_value, name="" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(**locals()) + "", definition={'type': 'string', 'maxLength': 100000}, rule='maxLength')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(data__decisions_key=data__decisions_key) + " must be shorter than or equal to 100000 characters", value=data__decisions_value, name="" + (name_prefix or "data") + ".decisions.{data__decisions_key}".format(data__decisions_key=data__decisions_key) + "", definition={'type': 'string', 'maxLength': 100000}, rule='maxLength')
                 if data__decisions_len != 0:
                     data__decisions_property_names = True
                     for data__decisions_key in data__decisions:

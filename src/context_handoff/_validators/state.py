@@ -66,7 +66,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         data__context__activetasks_len = len(data__context__activetasks)
                         for data__context__activetasks_x, data__context__activetasks_item in enumerate(data__context__activetasks):
                             if not isinstance(data__context__activetasks_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.active_tasks[{data__context__activetasks_x}]".format(**locals()) + " must be string", value=data__context__activetasks_item, name="" + (name_prefix or "data") + ".context.active_tasks[{data__context__activetasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.active_tasks[{data__context__activetasks_x}]".format(data__context__activetasks_x=data__context__activetasks_x) + " must be string", value=data__context__activetasks_item, name="" + (name_prefix or "data") + ".context.active_tasks[{data__context__activetasks_x}]".format(data__context__activetasks_x=data__context__activetasks_x) + "", definition={'type': 'string'}, rule='type')
                 if "completed_tasks" in data__context_keys:
                     data__context_keys.remove("completed_tasks")
                     data__context__completedtasks = data__context["completed_tasks"]
@@ -77,7 +77,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         data__context__completedtasks_len = len(data__context__completedtasks)
                         for data__context__completedtasks_x, data__context__completedtasks_item in enumerate(data__context__completedtasks):
                             if not isinstance(data__context__completedtasks_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.completed_tasks[{data__context__completedtasks_x}]".format(**locals()) + " must be string", value=data__context__completedtasks_item, name="" + (name_prefix or "data") + ".context.completed_tasks[{data__context__completedtasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.completed_tasks[{data__context__completedtasks_x}]".format(data__context__completedtasks_x=data__context__completedtasks_x) + " must be string", value=data__context__completedtasks_item, name="" + (name_prefix or "data") + ".context.completed_tasks[{data__context__completedtasks_x}]".format(data__context__completedtasks_x=data__context__completedtasks_x) + "", definition={'type': 'string'}, rule='type')
                 if "failed_tasks" in data__context_keys:
                     data__context_keys.remove("failed_tasks")
                     data__context__failedtasks = data__context["failed_tasks"]
@@ -88,7 +88,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         data__context__failedtasks_len = len(data__context__failedtasks)
                         for data__context__failedtasks_x, data__context__failedtasks_item in enumerate(data__context__failedtasks):
                             if not isinstance(data__context__failedtasks_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.failed_tasks[{data__context__failedtasks_x}]".format(**locals()) + " must be string", value=data__context__failedtasks_item, name="" + (name_prefix or "data") + ".context.failed_tasks[{data__context__failedtasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.failed_tasks[{data__context__failedtasks_x}]".format(data__context__failedtasks_x=data__context__failedtasks_x) + " must be string", value=data__context__failedtasks_item, name="" + (name_prefix or "data") + ".context.failed_tasks[{data__context__failedtasks_x}]".format(data__context__failedtasks_x=data__context__failedtasks_x) + "", definition={'type': 'string'}, rule='type')
                 if "session_start" in data__context_keys:
                     data__context_keys.remove("session_start")
                     data__context__sessionstart = data__context["session_start"]
@@ -110,7 +110,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                 for data__tasks_key in data__tasks_keys:
                     if data__tasks_key not in []:
                         data__tasks_value = data__tasks.get(data__tasks_key)
-                        validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(data__tasks_value, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}".format(**locals()))
+                        validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(data__tasks_value, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key))
         if "dag" in data_keys:
             data_keys.remove("dag")
             data__dag = data["dag"]
@@ -130,7 +130,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__dag__phases_key in data__dag__phases_keys:
                             if data__dag__phases_key not in []:
                                 data__dag__phases_value = data__dag__phases.get(data__dag__phases_key)
-                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(data__dag__phases_value, custom_formats, (name_prefix or "data") + ".dag.phases.{data__dag__phases_key}".format(**locals()))
+                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(data__dag__phases_value, custom_formats, (name_prefix or "data") + ".dag.phases.{data__dag__phases_key}".format(data__dag__phases_key=data__dag__phases_key))
         if "error_tracking" in data_keys:
             data_keys.remove("error_tracking")
             data__errortracking = data["error_tracking"]
@@ -148,7 +148,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                     if data__errortracking__errors_is_list:
                         data__errortracking__errors_len = len(data__errortracking__errors)
                         for data__errortracking__errors_x, data__errortracking__errors_item in enumerate(data__errortracking__errors):
-                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_error_record(data__errortracking__errors_item, custom_formats, (name_prefix or "data") + ".error_tracking.errors[{data__errortracking__errors_x}]".format(**locals()))
+                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_error_record(data__errortracking__errors_item, custom_formats, (name_prefix or "data") + ".error_tracking.errors[{data__errortracking__errors_x}]".format(data__errortracking__errors_x=data__errortracking__errors_x))
         if "user_customizations" in data_keys:
             data_keys.remove("user_customizations")
             data__usercustomizations = data["user_customizations"]
@@ -166,7 +166,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                     if data__usercustomizations__runtimedecisions_is_list:
                         data__usercustomizations__runtimedecisions_len = len(data__usercustomizations__runtimedecisions)
                         for data__usercustomizations__runtimedecisions_x, data__usercustomizations__runtimedecisions_item in enumerate(data__usercustomizations__runtimedecisions):
-                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_decision(data__usercustomizations__runtimedecisions_item, custom_formats, (name_prefix or "data") + ".user_customizations.runtime_decisions[{data__usercustomizations__runtimedecisions_x}]".format(**locals()))
+                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_decision(data__usercustomizations__runtimedecisions_item, custom_formats, (name_prefix or "data") + ".user_customizations.runtime_decisions[{data__usercustomizations__runtimedecisions_x}]".format(data__usercustomizations__runtimedecisions_x=data__usercustomizations__runtimedecisions_x))
         if "filesystem_state" in data_keys:
             data_keys.remove("filesystem_state")
             data__filesystemstate = data["filesystem_state"]
@@ -186,7 +186,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__filesystemstate__files_key in data__filesystemstate__files_keys:
                             if data__filesystemstate__files_key not in []:
                                 data__filesystemstate__files_value = data__filesystemstate__files.get(data__filesystemstate__files_key)
-                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_record(data__filesystemstate__files_value, custom_formats, (name_prefix or "data") + ".filesystem_state.files.{data__filesystemstate__files_key}".format(**locals()))
+                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_record(data__filesystemstate__files_value, custom_formats, (name_prefix or "data") + ".filesystem_state.files.{data__filesystemstate__files_key}".format(data__filesystemstate__files_key=data__filesystemstate__files_key))
                 if "disk_usage" in data__filesystemstate_keys:
                     data__filesystemstate_keys.remove("disk_usage")
                     data__filesystemstate__diskusage = data__filesystemstate["disk_usage"]
@@ -301,7 +301,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                             if data__environmentconfig__dependencies__pythonpackages_is_list:
                                 data__environmentconfig__dependencies__pythonpackages_len = len(data__environmentconfig__dependencies__pythonpackages)
                                 for data__environmentconfig__dependencies__pythonpackages_x, data__environmentconfig__dependencies__pythonpackages_item in enumerate(data__environmentconfig__dependencies__pythonpackages):
-                                    validate_https___context_handoff_dev_schemas_state_schema_json___defs_package(data__environmentconfig__dependencies__pythonpackages_item, custom_formats, (name_prefix or "data") + ".environment_config.dependencies.python_packages[{data__environmentconfig__dependencies__pythonpackages_x}]".format(**locals()))
+                                    validate_https___context_handoff_dev_schemas_state_schema_json___defs_package(data__environmentconfig__dependencies__pythonpackages_item, custom_formats, (name_prefix or "data") + ".environment_config.dependencies.python_packages[{data__environmentconfig__dependencies__pythonpackages_x}]".format(data__environmentconfig__dependencies__pythonpackages_x=data__environmentconfig__dependencies__pythonpackages_x))
                         if "missing_dependencies" in data__environmentconfig__dependencies_keys:
                             data__environmentconfig__dependencies_keys.remove("missing_dependencies")
                             data__environmentconfig__dependencies__missingdependencies = data__environmentconfig__dependencies["missing_dependencies"]
@@ -312,7 +312,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                                 data__environmentconfig__dependencies__missingdependencies_len = len(data__environmentconfig__dependencies__missingdependencies)
                                 for data__environmentconfig__dependencies__missingdependencies_x, data__environmentconfig__dependencies__missingdependencies_item in enumerate(data__environmentconfig__dependencies__missingdependencies):
                                     if not isinstance(data__environmentconfig__dependencies__missingdependencies_item, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.dependencies.missing_dependencies[{data__environmentconfig__dependencies__missingdependencies_x}]".format(**locals()) + " must be string", value=data__environmentconfig__dependencies__missingdependencies_item, name="" + (name_prefix or "data") + ".environment_config.dependencies.missing_dependencies[{data__environmentconfig__dependencies__missingdependencies_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.dependencies.missing_dependencies[{data__environmentconfig__dependencies__missingdependencies_x}]".format(data__environmentconfig__dependencies__missingdependencies_x=data__environmentconfig__dependencies__missingdependencies_x) + " must be string", value=data__environmentconfig__dependencies__missingdependencies_item, name="" + (name_prefix or "data") + ".environment_config.dependencies.missing_dependencies[{data__environmentconfig__dependencies__missingdependencies_x}]".format(data__environmentconfig__dependencies__missingdependencies_x=data__environmentconfig__dependencies__missingdependencies_x) + "", definition={'type': 'string'}, rule='type')
     return data
 
 def validate_https___context_handoff_dev_schemas_state_schema_json___defs_package(data, custom_formats={}, name_prefix=None):
@@ -362,7 +362,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_r
                 data__requiredby_len = len(data__requiredby)
                 for data__requiredby_x, data__requiredby_item in enumerate(data__requiredby):
                     if not isinstance(data__requiredby_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".required_by[{data__requiredby_x}]".format(**locals()) + " must be string", value=data__requiredby_item, name="" + (name_prefix or "data") + ".required_by[{data__requiredby_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".required_by[{data__requiredby_x}]".format(data__requiredby_x=data__requiredby_x) + " must be string", value=data__requiredby_item, name="" + (name_prefix or "data") + ".required_by[{data__requiredby_x}]".format(data__requiredby_x=data__requiredby_x) + "", definition={'type': 'string'}, rule='type')
         if "produced_by" in data_keys:
             data_keys.remove("produced_by")
             data__producedby = data["produced_by"]
@@ -460,7 +460,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_error_
                 data__attemptedfixes_len = len(data__attemptedfixes)
                 for data__attemptedfixes_x, data__attemptedfixes_item in enumerate(data__attemptedfixes):
                     if not isinstance(data__attemptedfixes_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".attempted_fixes[{data__attemptedfixes_x}]".format(**locals()) + " must be string", value=data__attemptedfixes_item, name="" + (name_prefix or "data") + ".attempted_fixes[{data__attemptedfixes_x}]".format(**locals()) + "", definition={'type': ['string']}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".attempted_fixes[{data__attemptedfixes_x}]".format(data__attemptedfixes_x=data__attemptedfixes_x) + " must be string", value=data__attemptedfixes_item, name="" + (name_prefix or "data") + ".attempted_fixes[{data__attemptedfixes_x}]".format(data__attemptedfixes_x=data__attemptedfixes_x) + "", definition={'type': ['string']}, rule='type')
     return data
 
 def validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(data, custom_formats={}, name_prefix=None):
@@ -484,7 +484,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(
                 data__tasks_len = len(data__tasks)
                 for data__tasks_x, data__tasks_item in enumerate(data__tasks):
                     if not isinstance(data__tasks_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(**locals()) + " must be string", value=data__tasks_item, name="" + (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(data__tasks_x=data__tasks_x) + " must be string", value=data__tasks_item, name="" + (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(data__tasks_x=data__tasks_x) + "", definition={'type': 'string'}, rule='type')
         if "status" in data_keys:
             data_keys.remove("status")
             data__status = data["status"]
@@ -521,7 +521,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(d
                 data__dependencies_len = len(data__dependencies)
                 for data__dependencies_x, data__dependencies_item in enumerate(data__dependencies):
                     if not isinstance(data__dependencies_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependencies[{data__dependencies_x}]".format(**locals()) + " must be string", value=data__dependencies_item, name="" + (name_prefix or "data") + ".dependencies[{data__dependencies_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependencies[{data__dependencies_x}]".format(data__dependencies_x=data__dependencies_x) + " must be string", value=data__dependencies_item, name="" + (name_prefix or "data") + ".dependencies[{data__dependencies_x}]".format(data__dependencies_x=data__dependencies_x) + "", definition={'type': 'string'}, rule='type')
         if "dependents" in data_keys:
             data_keys.remove("dependents")
             data__dependents = data["dependents"]
@@ -532,7 +532,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(d
                 data__dependents_len = len(data__dependents)
                 for data__dependents_x, data__dependents_item in enumerate(data__dependents):
                     if not isinstance(data__dependents_item, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependents[{data__dependents_x}]".format(**locals()) + " must be string", value=data__dependents_item, name="" + (name_prefix or "data") + ".dependents[{data__dependents_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependents[{data__dependents_x}]".format(data__dependents_x=data__dependents_x) + " must be string", value=data__dependents_item, name="" + (name_prefix or "data") + ".dependents[{data__dependents_x}]".format(data__dependents_x=data__dependents_x) + "", definition={'type': 'string'}, rule='type')
         if "error" in data_keys:
             data_keys.remove("error")
             data__error = data["error"]

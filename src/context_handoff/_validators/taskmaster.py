@@ -31,7 +31,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json(data, cu
             if data__tasks_is_list:
                 data__tasks_len = len(data__tasks)
                 for data__tasks_x, data__tasks_item in enumerate(data__tasks):
-                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_task(data__tasks_item, custom_formats, (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(**locals()))
+                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_task(data__tasks_item, custom_formats, (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(data__tasks_x=data__tasks_x))
         if "metadata" in data_keys:
             data_keys.remove("metadata")
             data__metadata = data["metadata"]
@@ -81,7 +81,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_t
             if data__subtasks_is_list:
                 data__subtasks_len = len(data__subtasks)
                 for data__subtasks_x, data__subtasks_item in enumerate(data__subtasks):
-                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtask(data__subtasks_item, custom_formats, (name_prefix or "data") + ".subtasks[{data__subtasks_x}]".format(**locals()))
+                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtask(data__subtasks_item, custom_formats, (name_prefix or "data") + ".subtasks[{data__subtasks_x}]".format(data__subtasks_x=data__subtasks_x))
     return data
 
 def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtask(data, custom_formats={}, name_prefix=None):
@@ -138,7 +138,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_d
     if data_is_list:
         data_len = len(data)
         for data_x, data_item in enumerate(data):
-            validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependency(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(**locals()))
+            validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependency(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(data_x=data_x))
     return data
 
 def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependency(data, custom_formats={}, name_prefix=None):

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from .. import defaults
 from ..defaults import AUTO
-from ..errors import InputError, StateFileNotFound
+from ..errors import InputError, Problem, StateFileNotFound
 from ..excerpt import describe_document
 from ..load import FolderDocument
 from ..markdown import MarkdownDocument
@@ -47,13 +47,16 @@ __all__ = ["AUTO", "MAYBE", "NO", "SURE", "InputFormat", "ReadOptions"]
 
 ENTRY_POINT_GROUP = "context_handoff.formats"
 # Where a state is looked for when none is named ("*": any one folder there).
-DISCOVERED_PATHS = (Path(defaults.STATE_FILE), Path(defaults.TASKMASTER_FILE),
-                    Path("specs/*/tasks.md"), Path(".kiro/specs/*/tasks.md"),
-                    Path(".beads/issues.jsonl"), Path("backlog/tasks"),
-                    Path("sprint-status.yaml"),
-                    Path("_bmad-output/implementation-artifacts/sprint-status.yaml"),
-                    Path("docs/sprint-artifacts/sprint-status.yaml"), Path("prd.json"),
-                    Path("scripts/ralph/prd.json"), Path("conductor/tracks.md"))
+# Each with the format kept there: --format picks among the places found.
+DISCOVERED_FORMATS = {
+    Path(defaults.STATE_FILE): "orchestrator", Path(defaults.TASKMASTER_FILE): "taskmaster",
+    Path("specs/*/tasks.md"): "speckit", Path(".kiro/specs/*/tasks.md"): "kiro",
+    Path(".beads/issues.jsonl"): "beads", Path("backlog/tasks"): "backlog",
+    Path(".backlog/tasks"): "backlog", Path("sprint-status.yaml"): "bmad",
+    Path("_bmad-output/implementation-artifacts/sprint-status.yaml"): "bmad",
+    Path("docs/sprint-artifacts/sprint-status.yaml"): "bmad", Path("prd.json"): "ralph",
+    Path("scripts/ralph/prd.json"): "ralph", Path("conductor/tracks.md"): "conductor"}
+DISCOVERED_PATHS = tuple(DISCOVERED_FORMATS)
 # What a discovered place names as the state: the folder for the formats kept in one.
 _FOLDER_STATES = frozenset({"tasks", "tracks.md"})
 
@@ -149,6 +152,9 @@ def check_document(document: Any, source: str, requested: str = AUTO,
     problems = fmt.check(document, source, options)
     if not problems:
         return fmt
+    if (fmt is not detected and len(problems) == 1 and fmt.detect(document) == NO
+            and isinstance(document, (MarkdownDocument, FolderDocument))):
+        raise InputError(_not_this_format(fmt, problems[0], source))
     rival = _rival(fmt, document) if fmt is detected else None
     if rival is not None:  # auto chose, and another format fits in part: say why this one
         raise InputError(_rival_verdict(fmt, rival, source, len(problems)), problems,
@@ -195,6 +201,14 @@ def _not_a_task_list(document: MarkdownDocument | FolderDocument, source: str) -
             "(`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder")
 
 
+def _not_this_format(fmt: InputFormat, problem: Problem, source: str) -> str:
+    """One line for a Markdown file or folder that --format's reader finds nothing in:
+    what it lacks and what was looked for."""
+    telltale = getattr(fmt, "telltale", "")
+    looked = f"; looked for {fmt.label}, known by {telltale}" if telltale else ""
+    return f"{source}: read as {fmt.label} (--format {fmt.name}): {problem.message}{looked}"
+
+
 def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source: str,
              count: int, document: Any) -> str:
     noun = "1 problem stops" if count == 1 else f"{count} problems stop"
@@ -204,18 +218,29 @@ def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source:
     forced = f"{source}: read as {fmt.label} (--format {fmt.name}), {noun} it being read"
     if detected is not None and score == SURE:
         return f"{forced}; it looks like {detected.label}: try --format {detected.name} or auto"
+    if isinstance(document, MarkdownDocument):
+        boxes = len(document.checkboxes)
+        return f"{forced}; it is Markdown with {boxes} checkbox item{'s' * (boxes != 1)}"
+    if isinstance(document, FolderDocument):
+        return f"{forced}; it is a folder of {len(document.files)} task-like files"
     return f"{forced}; it looks like {describe_document(document)}"
 
 
-def discover_state(folder: Path = Path()) -> Path:
+def discover_state(folder: Path = Path(), input_format: str = AUTO) -> Path:
     """The state in ``folder`` when none is named: the one known place that exists
-    there (docs/formats.md lists them); an error naming them all when there are several."""
-    found = [path for pattern in DISCOVERED_PATHS for path in _matches(folder, pattern)]
+    there (docs/formats.md lists them), of ``input_format`` when one is named; an error
+    naming them all when there are several."""
+    found = [path for pattern, kept in DISCOVERED_FORMATS.items()
+             if input_format in (AUTO, kept) for path in _matches(folder, pattern)]
     if len(found) == 1:
         return found[0]
     if found:
         raise InputError(f"several task files here: {', '.join(map(str, found))}; name one "
                          "with --state (and its reader with --format, if auto does not know it)")
+    if input_format != AUTO and input_format in BUILTIN_FORMATS_BY_NAME:
+        places = [str(p) for p, kept in DISCOVERED_FORMATS.items() if kept == input_format]
+        raise StateFileNotFound(f"no {input_format} state here: none of {', '.join(places)} "
+                                "exists; name one with --state")
     raise StateFileNotFound(
         f"no state file here: none of {', '.join(map(str, DISCOVERED_PATHS))} exists; "
         "name one with --state")

@@ -11,9 +11,15 @@ else the plan, are the task's details). Drafts,
 completed and archived tasks live in other folders and are not read, as ``backlog task
 list`` does not list them.
 
-Statuses: the first of the project's list is not started, the last is done, those
-between are in progress; a status not in the list is kept as not started (the CLI
-lists it last). A task is ready, as the CLI's ``isReady`` says, when it is not done
+With ``backlog init --config-location root``, the config is ``backlog.config.yml`` at
+the project root, beside the tasks' folder (``backlog_directory``, e.g. ``.backlog/``);
+it is read from there when the folder holds none. The ``tasks/`` folder itself may be
+given as the state (its config is then the one above it).
+
+Statuses: a status whose word is "Blocked" is blocked; otherwise the first of the
+project's list is not started, the last is done, those between are in progress; a
+status not in the list is kept as not started (the CLI lists it last). A task is
+ready, as the CLI's ``isReady`` says, when it is not done
 and every task it depends on is done. The CLI lists tasks by priority (high, medium,
 low, none), then by id in numeric order (``TASK-2`` before ``TASK-10``, ``TASK-1.1``
 after ``TASK-1``); the next tasks are the ready ones not yet started, in that order.
@@ -25,11 +31,12 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .. import load
 from ..errors import InputError, Problem
 from ..load import FolderDocument
 from ..model import Source, State, Task
 from . import tasklist
-from .base import MAYBE, NO, SURE, ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions, inside
 
 name = "backlog"
 label = "a Backlog.md folder"
@@ -37,7 +44,11 @@ telltale = "tasks/*.md with YAML front matter"  # what detect() is sure by
 CONFIG = "config.yml"
 DEFAULT_STATUSES = ("To Do", "In Progress", "Done")
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+ROOT_CONFIG = "backlog.config.yml"  # `backlog init --config-location root`: beside the folder
 _TASK_FILE = re.compile(r"(?:backlog/)?tasks/[^/]+\.md")
+# the tasks/ folder itself given as the state: its files as Backlog.md names them
+_OWN_TASK_FILE = re.compile(r"[^/]+-\d+(?:\.\d+)* - [^/]*\.md")
+_BLOCKED = "blocked"  # a status of this word is blocked, wherever it is in the list
 _NUMBERS = re.compile(r"\d+")
 _READ = ("id", "title", "status", "priority", "dependencies", "parent_task_id", "parent",
          "created_date", "updated_date")
@@ -59,6 +70,10 @@ def detect(document: Any) -> int:
 
 
 def _task_files(document: FolderDocument) -> list[str]:
+    if document.root.name == "tasks":
+        own = [path for path in document.files if _OWN_TASK_FILE.fullmatch(path)]
+        if own:
+            return own
     return [path for path in document.files if _TASK_FILE.fullmatch(path)]
 
 
@@ -95,7 +110,7 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
 
 def to_state(document: Any, source: Source, options: ReadOptions,
              redact: Callable[[Any], Any]) -> State:
-    project = _project(document)
+    project = _project(document, options)
     # only the fields read reach the State: only they are scrubbed
     fronts = redact([{**{key: front.get(key) for key in _READ if key in front},
                       "notes": _section(document.files[path])}
@@ -119,15 +134,33 @@ def to_state(document: Any, source: Source, options: ReadOptions,
         warnings=tuple(warnings)), source, name)
 
 
-def _project(document: FolderDocument) -> _Project:
+def _project(document: FolderDocument, options: ReadOptions) -> _Project:
     path = _config_path(document)
-    config = document.parse(path) if path is not None else None
+    config = document.parse(path) if path is not None else _outside_config(document, options)
     config = config if isinstance(config, dict) else {}
     listed = config.get("statuses")
     statuses = tuple(str(s) for s in listed) if isinstance(listed, list) and listed \
         else DEFAULT_STATUSES
     project = config.get("project_name")
     return _Project(project if isinstance(project, str) else None, statuses)
+
+
+def _outside_config(document: FolderDocument, options: ReadOptions) -> Any:
+    """The config kept outside the folder read: ``backlog.config.yml`` at the project
+    root (``--config-location root``, tasks in ``.backlog/`` or another folder), or the
+    backlog folder's ``config.yml`` when its ``tasks/`` folder is the state. Never one
+    outside ``options.root`` (the web API's state root)."""
+    folder = document.root
+    candidates = [folder.parent / ROOT_CONFIG]
+    if folder.name == "tasks":
+        candidates = [folder.parent / CONFIG, folder.parent.parent / ROOT_CONFIG]
+    for candidate in candidates:
+        if options.root is not None and not inside(candidate, options.root):
+            continue
+        if candidate.is_file():
+            return load.load_document(candidate).document
+    return None
+
 
 
 def _section(text: str) -> str | None:
@@ -144,7 +177,9 @@ def _section(text: str) -> str | None:
 def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
     tid = str(front["id"])
     word = str(front.get("status") or statuses[0])
-    if word == statuses[-1]:
+    if word.strip().casefold() == _BLOCKED:
+        status = "blocked"
+    elif word == statuses[-1]:
         status = "done"
     elif word in statuses[1:-1]:
         status = "running"

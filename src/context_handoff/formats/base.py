@@ -21,6 +21,15 @@ class ReadOptions(NamedTuple):
     root: Path | None = None  # files beside the state are read only inside this folder
 
 
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, links followed, is in ``root``: a file beside the state is read
+    only then when ReadOptions has a root."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: not a file to read
+        return False
+
+
 class InputFormat(Protocol):
     """One input format. A module with these names satisfies it (``telltale`` is
     optional: messages say it when they say why a file was read as this format)."""

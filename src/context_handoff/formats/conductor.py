@@ -9,8 +9,9 @@ boxes, and ``metadata.json`` (``track_id``, ``status``, ``description``, times).
 
 Conductor implements the first track that is not done, its plan's tasks one after the
 other: the next task is the first open one of that track, once the task before it is
-done. The tasks have no ids: each gets its track, its position and a digest of its
-text (``auth_20250101/2.3:9f1c``).
+done. The tasks have no ids: each gets its track's id (``metadata.json``'s
+``track_id``, else its folder under ``tracks/``; none for a plan.md read alone) and a
+digest of its text and its parent's id (``auth_20250101/9f1c2a``).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def detect(document: Any) -> int:
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     if isinstance(document, MarkdownDocument):
-        return []
+        return [] if document.checkboxes else tasklist.no_checklist(source, document, "")
     if not isinstance(document, FolderDocument):
         return [Problem(source, "$", "Conductor keeps its tracks in a folder: name the "
                         "conductor/ folder, a track's folder or its plan.md with --state")]
@@ -92,11 +93,11 @@ def to_state(document: Any, source: Source, options: ReadOptions,
 
 def _tracks_and_plans(document: Any, source: Source
                       ) -> list[tuple[_Track, MarkdownDocument]]:
-    """Each track to read with its parsed plan: a plan.md alone is one track, named by
-    its folder."""
+    """Each track to read with its parsed plan: a plan.md alone is one track without an
+    id (its ids then need no folder name: a copy elsewhere has the same ones)."""
     if isinstance(document, MarkdownDocument):
-        folder = Path(source.name).parent.name or "plan"
-        return [(_Track(folder, folder, ""), document)]
+        return [(_Track("", _heading(document) or Path(source.name).parent.name or "plan",
+                        ""), document)]
     found = []
     plans = _plans(document)
     for track in _tracks(document):
@@ -106,11 +107,24 @@ def _tracks_and_plans(document: Any, source: Source
     return found
 
 
+def _heading(plan: MarkdownDocument) -> str | None:
+    """The plan's own title (``# Implementation Plan: Search``), if it has one."""
+    headings = next((item.headings for item in plan.items if item.headings), ())
+    return headings[0] if headings else None
+
+
 def _plans(document: FolderDocument) -> dict[str, str]:
     """track id -> its plan's path; a track's own folder is the one track it holds."""
     plans = {m.group(1): path for path in document.files if (m := _PLAN.fullmatch(path))}
     if not plans and document.files.keys() >= _TRACK_FILES:
-        plans[document.root.name] = "plan.md"
+        # a track's own folder: its id is metadata.json's, not the folder's name (a copy
+        # elsewhere keeps its ids)
+        try:
+            meta = json.loads(document.files["metadata.json"])
+        except ValueError:
+            meta = None
+        track_id = meta.get("track_id") if isinstance(meta, dict) else None
+        plans[track_id if isinstance(track_id, str) and track_id else "track"] = "plan.md"
     return plans
 
 
@@ -157,20 +171,15 @@ def _plan(track: _Track, plan: MarkdownDocument, redact: Callable[[Any], Any],
     children: dict[str, list[str]] = {}
     ids: dict[int, str] = {}
     phase_of: dict[str, list[str]] = {}
-    counters: dict[str | None, int] = {}
+    seen: dict[str, int] = {}
+    prefix = f"{track.track_id}/" if track.track_id else ""
     for index, item in enumerate(items):
         if item.mark is None:
             continue
         parent = ids.get(item.parent) if item.parent is not None else None
         heading = item.headings[-1] if item.headings else "Plan"
-        if parent is None:
-            counters.setdefault(heading, 0)
-        key = parent if parent is not None else heading
-        counters[key] = counters.get(key, 0) + 1
         text = _NOISE.sub("", item.text).strip()
-        position = _position(parent, list(phase_of).index(heading) + 1 if heading in phase_of
-                             else len(phase_of) + 1, counters[key])
-        tid = tasklist.position_id(f"{track.track_id}/{position}", text)
+        tid = tasklist.text_id(prefix, parent, text, seen)
         status, word = tasklist.box_status(item)
         tasks[tid] = tasklist.make_task(tid, _name(text), status, word, parent=parent)
         ids[index] = tid
@@ -178,15 +187,9 @@ def _plan(track: _Track, plan: MarkdownDocument, redact: Callable[[Any], Any],
         if parent is not None:
             children.setdefault(parent, []).append(tid)
     ready = tasklist.in_sequence(tasks, children)
-    phases = [Phase(f"{track.track_id}/{i}", f"{redact([track.title])[0]}: {title}",
+    phases = [Phase(f"{prefix}{i}", f"{redact([track.title])[0]}: {title}",
                     tuple(ids_), None) for i, (title, ids_) in enumerate(phase_of.items(), 1)]
     return tasks, phases, ready
-
-
-def _position(parent: str | None, phase: int, count: int) -> str:
-    if parent is None:
-        return f"{phase}.{count}"
-    return f"{parent.split('/', 1)[1].split(':')[0]}.{count}"
 
 
 def _name(text: str) -> str:

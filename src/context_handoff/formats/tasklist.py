@@ -65,10 +65,16 @@ def make_task(tid: str, name: str, status: str, word: str, *,
                 failed_at=None, priority=priority, source_status=word, parent=parent)
 
 
-def position_id(position: str, text: str) -> str:
-    """An id for a task the file gives none: its position (``2.3``: the third task of
-    the second group) and four hex digits of its text, the same on every run."""
-    return f"{position}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:4]}"
+def text_id(prefix: str, parent: str | None, text: str, seen: dict[str, int]) -> str:
+    """An id for a task the file gives none: six hex digits of its text and its parent's
+    id, after ``prefix``; the same on every run and wherever the task moves, so inserting
+    or moving another task changes no other id. Only identical texts under one parent
+    are told apart by their order (``-2``, ``-3``); ``seen`` counts them."""
+    within = (parent or "").removeprefix(prefix)  # the same wherever the prefix differs
+    digest = hashlib.sha256(f"{within}\0{text}".encode("utf-8", "surrogatepass"))
+    base = f"{prefix}{digest.hexdigest()[:6]}"
+    seen[base] = seen.get(base, 0) + 1
+    return base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
 def add_task(tasks: dict[str, Task], task: Task, where: str, warnings: list[str]) -> None:

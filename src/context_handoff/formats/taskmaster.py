@@ -32,7 +32,7 @@ from .. import validate
 from ..errors import InputError, Problem
 from ..model import Source, State, Task
 from ..times import check_calendar, parse_time
-from .base import MAYBE, NO, SURE, ReadOptions
+from .base import MAYBE, NO, SURE, ReadOptions, inside
 
 name = "taskmaster"
 label = "a Task Master tasks.json"
@@ -139,7 +139,7 @@ def _state_file(path: Path | None, root: Path | None = None) -> Path | None:
     candidates = [folder.parent / "state.json"] if folder.name == "tasks" else []
     candidates.append(folder / "state.json")
     if root is not None:
-        candidates = [c for c in candidates if _inside(c, root)]
+        candidates = [c for c in candidates if inside(c, root)]
     return next((c for c in candidates if c.is_file()), None)
 
 
@@ -253,12 +253,6 @@ def _subtask_dependency(parent_id: str, dep: float | str) -> str:
         return dep
     return f"{parent_id}.{_id(dep)}"
 
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # a symlink loop: not a file to read
-        return False
 
 
 def next_order(raw_tasks: list[dict[str, Any]]) -> tuple[str, ...]:

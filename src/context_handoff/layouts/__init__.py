@@ -61,6 +61,7 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
     payload = pack_sections(build_layout(facts, header, limits), header, counter)
     if payload.omitted:
         payload = pack_sections(build_layout(facts, header, terse(limits)), header, counter)
+        return payload._replace(terse=True)
     return payload
 
 
@@ -73,8 +74,8 @@ def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = T
     Whatever a payload keeps of a section is a prefix of this list, so the items
     ``omitted`` counts are ``items[len(kept):]``: the MCP server's ``more`` pages them.
 
-    A payload with anything omitted was packed in the terse form (``terse_form=True``);
-    one with nothing omitted, in the generous form.
+    ``terse_form`` is the form the payload was packed in (``Payload.terse``): the terse
+    one whenever the generous form had to cut, even if the terse one then fits whole.
     """
     limits = LIMITS_BY_LEVEL[level]
     header = Header("", "", level, 0, "", "")
