@@ -304,4 +304,4 @@ def test_task_master_project_is_found_and_its_tag_read(project, tmp_path):
     assert first in ("2.1", {"id": "2.1", "name": "Probe step"})
     forced = project({"format": "orchestrator"})
     assert forced.returncode != 0
-    assert "try --format taskmaster or auto" in forced.log
+    assert "no orchestrator state here" in forced.log and "try --format auto" in forced.log

@@ -216,9 +216,13 @@ def test_the_context_names_the_exact_more_call_for_each_cut_section(
     data = _block(context)
     assert data["omitted"]
     calls = re.search(r'call it with level "(\w+)", budget (\d+), and (.*)\.$', context)
-    assert calls is not None, context
-    level, held = calls.group(1), int(calls.group(2))
-    offsets = dict(re.findall(r"section (\S+) offset (\d+)", calls.group(3)))
+    if calls is not None:
+        level, held = calls.group(1), int(calls.group(2))
+        offsets = dict(re.findall(r"section (\S+) offset (\d+)", calls.group(3)))
+    else:  # no room to list each call: the one-sentence rule, followed as a model would
+        assert "offset = the number of items this payload holds in it" in context, context
+        level, held = data["meta"]["level"], data["meta"]["budget"]
+        offsets = {section: str(len(payload_items(data, section))) for section in data["omitted"]}
     assert set(offsets) == set(data["omitted"]) and held == data["meta"]["budget"]
     session = HandoffSession(SessionOptions(root=project))
     for section, cut in data["omitted"].items():
@@ -231,7 +235,8 @@ def test_the_context_names_the_exact_more_call_for_each_cut_section(
             if not page.remaining:
                 break
         assert len(got) == cut, section
-        assert not [item for item in got if item in payload_items(data, section)]
+        if section != "execution_state.failure_types":  # runs ([type, n]) repeat by value
+            assert not [item for item in got if item in payload_items(data, section)]
 
 
 def test_below_the_frame_the_note_says_how_big_the_frame_is(tmp_path: Path) -> None:

@@ -239,8 +239,10 @@ def discover_state(folder: Path = Path(), input_format: str = AUTO) -> Path:
                          "with --state (and its reader with --format, if auto does not know it)")
     if input_format != AUTO and input_format in BUILTIN_FORMATS_BY_NAME:
         places = [str(p) for p, kept in DISCOVERED_FORMATS.items() if kept == input_format]
+        others = [str(path) for pattern in DISCOVERED_FORMATS for path in _matches(folder, pattern)]
+        found_else = f" (found {', '.join(others)}: try --format auto)" if others else ""
         raise StateFileNotFound(f"no {input_format} state here: none of {', '.join(places)} "
-                                "exists; name one with --state")
+                                f"exists{found_else}; name one with --state")
     raise StateFileNotFound(
         f"no state file here: none of {', '.join(map(str, DISCOVERED_PATHS))} exists; "
         "name one with --state")
