@@ -116,8 +116,9 @@ def _pairs(node: Any) -> Iterator[tuple[str, str]]:
 
 def _grouped(node: dict[str, Any]) -> Iterator[tuple[str, str]]:
     ids, groups = node.get("failed_tasks"), node.get("failure_types")
-    if isinstance(ids, list) and isinstance(groups, dict):
-        kinds = [k for k, n in groups.items() if isinstance(n, int) for _ in range(n)]
+    if isinstance(ids, list) and isinstance(groups, list):
+        kinds = [run[0] for run in groups if isinstance(run, list) and len(run) == 2
+                 and isinstance(run[1], int) for _ in range(run[1])]
         yield from zip(ids, kinds, strict=False)
 
 

@@ -133,9 +133,11 @@ def standard(level: str = "standard") -> dict[str, Any]:
                 {
                     "active_tasks": strings(), "blocked_tasks": strings(),
                     "failed_tasks": strings(), "next_eligible": strings(),
-                    "failure_types": {"type": "object", "additionalProperties": INT,
-                                      "description": "error type -> how many of failed_tasks "
-                                                     "have it, in failed_tasks' order"},
+                    "failure_types": {"type": "array", "items": {
+                        "type": "array", "items": {"type": ["string", "integer"]}, "minItems": 2,
+                        "maxItems": 2},
+                        "description": "the runs [error type, n] of one type along "
+                                       "failed_tasks: the next n ids have that type"},
                     "failures": {"type": "object", "additionalProperties": ref("failure")},
                     "names": strings_by_id(),
                     "blocked_by": strings_by_id(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,7 @@ def test_each_failure_carries_its_error_type(states, level):
             assert tasks[tid].error_type == kind
         return
     failed = data["execution_state"]["failed_tasks"]
-    groups = [kind for kind, n in data["execution_state"]["failure_types"].items()
-              for _ in range(n)]
+    groups = [kind for kind, n in data["execution_state"]["failure_types"] for _ in range(n)]
     assert failed and len(groups) >= len(failed)  # every kept failure has its type
     for tid, kind in zip(failed, groups[:len(failed)], strict=True):
         assert tasks[tid].error_type == kind
@@ -129,3 +129,68 @@ def test_minimal_names_the_tasks_of_a_task_master_file_and_uses_its_room():
     for tid in [*data["active"], *data["next"]]:
         assert data["names"].get(tid), tid  # "2.2" says nothing; its title does
     assert payload.omitted == {}  # room left: every ready task is listed
+
+
+NOW_15 = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+
+
+def _synthetic(tmp_path: Path, tasks: int, level: str, **kw: Any) -> Generated:
+    path = tmp_path / f"s{tasks}.json"
+    path.write_text(json.dumps(make_state(tasks, **kw)), encoding="utf-8")
+    return pipeline.generate(pipeline.GenerateOptions(state=path, level=level, now=NOW_15))
+
+
+@pytest.mark.parametrize("level", ["minimal", "standard"])
+def test_the_failures_blocking_the_most_come_first(tmp_path, level):
+    """Most blocking first at every level: no failure kept while one blocking more is cut,
+    and each kept failure's type still travels with it (minimal in the entry, standard in
+    the runs of failure_types)."""
+    generated = _synthetic(tmp_path, 5000, level)
+    data, facts = generated.payload.data, generated.facts
+    ids = ([e.rpartition(": ")[0] for e in data["failed"]] if level == "minimal"
+           else data["execution_state"]["failed_tasks"])
+    reach = [facts.blocks_count.get(t, 0) for t in ids]
+    assert reach == sorted(reach, reverse=True)
+    kept = set(ids)
+    cut = [facts.blocks_count.get(t.id, 0) for t in facts.state.tasks.values()
+           if t.status == "failed" and t.id not in kept]
+    assert cut and max(cut) <= min(reach)
+    biggest = sorted(facts.blocks_count.get(t.id, 0) for t in facts.state.tasks.values()
+                     if t.status == "failed")[-10:]
+    assert sorted(reach, reverse=True)[:10] == biggest[::-1]
+
+
+def _taskmaster_many_active(path: Path, tasks: int = 300, running: int = 83) -> Path:
+    """A Task Master file whose last ``running`` tasks are in progress, the rest pending
+    with nothing blocking them; titles that the numeric ids do not say."""
+    rows = [{"id": i, "title": f"Write the {word} guide for the operators of the regional clusters", "description": "", "details": "",
+             "status": "in-progress" if i > tasks - running else "pending", "dependencies": [],
+             "priority": "medium", "subtasks": []}
+            for i, word in zip(range(1, tasks + 1), ["install", "upgrade", "backup"] * tasks,
+                               strict=False)]
+    path.write_text(json.dumps({"master": {"tasks": rows}}), encoding="utf-8")
+    return path
+
+
+def test_minimal_names_its_first_next_tasks_however_many_run(tmp_path):
+    state = _taskmaster_many_active(tmp_path / "tasks.json")
+    data = pipeline.generate(pipeline.GenerateOptions(state=state, level="minimal",
+                                                      now=NOW_15)).payload.data
+    assert len(data["active"]) < 83 and data["next"]
+    for tid in data["next"][:3]:
+        assert data["names"].get(tid), tid
+
+
+@pytest.mark.parametrize("tasks", [400, 2000, 5000])
+def test_a_cut_names_map_is_counted(tmp_path, tasks):
+    """Names the terse form leaves out (they restate the id) are counted in omitted, and
+    full_sections gives them, so the ``more`` tool pages them."""
+    generated = _synthetic(tmp_path, tasks, "standard")
+    payload = generated.payload
+    names = payload.data["execution_state"]["names"]
+    every = layouts.full_sections(generated.facts, CompressionLevel.STANDARD)
+    assert len(names) + payload.omitted.get("execution_state.names", 0) == len(
+        every.get("execution_state.names", []))
+    untouched = layouts.full_sections(generated.facts, CompressionLevel.STANDARD,
+                                      terse_form=False)
+    assert len(every["execution_state.names"]) == len(untouched["execution_state.names"])

@@ -120,7 +120,8 @@ def run_step(tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProcess
 @pytest.mark.parametrize(("inputs", "level", "budget"), [
     ({"CH_LEVEL": "minimal"}, "minimal", "500"),
     ({"CH_LEVEL": "full"}, "full", "2000"),
-    ({"CH_LEVEL": "auto", "CH_BUDGET": "1500"}, "standard", "1500"),
+    # auto: the richest level whose payload fits (full fits the example in 1500 tokens)
+    ({"CH_LEVEL": "auto", "CH_BUDGET": "1500"}, "full", "1500"),
     ({"CH_LEVEL": "standard", "CH_ENCODING": "cl100k_base"}, "standard", "1200"),
 ])
 def test_run_step_passes_the_inputs_to_one_generate(tmp_path, inputs, level, budget):

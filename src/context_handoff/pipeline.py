@@ -19,7 +19,6 @@ from .defaults import AUTO
 from .digests import handoff_id
 from .errors import HandoffError, HandoffFailed, InputError
 from .model import (
-    DEFAULT_BUDGETS,
     CompressionLevel,
     Facts,
     Generated,
@@ -80,7 +79,8 @@ class _TimedCounter:
 
 
 def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int]:
-    """The level and budget to pack; ``auto`` picks the richest level the budget affords."""
+    """The level and budget to pack; for ``auto``, the richest level, tried first (the
+    level packed is the richest whose smallest payload fits the budget: see _pack)."""
     if level not in defaults.LEVEL_CHOICES:
         raise InputError(f"level {level!r} is not one of {', '.join(defaults.LEVEL_CHOICES)}")
     if budget is not None and budget < 1:
@@ -90,8 +90,7 @@ def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int
         return chosen, budget if budget is not None else chosen.default_budget
     if budget is None:
         raise InputError("--level auto needs --budget: the budget decides the level")
-    affordable = [lvl for lvl, nominal in DEFAULT_BUDGETS.items() if nominal <= budget]
-    return (affordable[-1] if affordable else CompressionLevel.MINIMAL), budget
+    return CompressionLevel.FULL, budget  # the first tried: see _pack
 
 
 def read_state(
@@ -179,20 +178,35 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
         facts, snapshot, notes = _compare(facts, options, now)
     with timer.stage("tokenizer_load"):
         counter = build_counter(options.encoding)
-    header = pack.Header(
-        handoff_id=handoff_id(state.source.digest, level.value, budget, options.encoding, now),
-        generated_at=utc_stamp(now),
-        level=level, budget=budget, encoding=options.encoding,
-        state_digest=state.source.digest,
-    )
     with timer.stage("pack"):
-        payload = layouts.pack_payload(facts, header, _TimedCounter(counter, timer))
+        payload = _pack(facts, options, level, budget, now, _TimedCounter(counter, timer))
     timer.seconds["pack"] -= timer.seconds.get("tokenize", 0.0)
     with timer.stage("check"):
-        problems = validate.find_problems(payload.data, level.value, "payload")
+        problems = validate.find_problems(payload.data, payload.level.value, "payload")
     if problems:
         raise HandoffFailed("the generated payload does not match its schema", problems)
     return Generated(payload, facts, timer.seconds, snapshot, notes)
+
+
+def _pack(facts: Facts, options: GenerateOptions, level: CompressionLevel, budget: int,
+          now: datetime, counter: TokenCounter) -> Payload:
+    """The payload at ``level``; with ``--level auto``, at the richest level whose
+    payload fits the budget (full, then standard, then minimal)."""
+    def header(chosen: CompressionLevel) -> pack.Header:
+        digest = facts.state.source.digest
+        return pack.Header(
+            handoff_id=handoff_id(digest, chosen.value, budget, options.encoding, now),
+            generated_at=utc_stamp(now), level=chosen, budget=budget,
+            encoding=options.encoding, state_digest=digest)
+
+    if options.level == AUTO:
+        for richer in (CompressionLevel.FULL, CompressionLevel.STANDARD):
+            try:
+                return layouts.pack_payload(facts, header(richer), counter)
+            except HandoffFailed:
+                continue  # its smallest payload does not fit: a smaller level
+        level = CompressionLevel.MINIMAL
+    return layouts.pack_payload(facts, header(level), counter)
 
 
 def _compare(facts: Facts, options: GenerateOptions, now: datetime

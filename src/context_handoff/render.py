@@ -153,6 +153,7 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
         "counts": report_view.counts(payload),
         "shown": lambda path: report_view.shown(payload, path),
         "first_failure_rows": report_view.FIRST_FAILURE_ROWS,
+        "first_task_rows": report_view.FIRST_TASK_ROWS,
         "mermaid_max": MERMAID_MAX_NODES,
     }
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 FIRST_FAILURE_ROWS = 5  # failures described row by row; the rest by error type
+FIRST_TASK_ROWS = 10  # active and next tasks a row each; the rest as a line of ids
 _FIRST_OF_GROUP = 3  # ids named for each error type
 CUT = "cut"  # a value the payload left out to fit its budget (not: none recorded)
 
@@ -54,12 +55,17 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
         return _minimal_execution(payload)
     names = state.get("names") or {}
     failed = _failed_rows(payload, state, critical)
+    complete = not (payload.get("omitted") or {}).get(
+        "execution_state.failure_types" if state.get("failure_types")
+        else "execution_state.failed_tasks")
     blocked: dict[str, list[str]] = {}
     blocked_by = state.get("blocked_by") or {}
     unknown = f"({CUT})" if (payload.get("omitted") or {}).get("execution_state.blocked_by") \
         else "—"
     for tid in state.get("blocked_tasks") or []:
         blocked.setdefault(blocked_by.get(tid, unknown), []).append(tid)
+    if list(blocked) == ["—"]:  # the input names no blocker (Task Master): no such column
+        blocked = {"": blocked["—"]}
     priorities = state.get("priorities") or {}
     words = state.get("source_statuses") or {}
 
@@ -69,10 +75,11 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
 
     return {
         "failed_tasks": failed,
-        "failure_groups": _groups(failed, state.get("failure_types") or {}),
-        # the groups count every failure, also those the payload cut
-        "groups_complete": bool(state.get("failure_types"))
-        or not (payload.get("omitted") or {}).get("execution_state.failed_tasks"),
+        # the groups count every failure, also those the payload cut, when no run was
+        # cut; else only the failures shown
+        "failure_groups": _groups(failed, _runs(state)) if complete
+        else _groups_of_rows(failed),
+        "groups_complete": complete,
         "active_tasks": [task(t) for t in state.get("active_tasks") or []],
         "next_tasks": [task(t) for t in state.get("next_eligible") or []],
         "blocked_tasks": blocked,
@@ -120,7 +127,7 @@ def _failed_rows(payload: Mapping[str, Any], state: Mapping[str, Any],
     failures = state.get("failures") or {}
     errors = {e.get("task_id"): e for e in critical.get("errors") or []}
     ids = state.get("failed_tasks") or []
-    kinds = [k for k, n in (state.get("failure_types") or {}).items() for _ in range(int(n))]
+    kinds = [kind for kind, n in _runs(state) for _ in range(n)]
     rows = []
     for index, tid in enumerate(ids):
         detail = failures.get(tid)
@@ -131,26 +138,36 @@ def _failed_rows(payload: Mapping[str, Any], state: Mapping[str, Any],
         rows.append({"id": tid, "type": kind, "name": (detail or {}).get("name") or names.get(tid),
                      "error": text or ("error " + CUT if errors_cut else "none recorded"),
                      "blocks": _blocks(detail, details_cut),
-                     "tried": (detail or {}).get("tried", []),
+                     "tried": [CUT] if detail is None and details_cut
+                     else (detail or {}).get("tried", []),
                      "tried_earlier": (detail or {}).get("tried_earlier", 0)})
     return rows
 
 
-def _groups(rows: list[dict[str, Any]], types: Mapping[str, int]) -> list[dict[str, Any]]:
-    """Error type -> how many failed with it (all of them, cut ones too) and its first ids."""
-    if not types:
+def _runs(state: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """``failure_types``: the runs ``[type, n]`` of one error type along failed_tasks."""
+    return [(str(run[0]), int(run[1])) for run in state.get("failure_types") or []]
+
+
+def _groups(rows: list[dict[str, Any]], runs: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Error type -> how many failed with it (cut ones too, as far as the runs kept say)
+    and its first ids, the type of the failure blocking the most first."""
+    if not runs:
         return _groups_of_rows(rows)
+    totals: dict[str, int] = {}
+    for kind, n in runs:
+        totals[kind] = totals.get(kind, 0) + n
     out = []
-    for kind, count in types.items():
+    for kind, count in totals.items():
         ids = [r["id"] for r in rows if r.get("type") == kind]
-        out.append({"type": kind, "count": int(count), "first": ids[:_FIRST_OF_GROUP]})
+        out.append({"type": kind, "count": count, "first": ids[:_FIRST_OF_GROUP]})
     return out
 
 
 def _groups_of_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
     for row in rows:
-        groups.setdefault(row.get("type") or "(no type)", []).append(row["id"])
+        groups.setdefault(row.get("type") or "Error", []).append(row["id"])
     return [{"type": kind, "count": len(ids), "first": ids[:_FIRST_OF_GROUP]}
             for kind, ids in groups.items()]
 

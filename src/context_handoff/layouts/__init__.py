@@ -12,9 +12,10 @@ Packing order, the same at every level (pack.py): first every section's head (it
 first item, then each one's second, up to its ``head``; ``changes`` first), then tier
 by tier:
 
-1. the v1 id lists: failed (grouped by error type, ``failure_types`` naming the
-   groups), active, the first ready tasks, pending decisions, the head of the critical
-   path, the first blocked tasks, completed phases; names where ids do not say them;
+1. the v1 id lists: failed (the failure blocking the most first, ``failure_types``
+   giving the runs of one error type along them), active, the first ready tasks,
+   pending decisions, the head of the critical path, the first blocked tasks, completed
+   phases; names where ids do not say them;
 2. the v1 detail lists: each failure's error (type and message), warnings, the first
    few changes of each kind, and the rest of the ready and blocked tasks;
 3. the details: what was tried for each failure and what it blocks, past decisions,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..pack import Header, Layout, Section
-from .view import View, dropped, meta, progress, restates, shorten
+from .view import View, dropped, meta, named_first, progress, restates, shorten
 
 _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
 
@@ -53,8 +53,7 @@ def minimal(v: View, header: Header) -> Layout:
 
     details = {tid: failure(tid) for tid in v.failed}
     env = state.environment
-    named = [t for t in dict.fromkeys([*facts.active, *facts.ready[:_FIRST_NEXT]])
-             if _opaque_name(v, t)]
+    named = [t for t in named_first(facts, _FIRST_NEXT) if _opaque_name(v, t)]
     sections = [
         Section("failed", v.failed, failed, 3, head=3),
         Section("active", facts.active, v.id, 3, head=3),

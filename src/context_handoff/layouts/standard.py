@@ -9,7 +9,7 @@ from typing import Any
 from ..model import CompressionLevel, Facts
 from ..pack import Header, Layout, Section
 from .errors import error_entries
-from .view import View, blocked_ids, dropped, iso, meta, progress, shorten
+from .view import View, blocked_ids, dropped, iso, meta, named_first, progress, shorten
 
 # The payload format's version (the "version" key of standard and full payloads):
 # v1.0.0's keys and types, plus the keys context-handoff adds.
@@ -22,7 +22,7 @@ _PATH_HEAD = 3  # critical-path ids listed before any detail
 
 def standard(v: View, header: Header) -> Layout:
     skeleton = _skeleton(v, header)
-    named = list(dict.fromkeys([*v.facts.active, *v.facts.ready[:_FIRST_NEXT]]))
+    named = named_first(v.facts, _FIRST_NEXT)
     blocked = blocked_ids(v.facts, v.failed)
     full = header.level is CompressionLevel.FULL
     sections = [*_id_lists(v, blocked, full), *_detail_lists(v, full),
@@ -67,8 +67,8 @@ def _skeleton(v: View, header: Header) -> dict[str, Any]:
         "summary": _summary(v, header),
         "execution_state": {
             "active_tasks": [], "blocked_tasks": [], "failed_tasks": [],
-            # failed_tasks is grouped by error type: this map names the groups, in order
-            **({"failure_types": {}} if v.failed else {}),
+            # each failed task's type: the runs of one type along failed_tasks
+            **({"failure_types": []} if v.failed else {}),
             "next_eligible": [], "failures": {}, "names": {}, "blocked_by": {},
         },
         "critical_context": {"errors": [], "user_decisions": [], "warnings": []},
@@ -94,8 +94,10 @@ def _id_lists(v: View, blocked: list[str], full: bool) -> list[Section]:
     decisions = [*pending, *facts.recent_decisions]
     return [
         Section("execution_state.failed_tasks", v.failed, v.id, 4, head=3),
-        Section("execution_state.failure_types", v.failure_types(), lambda kv: kv, 1,
-                keyed=True, head=3),
+        # twice as many runs a round as ids (each run covers one id or more), so every
+        # failed id kept has its type even when the room runs out between the two
+        Section("execution_state.failure_types", v.failure_types(), lambda run: run, 8,
+                head=3),
         Section("execution_state.active_tasks", facts.active, v.id, 4, head=3),
         Section("execution_state.next_eligible", facts.ready, v.id, 2,
                 caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}, head=3),
@@ -128,8 +130,7 @@ def _details(v: View, named: list[str], blocked: list[str],
     return [
         Section("execution_state.failures", [t for t in v.failed if details[t][1]],
                 details.__getitem__, 2, tier=3, keyed=True),
-        Section("execution_state.names", [t for t in named if v.name(t)],
-                lambda t: (v.id(t), v.name(t)), 2, keyed=True, head=3),
+        _names(v, named),
         *_task_notes(v, named, execution),
         Section("dag_snapshot.phases", facts.phases, lambda p: {
             "id": v.id(p.id), "name": shorten(p.name, limits.name),
@@ -139,6 +140,21 @@ def _details(v: View, named: list[str], blocked: list[str],
         Section("execution_state.blocked_by", [t for t in blocked if t in blocker],
                 lambda t: (v.id(t), v.id(blocker[t])), 0.5, tier=3, keyed=True),
     ]
+
+
+def _names(v: View, named: list[str]) -> Section:
+    """The names of the active and first next tasks. The terse form takes a name that
+    only restates its id last (after every other section's details), so a payload that
+    cuts it counts it in ``omitted`` and the ``more`` tool pages it."""
+    saying = [t for t in named if v.name(t)]
+    restating = [t for t in named if v.tasks[t].name and t not in saying]
+    if not restating:
+        return Section("execution_state.names", saying, lambda t: (v.id(t), v.name(t)), 2,
+                       keyed=True, head=3)
+    only_saying = dict.fromkeys((1, 2, 3), len(saying))  # the restating ones in tier 4
+    return Section("execution_state.names", [*saying, *restating],
+                   lambda t: (v.id(t), shorten(v.tasks[t].name, v.limits.name)), 2,
+                   caps=only_saying, keyed=True, head=3)
 
 
 def _failure(v: View, tid: str) -> tuple[str, dict[str, Any]]:

@@ -4,13 +4,14 @@ shortened to the level's limits, and the parts all levels share (meta, progress)
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from typing import Any, NamedTuple
 
 from ..model import FINISHED, CompressionLevel, Decision, ErrorRecord, Facts, Task
 from ..pack import Header
 
-UNTYPED = "(no type)"  # the group of failures whose error has no type
+UNTYPED = "Error"  # the type of a failure whose error has none (as v1's minimal wrote it)
 _TAGS_SHOWN = 10  # Task Master: the other tags named in meta
 _TAG_CHARS = 40
 
@@ -62,14 +63,11 @@ class View:
         self.latest_error = _latest_error_by_task(facts)
         self.failed = _failed_ids(facts, self.latest_error)
 
-    def failure_types(self) -> list[tuple[str, int]]:
-        """Each error type and how many failures have it, in ``failed``'s order: the
-        first n ids of failed_tasks have the first type, and so on."""
-        counts: dict[str, int] = {}
-        for tid in self.failed:
-            kind = short_id(self.kind_of(tid), self.limits.name)
-            counts[kind] = counts.get(kind, 0) + 1
-        return list(counts.items())
+    def failure_types(self) -> list[list[str | int]]:
+        """The runs of one error type along ``failed``: ``[type, n]`` says the next n
+        ids of failed_tasks have that type."""
+        kinds = [short_id(self.kind_of(tid), self.limits.name) for tid in self.failed]
+        return [[kind, len(list(run))] for kind, run in itertools.groupby(kinds)]
 
     def id(self, tid: str) -> str:
         return short_id(tid, self.limits.id)
@@ -130,20 +128,29 @@ def _latest_error_by_task(facts: Facts) -> dict[str, ErrorRecord]:
 
 
 def _failed_ids(facts: Facts, latest: dict[str, ErrorRecord]) -> list[str]:
-    """Failed tasks grouped by error type: within a group, those blocking the most first,
-    then the newest failure first; the groups in the order of their first member."""
+    """Failed tasks, those blocking the most first (v1's order); among those blocking
+    equally, grouped by error type (the types in the order they first appear), then the
+    newest failure first. So the runs of one type (``failure_types``) are few."""
     failed = [t for t in facts.state.tasks.values() if t.status == "failed"]
     failed.sort(key=lambda t: (
         -facts.blocks_count.get(t.id, 0),
         t.failed_at is None,
         -(t.failed_at.timestamp() if t.failed_at else 0.0),
     ))
-    groups: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
     for task in failed:
         record = latest.get(task.id)
-        kind = task.error_type or (record.error_type if record else None) or UNTYPED
-        groups.setdefault(kind, []).append(task.id)
-    return [tid for members in groups.values() for tid in members]
+        kinds[task.id] = task.error_type or (record.error_type if record else None) or UNTYPED
+    rank = {kind: i for i, kind in enumerate(dict.fromkeys(kinds.values()))}
+    failed.sort(key=lambda t: (-facts.blocks_count.get(t.id, 0), rank[kinds[t.id]]))
+    return [t.id for t in failed]
+
+
+def named_first(facts: Facts, first_next: int) -> list[str]:
+    """The active tasks and the first ``first_next`` ready ones, taken by turns (an
+    active one, a next one, ...), so the first next tasks are named however many run."""
+    pairs = itertools.zip_longest(facts.active, facts.ready[:first_next])
+    return list(dict.fromkeys(t for pair in pairs for t in pair if t is not None))
 
 
 def blocked_ids(facts: Facts, failed_order: list[str]) -> list[str]:
