@@ -32,44 +32,43 @@ AGE_SOURCES = ("metadata.last_updated", "git commit", "file mtime")
 _Dated = TypeVar("_Dated", ErrorRecord, Decision)
 
 
-def _edges(tasks: dict[str, Task]) -> Iterable[tuple[str, str, tuple[str, str]]]:
-    """(dependency, dependent, where it is written), task by task, as the state lists them."""
-    for task in tasks.values():
-        for dep in task.dependencies:
-            yield dep, task.id, (task.id, dep)
-        for child in task.dependents:
-            yield task.id, child, (task.id, child)
-
-
 class _Graph:
     """Dependency edges (dependency -> dependents) between known tasks."""
 
     def __init__(self, tasks: dict[str, Task]) -> None:
-        self.children: dict[str, list[str]] = {tid: [] for tid in tasks}
+        """The edges task by task as the state lists them (its dependencies, then its
+        dependents), each kept once; one naming an unknown task or the task itself is
+        set aside as written: (the task, the id it names)."""
+        kept: dict[str, dict[str, None]] = {tid: {} for tid in tasks}  # ordered sets
         self.dangling: list[tuple[str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        for parent, child, where in _edges(tasks):
-            if parent == child or parent not in tasks or child not in tasks:
-                self.dangling.append(where)
-            elif (parent, child) not in seen:
-                seen.add((parent, child))
-                self.children[parent].append(child)
+        for task in tasks.values():
+            tid = task.id
+            own = kept.get(tid)
+            for dep in task.dependencies:
+                if dep == tid or own is None or dep not in kept:
+                    self.dangling.append((tid, dep))
+                else:
+                    kept[dep][tid] = None
+            for kid in task.dependents:
+                if kid == tid or own is None or kid not in kept:
+                    self.dangling.append((tid, kid))
+                else:
+                    own[kid] = None
+        self.children: dict[str, list[str]] = {tid: list(kids) for tid, kids in kept.items()}
 
     def topological_order(self) -> tuple[list[str], list[str]]:
         """Kahn's order of the acyclic part, and the tasks left on or after a cycle."""
-        indegree = dict.fromkeys(self.children, 0)
-        for kids in self.children.values():
+        children = self.children
+        indegree = dict.fromkeys(children, 0)
+        for kids in children.values():
             for kid in kids:
                 indegree[kid] += 1
-        queue = deque(tid for tid, n in indegree.items() if n == 0)
-        order: list[str] = []
-        while queue:
-            tid = queue.popleft()
-            order.append(tid)
-            for kid in self.children[tid]:
-                indegree[kid] -= 1
-                if indegree[kid] == 0:
-                    queue.append(kid)
+        order = [tid for tid, n in indegree.items() if n == 0]
+        for tid in order:  # the order is its own queue: appended to as it is read
+            for kid in children[tid]:
+                left = indegree[kid] = indegree[kid] - 1
+                if not left:
+                    order.append(kid)
         return order, [tid for tid, n in indegree.items() if n > 0]
 
     def find_cycle(self, stuck: Sequence[str]) -> list[str]:
