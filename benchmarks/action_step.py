@@ -68,11 +68,19 @@ def bench_action_step(repeats: int) -> dict[str, Any]:
         work = Path(tmp) / "work"
         work.mkdir()
         shutil.copy(EXAMPLE, work / ".orchestrator_state.json")
-        env = {**os.environ, "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_WORKSPACE": str(work),
-               "CH_ENGINE_RESOLVED": "docker", "CH_IMAGE_RESOLVED": image(),
-               "CH_LEVEL": "standard", "CH_ENCODING": "o200k_base", "CH_SINCE": "auto",
-               "GITHUB_OUTPUT": f"{tmp}/output", "GITHUB_STEP_SUMMARY": f"{tmp}/summary",
-               "SOURCE_DATE_EPOCH": "1736953200"}
+        env = {
+            **os.environ,
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "GITHUB_WORKSPACE": str(work),
+            "CH_ENGINE_RESOLVED": "docker",
+            "CH_IMAGE_RESOLVED": image(),
+            "CH_LEVEL": "standard",
+            "CH_ENCODING": "o200k_base",
+            "CH_SINCE": "auto",
+            "GITHUB_OUTPUT": f"{tmp}/output",
+            "GITHUB_STEP_SUMMARY": f"{tmp}/summary",
+            "SOURCE_DATE_EPOCH": "1736953200",
+        }
         one_args = ["bash", str(ROOT / "action" / "run.sh")]
         three_args = ["bash", "-c", "set -u" + THREE_PROCESSES]
         _timed(one_args, work, env)  # warm-up: the image's layers in the page cache
@@ -80,23 +88,31 @@ def bench_action_step(repeats: int) -> dict[str, Any]:
         for _ in range(repeats):
             one.append(_timed(one_args, work, env))
             three.append(_timed(three_args, work, env))
-    return {"image": image(), "repeats": repeats,
-            "one_process_s": round(statistics.median(one), 3),
-            "three_processes_s": round(statistics.median(three), 3),
-            "saved_s": round(statistics.median(three) - statistics.median(one), 3)}
+    return {
+        "image": image(),
+        "repeats": repeats,
+        "one_process_s": round(statistics.median(one), 3),
+        "three_processes_s": round(statistics.median(three), 3),
+        "saved_s": round(statistics.median(three) - statistics.median(one), 3),
+    }
 
 
 def markdown(result: dict[str, Any]) -> list[str]:
     lines = ["", "## The action's run step", ""]
     if "skipped" in result:
         return [*lines, f"Skipped: {result['skipped']}."]
-    return [*lines,
-            "`action/run.sh` with the docker engine on the example state (standard level, "
-            "job summary on), median of "
-            f"{result['repeats']} runs: one `generate` writing payload, report, snapshot, step "
-            "outputs and job summary, against the former step's three containers "
-            "(generate, validate, report).", "",
-            "| step | wall s |", "|---|---:|",
-            f"| one process (now) | {result['one_process_s']:.3f} |",
-            f"| three processes (before) | {result['three_processes_s']:.3f} |",
-            "", f"Saved per run: {result['saved_s']:.3f} s."]
+    return [
+        *lines,
+        "`action/run.sh` with the docker engine on the example state (standard level, "
+        "job summary on), median of "
+        f"{result['repeats']} runs: one `generate` writing payload, report, snapshot, step "
+        "outputs and job summary, against the former step's three containers "
+        "(generate, validate, report).",
+        "",
+        "| step | wall s |",
+        "|---|---:|",
+        f"| one process (now) | {result['one_process_s']:.3f} |",
+        f"| three processes (before) | {result['three_processes_s']:.3f} |",
+        "",
+        f"Saved per run: {result['saved_s']:.3f} s.",
+    ]

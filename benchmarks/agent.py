@@ -46,9 +46,12 @@ def _median(values: list[float]) -> float:
 
 
 async def _rounds(project: Path, rounds: int) -> dict[str, list[float]]:
-    params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "context_handoff", "mcp"], cwd=str(project),
-                                   env={"TIKTOKEN_CACHE_DIR": os.environ["TIKTOKEN_CACHE_DIR"]})
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "context_handoff", "mcp"],
+        cwd=str(project),
+        env={"TIKTOKEN_CACHE_DIR": os.environ["TIKTOKEN_CACHE_DIR"]},
+    )
     options = pipeline.GenerateOptions(state=project / ".orchestrator_state.json")
     pipeline.generate(options)  # the same warm-up the server had: tokenizer, schemas
     times: dict[str, list[float]] = {"generate": [], "handoff": [], "more": []}
@@ -75,14 +78,25 @@ def _clock(call: Callable[[], object]) -> float:
 
 
 def _hook_runs(project: Path, runs: int) -> list[float]:
-    stdin = json.dumps({"session_id": "bench", "transcript_path": "t.jsonl",
-                        "cwd": str(project), "hook_event_name": "SessionStart",
-                        "source": "compact"})
+    stdin = json.dumps(
+        {
+            "session_id": "bench",
+            "transcript_path": "t.jsonl",
+            "cwd": str(project),
+            "hook_event_name": "SessionStart",
+            "source": "compact",
+        }
+    )
     walls = []
     for _ in range(runs):
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "context_handoff", "hook", "session-start"],
-                              input=stdin, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "context_handoff", "hook", "session-start"],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         walls.append(time.perf_counter() - start)
         assert "<handoff-data-" in done.stdout, done.stdout[:300]
     return walls
@@ -94,44 +108,52 @@ def bench_agent(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         (project / ".orchestrator_state.json").write_text(
-            json.dumps(make_state(tasks, seed=tasks), ensure_ascii=False), encoding="utf-8")
+            json.dumps(make_state(tasks, seed=tasks), ensure_ascii=False), encoding="utf-8"
+        )
         times = anyio.run(_rounds, project, rounds)
         hook = _hook_runs(project, 3 if quick else 5)
     generate, handoff, more = (_median(times[k]) for k in ("generate", "handoff", "more"))
     return {
-        "tasks": tasks, "rounds": rounds,
-        "generate_s": generate, "handoff_s": handoff, "more_s": more,
+        "tasks": tasks,
+        "rounds": rounds,
+        "generate_s": generate,
+        "handoff_s": handoff,
+        "more_s": more,
         "handoff_to_generate": round(handoff / generate, 2),
         "more_to_handoff": round(more / handoff, 3),
-        "hook_s": _median(hook), "hook_timeout_s": HOOK_TIMEOUT_S,
+        "hook_s": _median(hook),
+        "hook_timeout_s": HOOK_TIMEOUT_S,
         "hook_share_of_timeout": round(statistics.median(hook) / HOOK_TIMEOUT_S, 4),
-        "targets_met": handoff <= 2 * generate and more <= handoff / 10
+        "targets_met": handoff <= 2 * generate
+        and more <= handoff / 10
         and statistics.median(hook) < HOOK_TIMEOUT_S / 10,
     }
 
 
 def markdown(result: dict[str, Any], command: str) -> str:
     r = result
-    return "\n".join([
-        "# The agent side: MCP server and SessionStart hook",
-        "",
-        f"`{command}`, on a {r['tasks']:,}-task state; medians of {r['rounds']} rounds "
-        "measured side by side (each round: generate, then handoff, then a more page).",
-        "",
-        "| measure | seconds | ratio | target |",
-        "|---|---|---|---|",
-        f"| `generate` in process, after start-up | {r['generate_s']:.4f} | 1 | |",
-        f"| MCP `handoff`, warm, through the SDK's stdio client | {r['handoff_s']:.4f} | "
-        f"{r['handoff_to_generate']}x generate | within 2x |",
-        f"| MCP `more`, one page | {r['more_s']:.4f} | {r['more_to_handoff']}x handoff | "
-        "within 0.1x |",
-        f"| `hook session-start`, whole process | {r['hook_s']:.3f} | "
-        f"{r['hook_share_of_timeout']:.1%} of {r['hook_timeout_s']} s | Claude Code's "
-        "default hook timeout, with room to spare |",
-        "",
-        f"All targets met: {'yes' if r['targets_met'] else 'NO'}.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# The agent side: MCP server and SessionStart hook",
+            "",
+            f"`{command}`, on a {r['tasks']:,}-task state; medians of {r['rounds']} rounds "
+            "measured side by side (each round: generate, then handoff, then a more page).",
+            "",
+            "| measure | seconds | ratio | target |",
+            "|---|---|---|---|",
+            f"| `generate` in process, after start-up | {r['generate_s']:.4f} | 1 | |",
+            f"| MCP `handoff`, warm, through the SDK's stdio client | {r['handoff_s']:.4f} | "
+            f"{r['handoff_to_generate']}x generate | within 2x |",
+            f"| MCP `more`, one page | {r['more_s']:.4f} | {r['more_to_handoff']}x handoff | "
+            "within 0.1x |",
+            f"| `hook session-start`, whole process | {r['hook_s']:.3f} | "
+            f"{r['hook_share_of_timeout']:.1%} of {r['hook_timeout_s']} s | Claude Code's "
+            "default hook timeout, with room to spare |",
+            "",
+            f"All targets met: {'yes' if r['targets_met'] else 'NO'}.",
+            "",
+        ]
+    )
 
 
 def main() -> None:

@@ -35,23 +35,35 @@ def original_strategy(doc: dict[str, Any], level: str) -> str:
     failed_ids = list(ctx.get("failed_tasks") or [])
     active = list(ctx.get("active_tasks") or [])
     eligible = sorted(
-        t for t, v in tasks.items() if v.get("status") == "pending"
+        t
+        for t, v in tasks.items()
+        if v.get("status") == "pending"
         and all(d in completed for d in (v.get("dependencies") or []))
     )
     progress = f"{int(len(completed) / len(tasks) * 100) if tasks else 0}%"
     if level == "minimal":
-        return compact_json({
-            "summary": {"phase": ctx.get("current_phase"), "progress": progress,
-                        "task": active[0] if active else None},
-            "active": active,
-            "failed": [f"{t}: {((tasks.get(t) or {}).get('error') or {}).get('type', 'Error')}"
-                       for t in failed_ids],
-            "next": eligible[:3],
-        })
+        return compact_json(
+            {
+                "summary": {
+                    "phase": ctx.get("current_phase"),
+                    "progress": progress,
+                    "task": active[0] if active else None,
+                },
+                "active": active,
+                "failed": [
+                    f"{t}: {((tasks.get(t) or {}).get('error') or {}).get('type', 'Error')}"
+                    for t in failed_ids
+                ],
+                "next": eligible[:3],
+            }
+        )
     errors = ((doc.get("error_tracking") or {}).get("errors") or [])[-3:]
     decisions = (doc.get("user_customizations") or {}).get("runtime_decisions") or []
-    decisions = sorted(decisions, reverse=True,
-                       key=lambda d: str((d.get("decision") or {}).get("decided_at") or ""))[:3]
+    decisions = sorted(
+        decisions,
+        reverse=True,
+        key=lambda d: str((d.get("decision") or {}).get("decided_at") or ""),
+    )[:3]
     env = doc.get("environment_config") or {}
     python = ((env.get("runtime_environment") or {}).get("python") or {}).get("version") or ""
     missing = (env.get("dependencies") or {}).get("missing_dependencies") or []
@@ -69,34 +81,60 @@ def original_strategy(doc: dict[str, Any], level: str) -> str:
     payload = {
         "version": "1.0.0",
         "handoff_id": "handoff_20250115_150000",
-        "summary": {"project": (doc.get("metadata") or {}).get("project_name"),
-                    "current_phase": ctx.get("current_phase"), "progress": progress,
-                    "tasks_complete": len(completed), "tasks_total": len(tasks),
-                    "generated_at": "2025-01-15T15:00:00.000000Z"},
+        "summary": {
+            "project": (doc.get("metadata") or {}).get("project_name"),
+            "current_phase": ctx.get("current_phase"),
+            "progress": progress,
+            "tasks_complete": len(completed),
+            "tasks_total": len(tasks),
+            "generated_at": "2025-01-15T15:00:00.000000Z",
+        },
         "execution_state": {
             "active_tasks": active,
-            "blocked_tasks": [t for t, v in tasks.items() if v.get("status") == "pending"
-                              and any(d in failed_set for d in (v.get("dependencies") or []))],
+            "blocked_tasks": [
+                t
+                for t, v in tasks.items()
+                if v.get("status") == "pending"
+                and any(d in failed_set for d in (v.get("dependencies") or []))
+            ],
             "failed_tasks": failed_ids,
             "next_eligible": eligible[:5],
         },
         "critical_context": {
-            "errors": [{"task_id": e.get("task_id"), "type": e.get("error_type"),
-                        "message": (e.get("message") or "")[:100]} for e in errors],
-            "user_decisions": [{"prompt": d.get("prompt"),
-                                "choice": (d.get("decision") or {}).get("choice")}
-                               for d in decisions],
+            "errors": [
+                {
+                    "task_id": e.get("task_id"),
+                    "type": e.get("error_type"),
+                    "message": (e.get("message") or "")[:100],
+                }
+                for e in errors
+            ],
+            "user_decisions": [
+                {"prompt": d.get("prompt"), "choice": (d.get("decision") or {}).get("choice")}
+                for d in decisions
+            ],
             "warnings": warnings,
         },
         "dag_snapshot": {
-            "phases_completed": [p for p, v in phases.items()
-                                 if all(t in done for t in v.get("tasks") or [])],
-            "current_phase_progress": {"total": len(members), "complete": complete,
-                                       "pct": int(complete / len(members) * 100)
-                                       if members else 0},
-            "critical_path": [t for t, _ in sorted(
-                ((t, len(v.get("dependents") or [])) for t, v in tasks.items()
-                 if v.get("status") != "success"), key=lambda x: -x[1])][:5],
+            "phases_completed": [
+                p for p, v in phases.items() if all(t in done for t in v.get("tasks") or [])
+            ],
+            "current_phase_progress": {
+                "total": len(members),
+                "complete": complete,
+                "pct": int(complete / len(members) * 100) if members else 0,
+            },
+            "critical_path": [
+                t
+                for t, _ in sorted(
+                    (
+                        (t, len(v.get("dependents") or []))
+                        for t, v in tasks.items()
+                        if v.get("status") != "success"
+                    ),
+                    key=lambda x: -x[1],
+                )
+            ][:5],
         },
     }
     if level == "full":
@@ -106,15 +144,21 @@ def original_strategy(doc: dict[str, Any], level: str) -> str:
         os_info = system.get("os") or {}
         packages = (env.get("dependencies") or {}).get("python_packages") or []
         payload["file_state"] = {
-            "artifacts": [{"path": p, "by": f.get("produced_by")}
-                          for p, f in files.items() if f.get("produced_by")][-5:],
+            "artifacts": [
+                {"path": p, "by": f.get("produced_by")}
+                for p, f in files.items()
+                if f.get("produced_by")
+            ][-5:],
             "required": [p for p, f in files.items() if f.get("required_by") and f.get("exists")],
             "disk_mb": int((disk.get("total_bytes") or 0) / (1024 * 1024)),
         }
         payload["environment"] = {
             "os": f"{os_info.get('type')} {os_info.get('version')}",
             "python": python or "unknown",
-            "packages": {p.get("name"): p.get("version") for p in packages
-                         if p.get("name") in ("numpy", "pandas", "torch", "tensorflow")},
+            "packages": {
+                p.get("name"): p.get("version")
+                for p in packages
+                if p.get("name") in ("numpy", "pandas", "torch", "tensorflow")
+            },
         }
     return compact_json(payload)

@@ -25,8 +25,15 @@ from typing import Any, NamedTuple
 from context_handoff.model import Facts
 
 WINDOW = 400
-WEIGHTS = {"progress": 10, "running": 20, "failed": 20, "next": 15, "blocked": 15,
-           "decisions": 10, "errors": 10}
+WEIGHTS = {
+    "progress": 10,
+    "running": 20,
+    "failed": 20,
+    "next": 15,
+    "blocked": 15,
+    "decisions": 10,
+    "errors": 10,
+}
 # which payload list accounts for a category's missing facts, by level
 OMITTED_KEYS = {
     "running": ("active", "execution_state.active_tasks"),
@@ -59,16 +66,20 @@ def critical_facts(facts: Facts) -> list[Fact]:
     state = facts.state
     tasks = state.tasks.values()
     finished = sum(t.status == "done" for t in tasks)  # skipped, cancelled: not done
-    out = [Fact("progress", state.current_phase or "", None),
-           Fact("progress", f'"tasks_complete":{finished}', None),
-           Fact("progress", f'"tasks_total":{len(state.tasks)}', None)]
+    out = [
+        Fact("progress", state.current_phase or "", None),
+        Fact("progress", f'"tasks_complete":{finished}', None),
+        Fact("progress", f'"tasks_total":{len(state.tasks)}', None),
+    ]
     out += [Fact("running", tid) for tid in facts.active]
     out += [Fact("failed", t.id, t.error_type or "") for t in tasks if t.status == "failed"]
     out += [Fact("next", tid) for tid in facts.ready[:NEXT_SHOWN]]
     out += [Fact("blocked", b.task_id, b.blocked_by or None) for b in facts.blocked]
     out += [Fact("decisions", d.prompt[:60]) for d in facts.pending_decisions]
-    out += [Fact("errors", e.task_id or "", e.error_type or "")
-            for e in facts.recent_errors[:ERRORS_SHOWN]]
+    out += [
+        Fact("errors", e.task_id or "", e.error_type or "")
+        for e in facts.recent_errors[:ERRORS_SHOWN]
+    ]
     return out
 
 
@@ -91,7 +102,7 @@ def _found(text: str, fact: Fact) -> bool:
     if _in_group(text, f'"{then}":[', f'"{first}"'):
         return True
     while start >= 0:  # either side: a failure may list what it blocks, or the reverse
-        if then in text[max(0, start - WINDOW):start + len(first) + WINDOW]:
+        if then in text[max(0, start - WINDOW) : start + len(first) + WINDOW]:
             return True
         start = text.find(first, start + 1)
     return False
@@ -108,8 +119,9 @@ def _in_group(text: str, opening: str, member: str) -> bool:
     return False
 
 
-def score(text: str, facts: list[Fact], tokens: int,
-          omitted: dict[str, int] | None = None) -> Score:
+def score(
+    text: str, facts: list[Fact], tokens: int, omitted: dict[str, int] | None = None
+) -> Score:
     by_category: dict[str, list[bool]] = {}
     for fact in facts:
         by_category.setdefault(fact.category, []).append(_found(text, fact))

@@ -33,8 +33,15 @@ REPEATS = 5
 
 def _words(i: int) -> str:
     verbs = ("Add", "Wire", "Test", "Document", "Refactor", "Harden", "Measure")
-    nouns = ("the sync queue", "album thumbnails", "sign-in", "the export writer",
-             "rate limits", "the search index", "settings storage")
+    nouns = (
+        "the sync queue",
+        "album thumbnails",
+        "sign-in",
+        "the export writer",
+        "rate limits",
+        "the search index",
+        "settings storage",
+    )
     return f"{verbs[i % 7]} {nouns[(i // 7) % 7]} (part {i})"
 
 
@@ -55,8 +62,9 @@ def write_speckit(folder: Path, n: int) -> Path:
             lines += ["", f"## Phase {i // 100 + 1}: Part {i // 100 + 1}", ""]
         box = "x" if _status(i, n) == "done" else " "
         parallel = "[P] " if i % 3 else ""
-        lines.append(f"- [{box}] T{i + 1:05d} {parallel}[US{i % 9 + 1}] {_words(i)} in "
-                     f"src/module_{i}.py")
+        lines.append(
+            f"- [{box}] T{i + 1:05d} {parallel}[US{i % 9 + 1}] {_words(i)} in src/module_{i}.py"
+        )
     return _write(folder / "specs" / "001-bench" / "tasks.md", lines)
 
 
@@ -68,8 +76,10 @@ def write_kiro(folder: Path, n: int) -> Path:
         if sub == 0:
             lines += ["", f"- [{box}] {top + 1}. {_words(i)}"]
         else:
-            lines += [f"  - [{box}] {top + 1}.{sub} {_words(i)}",
-                      f"    - _Requirements: {top % 9 + 1}.{sub}_"]
+            lines += [
+                f"  - [{box}] {top + 1}.{sub} {_words(i)}",
+                f"    - _Requirements: {top % 9 + 1}.{sub}_",
+            ]
     return _write(folder / ".kiro" / "specs" / "bench" / "tasks.md", lines)
 
 
@@ -78,8 +88,14 @@ def write_conductor(folder: Path, n: int) -> Path:
     tracks, per_track = [], 1000
     for t in range((n + per_track - 1) // per_track):
         tid = f"track{t:03d}_20250301"
-        tracks += ["---", "", f"## [{'x' if t == 0 else ' '}] Track: Track {t}", "",
-                   f"*Link: [./conductor/tracks/{tid}/](./conductor/tracks/{tid}/)*", ""]
+        tracks += [
+            "---",
+            "",
+            f"## [{'x' if t == 0 else ' '}] Track: Track {t}",
+            "",
+            f"*Link: [./conductor/tracks/{tid}/](./conductor/tracks/{tid}/)*",
+            "",
+        ]
         plan = ["# Implementation Plan", ""]
         for i in range(t * per_track, min(n, (t + 1) * per_track)):
             if i % 50 == 0:
@@ -96,31 +112,63 @@ def write_beads(folder: Path, n: int) -> Path:
     lines = []
     for i in range(n):
         issue: dict[str, Any] = {
-            "id": f"bd-{i}", "title": _words(i), "description": f"{_words(i)} as planned.",
-            "status": words[_status(i, n)], "priority": i % 5, "issue_type": "task",
+            "id": f"bd-{i}",
+            "title": _words(i),
+            "description": f"{_words(i)} as planned.",
+            "status": words[_status(i, n)],
+            "priority": i % 5,
+            "issue_type": "task",
             "created_at": f"2025-02-{i % 28 + 1:02d}T10:00:00Z",
-            "updated_at": f"2025-03-{i % 28 + 1:02d}T10:00:00Z"}
+            "updated_at": f"2025-03-{i % 28 + 1:02d}T10:00:00Z",
+        }
         if i:
-            issue["dependencies"] = [{"issue_id": f"bd-{i}", "depends_on_id": f"bd-{i // 2}",
-                                      "type": "blocks", "created_at": issue["created_at"]}]
+            issue["dependencies"] = [
+                {
+                    "issue_id": f"bd-{i}",
+                    "depends_on_id": f"bd-{i // 2}",
+                    "type": "blocks",
+                    "created_at": issue["created_at"],
+                }
+            ]
         lines.append(json.dumps(issue))
     return _write(folder / ".beads" / "issues.jsonl", lines)
 
 
 def write_backlog(folder: Path, n: int) -> Path:
     root = folder / "backlog"
-    _write(root / "config.yml", ['project_name: "Bench"', 'default_status: "To Do"',
-                                 'statuses: ["To Do", "In Progress", "Done"]'])
+    _write(
+        root / "config.yml",
+        [
+            'project_name: "Bench"',
+            'default_status: "To Do"',
+            'statuses: ["To Do", "In Progress", "Done"]',
+        ],
+    )
     words = {"done": "Done", "running": "In Progress", "pending": "To Do"}
     for i in range(n):
         deps = f"\n  - TASK-{i // 2}" if i else " []"
-        _write(root / "tasks" / f"task-{i} - part-{i}.md", [
-            "---", f"id: TASK-{i}", f"title: {_words(i)}", f"status: {words[_status(i, n)]}",
-            "assignee: []", "created_date: '2025-03-01 10:00'", "labels: []",
-            f"dependencies:{deps}", f"priority: {('high', 'medium', 'low')[i % 3]}",
-            f"ordinal: {i * 1000}", "---", "", "## Description", "",
-            "<!-- SECTION:DESCRIPTION:BEGIN -->", f"{_words(i)}.",
-            "<!-- SECTION:DESCRIPTION:END -->"])
+        _write(
+            root / "tasks" / f"task-{i} - part-{i}.md",
+            [
+                "---",
+                f"id: TASK-{i}",
+                f"title: {_words(i)}",
+                f"status: {words[_status(i, n)]}",
+                "assignee: []",
+                "created_date: '2025-03-01 10:00'",
+                "labels: []",
+                f"dependencies:{deps}",
+                f"priority: {('high', 'medium', 'low')[i % 3]}",
+                f"ordinal: {i * 1000}",
+                "---",
+                "",
+                "## Description",
+                "",
+                "<!-- SECTION:DESCRIPTION:BEGIN -->",
+                f"{_words(i)}.",
+                "<!-- SECTION:DESCRIPTION:END -->",
+            ],
+        )
     return root
 
 
@@ -136,13 +184,25 @@ def write_bmad(folder: Path, n: int) -> Path:
 
 
 def write_ralph(folder: Path, n: int) -> Path:
-    stories = [{"id": f"US-{i + 1:05d}", "title": _words(i),
-                "description": f"As a user, I want {_words(i).lower()}.",
-                "acceptanceCriteria": ["Typecheck passes", "Tests pass"], "priority": i + 1,
-                "passes": _status(i, n) == "done", "notes": ""} for i in range(n)]
+    stories = [
+        {
+            "id": f"US-{i + 1:05d}",
+            "title": _words(i),
+            "description": f"As a user, I want {_words(i).lower()}.",
+            "acceptanceCriteria": ["Typecheck passes", "Tests pass"],
+            "priority": i + 1,
+            "passes": _status(i, n) == "done",
+            "notes": "",
+        }
+        for i in range(n)
+    ]
     path = folder / "prd.json"
-    path.write_text(json.dumps({"project": "Bench", "branchName": "ralph/bench",
-                                "userStories": stories}, indent=2), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"project": "Bench", "branchName": "ralph/bench", "userStories": stories}, indent=2
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -153,9 +213,14 @@ def _write(path: Path, lines: list[str]) -> Path:
 
 
 WRITERS: dict[str, Callable[[Path, int], Path]] = {
-    "orchestrator": write_orchestrator, "speckit": write_speckit, "kiro": write_kiro,
-    "beads": write_beads, "backlog": write_backlog, "bmad": write_bmad,
-    "ralph": write_ralph, "conductor": write_conductor,
+    "orchestrator": write_orchestrator,
+    "speckit": write_speckit,
+    "kiro": write_kiro,
+    "beads": write_beads,
+    "backlog": write_backlog,
+    "bmad": write_bmad,
+    "ralph": write_ralph,
+    "conductor": write_conductor,
 }
 
 
@@ -170,8 +235,12 @@ def time_read(path: Path) -> tuple[float, int]:
 
 
 def run(tasks: int) -> dict[str, Any]:
-    results: dict[str, Any] = {"command": f"python -m benchmarks.formats --tasks {tasks}",
-                               "machine": machine(), "tasks": tasks, "formats": {}}
+    results: dict[str, Any] = {
+        "command": f"python -m benchmarks.formats --tasks {tasks}",
+        "machine": machine(),
+        "tasks": tasks,
+        "formats": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for name, writer in WRITERS.items():
             folder = Path(tmp) / name
@@ -187,15 +256,23 @@ def run(tasks: int) -> dict[str, Any]:
 
 def render_markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
-    lines = ["# Reading each input format", "",
-             f"`{results['command']}`: {m['cpu']}, {m['cores']} cores, Python {m['python']}.",
-             "", f"`pipeline.read_state`, CPU ms (median of {REPEATS} after a warm-up) on "
-             f"{results['tasks']:,} tasks, against an orchestrator state of the same size; "
-             f"the goal is at most {LIMIT:g}x.", "",
-             "| format | tasks | ms | x orchestrator |", "|---|---|---|---|"]
+    lines = [
+        "# Reading each input format",
+        "",
+        f"`{results['command']}`: {m['cpu']}, {m['cores']} cores, Python {m['python']}.",
+        "",
+        f"`pipeline.read_state`, CPU ms (median of {REPEATS} after a warm-up) on "
+        f"{results['tasks']:,} tasks, against an orchestrator state of the same size; "
+        f"the goal is at most {LIMIT:g}x.",
+        "",
+        "| format | tasks | ms | x orchestrator |",
+        "|---|---|---|---|",
+    ]
     for name, entry in results["formats"].items():
-        lines.append(f"| {name} | {entry['tasks']:,} | {entry['seconds'] * 1000:.0f} | "
-                     f"{entry['ratio']:.2f} |")
+        lines.append(
+            f"| {name} | {entry['tasks']:,} | {entry['seconds'] * 1000:.0f} | "
+            f"{entry['ratio']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

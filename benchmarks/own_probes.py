@@ -47,22 +47,35 @@ def probes_of(doc: dict[str, Any]) -> Probes:
     tasks: dict[str, Any] = doc.get("tasks") or {}
     ctx = doc.get("context") or {}
     single = [("phase", ctx["current_phase"])] if ctx.get("current_phase") else []
-    active = dict.fromkeys([*(ctx.get("active_tasks") or []),
-                            *(t for t, v in tasks.items() if v.get("status") == "running")])
+    active = dict.fromkeys(
+        [
+            *(ctx.get("active_tasks") or []),
+            *(t for t, v in tasks.items() if v.get("status") == "running"),
+        ]
+    )
     single += [("active", t) for t in active]
     failed = [t for t, v in tasks.items() if v.get("status") == "failed"]
     single += [("failed", t) for t in failed]
-    typed = [(t, tasks[t]["error"]["type"]) for t in failed
-             if (tasks[t].get("error") or {}).get("type")]
+    typed = [
+        (t, tasks[t]["error"]["type"]) for t in failed if (tasks[t].get("error") or {}).get("type")
+    ]
     decisions = (doc.get("user_customizations") or {}).get("runtime_decisions") or []
-    single += [("decision", d["prompt"][:60]) for d in decisions
-               if not (d.get("decision") or {}).get("decided_at")]
+    single += [
+        ("decision", d["prompt"][:60])
+        for d in decisions
+        if not (d.get("decision") or {}).get("decided_at")
+    ]
     env = doc.get("environment_config") or {}
-    single += [("missing dependency", n)
-               for n in (env.get("dependencies") or {}).get("missing_dependencies") or []]
-    ready = [t for t, v in tasks.items() if v.get("status") == "pending"
-             and all((tasks.get(d) or {}).get("status") == _DONE
-                     for d in v.get("dependencies") or [])]
+    single += [
+        ("missing dependency", n)
+        for n in (env.get("dependencies") or {}).get("missing_dependencies") or []
+    ]
+    ready = [
+        t
+        for t, v in tasks.items()
+        if v.get("status") == "pending"
+        and all((tasks.get(d) or {}).get("status") == _DONE for d in v.get("dependencies") or [])
+    ]
     return Probes(single, typed, ready, _longest_chain_heads(tasks))
 
 
@@ -117,8 +130,12 @@ def _pairs(node: Any) -> Iterator[tuple[str, str]]:
 def _grouped(node: dict[str, Any]) -> Iterator[tuple[str, str]]:
     ids, groups = node.get("failed_tasks"), node.get("failure_types")
     if isinstance(ids, list) and isinstance(groups, list):
-        kinds = [run[0] for run in groups if isinstance(run, list) and len(run) == 2
-                 and isinstance(run[1], int) for _ in range(run[1])]
+        kinds = [
+            run[0]
+            for run in groups
+            if isinstance(run, list) and len(run) == 2 and isinstance(run[1], int)
+            for _ in range(run[1])
+        ]
         yield from zip(ids, kinds, strict=False)
 
 

@@ -53,8 +53,9 @@ def resume_probes(facts: Facts) -> tuple[list[Probe], list[str]]:
     if facts.critical_path:
         probes.append(Probe("path head", facts.critical_path[0]))
     env = state.environment
-    probes += [Probe("missing dependency", name) for name in (env.missing_dependencies if env
-                                                              else ())]
+    probes += [
+        Probe("missing dependency", name) for name in (env.missing_dependencies if env else ())
+    ]
     return probes, list(facts.ready)
 
 
@@ -66,7 +67,7 @@ def _near(text: str, first: str, then: str) -> bool:
     first, then = _escaped(first), _escaped(then)
     start = text.find(first)
     while start >= 0:
-        if then in text[max(0, start - WINDOW):start + len(first) + WINDOW]:
+        if then in text[max(0, start - WINDOW) : start + len(first) + WINDOW]:
             return True
         start = text.find(first, start + 1)
     return False

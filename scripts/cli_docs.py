@@ -1,7 +1,7 @@
 """Write docs/cli.md from the CLI's own --help texts (the help is the reference).
 
-    python scripts/cli_docs.py          # rewrite docs/cli.md
-    python scripts/cli_docs.py --check  # exit 1 if it is out of date (tests run this)
+python scripts/cli_docs.py          # rewrite docs/cli.md
+python scripts/cli_docs.py --check  # exit 1 if it is out of date (tests run this)
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 def render() -> str:
     runner = CliRunner()
-    parts = ["# context-handoff command line\n",
-             "Generated from `--help` by `scripts/cli_docs.py`; do not edit by hand.\n"]
+    parts = [
+        "# context-handoff command line\n",
+        "Generated from `--help` by `scripts/cli_docs.py`; do not edit by hand.\n",
+    ]
     commands = [""]
     if isinstance(cli, click.Group):
         for name in sorted(cli.commands):  # a group's own commands follow it (hook ...)

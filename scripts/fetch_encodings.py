@@ -57,8 +57,18 @@ def _download_wheel(wheel_dir: Path) -> Path:
     if existing:
         return existing[-1]
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--only-binary=:all:", "--dest", str(wheel_dir), WHEEL_REQUIREMENT],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(wheel_dir),
+            WHEEL_REQUIREMENT,
+        ],
         check=True,
     )
     return sorted(wheel_dir.glob("bpe_openai-*.whl"))[-1]
@@ -68,7 +78,8 @@ def fetch(dest: Path, wheel_dir: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     wanted = {name: _source_of(name) for name in ENCODINGS}
     missing = {
-        name: src for name, src in wanted.items()
+        name: src
+        for name, src in wanted.items()
         if not _matches(dest / hashlib.sha1(src[0].encode()).hexdigest(), src[1])
     }
     written = []

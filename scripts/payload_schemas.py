@@ -65,21 +65,41 @@ DEFS: dict[str, Any] = {
         {"task_id": NSTR, "type": NSTR, "message": STR, "at": STR, "trace": STR},
     ),
     "decision": obj(["prompt", "choice"], {"prompt": STR, "choice": STR, "why": STR}),
-    "failure": obj([], {
-        "name": STR, "message": STR, "blocks": INT,
-        "tried": strings(), "tried_earlier": INT,
-    }),
-    "changes": obj(["since"], {
-        "since": obj(["at", "digest"], {"at": STR, "digest": STR}),
-        "phase": obj(["from", "to"], {"from": NSTR, "to": NSTR}),
-        "newly_failed": strings(), "recovered": strings(), "started": strings(),
-        "newly_done": strings(), "newly_ready": strings(), "removed": strings(),
-        "decided": strings(),
-    }),
-    "phase": obj(["id", "name", "done", "total", "status"], {
-        "id": STR, "name": STR, "done": INT, "total": INT,
-        "status": {"enum": ["done", "active", "pending"]}, "dropped": INT,
-    }),
+    "failure": obj(
+        [],
+        {
+            "name": STR,
+            "message": STR,
+            "blocks": INT,
+            "tried": strings(),
+            "tried_earlier": INT,
+        },
+    ),
+    "changes": obj(
+        ["since"],
+        {
+            "since": obj(["at", "digest"], {"at": STR, "digest": STR}),
+            "phase": obj(["from", "to"], {"from": NSTR, "to": NSTR}),
+            "newly_failed": strings(),
+            "recovered": strings(),
+            "started": strings(),
+            "newly_done": strings(),
+            "newly_ready": strings(),
+            "removed": strings(),
+            "decided": strings(),
+        },
+    ),
+    "phase": obj(
+        ["id", "name", "done", "total", "status"],
+        {
+            "id": STR,
+            "name": STR,
+            "done": INT,
+            "total": INT,
+            "status": {"enum": ["done", "active", "pending"]},
+            "dropped": INT,
+        },
+    ),
 }
 
 
@@ -88,15 +108,23 @@ def minimal() -> dict[str, Any]:
         ["handoff_id", "summary", "active", "failed", "next", "meta", "omitted"],
         {
             "handoff_id": STR,
-            "summary": obj(["phase", "progress", "task"], {
-                "phase": NSTR, "progress": ref("progress"), "task": NSTR,
-                "project": STR, "tasks_complete": INT, "tasks_total": INT,
-                "tasks_dropped": INT, "state_age_hours": NNUM, "state_age_source": NSTR,
-                "phase_name": STR,
-            }),
+            "summary": obj(
+                ["phase", "progress", "task"],
+                {
+                    "phase": NSTR,
+                    "progress": ref("progress"),
+                    "task": NSTR,
+                    "project": STR,
+                    "tasks_complete": INT,
+                    "tasks_total": INT,
+                    "tasks_dropped": INT,
+                    "state_age_hours": NNUM,
+                    "state_age_source": NSTR,
+                    "phase_name": STR,
+                },
+            ),
             "active": strings(),
-            "failed": {"type": "array", "items": STR,
-                       "description": "'<task id>: <error type>'"},
+            "failed": {"type": "array", "items": STR, "description": "'<task id>: <error type>'"},
             "next": strings(),
             "failures": {"type": "object", "additionalProperties": ref("failure")},
             "pending_decisions": strings(),
@@ -112,32 +140,60 @@ def minimal() -> dict[str, Any]:
 
 def standard(level: str = "standard") -> dict[str, Any]:
     return obj(
-        ["version", "handoff_id", "summary", "execution_state", "critical_context",
-         "dag_snapshot", "meta", "omitted"],
+        [
+            "version",
+            "handoff_id",
+            "summary",
+            "execution_state",
+            "critical_context",
+            "dag_snapshot",
+            "meta",
+            "omitted",
+        ],
         {
             "version": STR,
             "handoff_id": STR,
             "summary": obj(
-                ["project", "current_phase", "progress", "tasks_complete", "tasks_total",
-                 "generated_at"],
+                [
+                    "project",
+                    "current_phase",
+                    "progress",
+                    "tasks_complete",
+                    "tasks_total",
+                    "generated_at",
+                ],
                 {
-                    "project": STR, "current_phase": NSTR, "progress": ref("progress"),
-                    "tasks_complete": INT, "tasks_total": INT, "tasks_dropped": INT,
+                    "project": STR,
+                    "current_phase": NSTR,
+                    "progress": ref("progress"),
+                    "tasks_complete": INT,
+                    "tasks_total": INT,
+                    "tasks_dropped": INT,
                     "generated_at": STR,
-                    "last_updated": NSTR, "state_age_hours": NNUM, "state_age_source": NSTR,
+                    "last_updated": NSTR,
+                    "state_age_hours": NNUM,
+                    "state_age_source": NSTR,
                     "phase_name": STR,
                 },
             ),
             "execution_state": obj(
                 ["active_tasks", "blocked_tasks", "failed_tasks", "next_eligible"],
                 {
-                    "active_tasks": strings(), "blocked_tasks": strings(),
-                    "failed_tasks": strings(), "next_eligible": strings(),
-                    "failure_types": {"type": "array", "items": {
-                        "type": "array", "items": {"type": ["string", "integer"]}, "minItems": 2,
-                        "maxItems": 2},
+                    "active_tasks": strings(),
+                    "blocked_tasks": strings(),
+                    "failed_tasks": strings(),
+                    "next_eligible": strings(),
+                    "failure_types": {
+                        "type": "array",
+                        "items": {
+                            "type": "array",
+                            "items": {"type": ["string", "integer"]},
+                            "minItems": 2,
+                            "maxItems": 2,
+                        },
                         "description": "the runs [error type, n] of one type along "
-                                       "failed_tasks: the next n ids have that type"},
+                        "failed_tasks: the next n ids have that type",
+                    },
                     "failures": {"type": "object", "additionalProperties": ref("failure")},
                     "names": strings_by_id(),
                     "blocked_by": strings_by_id(),
@@ -158,11 +214,15 @@ def standard(level: str = "standard") -> dict[str, Any]:
                 ["phases_completed", "current_phase_progress", "critical_path"],
                 {
                     "phases_completed": strings(),
-                    "current_phase_progress": obj(["total", "complete", "pct"], {
-                        "total": INT, "complete": INT,
-                        "pct": {"type": "integer", "minimum": 0, "maximum": 100},
-                        "dropped": INT,
-                    }),
+                    "current_phase_progress": obj(
+                        ["total", "complete", "pct"],
+                        {
+                            "total": INT,
+                            "complete": INT,
+                            "pct": {"type": "integer", "minimum": 0, "maximum": 100},
+                            "dropped": INT,
+                        },
+                    ),
                     "critical_path": strings(),
                     "phases": {"type": "array", "items": ref("phase")},
                 },
@@ -177,18 +237,33 @@ def standard(level: str = "standard") -> dict[str, Any]:
 def full() -> dict[str, Any]:
     schema = standard("full")
     schema["required"] += ["file_state", "environment"]
-    schema["properties"]["file_state"] = obj(["artifacts", "required", "disk_mb"], {
-        "artifacts": {"type": "array", "items": obj(["path", "by"], {"path": STR, "by": STR})},
-        "required": strings(),
-        "disk_mb": INT,
-        "missing": strings(),
-        "disk": obj([], {"total_mb": INT, "available_mb": INT,
-                         "used_pct": {"type": "number", "minimum": 0}}),
-    })
-    schema["properties"]["environment"] = obj(["os", "python", "packages"], {
-        "os": STR, "python": STR, "packages": strings_by_id(),
-        "architecture": NSTR, "missing_dependencies": strings(),
-    })
+    schema["properties"]["file_state"] = obj(
+        ["artifacts", "required", "disk_mb"],
+        {
+            "artifacts": {"type": "array", "items": obj(["path", "by"], {"path": STR, "by": STR})},
+            "required": strings(),
+            "disk_mb": INT,
+            "missing": strings(),
+            "disk": obj(
+                [],
+                {
+                    "total_mb": INT,
+                    "available_mb": INT,
+                    "used_pct": {"type": "number", "minimum": 0},
+                },
+            ),
+        },
+    )
+    schema["properties"]["environment"] = obj(
+        ["os", "python", "packages"],
+        {
+            "os": STR,
+            "python": STR,
+            "packages": strings_by_id(),
+            "architecture": NSTR,
+            "missing_dependencies": strings(),
+        },
+    )
     return schema
 
 

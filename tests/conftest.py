@@ -13,10 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "orchestrator_state.example.json"
 # The original tool's own example state, kept beside the repository (not in it): a real
 # input that must work unchanged.
-ORIGINAL_EXAMPLE = Path(os.environ.get(
-    "CONTEXT_HANDOFF_ORIGINAL_EXAMPLE",
-    ROOT.parent / "shared" / "compat" / "orchestrator_state.example.json"))
-
+ORIGINAL_EXAMPLE = Path(
+    os.environ.get(
+        "CONTEXT_HANDOFF_ORIGINAL_EXAMPLE",
+        ROOT.parent / "shared" / "compat" / "orchestrator_state.example.json",
+    )
+)
 
 
 def beside(path: Path, what: str) -> Path:
@@ -55,8 +57,9 @@ def _offline_and_homeless(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
     def guarded(self: socket.socket, address: Any) -> Any:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost")
-                                          or host.startswith("/")):
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("::1", "localhost") or host.startswith("/")
+        ):
             raise OSError(f"test tried to reach {host}: tests are offline")
         return real_connect(self, address)
 
@@ -107,8 +110,7 @@ def serve_app(app: Any) -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                             log_level="error"))
+    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -124,6 +126,8 @@ def code_blocks(text: str, lang: str) -> list[tuple[int, str]]:
     CommonMark parser reads them."""
     from markdown_it import MarkdownIt
 
-    return [(token.map[0] + 1 if token.map else 0, token.content)
-            for token in MarkdownIt("commonmark").parse(text)
-            if token.type == "fence" and token.info.strip() == lang]
+    return [
+        (token.map[0] + 1 if token.map else 0, token.content)
+        for token in MarkdownIt("commonmark").parse(text)
+        if token.type == "fence" and token.info.strip() == lang
+    ]

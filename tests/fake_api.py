@@ -48,15 +48,20 @@ class FakeTracker:
         self.assets: dict[str, bytes] = {}
         self.url = ""
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any
-               ) -> tuple[int, Any]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any]:
         self.requests.append((method, path))
         if self.fail_next:
             return self.fail_next.pop(0), {"message": "injected"}
         if re.fullmatch(r"/repos/[^/]+/[^/]+/releases", path) and method == "POST":
             number = len(self.releases) + 1
-            release = {**body, "id": number, "html_url": f"{self.url}/releases/{number}",
-                       "upload_url": f"{self.url}/uploads/{number}/assets{{?name,label}}"}
+            release = {
+                **body,
+                "id": number,
+                "html_url": f"{self.url}/releases/{number}",
+                "upload_url": f"{self.url}/uploads/{number}/assets{{?name,label}}",
+            }
             self.releases.append(release)
             return 201, release
         if re.fullmatch(r"/uploads/\d+/assets", path) and method == "POST":
@@ -71,10 +76,14 @@ class FakeTracker:
         if re.fullmatch(r".*/issues", path) and method == "POST":
             labels = body["labels"] if self.kind == "github" else body["labels"].split(",")
             number = len(self.issues) + 1
-            issue = {number_key: number, "title": body["title"], text_key: body[text_key],
-                     "labels": labels, "state": "open" if self.kind == "github" else "opened",
-                     "html_url" if self.kind == "github" else "web_url":
-                     f"{self.url}/issues/{number}"}
+            issue = {
+                number_key: number,
+                "title": body["title"],
+                text_key: body[text_key],
+                "labels": labels,
+                "state": "open" if self.kind == "github" else "opened",
+                "html_url" if self.kind == "github" else "web_url": f"{self.url}/issues/{number}",
+            }
             self.issues.append(issue)
             return 201, issue
         match = re.fullmatch(r".*/issues/(\d+)/(comments|notes)", path)
@@ -88,16 +97,19 @@ class FakeTracker:
             return 200, issue
         match = re.fullmatch(r".*/labels/(.+)", path)
         if match and method == "GET":
-            return (200, {"name": match.group(1)}) if match.group(1) in self.labels else (
-                404, {"message": "Not Found"})
+            return (
+                (200, {"name": match.group(1)})
+                if match.group(1) in self.labels
+                else (404, {"message": "Not Found"})
+            )
         if path.endswith("/labels") and method == "POST":
             self.labels.add(body["name"])
             return 201, body
         return 404, {"message": f"no route {method} {path}"}
 
-
-    def faulty(self, method: str, path: str, query: dict[str, list[str]], body: Any
-               ) -> tuple[int, Any, dict[str, str]] | None:
+    def faulty(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]] | None:
         """The fault's answer, or None to answer normally."""
         listing = method == "GET" and path.endswith("/issues")
         fault = self.fault
@@ -119,14 +131,21 @@ class FakeTracker:
             return 200, {"items": []}, {}
         if fault == "self-next" and listing:
             self.requests.append((method, path))
-            return 200, [], {"Link": f'<{self.url}{path}?{urlencode(query, doseq=True)}>; rel="next"'}
+            return (
+                200,
+                [],
+                {"Link": f'<{self.url}{path}?{urlencode(query, doseq=True)}>; rel="next"'},
+            )
         if fault == "retry-after-huge":
             self.requests.append((method, path))
             return 503, {"message": "Service Unavailable"}, {"Retry-After": "100000"}
         if fault == "rate-limit-403":
             self.requests.append((method, path))
-            return 403, {"message": "API rate limit exceeded for installation ID 1."}, {
-                "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)}
+            return (
+                403,
+                {"message": "API rate limit exceeded for installation ID 1."},
+                {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)},
+            )
         if fault == "bad-issue" and method == "POST" and path.endswith("/issues"):
             self.requests.append((method, path))
             return 201, {"number": "one", "title": "x"}, {}

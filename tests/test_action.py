@@ -33,11 +33,16 @@ IMAGE = os.environ.get("CONTEXT_HANDOFF_TEST_IMAGE", "context-handoff:local")
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
 # the pinned upload-artifact exactly as action.yml names it (act's --local-repository key)
 # the cache actions stand in as one repository, restore/ and save/ beside each other
-CACHE = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text())
-             ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache/restore@")
-             ).replace("/restore@", "@")
-UPLOAD = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text())
-              ["runs"]["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+CACHE = next(
+    step["uses"]
+    for step in yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
+    if step.get("uses", "").startswith("actions/cache/restore@")
+).replace("/restore@", "@")
+UPLOAD = next(
+    step["uses"]
+    for step in yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
+    if step.get("uses", "").startswith("actions/upload-artifact@")
+)
 
 
 def _missing() -> str | None:
@@ -47,8 +52,10 @@ def _missing() -> str | None:
     if shutil.which("docker") is None:
         return "no docker client"
     if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
-        return (f"no Docker engine, or no image {IMAGE}: make image (BASE_IMAGE= a Python "
-                "image you have; make base-image builds one from Debian's packages)")
+        return (
+            f"no Docker engine, or no image {IMAGE}: make image (BASE_IMAGE= a Python "
+            "image you have; make base-image builds one from Debian's packages)"
+        )
     return None
 
 
@@ -96,8 +103,11 @@ def action_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     into every run, and a working copy's .venv and node_modules make that copy the
     slowest part of a run."""
     copy = tmp_path_factory.mktemp("action")
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], capture_output=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout
     for name in filter(None, listed.decode().split("\0")):
         source = ROOT / name
         if source.is_file():  # a file deleted but not yet committed is listed too
@@ -119,31 +129,62 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path, action_copy: Path):
     shutil.copy(task_master / "state.json", repo / ".taskmaster" / "state.json")
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "remote", "add", "origin", "https://github.com/acme/orchestrator.git"],
-                   check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", "https://github.com/acme/orchestrator.git"], check=True
+    )
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "state"], check=True)
     home = tmp_path / "act-home"
     home.mkdir()
 
-    def run(event: str, *, api_url: str = "http://127.0.0.1:9", engine: str = "docker",
-            state: str | None = None, level: str | None = None,
-            image: str = IMAGE, input_format: str | None = None,
-            tag: str | None = None) -> ActRun:
+    def run(
+        event: str,
+        *,
+        api_url: str = "http://127.0.0.1:9",
+        engine: str = "docker",
+        state: str | None = None,
+        level: str | None = None,
+        image: str = IMAGE,
+        input_format: str | None = None,
+        tag: str | None = None,
+    ) -> ActRun:
         record = tmp_path / f"record-{len(list(tmp_path.glob('record-*')))}"
         record.mkdir()
-        args = [act_bin, event, "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--rm",
-                "--no-cache-server", "-s", "GITHUB_TOKEN=fake-token",
-                "--env", f"RECORD_DIR={record}", "--env", f"CHECKOUT_SOURCE={repo}",
-                "--env", f"GITHUB_API_URL={api_url}",
-                "--env", f"TIKTOKEN_CACHE_DIR={os.environ['TIKTOKEN_CACHE_DIR']}",
-                "--env", f"PIP_CACHE_DIR={pip_cache}",
-                "--var", f"IMAGE={image}", "--var", f"ENGINE={engine}",
-                "--local-repository", f"acme/context-handoff@v1={action_copy}",
-                "--local-repository", f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
-                "--local-repository", f"{CACHE}={ACT_DIR / 'cache'}",
-                "--env", f"CACHE_DIR={tmp_path / 'cache'}",
-                "--local-repository", f"{CHECKOUT}={ACT_DIR / 'checkout'}"]
+        args = [
+            act_bin,
+            event,
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--pull=false",
+            "--rm",
+            "--no-cache-server",
+            "-s",
+            "GITHUB_TOKEN=fake-token",
+            "--env",
+            f"RECORD_DIR={record}",
+            "--env",
+            f"CHECKOUT_SOURCE={repo}",
+            "--env",
+            f"GITHUB_API_URL={api_url}",
+            "--env",
+            f"TIKTOKEN_CACHE_DIR={os.environ['TIKTOKEN_CACHE_DIR']}",
+            "--env",
+            f"PIP_CACHE_DIR={pip_cache}",
+            "--var",
+            f"IMAGE={image}",
+            "--var",
+            f"ENGINE={engine}",
+            "--local-repository",
+            f"acme/context-handoff@v1={action_copy}",
+            "--local-repository",
+            f"{UPLOAD}={ACT_DIR / 'upload-artifact'}",
+            "--local-repository",
+            f"{CACHE}={ACT_DIR / 'cache'}",
+            "--env",
+            f"CACHE_DIR={tmp_path / 'cache'}",
+            "--local-repository",
+            f"{CHECKOUT}={ACT_DIR / 'checkout'}",
+        ]
         if state:
             args += ["--var", f"STATE_FILE={state}"]
         if level:
@@ -153,8 +194,7 @@ def run_act(act_bin: str, tmp_path: Path, pip_cache: Path, action_copy: Path):
         if tag:
             args += ["--var", f"TAG={tag}"]
         env = {**os.environ, "HOME": str(home), "ACT_DISABLE_VERSION_CHECK": "1"}
-        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=600)
+        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
         return ActRun(proc.returncode, proc.stdout + proc.stderr, record)
 
     return run
@@ -167,9 +207,11 @@ def _assert_good_handoff(run: ActRun, level: str) -> None:
     assert int(out["tokens"]) <= int(out["budget"])
     assert out["payload-path"] == "context-handoff/context_payload.json"
     assert out["artifact-id"] == "4242" and out["artifact-url"].endswith("/artifacts/4242")
-    assert run.uploaded == ["context-handoff/context_payload.json",
-                            "context-handoff/handoff_report.md",
-                            "context-handoff/handoff_snapshot.json"]
+    assert run.uploaded == [
+        "context-handoff/context_payload.json",
+        "context-handoff/handoff_report.md",
+        "context-handoff/handoff_snapshot.json",
+    ]
     uploaded = run.record / "uploaded" / "context_payload.json"
     check = payload_file.check_payload(uploaded)
     assert check.valid and check.level == level and check.tokens == int(out["tokens"])
@@ -201,12 +243,19 @@ def test_two_scheduled_runs_report_what_changed_between_them(run_act, tmp_path):
 
 
 def test_task_master_state_with_docker_engine(run_act):
-    run = run_act("workflow_dispatch", state=".taskmaster/tasks/tasks.json",
-                  input_format="taskmaster", tag="experiments")
+    run = run_act(
+        "workflow_dispatch",
+        state=".taskmaster/tasks/tasks.json",
+        input_format="taskmaster",
+        tag="experiments",
+    )
     _assert_good_handoff(run, "standard")
     meta = json.loads((run.record / "uploaded" / "context_payload.json").read_text())["meta"]
     assert (meta["format"], meta["tag"], meta["other_tags"]) == (
-        "taskmaster", "experiments", ["master", "feature-auth"])
+        "taskmaster",
+        "experiments",
+        ["master", "feature-auth"],
+    )
 
 
 def test_failing_state_opens_one_issue_with_docker_engine(run_act):
@@ -236,18 +285,34 @@ def test_notify_step_with_the_python_engine_opens_the_issue(tmp_path):
     (tmp_path / "context-handoff").mkdir()
     (tmp_path / "context-handoff" / "handoff_report.md").write_text("# Handoff\n")
     with serve("github") as fake:
-        env = {**os.environ, "GITHUB_ACTION_PATH": str(ROOT), "CH_ENGINE_RESOLVED": "python",
-               "CH_BIN": str(Path(sys.executable).parent), "CH_STATUS": "failure",
-               "CH_LABEL": "handoff", "CH_ARTIFACT_URL": "https://example.test/artifacts/7",
-               "GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": "acme/orchestrator",
-               "GITHUB_TOKEN": "fake-token", "GITHUB_OUTPUT": str(tmp_path / "out.txt")}
-        proc = subprocess.run(["bash", str(ROOT / "action" / "notify.sh")], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=120)
+        env = {
+            **os.environ,
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "CH_ENGINE_RESOLVED": "python",
+            "CH_BIN": str(Path(sys.executable).parent),
+            "CH_STATUS": "failure",
+            "CH_LABEL": "handoff",
+            "CH_ARTIFACT_URL": "https://example.test/artifacts/7",
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_REPOSITORY": "acme/orchestrator",
+            "GITHUB_TOKEN": "fake-token",
+            "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+        }
+        proc = subprocess.run(
+            ["bash", str(ROOT / "action" / "notify.sh")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         [issue] = fake.issues
     assert issue["labels"] == ["handoff"] and "/artifacts/7" in issue["body"]
     assert (tmp_path / "out.txt").read_text().splitlines() == [
-        "issue-number=1", f"issue-url={fake.url}/issues/1"]
+        "issue-number=1",
+        f"issue-url={fake.url}/issues/1",
+    ]
 
 
 def test_an_image_that_cannot_be_pulled_fails_fast_naming_what_to_set(run_act):
@@ -265,26 +330,48 @@ def test_an_image_that_cannot_be_pulled_fails_fast_naming_what_to_set(run_act):
 
 
 def test_docker_engine_on_a_non_linux_runner_fails_fast(tmp_path):
-    env = {**os.environ, "CH_ENGINE": "docker", "RUNNER_OS": "macOS",
-           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_ENV": str(tmp_path / "env")}
-    proc = subprocess.run(["bash", str(ROOT / "action" / "setup.sh")], env=env,
-                          capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "CH_ENGINE": "docker",
+        "RUNNER_OS": "macOS",
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_ENV": str(tmp_path / "env"),
+    }
+    proc = subprocess.run(
+        ["bash", str(ROOT / "action" / "setup.sh")], env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "engine: docker needs a Linux runner (this is macOS)" in proc.stdout
     assert "engine: python" in proc.stdout
 
 
-@pytest.mark.parametrize(("variable", "value", "message"), [
-    ("CH_IMAGE", "evil:1\nCH_BIN=/tmp/x\nLD_PRELOAD=/tmp/x.so",
-     "image: 'evil:1%0ACH_BIN=/tmp/x%0ALD_PRELOAD=/tmp/x.so' is not an image reference"),
-    ("CH_ENGINE", "podman\n::warning::injected%",
-     "engine must be docker or python, not 'podman%0A::warning::injected%25'"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "CH_IMAGE",
+            "evil:1\nCH_BIN=/tmp/x\nLD_PRELOAD=/tmp/x.so",
+            "image: 'evil:1%0ACH_BIN=/tmp/x%0ALD_PRELOAD=/tmp/x.so' is not an image reference",
+        ),
+        (
+            "CH_ENGINE",
+            "podman\n::warning::injected%",
+            "engine must be docker or python, not 'podman%0A::warning::injected%25'",
+        ),
+    ],
+)
 def test_inputs_cannot_inject_commands_or_variables(tmp_path, variable, value, message):
-    env = {**os.environ, "CH_ENGINE": "docker", "RUNNER_OS": "Linux", variable: value,
-           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_ENV": str(tmp_path / "env")}
-    proc = subprocess.run(["bash", str(ROOT / "action" / "setup.sh")], env=env,
-                          capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "CH_ENGINE": "docker",
+        "RUNNER_OS": "Linux",
+        variable: value,
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_ENV": str(tmp_path / "env"),
+    }
+    proc = subprocess.run(
+        ["bash", str(ROOT / "action" / "setup.sh")], env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 2
     [line] = proc.stdout.splitlines()
     assert line.startswith(f"::error title=context-handoff::{message}")
@@ -299,10 +386,28 @@ def test_image_runs_offline_as_any_uid(act_bin, tmp_path):
     work.chmod(0o777)
     shutil.copy(EXAMPLE, work / "state.json")
     proc = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "--user", "12345:12345",
-         "--read-only", "-v", f"{work}:/work", IMAGE,
-         "generate", "--state", "state.json", "--level", "full"],
-        capture_output=True, text=True, timeout=120)
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "12345:12345",
+            "--read-only",
+            "-v",
+            f"{work}:/work",
+            IMAGE,
+            "generate",
+            "--state",
+            "state.json",
+            "--level",
+            "full",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     payload = work / "context_payload.json"
     assert payload.stat().st_uid == 12345

@@ -42,16 +42,27 @@ def _project(root: Path, renamed: bool) -> Path:
         for path in (project / "backlog").rglob("*.*"):
             text = path.read_text(encoding="utf-8")
             for old, new in RENAMED.items():
-                text = re.sub(rf"(status: |\"){re.escape(old)}(\"|$)", rf"\g<1>{new}\g<2>",
-                              text, flags=re.MULTILINE)
+                text = re.sub(
+                    rf"(status: |\"){re.escape(old)}(\"|$)",
+                    rf"\g<1>{new}\g<2>",
+                    text,
+                    flags=re.MULTILINE,
+                )
             path.write_text(text, encoding="utf-8")
     return project
 
 
 def _cli(project: Path) -> list[dict[str, Any]]:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(project), "NO_COLOR": "1"}
-    proc = subprocess.run([str(BACKLOG), "task", "list", "--json"], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [str(BACKLOG), "task", "list", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     tasks: list[dict[str, Any]] = json.loads(proc.stdout)["tasks"]
     return tasks
@@ -67,8 +78,9 @@ def test_ready_tasks_and_their_order_are_the_clis(renamed, tmp_path):
     ready = [t["id"] for t in listed if t["isReady"]]
     assert set(ready) == set(facts.active) | set(facts.ready)
     first = "Backlog" if renamed else "To Do"
-    not_started = [t["id"] for t in listed if t["isReady"]
-                   and state.tasks[t["id"]].status == "pending"]
+    not_started = [
+        t["id"] for t in listed if t["isReady"] and state.tasks[t["id"]].status == "pending"
+    ]
     assert list(facts.ready) == not_started  # the next tasks, in the CLI's order
     assert facts.ready and state.tasks[facts.ready[0]].source_status == first
     for task in listed:
@@ -79,8 +91,15 @@ def test_ready_tasks_and_their_order_are_the_clis(renamed, tmp_path):
 
 def _run(project: Path, *args: str) -> str:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(project), "NO_COLOR": "1"}
-    proc = subprocess.run([str(BACKLOG), *args], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [str(BACKLOG), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -93,13 +112,24 @@ def test_a_root_config_and_a_blocked_status_as_the_cli_writes_them(tmp_path, mon
     project = tmp_path / "demo"
     project.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    _run(project, "init", "Root Demo", "--defaults", "--integration-mode", "none",
-         "--config-location", "root", "--backlog-dir", ".backlog")
+    _run(
+        project,
+        "init",
+        "Root Demo",
+        "--defaults",
+        "--integration-mode",
+        "none",
+        "--config-location",
+        "root",
+        "--backlog-dir",
+        ".backlog",
+    )
     config = project / "backlog.config.yml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(re.sub(r"(?m)^statuses: .*$",
-                             'statuses: ["Todo", "Doing", "Blocked", "Shipped"]', text),
-                      encoding="utf-8")
+    config.write_text(
+        re.sub(r"(?m)^statuses: .*$", 'statuses: ["Todo", "Doing", "Blocked", "Shipped"]', text),
+        encoding="utf-8",
+    )
     _run(project, "task", "create", "First", "-s", "Todo")
     _run(project, "task", "create", "Second", "-s", "Blocked")
     _run(project, "task", "create", "Third", "-s", "Doing")
@@ -112,5 +142,4 @@ def test_a_root_config_and_a_blocked_status_as_the_cli_writes_them(tmp_path, mon
     listed = {t["id"]: t["status"] for t in _cli(project)}
     assert {tid: task.source_status for tid, task in state.tasks.items()} == listed
     ours = {task.source_status: task.status for task in state.tasks.values()}
-    assert ours == {"Todo": "pending", "Blocked": "blocked", "Doing": "running",
-                    "Shipped": "done"}
+    assert ours == {"Todo": "pending", "Blocked": "blocked", "Doing": "running", "Shipped": "done"}

@@ -31,8 +31,9 @@ def test_fidelity_scores_what_is_in_the_text(tmp_path):
     empty = fidelity.score("{}", facts, 1)
     assert empty.weighted_recall == 0 and empty.missing_accounted == 0.0
     assert full.weighted_recall > empty.weighted_recall
-    ours = fidelity.score(generated.payload.text, facts, generated.payload.tokens,
-                          generated.payload.omitted)
+    ours = fidelity.score(
+        generated.payload.text, facts, generated.payload.tokens, generated.payload.omitted
+    )
     assert ours.missing_accounted == 1.0
 
 
@@ -82,9 +83,12 @@ def test_the_formats_benchmark_writes_each_format_it_times(tmp_path):
 def test_scale_run_measures_again_and_keeps_the_rest(monkeypatch):
     monkeypatch.setattr("benchmarks.run.SIZES", (15,))
     monkeypatch.setattr("benchmarks.run.PAIRED_SIZE", 15)
-    previous = {"command": "python -m benchmarks.run", "date": "earlier", "sizes": {},
-                "machine": {"cpu": "x", "cores": 2, "python": "3", "tiktoken": "0",
-                            "context_handoff": "1"}}
+    previous = {
+        "command": "python -m benchmarks.run",
+        "date": "earlier",
+        "sizes": {},
+        "machine": {"cpu": "x", "cores": 2, "python": "3", "tiktoken": "0", "context_handoff": "1"},
+    }
     results = run_scale(previous)
     entry = results["sizes"]["15"]
     assert entry["process_standard"]["cpu_seconds"] > 0

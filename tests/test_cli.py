@@ -33,8 +33,16 @@ def test_generate_writes_and_reports(chdir_tmp):
 def test_generate_json_output(chdir_tmp):
     result = run("generate", "--state", EXAMPLE, "--level", "minimal", "--json", "--now", NOW)
     out = json.loads(result.stdout)
-    assert set(out) == {"payload", "report", "level", "tokens", "budget", "encoding",
-                        "handoff_id", "omitted"}
+    assert set(out) == {
+        "payload",
+        "report",
+        "level",
+        "tokens",
+        "budget",
+        "encoding",
+        "handoff_id",
+        "omitted",
+    }
     assert out["level"] == "minimal" and out["budget"] == 500 and out["tokens"] <= 500
 
 
@@ -42,8 +50,11 @@ def test_bad_state_exits_2_with_paths_and_keeps_the_last_good_payload(chdir_tmp)
     assert run("generate", "--state", EXAMPLE, "--now", NOW).exit_code == 0
     good = Path("context_payload.json").read_bytes()
     bad = chdir_tmp / "bad.json"
-    bad.write_text(json.dumps({"tasks": {"t7": {"status": "done", "dependencies": 3},
-                                         "t8": {"status": "weird"}}}))
+    bad.write_text(
+        json.dumps(
+            {"tasks": {"t7": {"status": "done", "dependencies": 3}, "t8": {"status": "weird"}}}
+        )
+    )
     result = run("generate", "--state", bad)
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -166,8 +177,14 @@ def test_unexpected_errors_exit_3_with_traceback_only_on_request(chdir_tmp, monk
 def test_schema_without_a_name_lists_the_names():
     from context_handoff import cli, validate
 
-    assert set(cli.SCHEMAS) == {*validate.SCHEMA_NAMES, "taskmaster", "beads", "bmad", "ralph",
-                                "snapshot"}
+    assert set(cli.SCHEMAS) == {
+        *validate.SCHEMA_NAMES,
+        "taskmaster",
+        "beads",
+        "bmad",
+        "ralph",
+        "snapshot",
+    }
     listing = run("schema")
     assert listing.exit_code == 0
     assert listing.stdout.startswith("usage: context-handoff schema NAME")
@@ -186,8 +203,12 @@ def test_module_entry_point(tmp_path):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "context_handoff", "--version"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "context_handoff", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.startswith("context-handoff, version ")
 
 
@@ -200,8 +221,9 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
         f"sys.argv=['context-handoff','generate','--state',{str(EXAMPLE)!r},"
         f"'--output',{str(tmp_path / 'p.json')!r}]; main()"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=tmp_path)  # its report goes there
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path
+    )  # its report goes there
     assert proc.stdout is not None
     proc.stdout.close()  # like `| head -0`
     _, err = proc.communicate()
@@ -214,18 +236,23 @@ def test_cli_docs_are_generated_from_the_help():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "cli_docs", Path(__file__).parent.parent / "scripts" / "cli_docs.py")
+        "cli_docs", Path(__file__).parent.parent / "scripts" / "cli_docs.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.DOC.read_text(encoding="utf-8") == module.render(), (
-        "docs/cli.md is out of date: run python scripts/cli_docs.py")
+        "docs/cli.md is out of date: run python scripts/cli_docs.py"
+    )
 
 
 @pytest.mark.parametrize("error_format", ["text", "github"])
 def test_state_data_cannot_split_a_log_line(chdir_tmp, error_format):
-    Path("state.json").write_text(json.dumps(
-        {"tasks": {"a\n::warning title=x::injected\r\u2028::error::x": {"status": "nope"}}}))
+    Path("state.json").write_text(
+        json.dumps(
+            {"tasks": {"a\n::warning title=x::injected\r\u2028::error::x": {"status": "nope"}}}
+        )
+    )
     result = run("--error-format", error_format, "generate", "--state", "state.json")
     assert result.exit_code == 2
     lines = (result.stdout + result.stderr).splitlines()
@@ -235,8 +262,17 @@ def test_state_data_cannot_split_a_log_line(chdir_tmp, error_format):
 
 
 def test_dotenv_refuses_a_path_with_a_line_break(chdir_tmp):
-    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--output", "out\nX=1/p.json",
-                 "--dotenv", "handoff.env")
+    result = run(
+        "generate",
+        "--state",
+        EXAMPLE,
+        "--now",
+        NOW,
+        "--output",
+        "out\nX=1/p.json",
+        "--dotenv",
+        "handoff.env",
+    )
     assert result.exit_code == 2 and "holds a line break" in result.stderr
     assert not Path("handoff.env").exists()
 

@@ -14,8 +14,9 @@ from context_handoff.cli import cli
 from .conftest import ROOT
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["inputs"]
-TEMPLATE = next(yaml.safe_load_all((ROOT / "templates" / "context-handoff.yml").read_text(
-    encoding="utf-8")))["spec"]["inputs"]
+TEMPLATE = next(
+    yaml.safe_load_all((ROOT / "templates" / "context-handoff.yml").read_text(encoding="utf-8"))
+)["spec"]["inputs"]
 LEVELS_AND_AUTO = list(defaults.LEVEL_CHOICES)
 
 

@@ -24,12 +24,15 @@ def test_example_state_facts(write_state, example_doc):
     assert facts.active == ("s16_switch_dns",)
     assert facts.ready == ()
     assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [
-        ("s20_publish_audit", "s10_check_links")]
-    assert facts.critical_path == (
-        "s16_switch_dns", "s17_verify_redirects", "s19_notify_readers")
+        ("s20_publish_audit", "s10_check_links")
+    ]
+    assert facts.critical_path == ("s16_switch_dns", "s17_verify_redirects", "s19_notify_readers")
     assert [(p.id, p.done, p.total, p.status) for p in facts.phases] == [
-        ("p1_setup", 2, 2, "done"), ("p2_content", 1, 2, "active"),
-        ("p3_launch", 5, 8, "active"), ("p4_followup", 0, 3, "pending")]
+        ("p1_setup", 2, 2, "done"),
+        ("p2_content", 1, 2, "active"),
+        ("p3_launch", 5, 8, "active"),
+        ("p4_followup", 0, 3, "pending"),
+    ]
     assert facts.age_hours == 0.5
     assert any("active_tasks lists 's16_switch_dns'" in w for w in facts.warnings)
     assert [d.pending for d in facts.pending_decisions] == [True]
@@ -38,11 +41,22 @@ def test_example_state_facts(write_state, example_doc):
 
 
 def test_blocking_is_transitive_and_names_the_failure(write_state):
-    facts = _facts(write_state, {
-        "f": t("failed"), "a": t("pending", "f"), "b": t("pending", "a"),
-        "c": t("pending", "b"), "ok": t("done"), "r": t("pending", "ok"),
-    })
-    assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [("a", "f"), ("b", "f"), ("c", "f")]
+    facts = _facts(
+        write_state,
+        {
+            "f": t("failed"),
+            "a": t("pending", "f"),
+            "b": t("pending", "a"),
+            "c": t("pending", "b"),
+            "ok": t("done"),
+            "r": t("pending", "ok"),
+        },
+    )
+    assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [
+        ("a", "f"),
+        ("b", "f"),
+        ("c", "f"),
+    ]
     assert facts.blocks_count == {"f": 3}
     assert facts.ready == ("r",)
 
@@ -54,35 +68,50 @@ def test_explicitly_blocked_tasks_without_a_failure(write_state):
 
 def test_critical_path_is_the_longest_unfinished_chain(write_state):
     # short branch a->b, long branch c->d->e->f; done tasks do not count
-    facts = _facts(write_state, {
-        "root": t("done"), "a": t("pending", "root"), "b": t("pending", "a"),
-        "c": t("pending", "root"), "d": t("pending", "c"), "e": t("pending", "d"),
-        "f": t("pending", "e"),
-    })
+    facts = _facts(
+        write_state,
+        {
+            "root": t("done"),
+            "a": t("pending", "root"),
+            "b": t("pending", "a"),
+            "c": t("pending", "root"),
+            "d": t("pending", "c"),
+            "e": t("pending", "d"),
+            "f": t("pending", "e"),
+        },
+    )
     assert facts.critical_path == ("c", "d", "e", "f")
     assert facts.ready[0] == "c"  # the ready task that starts the longest chain comes first
 
 
 def test_dependents_declared_only_in_reverse_are_edges(write_state):
-    facts = _facts(write_state, {"a": {"status": "failed", "dependents": ["b"]},
-                                 "b": {"status": "pending"}})
+    facts = _facts(
+        write_state, {"a": {"status": "failed", "dependents": ["b"]}, "b": {"status": "pending"}}
+    )
     assert [(b.task_id, b.blocked_by) for b in facts.blocked] == [("b", "a")]
 
 
 def test_dangling_ids_and_cycles_are_warnings_not_crashes(write_state):
-    facts = _facts(write_state, {
-        "a": t("pending", "b"), "b": t("pending", "a"), "c": t("pending", "ghost"),
-    })
+    facts = _facts(
+        write_state,
+        {
+            "a": t("pending", "b"),
+            "b": t("pending", "a"),
+            "c": t("pending", "ghost"),
+        },
+    )
     assert any("dependency cycle: " in w and "a" in w and "b" in w for w in facts.warnings)
     assert any("'ghost'" in w for w in facts.warnings)
     assert "c" not in facts.ready  # an unknown dependency is not a done one
 
 
 def test_errors_newest_first_with_undated_last(write_state):
-    errors = [{"task_id": "a", "timestamp": "2025-01-01T00:00:00Z"},
-              {"task_id": "b", "timestamp": None},
-              {"task_id": "c", "timestamp": "2025-01-03T00:00:00Z"},
-              {"task_id": "d"}]
+    errors = [
+        {"task_id": "a", "timestamp": "2025-01-01T00:00:00Z"},
+        {"task_id": "b", "timestamp": None},
+        {"task_id": "c", "timestamp": "2025-01-03T00:00:00Z"},
+        {"task_id": "d"},
+    ]
     facts = _facts(write_state, {"a": t("done")}, error_tracking={"errors": errors})
     assert [e.task_id for e in facts.recent_errors] == ["c", "a", "d", "b"]
 
@@ -97,9 +126,14 @@ def test_age_falls_back_to_the_files_mtime(write_state):
 
 
 def test_environment_warnings(write_state):
-    facts = _facts(write_state, {"a": t("done")}, filesystem_state={
-        "files": {"/x": {"exists": False, "required_by": ["a"]}},
-        "disk_usage": {"total_bytes": 100, "used_bytes": 95, "available_bytes": 5}})
+    facts = _facts(
+        write_state,
+        {"a": t("done")},
+        filesystem_state={
+            "files": {"/x": {"exists": False, "required_by": ["a"]}},
+            "disk_usage": {"total_bytes": 100, "used_bytes": 95, "available_bytes": 5},
+        },
+    )
     assert "required files missing: /x" in facts.warnings
     assert "disk 95% full" in facts.warnings
 
@@ -115,18 +149,27 @@ def test_large_graph_is_linear_enough(write_state):
 
 def test_a_cycle_reached_from_an_earlier_task_is_named(write_state):
     # "x" is stuck behind the cycle but not on it: the cycle is found walking backwards
-    facts = _facts(write_state, {"x": t("pending", "b"), "a": t("pending", "b"),
-                                 "b": t("pending", "a")})
+    facts = _facts(
+        write_state, {"x": t("pending", "b"), "a": t("pending", "b"), "b": t("pending", "a")}
+    )
     cycle = next(w for w in facts.warnings if w.startswith("dependency cycle: "))
-    assert cycle.split(" (")[0] in ("dependency cycle: a -> b -> a", "dependency cycle: b -> a -> b")
+    assert cycle.split(" (")[0] in (
+        "dependency cycle: a -> b -> a",
+        "dependency cycle: b -> a -> b",
+    )
     assert "3 tasks on or after cycles" in cycle
 
 
 def test_absurd_byte_counts_are_unknown_with_a_warning(write_state):
     huge = 10**400
-    facts = _facts(write_state, {"a": t("done")}, filesystem_state={
-        "disk_usage": {"total_bytes": huge, "used_bytes": huge, "available_bytes": 1},
-        "files": {"f.txt": {"size_bytes": huge}}})
+    facts = _facts(
+        write_state,
+        {"a": t("done")},
+        filesystem_state={
+            "disk_usage": {"total_bytes": huge, "used_bytes": huge, "available_bytes": 1},
+            "files": {"f.txt": {"size_bytes": huge}},
+        },
+    )
     assert facts.state.disk.total_bytes is None and facts.state.files[0].size_bytes is None
     assert sum("401-digit byte count" in w for w in facts.warnings) == 3
 
@@ -134,12 +177,24 @@ def test_absurd_byte_counts_are_unknown_with_a_warning(write_state):
 def test_phase_progress_counts_as_the_summary_does(write_state):
     """Skipped, deferred and cancelled tasks are not done in a phase either: ``dropped``
     counts them, and a phase with nothing left to run is done."""
-    tasks = {"a": t("success"), "b": t("skipped"), "c": t("cancelled"), "d": t("pending"),
-             "e": t("skipped"), "f": t("cancelled"), "g": t("success")}
-    phases = {"p1": {"name": "One", "tasks": ["a", "b", "c", "d"]},
-              "p2": {"name": "Two", "tasks": ["e", "f", "g"]},
-              "p3": {"name": "Three", "tasks": ["e"]}}
+    tasks = {
+        "a": t("success"),
+        "b": t("skipped"),
+        "c": t("cancelled"),
+        "d": t("pending"),
+        "e": t("skipped"),
+        "f": t("cancelled"),
+        "g": t("success"),
+    }
+    phases = {
+        "p1": {"name": "One", "tasks": ["a", "b", "c", "d"]},
+        "p2": {"name": "Two", "tasks": ["e", "f", "g"]},
+        "p3": {"name": "Three", "tasks": ["e"]},
+    }
     facts = _facts(write_state, tasks, dag={"phases": phases})
     assert [(p.id, p.done, p.dropped, p.total, p.status) for p in facts.phases] == [
-        ("p1", 1, 2, 4, "active"), ("p2", 1, 2, 3, "done"), ("p3", 0, 1, 1, "done")]
+        ("p1", 1, 2, 4, "active"),
+        ("p2", 1, 2, 3, "done"),
+        ("p3", 0, 1, 1, "done"),
+    ]
     assert sum(p.done for p in facts.phases[:2]) == facts.counts["done"]

@@ -22,8 +22,9 @@ NOW = "2025-01-15T15:00:00Z"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_gets_its_error(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                  ) -> None:
+def test_bad_input_gets_its_error(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = next(case.glob("state.*"))
     work = tmp_path / "work"
     work.mkdir()
@@ -32,8 +33,12 @@ def test_bad_input_gets_its_error(case: Path, tmp_path: Path, monkeypatch: pytes
     if "--now" not in args:
         args += ["--now", NOW]
     monkeypatch.chdir(work)
-    result = CliRunner().invoke(cli, ["generate", "--state", state.name, *args],
-                                prog_name="context-handoff", catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        ["generate", "--state", state.name, *args],
+        prog_name="context-handoff",
+        catch_exceptions=False,
+    )
     got = f"exit {result.exit_code}\n{result.stderr}"
     expected = case / "expected.txt"
     if os.environ.get("UPDATE_GOLDEN"):

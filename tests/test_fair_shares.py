@@ -19,16 +19,21 @@ from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
 
 LEVELS = ("minimal", "standard", "full")
-BUDGETS = {"minimal": (300, 400, 500, 800), "standard": (700, 1000, 1200, 2000),
-           "full": (900, 1400, 2000, 3000)}
+BUDGETS = {
+    "minimal": (300, 400, 500, 800),
+    "standard": (700, 1000, 1200, 2000),
+    "full": (900, 1400, 2000, 3000),
+}
 
 
 def _later(doc: dict[str, Any]) -> dict[str, Any]:
     """Two tasks finished, two failed and two recovered since ``doc``."""
     later = copy.deepcopy(doc)
     tasks = later["tasks"]
-    by = {s: [t for t, v in tasks.items() if v["status"] == s] for s in ("running", "pending",
-                                                                            "failed")}
+    by = {
+        s: [t for t, v in tasks.items() if v["status"] == s]
+        for s in ("running", "pending", "failed")
+    }
     for tid in by["running"][:2]:
         tasks[tid]["status"] = "success"
     for tid in by["pending"][-2:]:
@@ -52,8 +57,9 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _generate(after: Path, before: Path, level: str, budget: int) -> Generated:
-    return pipeline.generate(pipeline.GenerateOptions(
-        state=after, since=before, level=level, budget=budget))
+    return pipeline.generate(
+        pipeline.GenerateOptions(state=after, since=before, level=level, budget=budget)
+    )
 
 
 def _kept(data: dict[str, Any], path: str) -> list[Any]:
@@ -75,13 +81,14 @@ def test_every_head_before_any_tail_and_kept_items_are_a_prefix(states, level):
         full = layouts.full_sections(generated.facts, CompressionLevel(level), terse_form=is_terse)
         header = Header("", "", CompressionLevel(level), budget, "", "")
         limits = layouts.LIMITS_BY_LEVEL[CompressionLevel(level)]
-        layout = layouts.build_layout(generated.facts, header,
-                                      terse(limits) if is_terse else limits)
+        layout = layouts.build_layout(
+            generated.facts, header, terse(limits) if is_terse else limits
+        )
         heads = {s.path: min(s.head, s.caps.get(s.tier, s.head)) for s in layout.sections}
         kept = {path: _kept(payload.data, path) for path in full}
         for path, items in full.items():
             # the contract of the MCP server's `more`: a prefix, same order, same shape
-            assert kept[path] == items[:len(kept[path])], (level, budget, path)
+            assert kept[path] == items[: len(kept[path])], (level, budget, path)
             assert len(items) - len(kept[path]) == payload.omitted.get(path, 0)
         beyond_head = [p for p in full if len(kept[p]) > heads[p]]
         for path, items in full.items():
@@ -117,7 +124,7 @@ def test_each_failure_carries_its_error_type(states, level):
     failed = data["execution_state"]["failed_tasks"]
     groups = [kind for kind, n in data["execution_state"]["failure_types"] for _ in range(n)]
     assert failed and len(groups) >= len(failed)  # every kept failure has its type
-    for tid, kind in zip(failed, groups[:len(failed)], strict=True):
+    for tid, kind in zip(failed, groups[: len(failed)], strict=True):
         assert tasks[tid].error_type == kind
 
 
@@ -147,35 +154,53 @@ def test_the_failures_blocking_the_most_come_first(tmp_path, level):
     the runs of failure_types)."""
     generated = _synthetic(tmp_path, 5000, level)
     data, facts = generated.payload.data, generated.facts
-    ids = ([e.rpartition(": ")[0] for e in data["failed"]] if level == "minimal"
-           else data["execution_state"]["failed_tasks"])
+    ids = (
+        [e.rpartition(": ")[0] for e in data["failed"]]
+        if level == "minimal"
+        else data["execution_state"]["failed_tasks"]
+    )
     reach = [facts.blocks_count.get(t, 0) for t in ids]
     assert reach == sorted(reach, reverse=True)
     kept = set(ids)
-    cut = [facts.blocks_count.get(t.id, 0) for t in facts.state.tasks.values()
-           if t.status == "failed" and t.id not in kept]
+    cut = [
+        facts.blocks_count.get(t.id, 0)
+        for t in facts.state.tasks.values()
+        if t.status == "failed" and t.id not in kept
+    ]
     assert cut and max(cut) <= min(reach)
-    biggest = sorted(facts.blocks_count.get(t.id, 0) for t in facts.state.tasks.values()
-                     if t.status == "failed")[-10:]
+    biggest = sorted(
+        facts.blocks_count.get(t.id, 0) for t in facts.state.tasks.values() if t.status == "failed"
+    )[-10:]
     assert sorted(reach, reverse=True)[:10] == biggest[::-1]
 
 
 def _taskmaster_many_active(path: Path, tasks: int = 300, running: int = 83) -> Path:
     """A Task Master file whose last ``running`` tasks are in progress, the rest pending
     with nothing blocking them; titles that the numeric ids do not say."""
-    rows = [{"id": i, "title": f"Write the {word} guide for the operators of the regional clusters", "description": "", "details": "",
-             "status": "in-progress" if i > tasks - running else "pending", "dependencies": [],
-             "priority": "medium", "subtasks": []}
-            for i, word in zip(range(1, tasks + 1), ["install", "upgrade", "backup"] * tasks,
-                               strict=False)]
+    rows = [
+        {
+            "id": i,
+            "title": f"Write the {word} guide for the operators of the regional clusters",
+            "description": "",
+            "details": "",
+            "status": "in-progress" if i > tasks - running else "pending",
+            "dependencies": [],
+            "priority": "medium",
+            "subtasks": [],
+        }
+        for i, word in zip(
+            range(1, tasks + 1), ["install", "upgrade", "backup"] * tasks, strict=False
+        )
+    ]
     path.write_text(json.dumps({"master": {"tasks": rows}}), encoding="utf-8")
     return path
 
 
 def test_minimal_names_its_first_next_tasks_however_many_run(tmp_path):
     state = _taskmaster_many_active(tmp_path / "tasks.json")
-    data = pipeline.generate(pipeline.GenerateOptions(state=state, level="minimal",
-                                                      now=NOW_15)).payload.data
+    data = pipeline.generate(
+        pipeline.GenerateOptions(state=state, level="minimal", now=NOW_15)
+    ).payload.data
     assert len(data["active"]) < 83 and data["next"]
     for tid in data["next"][:3]:
         assert data["names"].get(tid), tid
@@ -190,7 +215,7 @@ def test_a_cut_names_map_is_counted(tmp_path, tasks):
     names = payload.data["execution_state"]["names"]
     every = layouts.full_sections(generated.facts, CompressionLevel.STANDARD)
     assert len(names) + payload.omitted.get("execution_state.names", 0) == len(
-        every.get("execution_state.names", []))
-    untouched = layouts.full_sections(generated.facts, CompressionLevel.STANDARD,
-                                      terse_form=False)
+        every.get("execution_state.names", [])
+    )
+    untouched = layouts.full_sections(generated.facts, CompressionLevel.STANDARD, terse_form=False)
     assert len(every["execution_state.names"]) == len(untouched["execution_state.names"])

@@ -27,8 +27,9 @@ def _project(tmp_path: Path, name: str) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(FOLDERS))
-def test_the_session_reads_a_folder_as_generate_does(tmp_path: Path, name: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_session_reads_a_folder_as_generate_does(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = _project(tmp_path, name)
     monkeypatch.chdir(root)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1741219200")
@@ -37,10 +38,16 @@ def test_the_session_reads_a_folder_as_generate_does(tmp_path: Path, name: str,
     got = session.handoff()
     assert got.payload.text == expected.payload.text
     # fresh on every call: a change to one file of the folder is seen
-    edited = next(p for p in sorted((root / FOLDERS[name]).rglob("*.md"))
-                  if "- [ ] Task" in p.read_text() or "status: To Do" in p.read_text())
-    edited.write_text(edited.read_text().replace("- [ ] Task", "- [x] Task").replace(
-        "status: To Do", "status: Done"))
+    edited = next(
+        p
+        for p in sorted((root / FOLDERS[name]).rglob("*.md"))
+        if "- [ ] Task" in p.read_text() or "status: To Do" in p.read_text()
+    )
+    edited.write_text(
+        edited.read_text()
+        .replace("- [ ] Task", "- [x] Task")
+        .replace("status: To Do", "status: Done")
+    )
     assert session.handoff().payload.text != got.payload.text
     assert session.payload_text() == session.handoff().payload.text
 
@@ -56,8 +63,10 @@ def test_the_hooks_and_mcp_accept_a_folder_state(tmp_path: Path, name: str) -> N
     assert hooks.pre_compact(stdin, options) is None
     assert (root / ".context-handoff" / "snapshot.json").exists()
     runner = CliRunner()
-    for args in (["hook", "session-start", "--state", FOLDERS[name]],
-                 ["mcp", "--root", str(root), "--state", FOLDERS[name], "--help"]):
+    for args in (
+        ["hook", "session-start", "--state", FOLDERS[name]],
+        ["mcp", "--root", str(root), "--state", FOLDERS[name], "--help"],
+    ):
         result = runner.invoke(cli.cli, args, input=stdin)
         assert result.exit_code == 0, result.output
         assert "is a directory" not in result.output
@@ -84,15 +93,28 @@ def test_the_web_api_serves_a_folder_inside_the_root_only(tmp_path: Path) -> Non
 
 
 def _conductor_since(tmp_path: Path, state: str, earlier: str) -> dict[str, object]:
-    result = CliRunner().invoke(cli.cli, [
-        "generate", "--state", state, "--since", earlier, "--now", NOW,
-        "--output", str(tmp_path / "p.json"), "--no-report"])
+    result = CliRunner().invoke(
+        cli.cli,
+        [
+            "generate",
+            "--state",
+            state,
+            "--since",
+            earlier,
+            "--now",
+            NOW,
+            "--output",
+            str(tmp_path / "p.json"),
+            "--no-report",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return json.loads((tmp_path / "p.json").read_text())["changes"]  # type: ignore[no-any-return]
 
 
 def test_since_an_earlier_copy_of_a_folder_or_plan_elsewhere_says_nothing_changed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = _project(tmp_path / "now", "conductor")
     shutil.copytree(project / "conductor", tmp_path / "old-copy")
     track = "conductor/tracks/search_20250301"
@@ -102,19 +124,23 @@ def test_since_an_earlier_copy_of_a_folder_or_plan_elsewhere_says_nothing_change
     plan = _conductor_since(tmp_path, f"{track}/plan.md", str(tmp_path / "old-plan.md"))
     own = _conductor_since(tmp_path, track, str(tmp_path / "old-copy/tracks/search_20250301"))
     for changes in (folder, plan, own):
-        assert not any(changes.get(key) for key in (
-            "removed", "newly_done", "started", "newly_ready")), changes
+        assert not any(
+            changes.get(key) for key in ("removed", "newly_done", "started", "newly_ready")
+        ), changes
 
 
-def test_inserting_a_task_without_an_id_changes_no_other_id(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+def test_inserting_a_task_without_an_id_changes_no_other_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = CASES / "conductor" / "conductor" / "tracks" / "search_20250301" / "plan.md"
     before = plan.read_text()
-    after = before.replace("- [x] Task: Build the inverted index",
-                           "- [ ] Task: A task inserted first\n"
-                           "    - [x] Write tests for index updates\n"
-                           "- [x] Task: Build the inverted index", 1)
+    after = before.replace(
+        "- [x] Task: Build the inverted index",
+        "- [ ] Task: A task inserted first\n"
+        "    - [x] Write tests for index updates\n"
+        "- [x] Task: Build the inverted index",
+        1,
+    )
     assert after != before
     (tmp_path / "old.md").write_text(before)
     (tmp_path / "plan.md").write_text(after)
@@ -126,22 +152,30 @@ def test_inserting_a_task_without_an_id_changes_no_other_id(tmp_path: Path,
     # the same text under another parent is another task; the same under one parent, too
     twice = "- [ ] Task: Same\n- [ ] Task: Same\n"
     (tmp_path / "twice.md").write_text(twice)
-    ids = list(pipeline.generate(pipeline.GenerateOptions(
-        state=Path("twice.md"), format="conductor")).facts.state.tasks)
+    ids = list(
+        pipeline.generate(
+            pipeline.GenerateOptions(state=Path("twice.md"), format="conductor")
+        ).facts.state.tasks
+    )
     assert len(ids) == 2 and ids[1] == f"{ids[0]}-2"
     changes = _conductor_since(tmp_path, "plan.md", "old.md")
-    named = {tid for key in ("removed", "newly_done", "started", "newly_ready", "recovered")
-             for tid in changes.get(key, [])}  # type: ignore[attr-defined]
+    named = {
+        tid
+        for key in ("removed", "newly_done", "started", "newly_ready", "recovered")
+        for tid in changes.get(key, [])
+    }  # type: ignore[attr-defined]
     assert named and named <= added, changes  # only the inserted tasks are news
 
 
 @pytest.mark.parametrize("forced", ["kiro", "speckit", "conductor", "backlog"])
 def test_a_markdown_file_that_is_no_task_list_gets_one_true_line(
-        tmp_path: Path, forced: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, forced: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     Path("plain.md").write_text("# Notes\n\nSome text.\n\n- a\n- b\n")
-    result = CliRunner().invoke(cli.cli, ["generate", "--state", "plain.md",
-                                          "--format", forced, "--no-report"])
+    result = CliRunner().invoke(
+        cli.cli, ["generate", "--state", "plain.md", "--format", forced, "--no-report"]
+    )
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "JSON" not in lines[0] and "looked for" in lines[0], lines
@@ -150,7 +184,8 @@ def test_a_markdown_file_that_is_no_task_list_gets_one_true_line(
 
 
 def test_format_picks_among_the_discovered_places_and_tasks_folder_is_a_state(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = _project(tmp_path, "backlog")
     shutil.copy(CASES / "ralph" / "prd.json", project / "prd.json")
     monkeypatch.chdir(project)

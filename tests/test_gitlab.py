@@ -66,10 +66,17 @@ def project(tmp_path: Path, gcl: Path):
     shutil.copy(EXAMPLE, repo / ".orchestrator_state.json")
     (repo / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
 
-    def run(inputs: dict[str, object] | None = None, *, source: str = "schedule",
-            variables: dict[str, str] | None = None, preview: bool = False,
-            include: dict[str, object] | None = None, ci_file: Path | None = None,
-            args: tuple[str, ...] = (), keep_cache: bool = False) -> Pipeline:
+    def run(
+        inputs: dict[str, object] | None = None,
+        *,
+        source: str = "schedule",
+        variables: dict[str, str] | None = None,
+        preview: bool = False,
+        include: dict[str, object] | None = None,
+        ci_file: Path | None = None,
+        args: tuple[str, ...] = (),
+        keep_cache: bool = False,
+    ) -> Pipeline:
         state_dir = repo / ".gitlab-ci-local"
         cache = state_dir / "cache"
         kept = tmp_path / "kept-cache"
@@ -88,23 +95,34 @@ def project(tmp_path: Path, gcl: Path):
         git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
         if not (repo / ".git").exists():
             subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-            subprocess.run([*git, "remote", "add", "origin",
-                            "https://gitlab.example.com/acme/context-handoff.git"], check=True)
+            subprocess.run(
+                [
+                    *git,
+                    "remote",
+                    "add",
+                    "origin",
+                    "https://gitlab.example.com/acme/context-handoff.git",
+                ],
+                check=True,
+            )
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-qm", "pipeline", "--allow-empty"], check=True)
         ignored = ["CI_PIPELINE_SOURCE"]
-        command = [str(gcl), "--force-shell-executor", "--variable",
-                   f"CI_PIPELINE_SOURCE={source}"]
+        command = [str(gcl), "--force-shell-executor", "--variable", f"CI_PIPELINE_SOURCE={source}"]
         for key, value in (variables or {}).items():
             command += ["--variable", f"{key}={value}"]
             ignored.append(key)
         command += ["--ignore-predefined-vars", ",".join(ignored), *args]
         if preview:
             command.append("--preview")
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-               "HOME": str(tmp_path)}
-        proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=300)
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+        }
+        proc = subprocess.run(
+            command, cwd=repo, env=env, capture_output=True, text=True, timeout=300
+        )
         return Pipeline(proc, repo)
 
     return run
@@ -121,10 +139,15 @@ def test_scheduled_pipeline_produces_payload_report_and_dotenv(project, level):
     assert (artifacts / "handoff_report.md").read_text().startswith("#")
     dotenv = dict(line.split("=", 1) for line in (artifacts / "handoff.env").read_text().split())
     assert dotenv["CONTEXT_HANDOFF_LEVEL"] == expected
-    assert int(dotenv["CONTEXT_HANDOFF_TOKENS"]) == check.tokens <= int(
-        dotenv["CONTEXT_HANDOFF_BUDGET"])
-    assert dotenv["CONTEXT_HANDOFF_HANDOFF_ID"] == json.loads(
-        (artifacts / "context_payload.json").read_text())["handoff_id"]
+    assert (
+        int(dotenv["CONTEXT_HANDOFF_TOKENS"])
+        == check.tokens
+        <= int(dotenv["CONTEXT_HANDOFF_BUDGET"])
+    )
+    assert (
+        dotenv["CONTEXT_HANDOFF_HANDOFF_ID"]
+        == json.loads((artifacts / "context_payload.json").read_text())["handoff_id"]
+    )
 
 
 # The component of this project, as its own pipeline includes it in a GitLab mirror
@@ -139,8 +162,9 @@ def test_a_state_without_its_own_time_ages_from_the_pipelines_commit(project, tm
     state = json.loads(state_file.read_text())
     del state["metadata"]["last_updated"]
     state_file.write_text(json.dumps(state))
-    stale = project({"max-state-age": "6h"},
-                    variables={"CI_COMMIT_TIMESTAMP": "2025-01-01T00:00:00+00:00"})
+    stale = project(
+        {"max-state-age": "6h"}, variables={"CI_COMMIT_TIMESTAMP": "2025-01-01T00:00:00+00:00"}
+    )
     assert stale.returncode != 0
     assert "over --max-age 6 h" in stale.log and "(git commit" in stale.log
 
@@ -174,7 +198,8 @@ def test_included_as_a_ci_cd_component(project):
 
 
 def test_the_mirrors_pipeline_runs_the_component_and_releases_it_on_a_version_tag(
-        project, tmp_path):
+    project, tmp_path
+):
     """The repository's own .gitlab-ci.yml, as a GitLab mirror runs it."""
     examples = tmp_path / "repo" / "examples"
     examples.mkdir()
@@ -185,8 +210,12 @@ def test_the_mirrors_pipeline_runs_the_component_and_releases_it_on_a_version_ta
     assert check.valid and check.level == "standard"
 
     def jobs(variables: dict[str, str]) -> dict[str, str]:
-        listed = project(source="push", ci_file=ROOT / ".gitlab-ci.yml", variables=variables,
-                         args=("--list-json",))
+        listed = project(
+            source="push",
+            ci_file=ROOT / ".gitlab-ci.yml",
+            variables=variables,
+            args=("--list-json",),
+        )
         assert listed.returncode == 0, listed.log[-3000:]
         return {job["name"]: job["when"] for job in json.loads(listed.stdout)}
 
@@ -212,8 +241,9 @@ def test_the_pipelines_a_user_copies_run_as_they_are(project, tmp_path, how):
     (include,) = copied["include"]
     assert how in include and "1.0.0" in include[how]  # a release, pinned
     with _serve_directory(ROOT) as url:
-        include[how] = (COMPONENT["component"] if how == "component"
-                        else f"{url}/templates/context-handoff.yml")
+        include[how] = (
+            COMPONENT["component"] if how == "component" else f"{url}/templates/context-handoff.yml"
+        )
         ci_file = tmp_path / "copied.gitlab-ci.yml"
         ci_file.write_text(yaml.safe_dump(copied))
         # half an hour after the example state's last update: within max-state-age 6h
@@ -221,14 +251,14 @@ def test_the_pipelines_a_user_copies_run_as_they_are(project, tmp_path, how):
     assert result.returncode == 0, result.log[-3000:]
     check = payload_file.check_payload(result.artifacts() / "context_payload.json")
     assert check.valid and check.level == "standard"
-    handoff_id = json.loads((result.artifacts() / "context_payload.json").read_text())[
-        "handoff_id"]
+    handoff_id = json.loads((result.artifacts() / "context_payload.json").read_text())["handoff_id"]
     assert f"handoff {handoff_id} ({check.tokens} of 1200 tokens)" in result.log
 
 
 def _serve_directory(root: Path) -> contextlib.AbstractContextManager[str]:
-    return serve_handler(functools.partial(http.server.SimpleHTTPRequestHandler,
-                                           directory=str(root)))
+    return serve_handler(
+        functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    )
 
 
 def test_runs_for_schedule_and_web_but_not_push(project):
@@ -238,9 +268,17 @@ def test_runs_for_schedule_and_web_but_not_push(project):
 
 
 def test_inputs_are_interpolated(project):
-    result = project({"level": "full", "budget": "3000", "expire-in": "7 days",
-                      "job-name": "handoff-nightly", "stage": "deploy",
-                      "issue-on-failure": False}, preview=True)
+    result = project(
+        {
+            "level": "full",
+            "budget": "3000",
+            "expire-in": "7 days",
+            "job-name": "handoff-nightly",
+            "stage": "deploy",
+            "issue-on-failure": False,
+        },
+        preview=True,
+    )
     assert result.returncode == 0, result.log
     job = yaml.safe_load(result.stdout)["handoff-nightly"]
     assert job["stage"] == "deploy"
@@ -252,8 +290,11 @@ def test_inputs_are_interpolated(project):
 
 def test_failing_state_keeps_artifacts_and_opens_one_issue(project):
     with serve("gitlab") as fake:
-        variables = {"CI_API_V4_URL": fake.url, "CI_PROJECT_ID": "7",
-                     "CONTEXT_HANDOFF_GITLAB_TOKEN": "glpat-test"}
+        variables = {
+            "CI_API_V4_URL": fake.url,
+            "CI_PROJECT_ID": "7",
+            "CONTEXT_HANDOFF_GITLAB_TOKEN": "glpat-test",
+        }
         first = project({"state-file": "broken_state.json"}, variables=variables)
         assert first.returncode != 0
         assert "$.tasks.t7.status" in first.log
@@ -279,9 +320,17 @@ def test_job_part_matches_gitlabs_schema(tmp_path):
         pytest.fail("check-jsonschema is a dev dependency; pip install -e '.[dev]'")
     job = tmp_path / "job.yml"
     job.write_text(TEMPLATE.read_text().split("\n---\n", 1)[1])
-    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.gitlab-ci", str(job),
-                           str(ROOT / ".gitlab-ci.yml")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(checker),
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            str(job),
+            str(ROOT / ".gitlab-ci.yml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     header = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])
     assert not set(yaml.safe_load(job.read_text())) & {"default", "stages", "variables"}

@@ -26,7 +26,8 @@ NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
 def test_golden_payload(case: Path, level: str) -> None:
     options = pipeline.GenerateOptions(state=case / "state.json", level=level, now=NOW)
     text = pipeline.generate(options).payload.text.replace(
-        pipeline.read_state(case / "state.json").source.digest, "<digest>")
+        pipeline.read_state(case / "state.json").source.digest, "<digest>"
+    )
     pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
     expected = case / f"expected_{level}.json"
     if os.environ.get("UPDATE_GOLDEN"):
@@ -42,7 +43,8 @@ def test_golden_report(case: Path, level: str) -> None:
     options = pipeline.GenerateOptions(state=case / "state.json", level=level, now=NOW)
     payload = pipeline.generate(options).payload
     text = render.render_report(pipeline.report_input_of(payload)).text.replace(
-        pipeline.read_state(case / "state.json").source.digest, "<digest>")
+        pipeline.read_state(case / "state.json").source.digest, "<digest>"
+    )
     expected = case / f"expected_{level}.md"
     if os.environ.get("UPDATE_GOLDEN"):
         expected.write_text(text, encoding="utf-8")

@@ -26,8 +26,15 @@ SECRET = "ghp_" + "Zq7Xw2Lm9Np4Rt6Vb8Yc1Dk3Hf5Js0Ga2Ue4"
 
 def _input(project: Path, source: str = "compact", event: str = "SessionStart") -> str:
     """What Claude Code writes on a SessionStart hook's stdin."""
-    return json.dumps({"session_id": "abc123", "transcript_path": str(project / "t.jsonl"),
-                       "cwd": str(project), "hook_event_name": event, "source": source})
+    return json.dumps(
+        {
+            "session_id": "abc123",
+            "transcript_path": str(project / "t.jsonl"),
+            "cwd": str(project),
+            "hook_event_name": event,
+            "source": source,
+        }
+    )
 
 
 def _project(root: Path, doc: dict[str, Any]) -> Path:
@@ -45,10 +52,16 @@ def _hostile_state(tasks: int = 400) -> tuple[dict[str, Any], str]:
 
 
 def _run(args: list[str], stdin: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "context_handoff", "hook", *args],
-                          input=stdin, capture_output=True, text=True, cwd=cwd,
-                          env={k: v for k, v in os.environ.items() if k != "CLAUDE_PROJECT_DIR"},
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "context_handoff", "hook", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={k: v for k, v in os.environ.items() if k != "CLAUDE_PROJECT_DIR"},
+        timeout=60,
+        check=False,
+    )
 
 
 def _context(stdout: str) -> str:
@@ -69,8 +82,9 @@ def test_session_start_prints_the_handoff_within_budget(tmp_path: Path, source: 
     context = _context(done.stdout)
     budget = defaults.BUDGETS["standard"]
     assert build_counter().count(context) <= budget
-    block = re.search(r"\n<handoff-data-([0-9a-f]{12})>\n(.*)\n</handoff-data-\1>\n",
-                      context, re.DOTALL)
+    block = re.search(
+        r"\n<handoff-data-([0-9a-f]{12})>\n(.*)\n</handoff-data-\1>\n", context, re.DOTALL
+    )
     assert block is not None
     payload = json.loads(block.group(2))
     first_failed = payload["execution_state"]["failed_tasks"][0]
@@ -82,8 +96,7 @@ def test_session_start_prints_the_handoff_within_budget(tmp_path: Path, source: 
     assert SECRET not in done.stdout
 
 
-def test_session_start_names_the_first_failed_task_within_a_given_budget(
-        tmp_path: Path) -> None:
+def test_session_start_names_the_first_failed_task_within_a_given_budget(tmp_path: Path) -> None:
     doc, first = _hostile_state(60)
     project = _project(tmp_path / "p", doc)
     done = _run(["session-start", "--budget", "900"], _input(project), project)
@@ -128,14 +141,20 @@ def test_session_start_with_odd_input_still_answers(tmp_path: Path, stdin: str) 
 def test_pre_compact_snapshot_makes_the_next_handoff_say_what_changed(tmp_path: Path) -> None:
     doc = make_state(40)
     project = _project(tmp_path / "p", doc)
-    compact_input = json.dumps({"session_id": "abc", "transcript_path": "t.jsonl",
-                                "cwd": str(project), "hook_event_name": "PreCompact",
-                                "trigger": "auto", "custom_instructions": ""})
+    compact_input = json.dumps(
+        {
+            "session_id": "abc",
+            "transcript_path": "t.jsonl",
+            "cwd": str(project),
+            "hook_event_name": "PreCompact",
+            "trigger": "auto",
+            "custom_instructions": "",
+        }
+    )
     done = _run(["pre-compact"], compact_input, project)
     assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
     snapshot = project / ".context-handoff" / "snapshot.json"
-    assert json.loads(snapshot.read_text(encoding="utf-8"))["format"] == \
-        "context-handoff snapshot"
+    assert json.loads(snapshot.read_text(encoding="utf-8"))["format"] == "context-handoff snapshot"
     failed = next(tid for tid, t in doc["tasks"].items() if t["status"] == "failed")
     doc["tasks"][failed] = {**doc["tasks"][failed], "status": "success"}
     doc["tasks"][failed].pop("error")
@@ -150,25 +169,32 @@ def test_pre_compact_fails_open(tmp_path: Path) -> None:
     project.mkdir()
     done = _run(["pre-compact"], _input(project, event="PreCompact"), project)
     assert done.returncode == 0
-    assert done.stderr.startswith("context-handoff: no snapshot this time; the handoff after "
-                                  "this compaction will not say what changed.")
+    assert done.stderr.startswith(
+        "context-handoff: no snapshot this time; the handoff after "
+        "this compaction will not say what changed."
+    )
 
 
-def test_the_snapshot_stays_inside_the_project(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_snapshot_stays_inside_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = _project(tmp_path / "p", make_state(20))
     monkeypatch.chdir(project)
-    result = CliRunner().invoke(cli.cli, ["hook", "pre-compact", "--snapshot", "../x.json"],
-                                input=_input(project, event="PreCompact"),
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli.cli,
+        ["hook", "pre-compact", "--snapshot", "../x.json"],
+        input=_input(project, event="PreCompact"),
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0
     assert "outside the project folder" in result.output
     assert not (tmp_path / "x.json").exists()
 
 
 def _block(context: str) -> dict[str, Any]:
-    block = re.search(r"\n<handoff-data-([0-9a-f]{12})>\n(.*)\n</handoff-data-\1>\n",
-                      context, re.DOTALL)
+    block = re.search(
+        r"\n<handoff-data-([0-9a-f]{12})>\n(.*)\n</handoff-data-\1>\n", context, re.DOTALL
+    )
     assert block is not None, context
     data: dict[str, Any] = json.loads(block.group(2))
     return data
@@ -198,13 +224,15 @@ def test_an_unreadable_snapshot_still_gives_the_handoff(tmp_path: Path, content:
     assert "changes" not in data and data["summary"]["tasks_total"] == 40
     notes = [line for line in context.splitlines() if "could not be read" in line]
     assert len(notes) == 1 and notes[0].startswith(
-        "context-handoff: the snapshot .context-handoff/snapshot.json could not be read")
+        "context-handoff: the snapshot .context-handoff/snapshot.json could not be read"
+    )
     assert build_counter().count(context) <= defaults.BUDGETS["standard"]
 
 
 @pytest.mark.parametrize("budget", [700, 993, 1500])
 def test_the_context_names_the_exact_more_call_for_each_cut_section(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
     """The payload the session holds is fitted to what the frame leaves, not the one the
     server would make by default: the context says which offset, level and budget to
     page it with, and paging so gives back exactly what it cut."""
@@ -248,7 +276,8 @@ def test_below_the_frame_the_note_says_how_big_the_frame_is(tmp_path: Path) -> N
 
 
 def test_a_tight_budget_keeps_the_handoff_and_says_how_to_page_in_one_sentence(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     project = _project(tmp_path / "p", make_state(400))
     context = _context(hooks.session_start(_input(project), HookOptions(budget=600), {}))
     assert build_counter().count(context) <= 600

@@ -54,8 +54,9 @@ def test_track_text_counts_real_tokens(state, tmp_path):
 
 def test_time_based_checkpoints(state, tmp_path):
     now = [datetime(2025, 1, 15, 9, 0, tzinfo=timezone.utc)]
-    checkpointer = HandoffCheckpointer(state, tmp_path / "h", threshold=10**9,
-                                       every=timedelta(hours=4), clock=lambda: now[0])
+    checkpointer = HandoffCheckpointer(
+        state, tmp_path / "h", threshold=10**9, every=timedelta(hours=4), clock=lambda: now[0]
+    )
     assert checkpointer.track_tokens(1, 1) is False
     now[0] += timedelta(hours=4, minutes=1)
     assert checkpointer.track_tokens(1, 1) is True
@@ -139,19 +140,26 @@ def test_web_api_answers_as_the_guide_promised(server):
     body = got.json()
     assert body["success"] is True and body["level"] == "minimal"
     assert body["tokens"] <= 500 and "summary" in body["context"]
-    posted = requests.post(f"{server}/api/handoff", timeout=10,
-                           json={"level": "standard", "state_file": ".orchestrator_state.json"})
+    posted = requests.post(
+        f"{server}/api/handoff",
+        timeout=10,
+        json={"level": "standard", "state_file": ".orchestrator_state.json"},
+    )
     assert posted.json()["context"]["meta"]["level"] == "standard"
-    inline = requests.post(f"{server}/api/handoff", timeout=10, json={
-        "level": "full", "state": {"tasks": {"a": {"status": "failed"}}}})
+    inline = requests.post(
+        f"{server}/api/handoff",
+        timeout=10,
+        json={"level": "full", "state": {"tasks": {"a": {"status": "failed"}}}},
+    )
     assert inline.status_code == 200
     assert inline.json()["context"]["execution_state"]["failed_tasks"] == ["a"]
     assert requests.get(f"{server}/healthz", timeout=10).json() == {"status": "ok"}
     assert "/api/handoff" in requests.get(f"{server}/openapi.json", timeout=10).json()["paths"]
 
 
-@pytest.mark.parametrize("state_file", ["../secret.json", "/etc/passwd", "link.json",
-                                        "sub/../../secret.json"])
+@pytest.mark.parametrize(
+    "state_file", ["../secret.json", "/etc/passwd", "link.json", "sub/../../secret.json"]
+)
 def test_web_api_never_reads_outside_the_state_root(server, state_file):
     got = requests.get(f"{server}/api/handoff", params={"state_file": state_file}, timeout=10)
     assert got.status_code == 400
@@ -159,8 +167,7 @@ def test_web_api_never_reads_outside_the_state_root(server, state_file):
 
 
 def test_web_api_errors(server):
-    missing = requests.get(f"{server}/api/handoff", params={"state_file": "nope.json"},
-                           timeout=10)
+    missing = requests.get(f"{server}/api/handoff", params={"state_file": "nope.json"}, timeout=10)
     assert missing.status_code == 404
     bad = requests.get(f"{server}/api/handoff", params={"state_file": "bad.json"}, timeout=10)
     assert bad.status_code == 422
@@ -176,8 +183,11 @@ def test_web_api_metrics(server):
     requests.get(f"{server}/api/handoff", timeout=10)
     requests.get(f"{server}/api/handoff", params={"state_file": "bad.json"}, timeout=10)
     text = requests.get(f"{server}/metrics", timeout=10).text
-    samples = {(s.name, s.labels.get("level")): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    samples = {
+        (s.name, s.labels.get("level")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
     assert samples[("handoff_generated_total", "standard")] == 1
     assert samples[("handoff_tokens_count", "standard")] == 1
     assert samples[("handoff_errors_total", None)] == 1
@@ -203,16 +213,20 @@ def test_flask_blueprint_shares_the_handler(tmp_path, state):
 def test_generate_writes_a_textfile_for_node_exporter(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    ok = runner.invoke(cli, ["generate", "--state", str(EXAMPLE), "--metrics-file", "h.prom"],
-                       catch_exceptions=False)
+    ok = runner.invoke(
+        cli,
+        ["generate", "--state", str(EXAMPLE), "--metrics-file", "h.prom"],
+        catch_exceptions=False,
+    )
     assert ok.exit_code == 0
     families = {f.name: f for f in text_string_to_metric_families(Path("h.prom").read_text())}
     assert families["handoff_generated"].samples[0].labels == {"level": "standard"}
     assert families["handoff_generated"].samples[0].value == 1
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    failed = runner.invoke(cli, ["generate", "--state", str(bad), "--metrics-file", "f.prom"],
-                           catch_exceptions=False)
+    failed = runner.invoke(
+        cli, ["generate", "--state", str(bad), "--metrics-file", "f.prom"], catch_exceptions=False
+    )
     assert failed.exit_code == 2
     families = {f.name: f for f in text_string_to_metric_families(Path("f.prom").read_text())}
     assert families["handoff_errors"].samples[0].value == 1
@@ -238,29 +252,53 @@ def test_docker_compose_example(tmp_path):
     shutil.copy(EXAMPLE, project / ".orchestrator_state.json")
     (project / "handoff").mkdir()
     shutil.copy(Path(__file__).parent.parent / "examples" / "docker-compose.yml", project)
-    env = {**os.environ, "CONTEXT_HANDOFF_IMAGE": IMAGE, "UID": str(os.getuid()),
-           "GID": str(os.getgid()), "LEVEL": "minimal", "COMPOSE_PROJECT_NAME": "chtest"}
+    env = {
+        **os.environ,
+        "CONTEXT_HANDOFF_IMAGE": IMAGE,
+        "UID": str(os.getuid()),
+        "GID": str(os.getgid()),
+        "LEVEL": "minimal",
+        "COMPOSE_PROJECT_NAME": "chtest",
+    }
     base = [str(compose), "-f", "docker-compose.yml"]
-    run = subprocess.run([*base, "run", "--rm", "handoff"], cwd=project, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [*base, "run", "--rm", "handoff"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     payload = json.loads((project / "handoff" / "context_payload.json").read_text())
     assert payload["meta"]["level"] == "minimal"
     assert (project / "handoff" / "handoff_report.md").exists()
     try:
-        up = subprocess.run([*base, "up", "-d", "api"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=300)
+        up = subprocess.run(
+            [*base, "up", "-d", "api"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert up.returncode == 0, up.stdout + up.stderr
         deadline, answer = time.monotonic() + 60, None
         while time.monotonic() < deadline:
             try:
-                answer = requests.get("http://127.0.0.1:8000/api/handoff",
-                                      params={"level": "minimal"}, timeout=5)
+                answer = requests.get(
+                    "http://127.0.0.1:8000/api/handoff", params={"level": "minimal"}, timeout=5
+                )
                 break
             except requests.ConnectionError:
                 time.sleep(0.5)
         assert answer is not None and answer.status_code == 200
         assert answer.json()["context"]["summary"]["tasks_total"] == 15
     finally:
-        subprocess.run([*base, "down", "--remove-orphans"], cwd=project, env=env,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [*base, "down", "--remove-orphans"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )

@@ -18,8 +18,12 @@ from context_handoff.cli import cli
 from .conftest import EXAMPLE
 
 NOW = "2025-01-15T15:00:00Z"
-EDGES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
-         "0001-01-01T00:30:00+00:31", "9999-12-31T23:59:59.999999-00:01"]
+EDGES = [
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:30:00+00:31",
+    "9999-12-31T23:59:59.999999-00:01",
+]
 
 
 def run(*args: object):
@@ -55,8 +59,17 @@ def test_times_past_the_calendar_in_utc_are_bad_input(chdir_tmp: Path, stamp: st
 
 def test_the_calendar_s_own_ends_in_utc_still_work(chdir_tmp: Path) -> None:
     for stamp in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
-        result = run("generate", "--state", _state(Path("s.json"), stamp), "--now", stamp,
-                     "--snapshot", "snap.json", "--since", "snap.json")
+        result = run(
+            "generate",
+            "--state",
+            _state(Path("s.json"), stamp),
+            "--now",
+            stamp,
+            "--snapshot",
+            "snap.json",
+            "--since",
+            "snap.json",
+        )
         assert result.exit_code == 0, result.output
 
 
@@ -71,18 +84,22 @@ def test_the_python_api_refuses_such_a_now(tmp_path: Path) -> None:
         pipeline.generate(pipeline.GenerateOptions(state=EXAMPLE, now=edge))
 
 
-@pytest.mark.parametrize(("source", "line", "kind"), [
-    ("# {{ meta.level }}\n\n{{ 1 / 0 }}\n", 3, "ZeroDivisionError"),
-    ("{% for t in [1, 2] %}\n{{ t }}\n{{ t | join(',') }}\n{% endfor %}\n", 3, "TypeError"),
-    ("a\nb\n{{ 'x' + 1 }}", 3, "TypeError"),
-    ("{{ '%d' % 'x' }}", 1, "TypeError"),
-    ("one\n{{ [1][5] }}", 2, "UndefinedError"),
-    ("one\ntwo\n{{ {}['k'] }}\n", 3, "UndefinedError"),
-    ("{{ range(10**9) | list }}", 1, "OverflowError"),
-    ("x\n{{ '{:q}'.format(1) }}", 2, "ValueError"),
-])
-def test_template_runtime_errors_name_the_file_and_line(chdir_tmp: Path, source: str,
-                                                        line: int, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "line", "kind"),
+    [
+        ("# {{ meta.level }}\n\n{{ 1 / 0 }}\n", 3, "ZeroDivisionError"),
+        ("{% for t in [1, 2] %}\n{{ t }}\n{{ t | join(',') }}\n{% endfor %}\n", 3, "TypeError"),
+        ("a\nb\n{{ 'x' + 1 }}", 3, "TypeError"),
+        ("{{ '%d' % 'x' }}", 1, "TypeError"),
+        ("one\n{{ [1][5] }}", 2, "UndefinedError"),
+        ("one\ntwo\n{{ {}['k'] }}\n", 3, "UndefinedError"),
+        ("{{ range(10**9) | list }}", 1, "OverflowError"),
+        ("x\n{{ '{:q}'.format(1) }}", 2, "ValueError"),
+    ],
+)
+def test_template_runtime_errors_name_the_file_and_line(
+    chdir_tmp: Path, source: str, line: int, kind: str
+) -> None:
     Path("t.md.j2").write_text(source)
     result = run("generate", "--state", EXAMPLE, "--now", NOW, "--template", "t.md.j2")
     assert result.exit_code == 2, result.output
@@ -93,8 +110,17 @@ def test_template_runtime_errors_name_the_file_and_line(chdir_tmp: Path, source:
 def test_the_dotenv_check_comes_before_any_write(chdir_tmp: Path) -> None:
     Path("context_payload.json").write_text("last good payload")
     Path("handoff_report.md").write_text("last good report")
-    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--dotenv", "h.env",
-                 "--output", "new\npayload.json")
+    result = run(
+        "generate",
+        "--state",
+        EXAMPLE,
+        "--now",
+        NOW,
+        "--dotenv",
+        "h.env",
+        "--output",
+        "new\npayload.json",
+    )
     assert result.exit_code == 2 and "holds a line break" in result.stderr
     assert not Path("new\npayload.json").exists() and not Path("h.env").exists()
     assert Path("handoff_report.md").read_text() == "last good report"
@@ -103,9 +129,11 @@ def test_the_dotenv_check_comes_before_any_write(chdir_tmp: Path) -> None:
 @pytest.mark.parametrize("option", ["--state", "--since", "--template"])
 def test_a_fifo_is_refused_at_once(chdir_tmp: Path, option: str) -> None:
     os.mkfifo("pipe.json")
-    args = {"--state": ["--state", "pipe.json"],
-            "--since": ["--state", EXAMPLE, "--since", "pipe.json"],
-            "--template": ["--state", EXAMPLE, "--template", "pipe.json"]}[option]
+    args = {
+        "--state": ["--state", "pipe.json"],
+        "--since": ["--state", EXAMPLE, "--since", "pipe.json"],
+        "--template": ["--state", EXAMPLE, "--template", "pipe.json"],
+    }[option]
     done = threading.Event()
     outcome = []
 
@@ -154,8 +182,10 @@ def test_the_web_api_never_echoes_server_paths(tmp_path: Path) -> None:
     (root / "sub" / "broken.json").write_text("{")
     project = root / ".taskmaster"  # a tag named in the root's own state.json, missing
     (project / "tasks").mkdir(parents=True)
-    shutil.copy(Path(__file__).parent / "taskmaster" / "tagged-current-tag" / "tasks.json",
-                project / "tasks" / "tasks.json")
+    shutil.copy(
+        Path(__file__).parent / "taskmaster" / "tagged-current-tag" / "tasks.json",
+        project / "tasks" / "tasks.json",
+    )
     (project / "state.json").write_text(json.dumps({"currentTag": "gone"}))
     for name in ("sub/bad.json", "sub/broken.json", ".taskmaster/tasks/tasks.json"):
         with pytest.raises(ApiError) as caught:

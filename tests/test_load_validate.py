@@ -27,7 +27,10 @@ def _error_for(path: Path) -> InputError:
     [
         (b"", "the file is empty"),
         (b"  \n\t ", "the file is empty"),
-        (b'{"tasks": {"a": {"status": "pending", "name": "\xff\xfe"}}}', "not valid UTF-8 (byte 47"),
+        (
+            b'{"tasks": {"a": {"status": "pending", "name": "\xff\xfe"}}}',
+            "not valid UTF-8 (byte 47",
+        ),
         (b'{"tasks": {"a": {"status": "pend', ":1:"),
         (b"[" * 100_000 + b"]" * 100_000, "::$: nested too deeply"),
         (b'{"tasks": {"a": {"status": "pending", "x": NaN}}}', "NaN is not a JSON value"),
@@ -48,22 +51,35 @@ def test_unparseable_files_are_one_line_errors(write_state, content, expected):
     [
         ([1, 2], "$", "is not of type 'object'"),
         ({}, "$", "'tasks' is a required property"),
-        ({"tasks": {"t1": {"status": "finished"}}}, "$.tasks.t1.status", "'finished' is not one of"),
-        ({"tasks": {"t7": {"status": "done", "dependencies": 5}}},
-         "$.tasks.t7.dependencies", "5 is not of type 'array', 'null'"),
-        ({"tasks": {"t1": {"status": "done"}}, "context": {"active_tasks": "t1"}},
-         "$.context.active_tasks", "is not of type 'array', 'null'"),
-        ({"tasks": {}, "user_customizations": {"runtime_decisions": [{"prompt": 3}]}},
-         "$.user_customizations.runtime_decisions[0].prompt", "3 is not of type"),
+        (
+            {"tasks": {"t1": {"status": "finished"}}},
+            "$.tasks.t1.status",
+            "'finished' is not one of",
+        ),
+        (
+            {"tasks": {"t7": {"status": "done", "dependencies": 5}}},
+            "$.tasks.t7.dependencies",
+            "5 is not of type 'array', 'null'",
+        ),
+        (
+            {"tasks": {"t1": {"status": "done"}}, "context": {"active_tasks": "t1"}},
+            "$.context.active_tasks",
+            "is not of type 'array', 'null'",
+        ),
+        (
+            {"tasks": {}, "user_customizations": {"runtime_decisions": [{"prompt": 3}]}},
+            "$.user_customizations.runtime_decisions[0].prompt",
+            "3 is not of type",
+        ),
     ],
     ids=["top-level-list", "no-tasks", "unknown-status", "bad-deps", "bad-context", "bad-prompt"],
 )
 def test_schema_problems_name_file_and_json_path(write_state, doc, path, message):
     state = write_state(doc)
     error = _error_for(state)
-    assert any(line.startswith(f"{state}::{path}: ") and message in line for line in error.lines()), (
-        error.lines()
-    )
+    assert any(
+        line.startswith(f"{state}::{path}: ") and message in line for line in error.lines()
+    ), error.lines()
 
 
 def test_unknown_status_lists_the_accepted_ones(write_state):
@@ -73,8 +89,13 @@ def test_unknown_status_lists_the_accepted_ones(write_state):
 
 
 def test_all_problems_are_reported_at_once(write_state):
-    doc = {"tasks": {"a": {"status": "nope"}, "b": {"status": "done", "dependencies": {}},
-                     "c": {"name": "no status"}}}
+    doc = {
+        "tasks": {
+            "a": {"status": "nope"},
+            "b": {"status": "done", "dependencies": {}},
+            "c": {"name": "no status"},
+        }
+    }
     error = _error_for(write_state(doc))
     paths = [line.split("::")[1].split(": ")[0] for line in error.lines()]
     assert paths == ["$.tasks.a.status", "$.tasks.b.dependencies", "$.tasks.c"]
@@ -134,6 +155,7 @@ def test_fast_gate_and_jsonschema_agree(example_doc, schema):
         verdicts.add(fast)
     assert verdicts == {True, False}  # both kinds were seen
 
+
 def test_the_original_tools_quirks_are_accepted(write_state, example_doc):
     doc = example_doc
     doc["context"]["active_tasks"] = []
@@ -141,8 +163,7 @@ def test_the_original_tools_quirks_are_accepted(write_state, example_doc):
     task["dependencies"] = None
     task["error"] = None
     del task["dependents"]
-    doc["error_tracking"]["errors"].append({"task_id": "s10_check_links",
-                                            "error_type": "Timeout"})
+    doc["error_tracking"]["errors"].append({"task_id": "s10_check_links", "error_type": "Timeout"})
     doc["environment_config"]["dependencies"]["python_packages"].append({"name": "rich"})
     state = pipeline.read_state(write_state(doc))
     assert state.tasks["s16_switch_dns"].dependencies == ()
@@ -150,10 +171,22 @@ def test_the_original_tools_quirks_are_accepted(write_state, example_doc):
 
 
 def test_status_synonyms_are_normalised(write_state):
-    statuses = {"success": "done", "completed": "done", "done": "done", "failed": "failed",
-                "error": "failed", "running": "running", "in_progress": "running",
-                "active": "running", "pending": "pending", "todo": "pending", "queued": "pending",
-                "skipped": "skipped", "cancelled": "cancelled", "blocked": "blocked"}
+    statuses = {
+        "success": "done",
+        "completed": "done",
+        "done": "done",
+        "failed": "failed",
+        "error": "failed",
+        "running": "running",
+        "in_progress": "running",
+        "active": "running",
+        "pending": "pending",
+        "todo": "pending",
+        "queued": "pending",
+        "skipped": "skipped",
+        "cancelled": "cancelled",
+        "blocked": "blocked",
+    }
     doc = {"tasks": {raw: {"status": raw} for raw in statuses}}
     state = pipeline.read_state(write_state(doc))
     assert {tid: t.status for tid, t in state.tasks.items()} == statuses
@@ -196,8 +229,11 @@ def test_precompiled_validators_match_the_schemas():
 
     from .conftest import ROOT
 
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compile_schemas.py"),
-                           "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "compile_schemas.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -207,20 +243,33 @@ def test_payload_schemas_match_their_source():
 
     from .conftest import ROOT
 
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "payload_schemas.py"),
-                           "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "payload_schemas.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("tasks: &t {a: {status: done, x: *t}}\n", "a YAML alias refers to a node that contains it"),
-        ('l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-         + "".join(f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)),
-         "aliases expand to more than 1,000,000 nodes"),
+        (
+            "tasks: &t {a: {status: done, x: *t}}\n",
+            "a YAML alias refers to a node that contains it",
+        ),
+        (
+            'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+            + "".join(
+                f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)
+            ),
+            "aliases expand to more than 1,000,000 nodes",
+        ),
         ("tasks:\n  a: {status: done, size: " + "9" * 5000 + "}\n", "more than 4,300 digits"),
-        ("tasks: {}\ncontext: {elapsed_hours: .inf}\n", "::$.context.elapsed_hours: inf is not a JSON value"),
+        (
+            "tasks: {}\ncontext: {elapsed_hours: .inf}\n",
+            "::$.context.elapsed_hours: inf is not a JSON value",
+        ),
     ],
     ids=["recursive-alias", "billion-laughs", "huge-integer", "infinity"],
 )
@@ -231,8 +280,9 @@ def test_hostile_yaml_is_refused_quickly(write_state, text, expected):
 
 
 def test_yaml_keys_that_are_not_strings_become_json_keys(write_state):
-    path = write_state(b"tasks:\n  1: {status: done}\n  ~: {status: pending, dependencies: ['1']}\n",
-                       "state.yml")
+    path = write_state(
+        b"tasks:\n  1: {status: done}\n  ~: {status: pending, dependencies: ['1']}\n", "state.yml"
+    )
     state = pipeline.read_state(path)
     assert list(state.tasks) == ["1", "null"]
     assert state.tasks["null"].dependencies == ("1",)
@@ -244,7 +294,9 @@ def test_shared_yaml_anchors_still_load(write_state):
 
 
 def test_lone_surrogates_become_replacement_characters(write_state):
-    path = write_state(b'{"tasks": {"a\\ud800": {"status": "done", "name": "x\\uDFFFy\\ud83d\\ude00"}}}')
+    path = write_state(
+        b'{"tasks": {"a\\ud800": {"status": "done", "name": "x\\uDFFFy\\ud83d\\ude00"}}}'
+    )
     state = pipeline.read_state(path)
     assert state.tasks["a\ufffd"].name == "x\ufffdy\U0001f600"
 

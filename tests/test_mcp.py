@@ -51,11 +51,13 @@ def _env() -> dict[str, str]:
     return {"TIKTOKEN_CACHE_DIR": os.environ["TIKTOKEN_CACHE_DIR"], "SOURCE_DATE_EPOCH": EPOCH}
 
 
-def _with_client(project: Path, body: Callable[[Client], Awaitable[Any]],
-                 *args: str) -> Any:
-    params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "context_handoff", "mcp", *args],
-                                   env=_env(), cwd=str(project))
+def _with_client(project: Path, body: Callable[[Client], Awaitable[Any]], *args: str) -> Any:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "context_handoff", "mcp", *args],
+        env=_env(),
+        cwd=str(project),
+    )
 
     async def main() -> Any:
         async with Client(params) as client:
@@ -71,9 +73,22 @@ def _text(result: Any) -> str:
 def _generate(project: Path, *args: str) -> str:
     out = project / "generated.json"
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
-    subprocess.run([sys.executable, "-m", "context_handoff", "generate", "--output", str(out),
-                    "--no-report", *args], cwd=project, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "context_handoff",
+            "generate",
+            "--output",
+            str(out),
+            "--no-report",
+            *args,
+        ],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return out.read_text(encoding="utf-8")
 
 
@@ -93,11 +108,13 @@ def test_sdk_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
             "minimal": _text(await client.call_tool("handoff", {"level": "minimal"})),
             "task": await client.call_tool("task", {"id": first_failed}),
             "unknown": await client.call_tool("task", {"id": "no_such_task"}),
-            "more": await client.call_tool("more", {"section": "execution_state.next_eligible",
-                                                    "offset": 0, "limit": 3}),
+            "more": await client.call_tool(
+                "more", {"section": "execution_state.next_eligible", "offset": 0, "limit": 3}
+            ),
             "bad_section": await client.call_tool("more", {"section": "nope"}),
-            "negative": await client.call_tool("more", {"section": "execution_state.failed_tasks",
-                                                        "offset": -1}),
+            "negative": await client.call_tool(
+                "more", {"section": "execution_state.failed_tasks", "offset": -1}
+            ),
             "outside": await client.call_tool("handoff", {"since": "../elsewhere.json"}),
             "reply": await client.call_tool("check_reply", {"reply": "CONFIRMED - all done"}),
             "resources": sorted(str(r.uri) for r in resources.resources),
@@ -125,8 +142,9 @@ def test_sdk_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
     assert got["outside"].is_error and "outside the project folder" in _text(got["outside"])
     verdict = json.loads(_text(got["reply"]))
     assert verdict["consistent"] is False and verdict["problems"]
-    answers = json.dumps({k: _text(v) if hasattr(v, "content") else v for k, v in got.items()},
-                         ensure_ascii=False)
+    answers = json.dumps(
+        {k: _text(v) if hasattr(v, "content") else v for k, v in got.items()}, ensure_ascii=False
+    )
     assert SECRET not in answers and "[REDACTED:" in answers
 
 
@@ -135,8 +153,13 @@ def test_a_broken_state_is_a_tool_error_and_the_server_keeps_serving(tmp_path: P
     project.mkdir()
     state = project / ".orchestrator_state.json"
     state.write_text('{"tasks": {"a": {"status": ', encoding="utf-8")
-    cli_run = subprocess.run([sys.executable, "-m", "context_handoff", "generate", "--no-report"],
-                             cwd=project, capture_output=True, text=True, check=False)
+    cli_run = subprocess.run(
+        [sys.executable, "-m", "context_handoff", "generate", "--no-report"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert cli_run.returncode == 2
 
     async def body(client: Client) -> tuple[Any, Any]:
@@ -147,13 +170,15 @@ def test_a_broken_state_is_a_tool_error_and_the_server_keeps_serving(tmp_path: P
     broken, fixed = _with_client(project, body)
     assert broken.is_error
     # the SDK puts "Error executing tool handoff: " before the CLI's own line
-    assert _text(broken) == ("Error executing tool handoff: "
-                             + cli_run.stderr.strip().removeprefix("error: "))
+    assert _text(broken) == (
+        "Error executing tool handoff: " + cli_run.stderr.strip().removeprefix("error: ")
+    )
     assert not fixed.is_error and json.loads(_text(fixed))["summary"]["tasks_total"] == 20
 
 
 def test_more_through_the_client_gives_back_exactly_what_was_cut(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Paging after a standard payload of a 2,000-task state, over stdio."""
     project = _project(tmp_path / "p", make_state(2000))
 
@@ -164,8 +189,9 @@ def test_more_through_the_client_gives_back_exactly_what_was_cut(
             offset = len(payload_items(payload, section))
             pages[section] = []
             while True:
-                page = json.loads(_text(await client.call_tool(
-                    "more", {"section": section, "offset": offset})))
+                page = json.loads(
+                    _text(await client.call_tool("more", {"section": section, "offset": offset}))
+                )
                 pages[section] += page["items"]
                 offset += len(page["items"])
                 if page["remaining"] == 0:
@@ -176,8 +202,7 @@ def test_more_through_the_client_gives_back_exactly_what_was_cut(
     assert payload["omitted"]
     monkeypatch.chdir(project)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    generated = pipeline.generate(pipeline.GenerateOptions(
-        state=Path(".orchestrator_state.json")))
+    generated = pipeline.generate(pipeline.GenerateOptions(state=Path(".orchestrator_state.json")))
     assert json.loads(generated.payload.text) == payload
     # the packer's own uncut list of each section, as JSON reaches the client
     uncut = json.loads(serialize(uncut_terse(generated.facts, "standard").data))
@@ -188,30 +213,40 @@ def test_more_through_the_client_gives_back_exactly_what_was_cut(
 
 
 def test_without_the_extra_the_command_says_what_to_install(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(sys.modules, "mcp", None)
     monkeypatch.setitem(sys.modules, "mcp.server.mcpserver", None)
     monkeypatch.delitem(sys.modules, "context_handoff.mcp_server", raising=False)
     result = CliRunner().invoke(cli.cli, ["mcp"], catch_exceptions=False)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "error: mcp needs the mcp extra (mcp is missing): pip install 'context-handoff[mcp]'"]
+        "error: mcp needs the mcp extra (mcp is missing): pip install 'context-handoff[mcp]'"
+    ]
 
 
 # --- the MCP Inspector's CLI: an independent client -----------------------------------
 
 needs_inspector = pytest.mark.skipif(
     not INSPECTOR.exists() and os.environ.get("CI") != "true",
-    reason="the MCP Inspector is not installed: make oracles (needs Node and npm)")
+    reason="the MCP Inspector is not installed: make oracles (needs Node and npm)",
+)
 
 
 def _inspect(project: Path, *args: str, exit_code: int = 0) -> dict[str, Any]:
     """The Inspector's answer (JSON on stdout); it exits 5 for a tool's error answer."""
     server = shutil.which("context-handoff", path=str(Path(sys.executable).parent))
     assert server is not None
-    command = [str(INSPECTOR), "--cli", server, "mcp",
-               *(arg for key, value in _env().items() for arg in ("-e", f"{key}={value}")),
-               "--cwd", str(project), *args]
+    command = [
+        str(INSPECTOR),
+        "--cli",
+        server,
+        "mcp",
+        *(arg for key, value in _env().items() for arg in ("-e", f"{key}={value}")),
+        "--cwd",
+        str(project),
+        *args,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == exit_code, done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
@@ -231,24 +266,50 @@ def test_the_inspector_lists_and_calls_each_tool(tmp_path: Path) -> None:
     payload = json.loads(text)
     section = next(iter(payload["omitted"]))
     offset = len(payload_items(payload, section))
-    page = _inspect(project, "--method", "tools/call", "--tool-name", "more",
-                    "--tool-arg", f"section={section}", "--tool-arg", f"offset={offset}")
+    page = _inspect(
+        project,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "more",
+        "--tool-arg",
+        f"section={section}",
+        "--tool-arg",
+        f"offset={offset}",
+    )
     assert json.loads(page["content"][0]["text"])["offset"] == offset
     failed = payload["execution_state"]["failed_tasks"][0]
-    task = _inspect(project, "--method", "tools/call", "--tool-name", "task",
-                    "--tool-arg", f"id={failed}")
+    task = _inspect(
+        project, "--method", "tools/call", "--tool-name", "task", "--tool-arg", f"id={failed}"
+    )
     assert json.loads(task["content"][0]["text"])["error"]["type"]
-    unknown = _inspect(project, "--method", "tools/call", "--tool-name", "task",
-                       "--tool-arg", "id=nope", exit_code=5)
+    unknown = _inspect(
+        project,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "task",
+        "--tool-arg",
+        "id=nope",
+        exit_code=5,
+    )
     assert unknown["isError"] and "no task 'nope'" in unknown["content"][0]["text"]
-    reply = (f"CONFIRMED - phase {payload['summary']['current_phase']}, resuming "
-             f"{payload['execution_state']['active_tasks'][0]}, first clearing {failed}")
-    verdict = _inspect(project, "--method", "tools/call", "--tool-name", "check_reply",
-                       "--tool-arg", f"reply={reply}")
+    reply = (
+        f"CONFIRMED - phase {payload['summary']['current_phase']}, resuming "
+        f"{payload['execution_state']['active_tasks'][0]}, first clearing {failed}"
+    )
+    verdict = _inspect(
+        project,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "check_reply",
+        "--tool-arg",
+        f"reply={reply}",
+    )
     assert json.loads(verdict["content"][0]["text"])["consistent"] is True
     resources = _inspect(project, "--method", "resources/list")
-    assert {r["uri"] for r in resources["resources"]} == {"handoff://payload",
-                                                          "handoff://report"}
+    assert {r["uri"] for r in resources["resources"]} == {"handoff://payload", "handoff://report"}
     report = _inspect(project, "--method", "resources/read", "--uri", "handoff://report")
     everything = json.dumps([listed, handoff, page, task, verdict, report], ensure_ascii=False)
     assert SECRET not in everything

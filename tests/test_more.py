@@ -27,8 +27,9 @@ def _project(root: Path, tasks: int, **kwargs: Any) -> Path:
     return state
 
 
-def _page_all(session: HandoffSession, section: str, offset: int, **kwargs: Any
-              ) -> tuple[list[Any], int]:
+def _page_all(
+    session: HandoffSession, section: str, offset: int, **kwargs: Any
+) -> tuple[list[Any], int]:
     items: list[Any] = []
     pages = 0
     while True:
@@ -45,15 +46,17 @@ def _page_all(session: HandoffSession, section: str, offset: int, **kwargs: Any
 
 @pytest.mark.parametrize("level", ["standard", "minimal", "full"])
 def test_pages_after_the_payload_give_back_exactly_what_was_cut(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str
+) -> None:
     _project(tmp_path, 2000)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736953200")
     session = HandoffSession(SessionOptions(root=tmp_path, level=level))
     payload = session.handoff().payload
     # the same bytes generate writes (same settings, same clock)
-    written = pipeline.generate(pipeline.GenerateOptions(
-        state=Path(".orchestrator_state.json"), level=level)).payload.text
+    written = pipeline.generate(
+        pipeline.GenerateOptions(state=Path(".orchestrator_state.json"), level=level)
+    ).payload.text
     assert payload.text == written
     assert payload.omitted, "a 2,000-task state must overflow a default budget"
     uncut = uncut_terse(session.handoff().facts, level)
@@ -73,14 +76,14 @@ def uncut_terse(facts: Facts, level: str) -> Payload:
     everything: the packer's own output, not ``full_sections``."""
     limits = layouts.LIMITS_BY_LEVEL[CompressionLevel(level)]
     header = Header("", "", CompressionLevel(level), 10_000_000, "", "")
-    payload = pack_sections(layouts.build_layout(facts, header, layouts.terse(limits)),
-                            header, build_counter())
+    payload = pack_sections(
+        layouts.build_layout(facts, header, layouts.terse(limits)), header, build_counter()
+    )
     assert not payload.omitted
     return payload
 
 
-def test_each_page_fits_its_token_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                        ) -> None:
+def test_each_page_fits_its_token_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _project(tmp_path, 2000)
     monkeypatch.chdir(tmp_path)
     session = HandoffSession(SessionOptions(root=tmp_path, page_tokens=300))
@@ -112,8 +115,9 @@ def test_bad_page_requests_are_input_errors() -> None:
         page_section({"next": ["x" * 4000]}, "next", 0, None, 100, counter)
 
 
-def test_paths_stay_inside_the_project_folder(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_paths_stay_inside_the_project_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     _project(project, 20)
@@ -129,8 +133,9 @@ def test_paths_stay_inside_the_project_folder(tmp_path: Path,
         session.handoff(since="link.json")
 
 
-def test_the_state_is_read_fresh_on_every_call(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_state_is_read_fresh_on_every_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = _project(tmp_path, 30, seed=1)
     monkeypatch.chdir(tmp_path)
     session = HandoffSession(SessionOptions(root=tmp_path))
@@ -154,7 +159,8 @@ def _renamed_state(root: Path, seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [7, 3])
 def test_pages_after_the_payload_are_what_omitted_counts_at_every_budget(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     """Whichever form the packer settled on (the terse one may fit whole after the
     generous one cut), the pages after the payload hold exactly what ``omitted`` counts:
     none at all when it is empty, and never an item the payload already holds."""
@@ -173,8 +179,9 @@ def test_pages_after_the_payload_are_what_omitted_counts_at_every_budget(
                 assert not [item for item in items if item in held], where
 
 
-def test_task_gives_the_states_own_status_word_or_none(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_task_gives_the_states_own_status_word_or_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     doc = make_state(20, seed=2)
     done = next(tid for tid, t in doc["tasks"].items() if t["status"] == "success")
     (tmp_path / ".orchestrator_state.json").write_text(json.dumps(doc), encoding="utf-8")
@@ -185,8 +192,11 @@ def test_task_gives_the_states_own_status_word_or_none(tmp_path: Path,
     assert "source_status" not in info
     (tmp_path / ".orchestrator_state.json").unlink()
     (tmp_path / ".taskmaster" / "tasks").mkdir(parents=True)
-    (tmp_path / ".taskmaster" / "tasks" / "tasks.json").write_text(json.dumps({"tasks": [
-        {"id": 1, "title": "Ship it", "status": "review", "dependencies": []}]}),
-        encoding="utf-8")
+    (tmp_path / ".taskmaster" / "tasks" / "tasks.json").write_text(
+        json.dumps(
+            {"tasks": [{"id": 1, "title": "Ship it", "status": "review", "dependencies": []}]}
+        ),
+        encoding="utf-8",
+    )
     info = HandoffSession(SessionOptions(root=tmp_path)).task("1")
     assert (info["status"], info["source_status"]) == ("running", "review")

@@ -15,16 +15,29 @@ from .fake_api import FAULTS, serve
 
 
 def _github_env(fake, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": "acme/orchestrator",
-            "GITHUB_TOKEN": "t0ken", "GITHUB_SERVER_URL": "https://github.example",
-            "GITHUB_RUN_ID": "42", "GITHUB_WORKFLOW": "handoff", "GITHUB_JOB": "generate",
-            "GITHUB_OUTPUT": str(tmp_path / "out.txt"), **extra}
+    return {
+        "GITHUB_API_URL": fake.url,
+        "GITHUB_REPOSITORY": "acme/orchestrator",
+        "GITHUB_TOKEN": "t0ken",
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_WORKFLOW": "handoff",
+        "GITHUB_JOB": "generate",
+        "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+        **extra,
+    }
 
 
 def _gitlab_env(fake, **extra: str) -> dict[str, str]:
-    return {"CI_API_V4_URL": fake.url, "CI_PROJECT_ID": "7", "CI_PROJECT_PATH": "acme/orch",
-            "CI_JOB_NAME": "context-handoff", "CONTEXT_HANDOFF_GITLAB_TOKEN": "glpat-x",
-            "CI_PIPELINE_URL": "https://gitlab.example/acme/orch/-/pipelines/9", **extra}
+    return {
+        "CI_API_V4_URL": fake.url,
+        "CI_PROJECT_ID": "7",
+        "CI_PROJECT_PATH": "acme/orch",
+        "CI_JOB_NAME": "context-handoff",
+        "CONTEXT_HANDOFF_GITLAB_TOKEN": "glpat-x",
+        "CI_PIPELINE_URL": "https://gitlab.example/acme/orch/-/pipelines/9",
+        **extra,
+    }
 
 
 def notify(tracker: str, env: dict[str, str], *args: str):
@@ -70,8 +83,9 @@ def test_github_other_jobs_issues_are_not_touched(tmp_path, report):
 def test_github_403_is_a_notice_not_a_failure(tmp_path):
     with serve("github") as fake:
         fake.fail_next = [403]
-        result = notify("github", _github_env(fake, tmp_path, GITHUB_ACTIONS="true"),
-                        "--status", "failure")
+        result = notify(
+            "github", _github_env(fake, tmp_path, GITHUB_ACTIONS="true"), "--status", "failure"
+        )
         assert result.exit_code == 0
         assert result.stderr.startswith("::notice::GitHub answered 403")
         assert fake.issues == []
@@ -83,16 +97,25 @@ def test_github_502_is_retried(tmp_path):
         result = notify("github", _github_env(fake, tmp_path), "--status", "failure")
         assert "issue created" in result.stdout
         assert [r for r in fake.requests if r[0] == "GET"][:3] == [
-            ("GET", "/repos/acme/orchestrator/issues")] * 3
+            ("GET", "/repos/acme/orchestrator/issues")
+        ] * 3
 
 
 def test_github_fork_pull_request_is_a_notice(tmp_path):
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"pull_request": {"head": {"repo": {
-        "fork": True, "full_name": "mallory/orchestrator"}}}}))
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "head": {"repo": {"fork": True, "full_name": "mallory/orchestrator"}}
+                }
+            }
+        )
+    )
     with serve("github") as fake:
-        env = _github_env(fake, tmp_path, GITHUB_EVENT_NAME="pull_request",
-                          GITHUB_EVENT_PATH=str(event))
+        env = _github_env(
+            fake, tmp_path, GITHUB_EVENT_NAME="pull_request", GITHUB_EVENT_PATH=str(event)
+        )
         result = notify("github", env, "--status", "failure")
         assert result.exit_code == 0 and "fork" in result.stderr
         assert fake.requests == []
@@ -108,8 +131,10 @@ def test_github_without_token_is_a_notice(tmp_path):
 def test_gitlab_two_failures_one_issue_then_closed(report):
     with serve("gitlab") as fake:
         env = _gitlab_env(fake)
-        assert "issue created" in notify("gitlab", env, "--status", "failure", "--report",
-                                         str(report)).stdout
+        assert (
+            "issue created"
+            in notify("gitlab", env, "--status", "failure", "--report", str(report)).stdout
+        )
         assert "issue commented" in notify("gitlab", env, "--status", "failure").stdout
         assert len(fake.issues) == 1 and len(fake.comments) == 1
         assert fake.issues[0]["labels"] == ["context-handoff"]
@@ -120,8 +145,9 @@ def test_gitlab_two_failures_one_issue_then_closed(report):
 
 def test_gitlab_missing_token_is_a_notice():
     with serve("gitlab") as fake:
-        env = _gitlab_env(fake, CONTEXT_HANDOFF_GITLAB_TOKEN="",
-                          CONTEXT_HANDOFF_TOKEN_VARIABLE="MY_TOKEN")
+        env = _gitlab_env(
+            fake, CONTEXT_HANDOFF_GITLAB_TOKEN="", CONTEXT_HANDOFF_TOKEN_VARIABLE="MY_TOKEN"
+        )
         result = notify("gitlab", env, "--status", "failure")
         assert result.exit_code == 0 and "$MY_TOKEN is not set" in result.stderr
         assert fake.requests == []
@@ -130,8 +156,9 @@ def test_gitlab_missing_token_is_a_notice():
 def test_annotations_for_bad_state(tmp_path):
     bad = tmp_path / "s,tate:1.json"
     bad.write_text(json.dumps({"tasks": {"t7": {"status": "done", "dependencies": "x\n%"}}}))
-    result = CliRunner().invoke(cli, ["--error-format", "github", "generate", "--state", str(bad)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["--error-format", "github", "generate", "--state", str(bad)], catch_exceptions=False
+    )
     assert result.exit_code == 2
     line = result.stdout.splitlines()[0]
     assert line.startswith("::error file=") and "s%2Ctate%3A1.json" in line
@@ -142,7 +169,8 @@ def test_workflow_command_escaping():
     from context_handoff.workflow_commands import command
 
     assert command("error", "a%b\r\nc", file="x:y,z.json") == (
-        "::error file=x%3Ay%2Cz.json::a%25b%0D%0Ac")
+        "::error file=x%3Ay%2Cz.json::a%25b%0D%0Ac"
+    )
 
 
 def test_cli_lists_every_tracker():
@@ -182,7 +210,8 @@ def test_a_lost_create_answer_is_looked_up_not_resent(tmp_path):
         assert result.exit_code == 0 and "issue created" in result.stdout
         assert len(fake.issues) == 1
         assert [r for r in fake.requests if r[0] == "POST" and r[1].endswith("/issues")] == [
-            ("POST", "/repos/acme/orchestrator/issues")]
+            ("POST", "/repos/acme/orchestrator/issues")
+        ]
 
 
 def test_a_rate_limit_is_not_called_a_permission_problem(tmp_path):

@@ -26,8 +26,9 @@ O200K = build_counter("o200k_base")
 
 def _generate(write_state, doc, level="standard", budget=None, encoding="o200k_base"):
     path = write_state(doc)
-    options = pipeline.GenerateOptions(state=path, level=level, budget=budget,
-                                       encoding=encoding, now=NOW)
+    options = pipeline.GenerateOptions(
+        state=path, level=level, budget=budget, encoding=encoding, now=NOW
+    )
     return pipeline.generate(options)
 
 
@@ -39,21 +40,24 @@ def expected_totals(generated) -> dict[str, int]:
     failed = [t for t in tasks if t.status == "failed"]
     failed_ids = {t.id for t in failed}
     with_error = {e.task_id for e in facts.recent_errors} | {
-        t.id for t in failed if t.error_type or t.error_message}
+        t.id for t in failed if t.error_type or t.error_message
+    }
     env = state.environment
     # the runs of one error type along failed_tasks (whose order the layout defines)
     runs = View(facts, LIMITS_BY_LEVEL[generated.payload.level]).failure_types()
     return {
         "execution_state.failure_types": len(runs),
-        "failed": len(failed), "active": len(facts.active), "next": len(facts.ready),
+        "failed": len(failed),
+        "active": len(facts.active),
+        "next": len(facts.ready),
         "pending_decisions": len(facts.pending_decisions),
         "execution_state.failed_tasks": len(failed),
         "execution_state.active_tasks": len(facts.active),
         "execution_state.next_eligible": len(facts.ready),
         "execution_state.blocked_tasks": len(facts.blocked),
         "critical_context.user_decisions": len(state.decisions),
-        "critical_context.errors": len(failed_ids & with_error) + sum(
-            e.task_id not in failed_ids for e in facts.recent_errors),
+        "critical_context.errors": len(failed_ids & with_error)
+        + sum(e.task_id not in failed_ids for e in facts.recent_errors),
         "critical_context.warnings": len(facts.warnings),
         "dag_snapshot.critical_path": len(facts.critical_path),
         "dag_snapshot.phases_completed": sum(p.status == "done" for p in facts.phases),
@@ -69,7 +73,8 @@ def expected_totals(generated) -> dict[str, int]:
 # details keyed by id: each key is an id the payload lists (or would, uncut), so a map has
 # at most as many entries as its list had candidates
 DETAIL_OF = {
-    "failures": "failed", "execution_state.failures": "execution_state.failed_tasks",
+    "failures": "failed",
+    "execution_state.failures": "execution_state.failed_tasks",
     "execution_state.blocked_by": "execution_state.blocked_tasks",
 }
 
@@ -78,8 +83,13 @@ def _lists(data: dict[str, Any], level: str) -> dict[str, list[Any]]:
     if level == "minimal":
         return {k: data[k] for k in ("failed", "active", "next", "pending_decisions")}
     out = {}
-    for section in ("execution_state", "critical_context", "dag_snapshot", "file_state",
-                    "environment"):
+    for section in (
+        "execution_state",
+        "critical_context",
+        "dag_snapshot",
+        "file_state",
+        "environment",
+    ):
         for key, value in data.get(section, {}).items():
             if isinstance(value, list):
                 out[f"{section}.{key}"] = value
@@ -125,23 +135,33 @@ def test_2000_tasks_150_failed_30_running(write_state, level, encoding):
     payload = generated.payload
     assert payload.tokens >= 0.9 * payload.budget  # the budget is used, not wasted
     # 150 failures never all fit with their errors: something is cut, and says so
-    assert payload.omitted.get("failed", 0) + payload.omitted.get(
-        "critical_context.errors", 0) > 0
+    assert payload.omitted.get("failed", 0) + payload.omitted.get("critical_context.errors", 0) > 0
     # every v1 id list got a share, not only the first one
     lists = _lists(payload.data, level)
-    for key in ("failed", "active", "next") if level == "minimal" else (
-        "execution_state.failed_tasks", "execution_state.active_tasks",
-        "execution_state.next_eligible", "execution_state.blocked_tasks",
-        "critical_context.user_decisions", "dag_snapshot.critical_path"):
+    for key in (
+        ("failed", "active", "next")
+        if level == "minimal"
+        else (
+            "execution_state.failed_tasks",
+            "execution_state.active_tasks",
+            "execution_state.next_eligible",
+            "execution_state.blocked_tasks",
+            "critical_context.user_decisions",
+            "dag_snapshot.critical_path",
+        )
+    ):
         assert lists[key], key
 
 
 def test_failures_blocking_most_come_first(write_state):
-    doc = {"tasks": {
-        "f1": {"status": "failed"}, "f2": {"status": "failed"},
-        "a": {"status": "pending", "dependencies": ["f2"]},
-        "b": {"status": "pending", "dependencies": ["a"]},
-    }}
+    doc = {
+        "tasks": {
+            "f1": {"status": "failed"},
+            "f2": {"status": "failed"},
+            "a": {"status": "pending", "dependencies": ["f2"]},
+            "b": {"status": "pending", "dependencies": ["a"]},
+        }
+    }
     data = _generate(write_state, doc).payload.data
     assert data["execution_state"]["failed_tasks"] == ["f2", "f1"]
     assert data["execution_state"]["failures"]["f2"]["blocks"] == 2
@@ -165,8 +185,12 @@ def test_auto_picks_the_richest_level_whose_payload_fits(write_state, example_do
     well below standard's default budget, and auto then packs standard, not minimal."""
     full, standard = (_smallest(write_state, example_doc, lvl) for lvl in ("full", "standard"))
     assert standard < full < CompressionLevel.STANDARD.default_budget
-    for budget, level in ((full + 8, "full"), (full - 8, "standard"),
-                          (standard + 8, "standard"), (standard - 8, "minimal")):
+    for budget, level in (
+        (full + 8, "full"),
+        (full - 8, "standard"),
+        (standard + 8, "standard"),
+        (standard - 8, "minimal"),
+    ):
         generated = _generate(write_state, example_doc, "auto", budget)
         assert generated.payload.level.value == level, budget
         assert generated.payload.tokens <= budget
@@ -222,30 +246,61 @@ def states(draw: st.DrawFn) -> dict[str, Any]:
     tasks = {}
     for i, tid in enumerate(ids):
         deps = draw(st.lists(st.sampled_from(ids[:i] or ["t0"]), max_size=3)) if i else []
-        task: dict[str, Any] = {"status": draw(st.sampled_from(STATUSES)), "dependencies": deps,
-                                "name": draw(text)}
+        task: dict[str, Any] = {
+            "status": draw(st.sampled_from(STATUSES)),
+            "dependencies": deps,
+            "name": draw(text),
+        }
         if task["status"] == "failed":
-            task["error"] = {"type": draw(st.sampled_from(["E", "TimeoutError"])),
-                             "message": draw(text)}
+            task["error"] = {
+                "type": draw(st.sampled_from(["E", "TimeoutError"])),
+                "message": draw(text),
+            }
         tasks[tid] = task
-    errors = [{"task_id": draw(st.sampled_from(ids)), "error_type": "E", "message": draw(text),
-               "attempted_fixes": draw(st.lists(text, max_size=5))}
-              for _ in range(draw(st.integers(0, 8)))]
-    decisions = [{"prompt": draw(text), "decision": {
-        "choice": draw(st.sampled_from(["approved", "pending", "rejected"])), "decided_at": None}}
-        for _ in range(draw(st.integers(0, 6)))]
-    return {"metadata": {"project_name": draw(text)}, "tasks": tasks,
-            "error_tracking": {"errors": errors},
-            "user_customizations": {"runtime_decisions": decisions},
-            "environment_config": {"dependencies": {
-                "python_packages": [{"name": draw(text) or "p", "version": "1"}
-                                    for _ in range(draw(st.integers(0, 10)))],
-                "missing_dependencies": draw(st.lists(text, max_size=4))}}}
+    errors = [
+        {
+            "task_id": draw(st.sampled_from(ids)),
+            "error_type": "E",
+            "message": draw(text),
+            "attempted_fixes": draw(st.lists(text, max_size=5)),
+        }
+        for _ in range(draw(st.integers(0, 8)))
+    ]
+    decisions = [
+        {
+            "prompt": draw(text),
+            "decision": {
+                "choice": draw(st.sampled_from(["approved", "pending", "rejected"])),
+                "decided_at": None,
+            },
+        }
+        for _ in range(draw(st.integers(0, 6)))
+    ]
+    return {
+        "metadata": {"project_name": draw(text)},
+        "tasks": tasks,
+        "error_tracking": {"errors": errors},
+        "user_customizations": {"runtime_decisions": decisions},
+        "environment_config": {
+            "dependencies": {
+                "python_packages": [
+                    {"name": draw(text) or "p", "version": "1"}
+                    for _ in range(draw(st.integers(0, 10)))
+                ],
+                "missing_dependencies": draw(st.lists(text, max_size=4)),
+            }
+        },
+    }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(doc=states(), level=st.sampled_from(["minimal", "standard", "full"]),
-       budget=st.integers(120, 2500))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    doc=states(),
+    level=st.sampled_from(["minimal", "standard", "full"]),
+    budget=st.integers(120, 2500),
+)
 def test_budget_holds_and_omitted_accounts_for_every_cut(write_state, doc, level, budget):
     try:
         generated = _generate(write_state, doc, level, budget)
@@ -268,8 +323,12 @@ def test_names_that_restate_the_id():
 
 
 def test_terse_form_only_under_pressure(write_state):
-    doc = {"tasks": {f"task_{i:03d}_deploy_api": {"status": "running", "name": f"Deploy api {i}"}
-                     for i in range(60)}}
+    doc = {
+        "tasks": {
+            f"task_{i:03d}_deploy_api": {"status": "running", "name": f"Deploy api {i}"}
+            for i in range(60)
+        }
+    }
     roomy = _generate(write_state, doc, "standard", budget=4000).payload
     assert roomy.omitted == {}
     assert len(roomy.data["execution_state"]["names"]) == 60
@@ -299,19 +358,25 @@ def test_every_string_from_the_state_can_be_shortened(write_state, level):
     doc = {
         "metadata": {"project_name": long},
         "context": {"current_phase": long, "active_tasks": [tid]},
-        "tasks": {tid: {"name": long, "status": "failed",
-                        "error": {"type": long, "message": long}},
-                  "t2": {"name": long, "status": "pending", "dependencies": [tid]}},
+        "tasks": {
+            tid: {"name": long, "status": "failed", "error": {"type": long, "message": long}},
+            "t2": {"name": long, "status": "pending", "dependencies": [tid]},
+        },
         "dag": {"phases": {long: {"name": long, "tasks": [tid, "t2"]}}},
-        "user_customizations": {"runtime_decisions": [
-            {"prompt": long, "decision": {"choice": long}, "rationale": long}]},
-        "filesystem_state": {"files": {long: {"exists": False, "required_by": [tid],
-                                              "produced_by": tid}}},
+        "user_customizations": {
+            "runtime_decisions": [{"prompt": long, "decision": {"choice": long}, "rationale": long}]
+        },
+        "filesystem_state": {
+            "files": {long: {"exists": False, "required_by": [tid], "produced_by": tid}}
+        },
         "environment_config": {
             "system_info": {"os": {"type": long, "version": long}, "architecture": long},
             "runtime_environment": {"python": {"version": long}},
-            "dependencies": {"python_packages": [{"name": long, "version": long}],
-                             "missing_dependencies": [long]}},
+            "dependencies": {
+                "python_packages": [{"name": long, "version": long}],
+                "missing_dependencies": [long],
+            },
+        },
     }
     payload = _generate(write_state, doc, level).payload
     assert payload.tokens <= payload.budget
@@ -320,15 +385,25 @@ def test_every_string_from_the_state_can_be_shortened(write_state, level):
 
 def test_long_ids_stay_distinct_when_cut(write_state):
     a, b = "x" * 90 + "_aaaaaaaaaaA", "x" * 90 + "_aaaaaaaaaaB"
-    doc = {"tasks": {
-        a: {"status": "failed", "name": "Alpha fails", "error": {"type": "E", "message": "one"}},
-        b: {"status": "failed", "name": "Beta fails", "error": {"type": "E", "message": "two"}},
-        "c": {"status": "pending", "dependencies": [a]},
-        "d": {"status": "pending", "dependencies": [b]}}}
+    doc = {
+        "tasks": {
+            a: {
+                "status": "failed",
+                "name": "Alpha fails",
+                "error": {"type": "E", "message": "one"},
+            },
+            b: {"status": "failed", "name": "Beta fails", "error": {"type": "E", "message": "two"}},
+            "c": {"status": "pending", "dependencies": [a]},
+            "d": {"status": "pending", "dependencies": [b]},
+        }
+    }
     for level in ("minimal", "standard", "full"):
         payload = _generate(write_state, doc, level).payload
-        failed = payload.data["failed"] if level == "minimal" else payload.data[
-            "execution_state"]["failed_tasks"]
+        failed = (
+            payload.data["failed"]
+            if level == "minimal"
+            else payload.data["execution_state"]["failed_tasks"]
+        )
         assert len(set(failed)) == 2 and all(len(f) <= 100 + len(": E") for f in failed)
         if level != "minimal":
             assert len(payload.data["execution_state"]["failures"]) == 2

@@ -22,6 +22,8 @@ from .conftest import EXAMPLE, ROOT, code_blocks
 
 README = ROOT / "README.md"
 EXAMPLES_TIME = "1736953200"  # 2025-01-15T15:00:00Z
+
+
 def _blocks(lang: str) -> list[tuple[int, str]]:
     return code_blocks(README.read_text(encoding="utf-8"), lang)
 
@@ -61,8 +63,15 @@ def test_command_line_examples_print_what_the_readme_shows(project: Path) -> Non
     for line_no, body in _blocks("bash"):
         for command, expected in _commands(body):
             args = shlex.split(command)[1:]
-            proc = subprocess.run([str(cli), *args], cwd=project, env=_env(),
-                                  capture_output=True, text=True, timeout=120, check=False)
+            proc = subprocess.run(
+                [str(cli), *args],
+                cwd=project,
+                env=_env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
             assert proc.returncode == 0, f"README.md:{line_no}: {command}\n{proc.stderr}"
             ran += 1
             if expected:
@@ -75,21 +84,30 @@ def test_command_line_examples_print_what_the_readme_shows(project: Path) -> Non
 def test_python_examples_run(project: Path, line_no: int, body: str) -> None:
     if "def test_" in body:  # a test module for the pytest plugin: run it with pytest
         (project / "test_readme_example.py").write_text(body, encoding="utf-8")
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "test_readme_example.py"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_readme_example.py",
+        ]
     else:
-        (project / "example.py").write_text(body + _EXERCISE.get(_kind(body), ""),
-                                            encoding="utf-8")
+        (project / "example.py").write_text(body + _EXERCISE.get(_kind(body), ""), encoding="utf-8")
         cmd = [sys.executable, "example.py"]
-    proc = subprocess.run(cmd, cwd=project, env=_env(), capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        cmd, cwd=project, env=_env(), capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, f"README.md:{line_no}\n{proc.stdout}\n{proc.stderr}"
 
 
 # A block that only defines a class is exercised the way its text says it is used.
 _EXERCISE = {
-    "checkpointer": ("\nassert not Orchestrator().track_text('a prompt', 'an answer')"
-                     "\nassert Orchestrator().track_tokens(160_000, 0)\n"),
+    "checkpointer": (
+        "\nassert not Orchestrator().track_text('a prompt', 'an answer')"
+        "\nassert Orchestrator().track_tokens(160_000, 0)\n"
+    ),
 }
 
 

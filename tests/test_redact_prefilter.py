@@ -36,17 +36,24 @@ def test_each_match_of_a_rule_is_looked_at(kind):
     check()
 
 
-@pytest.mark.parametrize("text", [
-    "DB_PA\u017fSWORD=hunter2hunter2",  # long s: an "s" to (?i:...)
-    "API_\u212aEY=hunter2hunter2",  # Kelvin sign: a "k" to (?i:...)
-    "\u017fecret: x7Qp2LmZ9r",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DB_PA\u017fSWORD=hunter2hunter2",  # long s: an "s" to (?i:...)
+        "API_\u212aEY=hunter2hunter2",  # Kelvin sign: a "k" to (?i:...)
+        "\u017fecret: x7Qp2LmZ9r",
+    ],
+)
 def test_case_folding_beyond_ascii_is_looked_at(text):
     assert re.search(redact._ANY, text)
     assert redact._may_hold_secret(text)
 
 
 def test_ordinary_strings_are_spared():
-    for text in ("task_000476_provision_cluster", "Test billing (step 0)",
-                 "2024-11-07T03:50:00Z", "/project/artifacts/task_1.tar.gz"):
+    for text in (
+        "task_000476_provision_cluster",
+        "Test billing (step 0)",
+        "2024-11-07T03:50:00Z",
+        "/project/artifacts/task_1.tar.gz",
+    ):
         assert not redact._may_hold_secret(text)

@@ -15,13 +15,17 @@ import context_handoff
 
 from .conftest import ROOT
 
-VERSION = re.findall(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(),
-                     re.MULTILINE)[0]
+VERSION = re.findall(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)[0]
 MAJOR = VERSION.split(".")[0]
 TEMPLATE = ROOT / "templates" / "context-handoff.yml"
-DOCUMENTS = [ROOT / "README.md", TEMPLATE, *sorted((ROOT / "gitlab").iterdir()),
-             ROOT / "examples" / "docker-compose.yml", ROOT / "action" / "image.txt",
-             *sorted((ROOT / "examples" / "workflows").glob("*.yml"))]
+DOCUMENTS = [
+    ROOT / "README.md",
+    TEMPLATE,
+    *sorted((ROOT / "gitlab").iterdir()),
+    ROOT / "examples" / "docker-compose.yml",
+    ROOT / "action" / "image.txt",
+    *sorted((ROOT / "examples" / "workflows").glob("*.yml")),
+]
 
 
 def test_the_release_line_is_1x():
@@ -30,8 +34,12 @@ def test_the_release_line_is_1x():
 
 def test_package_metadata_and_cli_report_the_pyproject_version():
     assert context_handoff.__version__ == VERSION
-    proc = subprocess.run([sys.executable, "-m", "context_handoff", "--version"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "context_handoff", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert proc.stdout.strip() == f"context-handoff, version {VERSION}"
 
 
@@ -40,8 +48,9 @@ def test_action_and_component_default_to_the_same_image_of_this_major():
     header = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])
     assert header["spec"]["inputs"]["image"]["default"] == pinned
     # between releases: the moving major tag the release pushes; a release commit pins a digest
-    assert re.fullmatch(rf"ghcr\.io/context-handoff/context-handoff(:{MAJOR}|@sha256:[0-9a-f]{{64}})",
-                        pinned)
+    assert re.fullmatch(
+        rf"ghcr\.io/context-handoff/context-handoff(:{MAJOR}|@sha256:[0-9a-f]{{64}})", pinned
+    )
 
 
 def test_documented_versions_are_this_release():
@@ -54,7 +63,9 @@ def test_documented_versions_are_this_release():
         for found in re.findall(r"context-handoff==(\d+\.\d+\.\d+)", text):
             assert found == VERSION, f"{path.name}: pip pin {found}"
         for found in re.findall(r"ghcr\.io/context-handoff/context-handoff:([\w.-]+)", text):
-            assert found in (VERSION, MAJOR), f"{path.name}: image tag {found} (no release pushes it)"
+            assert found in (VERSION, MAJOR), (
+                f"{path.name}: image tag {found} (no release pushes it)"
+            )
         assert "gitlab/context-handoff.yml" not in text, path.name
     readme = (ROOT / "README.md").read_text()
     assert f"context-handoff@v{MAJOR}" in readme
@@ -81,8 +92,11 @@ def test_pypi_basics():
 
 
 def test_nested_actions_are_pinned_by_sha_with_their_tag():
-    files = [ROOT / "action.yml", *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
-             *sorted((ROOT / "examples" / "workflows").glob("*.yml"))]
+    files = [
+        ROOT / "action.yml",
+        *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
+        *sorted((ROOT / "examples" / "workflows").glob("*.yml")),
+    ]
     for path in files:
         for line in path.read_text().splitlines():
             match = re.search(r"uses:\s*([\w.-]+/[\w./-]+)@(\S+)(.*)", line)
@@ -102,8 +116,13 @@ def test_make_image_ignores_the_callers_tiktoken_cache_dir():
     """The encodings are fetched into the build context's .cache/tiktoken itself, so a
     TIKTOKEN_CACHE_DIR set elsewhere cannot leave the Dockerfile's COPY without files."""
     assert "COPY .cache/tiktoken/ " in (ROOT / "Dockerfile").read_text()
-    proc = subprocess.run(["make", "-n", "image", "TIKTOKEN_CACHE_DIR=/elsewhere"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["make", "-n", "image", "TIKTOKEN_CACHE_DIR=/elsewhere"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"fetch_encodings.py {ROOT}/.cache/tiktoken" in proc.stdout, proc.stdout
     assert "/elsewhere" not in proc.stdout
 
@@ -111,16 +130,28 @@ def test_make_image_ignores_the_callers_tiktoken_cache_dir():
 def _scratch_clone(tmp_path: Path) -> Path:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(clone)], check=True)
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", "--detach", head], check=True)
     return clone
 
 
 def _release(clone: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(clone / "scripts" / "release.py"), "--image",
-                           "127.0.0.1:9/acme/context-handoff", "--remote", ""],
-                          cwd=clone, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(clone / "scripts" / "release.py"),
+            "--image",
+            "127.0.0.1:9/acme/context-handoff",
+            "--remote",
+            "",
+        ],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_release_refuses_a_version_already_tagged_or_a_dirty_tree(tmp_path):

@@ -25,8 +25,12 @@ NOW = "2025-01-15T15:00:00Z"
 def _report_input(path: Path, level: str = "standard", budget: int | None = None):
     from datetime import datetime
 
-    options = pipeline.GenerateOptions(state=path, level=level, budget=budget,
-                                       now=datetime.fromisoformat("2025-01-15T15:00:00+00:00"))
+    options = pipeline.GenerateOptions(
+        state=path,
+        level=level,
+        budget=budget,
+        now=datetime.fromisoformat("2025-01-15T15:00:00+00:00"),
+    )
     return pipeline.report_input_of(pipeline.generate(options).payload)
 
 
@@ -57,18 +61,29 @@ def test_default_template_follows_the_level():
 
 def test_standard_report_shows_what_was_promised():
     text = render_report(_report_input(EXAMPLE)).text
-    for expected in ("20250115T150000000000Z-", "`███", "## Failed tasks", "## Active",
-                     "## Next (ready to start)", "## Blocked", "⏳ **pending**",
-                     "```mermaid\nflowchart LR", "class n0 running", "**544 of 1200**",
-                     "Costliest sections:", "(state 0.5 h old, by its metadata.last_updated)"):
+    for expected in (
+        "20250115T150000000000Z-",
+        "`███",
+        "## Failed tasks",
+        "## Active",
+        "## Next (ready to start)",
+        "## Blocked",
+        "⏳ **pending**",
+        "```mermaid\nflowchart LR",
+        "class n0 running",
+        "**544 of 1200**",
+        "Costliest sections:",
+        "(state 0.5 h old, by its metadata.last_updated)",
+    ):
         assert expected in text, expected
 
 
 @pytest.mark.parametrize("template", BUILTIN_TEMPLATES)
 @pytest.mark.parametrize("level", ["minimal", "standard", "full"])
 def test_hostile_strings_are_shown_literally(template, level):
-    text = render_report(_report_input(CASES / "hostile" / "state.json", level, 6000),
-                         template).text
+    text = render_report(
+        _report_input(CASES / "hostile" / "state.json", level, 6000), template
+    ).text
     tokens = list(_tokens(text))
     assert not {t.type for t in tokens} & {"link_open", "image", "html_block"}
     assert {t.content for t in tokens if t.type == "html_inline"} <= {"<br>"}  # only our own
@@ -91,11 +106,31 @@ def test_table_rows_keep_their_cell_count():
             table = None
 
 
-_LITERALS = ("2026-12-06", "p3_data", "3.11.8", "3. not a list", "1) nor this", "a|b",
-             "_emph_ and *strong*", "`code` ``x``", "[link](https://x.example)",
-             "![img](x.png)", "<b>html</b> <https://x.example>", "&amp; &#65; & plain",
-             "# heading", "> quote", "- item", "+ item", "=== rule", "~~struck~~ ~a~",
-             "back\\slash \\*", "a_b_c snake_case_name __init__", "**", "x * y", "tab\tend")
+_LITERALS = (
+    "2026-12-06",
+    "p3_data",
+    "3.11.8",
+    "3. not a list",
+    "1) nor this",
+    "a|b",
+    "_emph_ and *strong*",
+    "`code` ``x``",
+    "[link](https://x.example)",
+    "![img](x.png)",
+    "<b>html</b> <https://x.example>",
+    "&amp; &#65; & plain",
+    "# heading",
+    "> quote",
+    "- item",
+    "+ item",
+    "=== rule",
+    "~~struck~~ ~a~",
+    "back\\slash \\*",
+    "a_b_c snake_case_name __init__",
+    "**",
+    "x * y",
+    "tab\tend",
+)
 
 
 @pytest.mark.parametrize("value", _LITERALS)
@@ -162,11 +197,12 @@ def test_user_jinja_template_is_sandboxed(tmp_path):
 
 def test_guide_placeholder_templates_keep_working(tmp_path):
     template = tmp_path / "standard_handoff.md"
-    template.write_text("ID {handoff_id} at {timestamp}: {project_name} in {current_phase}, "
-                        "{overall_progress}% ({tasks_complete}/{tasks_total}) {previous_model}\n")
+    template.write_text(
+        "ID {handoff_id} at {timestamp}: {project_name} in {current_phase}, "
+        "{overall_progress}% ({tasks_complete}/{tasks_total}) {previous_model}\n"
+    )
     report = render_report(_report_input(EXAMPLE), str(template))
-    assert "Docs Portal Migration in p3_launch, 53% (8/15)" in (
-        report.text)
+    assert "Docs Portal Migration in p3_launch, 53% (8/15)" in (report.text)
     assert report.unfilled == ("previous_model",) and "{previous_model}" in report.text
 
 
@@ -178,8 +214,12 @@ def test_generate_writes_the_report_beside_the_payload(chdir_tmp):
     result = run("generate", "--state", EXAMPLE, "--now", NOW)
     assert result.exit_code == 0
     assert Path("handoff_report.md").read_text(encoding="utf-8").startswith("# Handoff: ")
-    assert run("generate", "--state", EXAMPLE, "--no-report", "--output", "b.json",
-               "--report", "b.md").exit_code == 0
+    assert (
+        run(
+            "generate", "--state", EXAMPLE, "--no-report", "--output", "b.json", "--report", "b.md"
+        ).exit_code
+        == 0
+    )
     assert not Path("b.md").exists()
 
 
@@ -194,7 +234,10 @@ def test_report_command(chdir_tmp):
 
 def test_template_errors_are_exit_2_and_leave_the_last_good_files(chdir_tmp):
     run("generate", "--state", EXAMPLE, "--now", NOW)
-    payload, report = Path("context_payload.json").read_bytes(), Path("handoff_report.md").read_bytes()
+    payload, report = (
+        Path("context_payload.json").read_bytes(),
+        Path("handoff_report.md").read_bytes(),
+    )
     Path("bad.md.j2").write_text("{{ missing }}\n")
     result = run("generate", "--state", EXAMPLE, "--template", "bad.md.j2")
     assert result.exit_code == 2
@@ -215,7 +258,10 @@ def test_values_cannot_nest_lists_or_hide_characters(write_state, example_doc, t
     hidden = "\u202e\u2066\x00\x1b[2J\x07\u200f"
     decisions = example_doc["user_customizations"]["runtime_decisions"]
     for decision in decisions:
-        decision["decision"] = {"choice": "1. Use Docker" + hidden, "decided_at": "2025-01-15T10:00:00Z"}
+        decision["decision"] = {
+            "choice": "1. Use Docker" + hidden,
+            "decided_at": "2025-01-15T10:00:00Z",
+        }
         decision["prompt"] = "2) Which engine?" + hidden
     example_doc["tasks"]["s10_check_links"]["error"]["message"] = "3. boom" + hidden
     example_doc["error_tracking"]["errors"][0]["stack_trace"] = "Traceback\x1b[31m\u202e"
@@ -284,7 +330,7 @@ def test_state_text_reads_as_quoted_data_never_as_our_instructions(write_state, 
         for template in BUILTIN_TEMPLATES:
             text = render_report(_report_input(path, level, 8000), template).text
             assert order in text
-            protocol = text[text.index("## Resume protocol"):]
+            protocol = text[text.index("## Resume protocol") :]
             tokens = parser.parse(protocol)
             fenced = [t.content for t in tokens if t.type == "fence"]
             assert any(order in block for block in fenced), (level, template)
@@ -304,8 +350,7 @@ def _section(text: str, title: str) -> str:
 
 
 def _report_of(state: Path, level: str = "standard", budget: int | None = None) -> str:
-    generated = pipeline.generate(pipeline.GenerateOptions(state=state, level=level,
-                                                           budget=budget))
+    generated = pipeline.generate(pipeline.GenerateOptions(state=state, level=level, budget=budget))
     return render_report(pipeline.report_input_of(generated.payload)).text
 
 
@@ -326,9 +371,17 @@ def test_long_task_lists_are_grouped(tmp_path):
 def test_no_column_that_is_empty_in_every_row(tmp_path):
     """Task Master says what a task depends on, not which dependency blocks it: the Blocked
     section lists the tasks without a "Blocked by" column of dashes."""
-    rows = [{"id": i, "title": f"Step {i}", "status": "blocked" if i > 6 else "pending",
-             "priority": "medium",
-             "dependencies": [i - 1] if i > 1 else [], "subtasks": []} for i in range(1, 9)]
+    rows = [
+        {
+            "id": i,
+            "title": f"Step {i}",
+            "status": "blocked" if i > 6 else "pending",
+            "priority": "medium",
+            "dependencies": [i - 1] if i > 1 else [],
+            "subtasks": [],
+        }
+        for i in range(1, 9)
+    ]
     path = tmp_path / "tasks.json"
     path.write_text(json.dumps({"master": {"tasks": rows}}))
     blocked = _section(_report_of(path), "Blocked")

@@ -30,8 +30,19 @@ def outputs(path: Path) -> dict[str, str]:
 
 
 def test_one_generate_writes_outputs_summary_and_dotenv(chdir_tmp):
-    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--github-output", "out.txt",
-                 "--github-summary", "summary.md", "--dotenv", "handoff.env")
+    result = run(
+        "generate",
+        "--state",
+        EXAMPLE,
+        "--now",
+        NOW,
+        "--github-output",
+        "out.txt",
+        "--github-summary",
+        "summary.md",
+        "--dotenv",
+        "handoff.env",
+    )
     assert result.exit_code == 0, result.stderr
     out = outputs(Path("out.txt"))
     assert out["valid"] == "true" and out["level"] == "standard"
@@ -45,8 +56,17 @@ def test_one_generate_writes_outputs_summary_and_dotenv(chdir_tmp):
 
 def test_the_summary_is_cut_to_its_limit_and_the_report_is_not(chdir_tmp, monkeypatch):
     monkeypatch.setattr(github, "SUMMARY_MAX_CHARS", 600)
-    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--level", "full",
-                 "--github-summary", "summary.md")
+    result = run(
+        "generate",
+        "--state",
+        EXAMPLE,
+        "--now",
+        NOW,
+        "--level",
+        "full",
+        "--github-summary",
+        "summary.md",
+    )
     assert result.exit_code == 0, result.stderr
     summary, report = Path("summary.md").read_text(), Path("handoff_report.md").read_text()
     assert len(summary) <= 600 < len(report)
@@ -55,8 +75,18 @@ def test_the_summary_is_cut_to_its_limit_and_the_report_is_not(chdir_tmp, monkey
 
 
 def test_no_report_still_gives_the_summary(chdir_tmp):
-    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--no-report",
-                 "--github-summary", "summary.md", "--github-output", "out.txt")
+    result = run(
+        "generate",
+        "--state",
+        EXAMPLE,
+        "--now",
+        NOW,
+        "--no-report",
+        "--github-summary",
+        "summary.md",
+        "--github-output",
+        "out.txt",
+    )
     assert result.exit_code == 0, result.stderr
     assert Path("summary.md").read_text().startswith("# Handoff: ")
     assert outputs(Path("out.txt"))["report-path"] == ""
@@ -65,21 +95,33 @@ def test_no_report_still_gives_the_summary(chdir_tmp):
 def test_a_failed_handoff_says_so_in_outputs_summary_and_annotations(chdir_tmp):
     Path("state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
     Path("summary.md").write_text("earlier step\n")
-    result = run("--error-format", "github", "generate", "--state", "state.json",
-                 "--github-output", "out.txt", "--github-summary", "summary.md",
-                 "--dotenv", "handoff.env")
+    result = run(
+        "--error-format",
+        "github",
+        "generate",
+        "--state",
+        "state.json",
+        "--github-output",
+        "out.txt",
+        "--github-summary",
+        "summary.md",
+        "--dotenv",
+        "handoff.env",
+    )
     assert result.exit_code == 2
     assert outputs(Path("out.txt")) == {"valid": "false"}
     assert Path("summary.md").read_text() == "earlier step\n" + github.FAILURE_SUMMARY.format(
-        code=2)
+        code=2
+    )
     assert "::error file=state.json" in result.stdout and "$.tasks.t7.status" in result.stdout
     assert "error: " in result.stderr
     assert not Path("handoff.env").exists()
 
 
 def test_an_over_budget_handoff_fails_with_exit_1_and_valid_false(chdir_tmp):
-    result = run("generate", "--state", EXAMPLE, "--now", NOW, "--budget", "5",
-                 "--github-output", "out.txt")
+    result = run(
+        "generate", "--state", EXAMPLE, "--now", NOW, "--budget", "5", "--github-output", "out.txt"
+    )
     assert result.exit_code == 1
     assert outputs(Path("out.txt")) == {"valid": "false"}
 
@@ -88,8 +130,12 @@ def test_validate_writes_valid_to_the_step_outputs(chdir_tmp):
     assert run("generate", "--state", EXAMPLE, "--now", NOW).exit_code == 0
     assert run("validate", "context_payload.json", "--github-output", "ok.txt").exit_code == 0
     assert outputs(Path("ok.txt")) == {"valid": "true"}
-    assert run("validate", "context_payload.json", "--budget", "5",
-               "--github-output", "bad.txt").exit_code == 1
+    assert (
+        run(
+            "validate", "context_payload.json", "--budget", "5", "--github-output", "bad.txt"
+        ).exit_code
+        == 1
+    )
     assert outputs(Path("bad.txt")) == {"valid": "false"}
 
 
@@ -106,24 +152,40 @@ def run_step(tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProcess
     work.mkdir(exist_ok=True)
     (work / ".orchestrator_state.json").write_text(EXAMPLE.read_text())
     (work / "broken_state.json").write_text('{"tasks": {"t7": {"status": "finished"}}}')
-    env = {**os.environ, "GITHUB_ACTION_PATH": str(ROOT), "CH_ENGINE_RESOLVED": "python",
-           "CH_BIN": str(Path(sys.executable).parent), "CH_SINCE": "none",
-           "CH_LEVEL": "standard", "CH_ENCODING": "o200k_base",
-           "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
-           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-           "SOURCE_DATE_EPOCH": "1736953200", **inputs}
-    proc = subprocess.run(["bash", str(ROOT / "action" / "run.sh")], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "CH_ENGINE_RESOLVED": "python",
+        "CH_BIN": str(Path(sys.executable).parent),
+        "CH_SINCE": "none",
+        "CH_LEVEL": "standard",
+        "CH_ENCODING": "o200k_base",
+        "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "SOURCE_DATE_EPOCH": "1736953200",
+        **inputs,
+    }
+    proc = subprocess.run(
+        ["bash", str(ROOT / "action" / "run.sh")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc, work
 
 
-@pytest.mark.parametrize(("inputs", "level", "budget"), [
-    ({"CH_LEVEL": "minimal"}, "minimal", "500"),
-    ({"CH_LEVEL": "full"}, "full", "2000"),
-    # auto: the richest level whose payload fits (full fits the example in 1500 tokens)
-    ({"CH_LEVEL": "auto", "CH_BUDGET": "1500"}, "full", "1500"),
-    ({"CH_LEVEL": "standard", "CH_ENCODING": "cl100k_base"}, "standard", "1200"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "level", "budget"),
+    [
+        ({"CH_LEVEL": "minimal"}, "minimal", "500"),
+        ({"CH_LEVEL": "full"}, "full", "2000"),
+        # auto: the richest level whose payload fits (full fits the example in 1500 tokens)
+        ({"CH_LEVEL": "auto", "CH_BUDGET": "1500"}, "full", "1500"),
+        ({"CH_LEVEL": "standard", "CH_ENCODING": "cl100k_base"}, "standard", "1200"),
+    ],
+)
 def test_run_step_passes_the_inputs_to_one_generate(tmp_path, inputs, level, budget):
     proc, work = run_step(tmp_path, **inputs)
     assert proc.returncode == 0, proc.stderr
@@ -138,15 +200,19 @@ def test_run_step_passes_the_inputs_to_one_generate(tmp_path, inputs, level, bud
 
 
 def test_run_step_template_output_dir_and_no_summary(tmp_path):
-    proc, work = run_step(tmp_path, CH_TEMPLATE="minimal", CH_OUTPUT_DIR="handoff",
-                          CH_JOB_SUMMARY="false")
+    proc, work = run_step(
+        tmp_path, CH_TEMPLATE="minimal", CH_OUTPUT_DIR="handoff", CH_JOB_SUMMARY="false"
+    )
     assert proc.returncode == 0, proc.stderr
     out = outputs(tmp_path / "out.txt")
     assert out["report-path"] == "handoff/handoff_report.md"
     assert not (tmp_path / "summary.md").exists()
     payload = payload_file.report_input_from_file(work / "handoff" / "context_payload.json")
-    assert (work / "handoff" / "handoff_report.md").read_text() == render.render_report(
-        payload, "minimal").text != render.render_report(payload).text
+    assert (
+        (work / "handoff" / "handoff_report.md").read_text()
+        == render.render_report(payload, "minimal").text
+        != render.render_report(payload).text
+    )
 
 
 def test_run_step_failure_writes_valid_false_once(tmp_path):

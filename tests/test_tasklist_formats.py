@@ -35,8 +35,11 @@ def _case(name: str) -> tuple[Path, dict[str, Any]]:
 
 
 def test_every_built_in_task_list_format_has_a_case():
-    assert set(NAMES) == set(formats.builtin_format_names()) - {"auto", "orchestrator",
-                                                                  "taskmaster"}
+    assert set(NAMES) == set(formats.builtin_format_names()) - {
+        "auto",
+        "orchestrator",
+        "taskmaster",
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -109,9 +112,11 @@ def test_ids_are_the_same_on_every_run(name):
 
 
 # The line of each Markdown case's next task, and the same line with its box ticked.
-TICKS = {"speckit": ("- [ ] T005 [P]", "- [x] T005 [P]"),
-         "kiro": ("  - [ ] 3.1 Create", "  - [x] 3.1 Create"),
-         "conductor": ("    - [ ] Implement the phrase", "    - [x] Implement the phrase")}
+TICKS = {
+    "speckit": ("- [ ] T005 [P]", "- [x] T005 [P]"),
+    "kiro": ("  - [ ] 3.1 Create", "  - [x] 3.1 Create"),
+    "conductor": ("    - [ ] Implement the phrase", "    - [x] Implement the phrase"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(TICKS))
@@ -139,14 +144,16 @@ def test_since_follows_tasks_without_ids_when_a_box_is_ticked(name, tmp_path):
 
 def test_a_markdown_file_that_is_no_task_list_gets_one_line(tmp_path):
     notes = tmp_path / "NOTES.md"
-    notes.write_text("# Notes\n\n- milk\n- [x] call Sam\n\n```\n- [ ] T001 not a task\n```\n",
-                     encoding="utf-8")
+    notes.write_text(
+        "# Notes\n\n- milk\n- [x] call Sam\n\n```\n- [ ] T001 not a task\n```\n", encoding="utf-8"
+    )
     with pytest.raises(InputError) as caught:
         pipeline.read_state(notes)
     assert caught.value.lines() == [
         f"{notes}: this Markdown file is no task list: 1 checkbox item, none with a task id; "
         "looked for spec-kit tasks (`- [ ] T001 ...`), Kiro tasks (`- [ ] 1. ...`) and a "
-        "Conductor plan (`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder"]
+        "Conductor plan (`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder"
+    ]
     assert caught.value.exit_code == 2
 
 
@@ -160,15 +167,16 @@ def test_a_folder_without_task_files_gets_one_line(tmp_path):
 
 def test_markdown_and_jsonl_limits_are_one_line_errors(tmp_path):
     deep = tmp_path / "deep.md"
-    deep.write_text("".join("  " * i + f"- [ ] {i + 1}. x\n" for i in range(40)),
-                    encoding="utf-8")
+    deep.write_text("".join("  " * i + f"- [ ] {i + 1}. x\n" for i in range(40)), encoding="utf-8")
     long_line = tmp_path / "long.md"
     long_line.write_text("- [ ] T001 " + "x" * 1_000_001 + "\n", encoding="utf-8")
     broken = tmp_path / "issues.jsonl"
     broken.write_text('{"id": "a-1", "status": "open"}\n{"id": \n', encoding="utf-8")
-    for path, start in ((deep, f"{deep}:33: lists nested more than 32"),
-                        (long_line, f"{long_line}:1: a line of 1,000,012 characters"),
-                        (broken, f"{broken}:2:8: invalid JSON")):
+    for path, start in (
+        (deep, f"{deep}:33: lists nested more than 32"),
+        (long_line, f"{long_line}:1: a line of 1,000,012 characters"),
+        (broken, f"{broken}:2:8: invalid JSON"),
+    ):
         with pytest.raises(InputError) as caught:
             pipeline.read_state(path)
         assert len(caught.value.lines()) == 1 and caught.value.lines()[0].startswith(start)
@@ -186,18 +194,19 @@ def test_discovery_finds_each_known_place_and_refuses_to_guess(tmp_path, monkeyp
     for name in ("beads", "ralph"):
         shutil.copytree(CASES / name, tmp_path, dirs_exist_ok=True)
     (tmp_path / "expected.json").unlink()
-    result = CliRunner().invoke(cli, ["generate", "--now", NOW.isoformat()],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["generate", "--now", NOW.isoformat()], catch_exceptions=False)
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: several task files here: .beads/issues.jsonl, "
-                                    "prd.json; name one with --state")
+    assert result.stderr.startswith(
+        "error: several task files here: .beads/issues.jsonl, prd.json; name one with --state"
+    )
     (tmp_path / "prd.json").unlink()
     assert formats.discover_state() == Path(".beads/issues.jsonl")
     shutil.copytree(CASES / "conductor" / "conductor", tmp_path / "conductor")
     shutil.rmtree(tmp_path / ".beads")
     assert formats.discover_state() == Path("conductor")
-    result = CliRunner().invoke(cli, ["generate", "--now", NOW.isoformat(), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["generate", "--now", NOW.isoformat(), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     payload = json.loads(Path("context_payload.json").read_text(encoding="utf-8"))
     assert payload["meta"]["format"] == "conductor"
@@ -223,25 +232,23 @@ def test_the_web_api_reads_task_master_ids_and_markdown_states(tmp_path):
 
     root = tmp_path / "states"
     shutil.copytree(ROOT / "tests" / "taskmaster" / "float-ids", root / "tm")
-    shutil.copy(CASES / "speckit" / "specs" / "002-photo-albums" / "tasks.md",
-                root / "tasks.md")
+    shutil.copy(CASES / "speckit" / "specs" / "002-photo-albums" / "tasks.md", root / "tasks.md")
     for url in serve_app(create_app(root)):
-        got = requests.get(f"{url}/api/handoff", params={"state_file": "tm/tasks.json"},
-                           timeout=30)
+        got = requests.get(f"{url}/api/handoff", params={"state_file": "tm/tasks.json"}, timeout=30)
         assert got.status_code == 200, got.text
         assert got.json()["context"]["execution_state"]["next_eligible"][0] == "1.2"
         got = requests.get(f"{url}/api/handoff", params={"state_file": "tasks.md"}, timeout=30)
         assert got.status_code == 200, got.text
-        assert got.json()["context"]["execution_state"]["next_eligible"][:2] == ["T005",
-                                                                               "T006"]
+        assert got.json()["context"]["execution_state"]["next_eligible"][:2] == ["T005", "T006"]
 
 
 def test_the_checkpointer_reads_a_folder_state(tmp_path):
     from context_handoff.checkpoint import HandoffCheckpointer
 
     shutil.copytree(CASES / "backlog" / "backlog", tmp_path / "backlog")
-    checkpointer = HandoffCheckpointer(tmp_path / "backlog", tmp_path / "out", threshold=10,
-                                       format="backlog")
+    checkpointer = HandoffCheckpointer(
+        tmp_path / "backlog", tmp_path / "out", threshold=10, format="backlog"
+    )
     assert checkpointer.track_tokens(8, 4)
     latest = json.loads((tmp_path / "out" / "latest.json").read_text(encoding="utf-8"))
     assert latest["meta"]["format"] == "backlog"
@@ -256,16 +263,16 @@ def test_a_conductor_track_is_read_from_its_folder_or_its_plan_alone():
         assert state.format == "conductor"
         # a plan read alone has no track id: its ids are the digests alone
         ids = {f"search_20250301/{tid.removeprefix(prefix)}" for tid in state.tasks}
-        assert [f"search_20250301/{tid.removeprefix(prefix)}" for tid in state.next_order
-                ] == list(whole.next_order)
+        assert [f"search_20250301/{tid.removeprefix(prefix)}" for tid in state.next_order] == list(
+            whole.next_order
+        )
         assert ids < set(whole.tasks)
 
 
 @pytest.mark.parametrize("name", ["kiro", "beads", "backlog"])
 def test_the_notes_of_active_and_next_tasks_reach_the_payload(name):
     path, expected = _case(name)
-    generated = pipeline.generate(pipeline.GenerateOptions(state=path, level="standard",
-                                                           now=NOW))
+    generated = pipeline.generate(pipeline.GenerateOptions(state=path, level="standard", now=NOW))
     details = generated.payload.data["execution_state"]["details"]
     for tid, part in expected["details"].items():
         assert part in details[tid]

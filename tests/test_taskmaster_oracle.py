@@ -47,8 +47,15 @@ def _project(case: Path, root: Path) -> Path:
 
 def _cli(project: Path, *args: str) -> Any:
     env = {k: v for k, v in os.environ.items() if k != "TASKMASTER_TAG"}
-    proc = subprocess.run([str(TASK_MASTER), *args], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [str(TASK_MASTER), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -66,15 +73,19 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, A
     for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
         project = _project(case, root)
         tag = _tag_args(case)
-        found[case.name] = (project, _cli(project, "next", "-f", "json", *tag),
-                            _cli(project, "list", "--ready", "--json", *tag))
+        found[case.name] = (
+            project,
+            _cli(project, "next", "-f", "json", *tag),
+            _cli(project, "list", "--ready", "--json", *tag),
+        )
     return found
 
 
 def _ours(project: Path, case: Path) -> State:
     tag = _tag_args(case)
-    return pipeline.read_state(project / ".taskmaster" / "tasks" / "tasks.json",
-                               tag=tag[1] if tag else None)
+    return pipeline.read_state(
+        project / ".taskmaster" / "tasks" / "tasks.json", tag=tag[1] if tag else None
+    )
 
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
@@ -105,7 +116,8 @@ def test_ready_top_level_tasks_agree_with_list_ready(answers, name):
     ours = {tid for tid in state.next_order or () if state.tasks[tid].parent is None}
     words = {tid: task.source_status for tid, task in state.tasks.items()}
     expected = {
-        task["id"] for task in cli_ready["tasks"]
+        task["id"]
+        for task in cli_ready["tasks"]
         if task["status"] != "review"
         and all(words.get(str(dep)) == "done" for dep in task["dependencies"])
     }

@@ -18,18 +18,31 @@ STR, INT, OBJ, NULL = str, int, dict, type(None)
 IDS = ("list", STR)  # a list of task ids
 
 V1_MINIMAL: dict[str, Any] = {
-    "summary.phase": (STR, NULL), "summary.progress": STR, "summary.task": (STR, NULL),
-    "active": IDS, "failed": ("list", STR), "next": IDS,
+    "summary.phase": (STR, NULL),
+    "summary.progress": STR,
+    "summary.task": (STR, NULL),
+    "active": IDS,
+    "failed": ("list", STR),
+    "next": IDS,
 }
 V1_STANDARD: dict[str, Any] = {
-    "version": STR, "handoff_id": STR,
-    "summary.project": STR, "summary.current_phase": (STR, NULL), "summary.progress": STR,
-    "summary.tasks_complete": INT, "summary.tasks_total": INT, "summary.generated_at": STR,
-    "execution_state.active_tasks": IDS, "execution_state.blocked_tasks": IDS,
-    "execution_state.failed_tasks": IDS, "execution_state.next_eligible": IDS,
-    "critical_context.errors": ("list", OBJ), "critical_context.user_decisions": ("list", OBJ),
+    "version": STR,
+    "handoff_id": STR,
+    "summary.project": STR,
+    "summary.current_phase": (STR, NULL),
+    "summary.progress": STR,
+    "summary.tasks_complete": INT,
+    "summary.tasks_total": INT,
+    "summary.generated_at": STR,
+    "execution_state.active_tasks": IDS,
+    "execution_state.blocked_tasks": IDS,
+    "execution_state.failed_tasks": IDS,
+    "execution_state.next_eligible": IDS,
+    "critical_context.errors": ("list", OBJ),
+    "critical_context.user_decisions": ("list", OBJ),
     "critical_context.warnings": ("list", STR),
-    "dag_snapshot.phases_completed": IDS, "dag_snapshot.current_phase_progress": OBJ,
+    "dag_snapshot.phases_completed": IDS,
+    "dag_snapshot.current_phase_progress": OBJ,
     "dag_snapshot.current_phase_progress.total": INT,
     "dag_snapshot.current_phase_progress.complete": INT,
     "dag_snapshot.current_phase_progress.pct": INT,
@@ -37,9 +50,12 @@ V1_STANDARD: dict[str, Any] = {
 }
 V1_FULL: dict[str, Any] = {
     **V1_STANDARD,
-    "file_state.artifacts": ("list", OBJ), "file_state.required": ("list", STR),
+    "file_state.artifacts": ("list", OBJ),
+    "file_state.required": ("list", STR),
     "file_state.disk_mb": INT,
-    "environment.os": STR, "environment.python": STR, "environment.packages": OBJ,
+    "environment.os": STR,
+    "environment.python": STR,
+    "environment.packages": OBJ,
 }
 V1 = {"minimal": V1_MINIMAL, "standard": V1_STANDARD, "full": V1_FULL}
 
@@ -105,22 +121,24 @@ def test_the_original_tools_example_works_unchanged(level: str) -> None:
     payload = pipeline.generate(pipeline.GenerateOptions(state=state, level=level)).payload
     assert payload.tokens <= payload.budget and payload.omitted == {}
     check_v1(payload.data, level)
-    active = payload.data["active"] if level == "minimal" else payload.data[
-        "execution_state"]["active_tasks"]
+    active = (
+        payload.data["active"]
+        if level == "minimal"
+        else payload.data["execution_state"]["active_tasks"]
+    )
     assert active == ["task_045_deploy_kubernetes"]  # context.active_tasks, as declared
 
 
 @pytest.mark.parametrize("budget_share", [0.3, 1.0])
 @pytest.mark.parametrize("level", ["minimal", "standard", "full"])
-def test_large_states_keep_every_v1_key(tmp_path: Path, level: str, budget_share: float
-                                        ) -> None:
+def test_large_states_keep_every_v1_key(tmp_path: Path, level: str, budget_share: float) -> None:
     path = tmp_path / "state.json"
     path.write_text(json.dumps(make_state(2000, failed=150, active=30, seed=7)))
     nominal = {"minimal": 500, "standard": 1200, "full": 2000}[level]
-    budget = max(int(nominal * budget_share), {"minimal": 200, "standard": 360,
-                                               "full": 600}[level])
-    payload = pipeline.generate(pipeline.GenerateOptions(
-        state=path, level=level, budget=budget)).payload
+    budget = max(int(nominal * budget_share), {"minimal": 200, "standard": 360, "full": 600}[level])
+    payload = pipeline.generate(
+        pipeline.GenerateOptions(state=path, level=level, budget=budget)
+    ).payload
     assert payload.tokens <= budget
     check_v1(payload.data, level)
     # a cut v1 list is counted under its own path
@@ -134,11 +152,16 @@ def test_ids_come_before_details(tmp_path: Path, level: str) -> None:
     """At no budget is a v1 id list empty while a detail key carries something."""
     path = tmp_path / "state.json"
     path.write_text(json.dumps(make_state(2000, failed=150, active=30, seed=7)))
-    details = ("execution_state.failures", "execution_state.names", "execution_state.blocked_by",
-               "dag_snapshot.phases")
+    details = (
+        "execution_state.failures",
+        "execution_state.names",
+        "execution_state.blocked_by",
+        "dag_snapshot.phases",
+    )
     for budget in range(500, 2600, 150):
-        data = pipeline.generate(pipeline.GenerateOptions(
-            state=path, level=level, budget=budget)).payload.data
+        data = pipeline.generate(
+            pipeline.GenerateOptions(state=path, level=level, budget=budget)
+        ).payload.data
         execution = data["execution_state"]
         if any(_get(data, d) for d in details):
             assert execution["failed_tasks"] and execution["active_tasks"], budget

@@ -50,7 +50,9 @@ def test_a_failed_report_rename_puts_the_payload_back(chdir_tmp, monkeypatch):
     monkeypatch.setattr(os, "replace", failing_replace)
     result = run("generate", "--state", EXAMPLE, "--now", "2025-01-15T16:00:00Z")
     assert result.exit_code == 2
-    assert "handoff_report.md: cannot write: Permission denied; no file was changed" in result.stderr
+    assert (
+        "handoff_report.md: cannot write: Permission denied; no file was changed" in result.stderr
+    )
     assert {p: p.read_bytes() for p in before} == before
     assert _files_in(Path()) == ["context_payload.json", "handoff_report.md"]
 
@@ -58,17 +60,31 @@ def test_a_failed_report_rename_puts_the_payload_back(chdir_tmp, monkeypatch):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--output", "x.json", "--report", "x.json"], "--report x.json is also the file of --output"),
+        (
+            ["--output", "x.json", "--report", "x.json"],
+            "--report x.json is also the file of --output",
+        ),
         (["--output", "state.json"], "--output state.json is also the state file"),
         (["--report", "./state.json"], "--report state.json is also the state file"),
         (["--github-output", "state.json/out"], "state.json is not a writable folder"),
         (["--metrics-file", "state.json/m.prom"], "state.json is not a writable folder"),
-        (["--dotenv", "context_payload.json"], "--dotenv context_payload.json is also the file of --output"),
+        (
+            ["--dotenv", "context_payload.json"],
+            "--dotenv context_payload.json is also the file of --output",
+        ),
     ],
-    ids=["output-is-report", "output-is-state", "report-is-state", "github-output", "metrics", "dotenv"],
+    ids=[
+        "output-is-report",
+        "output-is-state",
+        "report-is-state",
+        "github-output",
+        "metrics",
+        "dotenv",
+    ],
 )
 def test_clashing_or_unwritable_outputs_are_refused_before_anything_is_written(
-        chdir_tmp, args, message):
+    chdir_tmp, args, message
+):
     state = Path("state.json")
     state.write_bytes(EXAMPLE.read_bytes())
     result = run("generate", "--state", state, "--now", NOW, *args)
@@ -102,8 +118,12 @@ def test_modes_kept_and_umask_respected(tmp_path):
 
 def test_temporary_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / "p.json"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     orphan = tmp_path / f".p.json.{dead.stdout.strip()}.abc123.tmp"
     orphan.write_text("half")
     live = tmp_path / f".p.json.{os.getppid()}.abc123.tmp"  # a running process's file
@@ -119,8 +139,18 @@ def test_a_text_that_cannot_be_utf8_is_an_input_error(tmp_path):
     assert _files_in(tmp_path) == []
 
 
-_GENERATE = [sys.executable, "-m", "context_handoff", "generate", "--state", str(EXAMPLE),
-             "--output", "out/context_payload.json", "--report", "out/handoff_report.md"]
+_GENERATE = [
+    sys.executable,
+    "-m",
+    "context_handoff",
+    "generate",
+    "--state",
+    str(EXAMPLE),
+    "--output",
+    "out/context_payload.json",
+    "--report",
+    "out/handoff_report.md",
+]
 
 
 def test_killed_runs_leave_a_matching_pair(tmp_path):
@@ -134,8 +164,9 @@ def test_killed_runs_leave_a_matching_pair(tmp_path):
     subprocess.run(_GENERATE, cwd=tmp_path, env=env, capture_output=True, check=True)
     full_run = time.perf_counter() - start
     for _ in range(12):
-        process = subprocess.Popen(_GENERATE, cwd=tmp_path, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            _GENERATE, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.5, 1.0) * full_run)
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -143,17 +174,28 @@ def test_killed_runs_leave_a_matching_pair(tmp_path):
         assert matches, f"payload {handoff} beside another run's report"
     assert subprocess.run(_GENERATE, cwd=tmp_path, env=env, capture_output=True).returncode == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "context_payload.json", "handoff_report.md"]
+        "context_payload.json",
+        "handoff_report.md",
+    ]
 
 
 def test_concurrent_runs_leave_a_matching_pair(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     for _ in range(3):
-        runs = [subprocess.Popen(_GENERATE, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL) for _ in range(3)]
+        runs = [
+            subprocess.Popen(
+                _GENERATE,
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(3)
+        ]
         assert [r.wait() for r in runs] == [0, 0, 0]
-        assert _handoff_ids(tmp_path / "out" / "context_payload.json",
-                            tmp_path / "out" / "handoff_report.md")[1]
+        assert _handoff_ids(
+            tmp_path / "out" / "context_payload.json", tmp_path / "out" / "handoff_report.md"
+        )[1]
 
 
 def test_one_folder_spelled_two_ways_is_locked_once(chdir_tmp):

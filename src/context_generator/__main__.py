@@ -18,20 +18,38 @@ from context_handoff.cli import boundary
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--state-file", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(defaults.STATE_FILE), show_default=True,
-              help="Path to the orchestrator state file.")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(defaults.PAYLOAD_FILE), show_default=True,
-              help="Output file path.")
-@click.option("--level", type=click.Choice(defaults.LEVELS), default=defaults.DEFAULT_LEVEL,
-              show_default=True,
-              help="Compression level.")
+@click.option(
+    "--state-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(defaults.STATE_FILE),
+    show_default=True,
+    help="Path to the orchestrator state file.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(defaults.PAYLOAD_FILE),
+    show_default=True,
+    help="Output file path.",
+)
+@click.option(
+    "--level",
+    type=click.Choice(defaults.LEVELS),
+    default=defaults.DEFAULT_LEVEL,
+    show_default=True,
+    help="Compression level.",
+)
 @click.option("--show-tokens", is_flag=True, help="Display the exact token count.")
 @click.option("--traceback", is_flag=True, hidden=True)
 @click.pass_context
-def main(ctx: click.Context, state_file: Path, output: Path, level: str, show_tokens: bool,
-         traceback: bool) -> None:
+def main(
+    ctx: click.Context,
+    state_file: Path,
+    output: Path,
+    level: str,
+    show_tokens: bool,
+    traceback: bool,
+) -> None:
     """Generate AI session handoff context from orchestrator state."""
     with boundary(ctx):
         generator = ContextPayloadGenerator(state_file)

@@ -1,11 +1,11 @@
 """The Python API the integration guide promised.
 
-    from context_handoff import ContextPayloadGenerator, CompressionLevel
+from context_handoff import ContextPayloadGenerator, CompressionLevel
 
-    gen = ContextPayloadGenerator(".orchestrator_state.json")
-    context = gen.generate_context(CompressionLevel.STANDARD)
-    gen.save_context("context_payload.json", CompressionLevel.STANDARD)
-    tokens = gen.get_token_count(context)
+gen = ContextPayloadGenerator(".orchestrator_state.json")
+context = gen.generate_context(CompressionLevel.STANDARD)
+gen.save_context("context_payload.json", CompressionLevel.STANDARD)
+tokens = gen.get_token_count(context)
 """
 
 from __future__ import annotations
@@ -66,15 +66,23 @@ class ContextPayloadGenerator:
         self.since = Path(since) if since is not None else None
         self.last: Generated | None = None
         self._last_key: tuple[GenerateOptions, tuple[tuple[int, int, int] | None, ...]] | None = (
-            None)
+            None
+        )
 
     def _options(self, level: CompressionLevel | str) -> GenerateOptions:
         value = level.value if isinstance(level, CompressionLevel) else str(level).lower()
         state = self.state_file if self.state_file is not None else discover_state()
         return GenerateOptions(
-            state=state, level=value, budget=self.budget, encoding=self.encoding,
-            now=self.now, max_age=self.max_age, redact=self.redact,
-            format=self.format, tag=self.tag, since=self.since,
+            state=state,
+            level=value,
+            budget=self.budget,
+            encoding=self.encoding,
+            now=self.now,
+            max_age=self.max_age,
+            redact=self.redact,
+            format=self.format,
+            tag=self.tag,
+            since=self.since,
         )
 
     def generate(self, level: CompressionLevel | str = CompressionLevel.STANDARD) -> Generated:
@@ -87,8 +95,12 @@ class ContextPayloadGenerator:
         options = self._options(level)
         # what the handoff is made of: the state, Task Master's state.json (its current
         # tag), the earlier handoff it is compared with
-        consulted = [options.state, options.state.parent / "state.json",
-                     options.state.parent.parent / "state.json", options.since]
+        consulted = [
+            options.state,
+            options.state.parent / "state.json",
+            options.state.parent.parent / "state.json",
+            options.since,
+        ]
         key = (options, tuple(_signature(p) for p in consulted if p is not None))
         if self.last is None or self._last_key != key:
             self.last = generate(options)
@@ -102,14 +114,18 @@ class ContextPayloadGenerator:
         return self.generate(level).payload.data
 
     def save_context(
-        self, output: str | Path = defaults.PAYLOAD_FILE,
+        self,
+        output: str | Path = defaults.PAYLOAD_FILE,
         level: CompressionLevel | str = CompressionLevel.STANDARD,
     ) -> Path:
         """Generate and write the payload atomically; return its path."""
         return write_atomically(output, self.generate(level).payload.text)
 
-    def save_snapshot(self, path: str | Path = defaults.SNAPSHOT_FILE,
-                      level: CompressionLevel | str = CompressionLevel.STANDARD) -> Path:
+    def save_snapshot(
+        self,
+        path: str | Path = defaults.SNAPSHOT_FILE,
+        level: CompressionLevel | str = CompressionLevel.STANDARD,
+    ) -> Path:
         """Write the snapshot of the handoff for ``level`` (the next one's ``since``)."""
         snapshot = self.generate(level).snapshot
         if snapshot is None:

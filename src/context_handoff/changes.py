@@ -45,15 +45,23 @@ def take_snapshot(facts: Facts, taken_at: str) -> Snapshot:
             word = "ready"
         else:
             word = task.status
-        error = (_fingerprint(task.error_type, task.error_message)
-                 if task.status == "failed" else None)
+        error = (
+            _fingerprint(task.error_type, task.error_message) if task.status == "failed" else None
+        )
         tasks[task.id] = (word, error)
     state = facts.state
-    decisions = {_fingerprint(d.prompt): _bounded(d.choice)
-                 for d in state.decisions if not d.pending}
+    decisions = {
+        _fingerprint(d.prompt): _bounded(d.choice) for d in state.decisions if not d.pending
+    }
     phase = state.current_phase
-    return Snapshot(state.source.digest, taken_at, None if phase is None else _bounded(phase),
-                    tasks, decisions, scope_of(state.format, state.tag, state.project))
+    return Snapshot(
+        state.source.digest,
+        taken_at,
+        None if phase is None else _bounded(phase),
+        tasks,
+        decisions,
+        scope_of(state.format, state.tag, state.project),
+    )
 
 
 def scope_of(format_name: str, tag: str | None, project: str | None) -> str:
@@ -65,7 +73,7 @@ def _bounded(text: str) -> str:
     is written and what is read back are bounded alike, so that they still compare."""
     if len(text) <= SNAPSHOT_TEXT_CHARS:
         return text
-    return f"{text[:SNAPSHOT_TEXT_CHARS - 10]}…{_fingerprint(text)}"
+    return f"{text[: SNAPSHOT_TEXT_CHARS - 10]}…{_fingerprint(text)}"
 
 
 def other_scope(previous: Snapshot, now: Snapshot) -> str | None:
@@ -86,12 +94,16 @@ def snapshot_of_state(facts: Facts) -> Snapshot:
 def snapshot_text(snapshot: Snapshot) -> str:
     """A snapshot as written: compact JSON, one line."""
     data = {
-        "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
-        "state_digest": snapshot.state_digest, "taken_at": snapshot.taken_at,
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "state_digest": snapshot.state_digest,
+        "taken_at": snapshot.taken_at,
         "current_phase": snapshot.current_phase,
-        "tasks": {tid: [word, error] if error else word
-                  for tid, (word, error) in snapshot.tasks.items()},
-        "decisions": snapshot.decisions, "scope": snapshot.scope,
+        "tasks": {
+            tid: [word, error] if error else word for tid, (word, error) in snapshot.tasks.items()
+        },
+        "decisions": snapshot.decisions,
+        "scope": snapshot.scope,
     }
     return compact_json(data) + "\n"
 
@@ -107,23 +119,33 @@ def parse_snapshot(document: dict[str, Any], name: str, *, redact: bool = True) 
     a ``--no-redact`` run, or restored from elsewhere, brings no credential and no
     megabyte of text into a handoff."""
     if document.get("version") != SNAPSHOT_VERSION:
-        raise InputError(f"{name}::$.version: {describe_value(document.get('version'))} is not "
-                         f"a snapshot version this release reads ({SNAPSHOT_VERSION})")
+        raise InputError(
+            f"{name}::$.version: {describe_value(document.get('version'))} is not "
+            f"a snapshot version this release reads ({SNAPSHOT_VERSION})"
+        )
     problems = validate.find_problems(document, "snapshot", name)
     if problems:
-        message = (str(problems[0]) if len(problems) == 1
-                   else f"{name}: {len(problems)} problems in the snapshot")
+        message = (
+            str(problems[0])
+            if len(problems) == 1
+            else f"{name}: {len(problems)} problems in the snapshot"
+        )
         raise InputError(message, problems)
     if redact:
         document = Redactor().redact_document(document)
-    tasks = {tid: (value, None) if isinstance(value, str) else (value[0], value[1])
-             for tid, value in document["tasks"].items()}
+    tasks = {
+        tid: (value, None) if isinstance(value, str) else (value[0], value[1])
+        for tid, value in document["tasks"].items()
+    }
     phase = document.get("current_phase")
-    return Snapshot(document["state_digest"], document["taken_at"],
-                    None if phase is None else _bounded(phase), tasks,
-                    {key: _bounded(choice) for key, choice in
-                     (document.get("decisions") or {}).items()},
-                    _bounded(document.get("scope", "")))
+    return Snapshot(
+        document["state_digest"],
+        document["taken_at"],
+        None if phase is None else _bounded(phase),
+        tasks,
+        {key: _bounded(choice) for key, choice in (document.get("decisions") or {}).items()},
+        _bounded(document.get("scope", "")),
+    )
 
 
 def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:
@@ -135,24 +157,43 @@ def changes_since(previous: Snapshot, facts: Facts, now: Snapshot) -> Changes:
         return before[tid][0] if tid in before else None
 
     order = list(facts.state.tasks)
-    newly_failed = [t for t in order if after[t][0] == "failed"
-                    and (was(t) != "failed" or before[t][1] != after[t][1])]
-    recovered = [t for t in order if was(t) == "failed"
-                 and (after[t][0] in FINISHED or after[t][0] in ("running", "active"))]
+    newly_failed = [
+        t
+        for t in order
+        if after[t][0] == "failed" and (was(t) != "failed" or before[t][1] != after[t][1])
+    ]
+    recovered = [
+        t
+        for t in order
+        if was(t) == "failed" and (after[t][0] in FINISHED or after[t][0] in ("running", "active"))
+    ]
     recovered_set = set(recovered)
-    newly_done = [t for t in order if after[t][0] in FINISHED and was(t) not in FINISHED
-                  and t not in recovered_set]
-    started = [t for t in order if after[t][0] == "active" and was(t) != "active"
-               and t not in recovered_set]
+    newly_done = [
+        t
+        for t in order
+        if after[t][0] in FINISHED and was(t) not in FINISHED and t not in recovered_set
+    ]
+    started = [
+        t
+        for t in order
+        if after[t][0] == "active" and was(t) != "active" and t not in recovered_set
+    ]
     newly_ready = [t for t in order if after[t][0] == "ready" and was(t) != "ready"]
     prompts = {_fingerprint(d.prompt): d.prompt for d in facts.state.decisions}
     # made since, or made again with another choice
-    decided = [prompts[fp] for fp, choice in now.decisions.items()
-               if previous.decisions.get(fp) != choice]
+    decided = [
+        prompts[fp] for fp, choice in now.decisions.items() if previous.decisions.get(fp) != choice
+    ]
     return Changes(
-        since_at=previous.taken_at, since_digest=previous.state_digest,
-        newly_failed=tuple(newly_failed), recovered=tuple(recovered),
-        newly_done=tuple(newly_done), started=tuple(started), newly_ready=tuple(newly_ready),
-        decided=tuple(decided), phase_from=previous.current_phase, phase_to=now.current_phase,
+        since_at=previous.taken_at,
+        since_digest=previous.state_digest,
+        newly_failed=tuple(newly_failed),
+        recovered=tuple(recovered),
+        newly_done=tuple(newly_done),
+        started=tuple(started),
+        newly_ready=tuple(newly_ready),
+        decided=tuple(decided),
+        phase_from=previous.current_phase,
+        phase_to=now.current_phase,
         removed=tuple(t for t in before if t not in after),
     )

@@ -20,17 +20,24 @@ from .errors import InputError
 
 OPENINGS = ("CONFIRMED", "READY TO RESUME", "RECOVERY PLAN")
 _OPENING = re.compile(rf"^\W*({'|'.join(OPENINGS)})\s*[-\u2013\u2014:]", re.IGNORECASE)
-_DONE = (r"(?:done|completed?|finished|fixed|resolved|succeeded|passe[sd]|passing|green)"
-         r"(?!\w)")
+_DONE = (
+    r"(?:done|completed?|finished|fixed|resolved|succeeded|passe[sd]|passing|green)"
+    r"(?!\w)"
+)
 # the done word said of the task itself: "<id> is done", "<id> - completed", "done: <id>",
 # "finished <id>"; not a count ("843/2000 tasks done and <id> failed") nor a quoted error
-_AFTER_ID = (r"\s*(?:[:=\u2013\u2014-]\s*)?(?:(?:is|was|are|were|has|had|have|been|got|now|"
-             r"marked|as|already|all|fully)\s+)*" + _DONE)
+_AFTER_ID = (
+    r"\s*(?:[:=\u2013\u2014-]\s*)?(?:(?:is|was|are|were|has|had|have|been|got|now|"
+    r"marked|as|already|all|fully)\s+)*" + _DONE
+)
 _BEFORE_ID = _DONE + r"\s*(?::\s*|\s+)"
 _PARENTHESES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # a clause that denies the word, or puts it in the future, does not call a task done
-_NEGATION = re.compile(r"\b(not|never|no longer|isn't|wasn't|hasn't|still|until|once|after|"
-                       r"before|when|will|must|needs?|should|so that|to be)\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(not|never|no longer|isn't|wasn't|hasn't|still|until|once|after|"
+    r"before|when|will|must|needs?|should|so that|to be)\b",
+    re.IGNORECASE,
+)
 _CLAUSE = re.compile(r"\.(?!\w)|[;\n]|,\s|\bbut\b|\bthen\b", re.IGNORECASE)
 _PHASE_WORD = re.compile(r"\bphase\b[\s:=`*\"'-]*([\w.-]+)", re.IGNORECASE)
 
@@ -61,8 +68,12 @@ class Verdict(NamedTuple):
         """For a person: ``consistent: …`` when it is, else one line a problem."""
         if self.problems:
             return [f"problem: {p}" for p in self.problems]
-        return ["consistent: names " + "; ".join(
-            f"{what} {', '.join(values)}" for what, values in self.named.items() if values)]
+        return [
+            "consistent: names "
+            + "; ".join(
+                f"{what} {', '.join(values)}" for what, values in self.named.items() if values
+            )
+        ]
 
 
 def expected_from(payload: Mapping[str, Any]) -> Expected:
@@ -86,9 +97,14 @@ def expected_from(payload: Mapping[str, Any]) -> Expected:
         names, known = {}, []
     tasks = list(active or []) or list(ready or [])[:1]
     others = tuple(dict.fromkeys(str(p) for p in known if p and p != phase))
-    return Expected(_str(phase), _str(summary.get("phase_name")), others,
-                    tuple(map(str, tasks)), tuple(map(str, failed)),
-                    {str(k): str(v) for k, v in names.items() if isinstance(v, str)})
+    return Expected(
+        _str(phase),
+        _str(summary.get("phase_name")),
+        others,
+        tuple(map(str, tasks)),
+        tuple(map(str, failed)),
+        {str(k): str(v) for k, v in names.items() if isinstance(v, str)},
+    )
 
 
 def check_reply(payload: Mapping[str, Any], reply: str) -> Verdict:
@@ -97,9 +113,11 @@ def check_reply(payload: Mapping[str, Any], reply: str) -> Verdict:
     problems: list[str] = []
     if not _OPENING.match(reply):
         problems.append(f"the reply does not start with {' - or '.join(OPENINGS)} -")
-    named = {"phase": _named_phase(expected, reply),
-             "task": [t for t in expected.tasks if _names_task(reply, t, expected.names)],
-             "blockers": [t for t in expected.failed if _names_task(reply, t, expected.names)]}
+    named = {
+        "phase": _named_phase(expected, reply),
+        "task": [t for t in expected.tasks if _names_task(reply, t, expected.names)],
+        "blockers": [t for t in expected.failed if _names_task(reply, t, expected.names)],
+    }
     if expected.phase is not None and not named["phase"]:
         problems.append(f"it does not name the current phase {expected.phase}")
     if expected.tasks and not named["task"]:
@@ -119,8 +137,9 @@ def _named_phase(expected: Expected, reply: str) -> list[str]:
     if any(len(n) > 3 and _mentions(reply, n) for n in (name, bare)):
         return [name]
     number = _phase_number(expected)
-    if number is not None and re.search(rf"\bphase[\s_#-]*0*{number}(?![\w]|[.-]\w)", reply,
-                                        re.IGNORECASE):
+    if number is not None and re.search(
+        rf"\bphase[\s_#-]*0*{number}(?![\w]|[.-]\w)", reply, re.IGNORECASE
+    ):
         return [expected.phase or expected.phase_name or number]
     return []
 
@@ -139,14 +158,16 @@ def _contradictions(expected: Expected, reply: str) -> list[str]:
     for clause in _CLAUSE.split(_PARENTHESES.sub(" ", reply)):
         if _NEGATION.search(clause):
             continue
-        problems += [f"it calls {tid} done, but the payload lists it as failed"
-                     for tid in expected.failed if _called_done(clause, tid, expected.names)]
+        problems += [
+            f"it calls {tid} done, but the payload lists it as failed"
+            for tid in expected.failed
+            if _called_done(clause, tid, expected.names)
+        ]
     current = (expected.phase or "").lower()
     for match in _PHASE_WORD.finditer(reply):
         other = _known_phase(match.group(1), expected.other_phases)
         if other and other.lower() != current and not _named_phase(expected, reply):
-            problems.append(f"it names phase {other}, but the current phase is "
-                            f"{expected.phase}")
+            problems.append(f"it names phase {other}, but the current phase is {expected.phase}")
     return list(dict.fromkeys(problems))
 
 
@@ -164,8 +185,9 @@ def _called_done(clause: str, tid: str, names: Mapping[str, str]) -> bool:
     name = names.get(tid)
     for word in (tid, name) if name and len(name) > 3 else (tid,):
         task = rf"(?<![\w]){re.escape(word)}(?![\w]|[.-]\w)"
-        if re.search(task + _AFTER_ID, clause, re.IGNORECASE) or \
-                re.search(r"(?<!\w)" + _BEFORE_ID + task, clause, re.IGNORECASE):
+        if re.search(task + _AFTER_ID, clause, re.IGNORECASE) or re.search(
+            r"(?<!\w)" + _BEFORE_ID + task, clause, re.IGNORECASE
+        ):
             return True
     return False
 
@@ -185,15 +207,16 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def check_reply_files(payload_path: Path, reply_path: Path, stdin: bytes | None = None
-                      ) -> Verdict:
+def check_reply_files(payload_path: Path, reply_path: Path, stdin: bytes | None = None) -> Verdict:
     """The verdict on a reply file (or ``stdin``, its bytes when given) against a payload
     file; InputError (exit 2) for an unreadable or invalid payload or reply, not UTF-8
     included, whichever way it came."""
     payload = payload_file.read_payload(payload_path)
     if payload.schema_problems:
-        raise InputError(f"{payload.name}: not a valid {payload.level or 'context-handoff'} "
-                         "payload", list(payload.schema_problems))
+        raise InputError(
+            f"{payload.name}: not a valid {payload.level or 'context-handoff'} payload",
+            list(payload.schema_problems),
+        )
     raw, name = stdin, "the reply on stdin"
     if raw is None:
         raw, source = load.read_file(reply_path)
@@ -203,9 +226,14 @@ def check_reply_files(payload_path: Path, reply_path: Path, stdin: bytes | None 
 
 def verdict_markdown(verdict: Verdict) -> str:
     """The verdict for a job summary; state text in code spans, shown literally."""
-    head = ("### Resume check: the reply is consistent with the payload" if verdict.consistent
-            else "### Resume check: the reply does not match the payload")
-    named = [f"- {what}: " + (", ".join(render.md(v) for v in values) or "none named")
-             for what, values in verdict.named.items()]
+    head = (
+        "### Resume check: the reply is consistent with the payload"
+        if verdict.consistent
+        else "### Resume check: the reply does not match the payload"
+    )
+    named = [
+        f"- {what}: " + (", ".join(render.md(v) for v in values) or "none named")
+        for what, values in verdict.named.items()
+    ]
     problems = [f"- {render.md(p)}" for p in verdict.problems]
     return "\n".join([head, "", *named, *(["", *problems] if problems else []), ""]) + "\n"

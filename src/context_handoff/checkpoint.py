@@ -1,12 +1,12 @@
 """Checkpoint an orchestrator for handoff: by tokens used, or on a schedule.
 
-    class Orchestrator(HandoffCheckpointMixin):
-        def __init__(self):
-            self.init_handoff(".orchestrator_state.json", output_dir="handoffs")
+class Orchestrator(HandoffCheckpointMixin):
+    def __init__(self):
+        self.init_handoff(".orchestrator_state.json", output_dir="handoffs")
 
-    ...
-    if self.track_tokens(usage.prompt_tokens, usage.completion_tokens):
-        ...  # a checkpoint was written: hand over to a fresh session
+...
+if self.track_tokens(usage.prompt_tokens, usage.completion_tokens):
+    ...  # a checkpoint was written: hand over to a fresh session
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ class HandoffCheckpointer:
         """Add a call's usage; write a checkpoint when the threshold or ``every`` is reached."""
         self.token_count += prompt_tokens + completion_tokens
         due = self.token_count >= self.threshold or (
-            self.every is not None and self._clock() - self._last_checkpoint >= self.every)
+            self.every is not None and self._clock() - self._last_checkpoint >= self.every
+        )
         if due:
             self.checkpoint_for_handoff()
         return due
@@ -87,8 +88,9 @@ class HandoffCheckpointer:
         payload = generated.payload
         stem = self.output_dir / f"handoff-{payload.data['handoff_id']}"
         path = stem.with_suffix(".json")
-        pipeline.write_outputs(generated, path, stem.with_suffix(".md"),
-                               snapshot_path=self.snapshot_path)
+        pipeline.write_outputs(
+            generated, path, stem.with_suffix(".md"), snapshot_path=self.snapshot_path
+        )
         for suffix in (".json", ".md"):
             latest = self.output_dir / f"latest{suffix}"
             tmp = latest.with_name(f".{latest.name}.tmp")
@@ -101,9 +103,13 @@ class HandoffCheckpointer:
     def _generate_with_retries(self, level: CompressionLevel) -> Generated:
         """The orchestrator may be rewriting the state right now: a file that does not
         parse is read again a few times before it counts as broken."""
-        options = pipeline.GenerateOptions(state=self.state_file, level=level.value,
-                                           encoding=self.encoding, since=self.snapshot_path,
-                                           format=self.format)
+        options = pipeline.GenerateOptions(
+            state=self.state_file,
+            level=level.value,
+            encoding=self.encoding,
+            since=self.snapshot_path,
+            format=self.format,
+        )
         for attempt in range(READ_ATTEMPTS):
             try:
                 return pipeline.generate(options)
@@ -121,8 +127,7 @@ class HandoffCheckpointMixin:
 
     handoff: HandoffCheckpointer
 
-    def init_handoff(self, state_file: str | Path = defaults.STATE_FILE,
-                     **options: object) -> None:
+    def init_handoff(self, state_file: str | Path = defaults.STATE_FILE, **options: object) -> None:
         self.handoff = HandoffCheckpointer(state_file, **options)  # type: ignore[arg-type]
 
     def track_tokens(self, prompt_tokens: int, completion_tokens: int) -> bool:

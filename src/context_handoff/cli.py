@@ -47,8 +47,9 @@ class _Duration(click.ParamType):  # type: ignore[type-arg, unused-ignore]
     name = "duration"
     _UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> timedelta:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
         if isinstance(value, timedelta):
             return value
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value))
@@ -58,15 +59,17 @@ class _Duration(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         try:
             return timedelta(seconds=number * self._UNITS[unit])
         except OverflowError:
-            self.fail(f"{value!r} is longer than Python can count (about 2.7 million years)",
-                      param, ctx)
+            self.fail(
+                f"{value!r} is longer than Python can count (about 2.7 million years)", param, ctx
+            )
 
 
 class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
     name = "time"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
@@ -79,14 +82,25 @@ class _Time(click.ParamType):  # type: ignore[type-arg, unused-ignore]
             self.fail(exc.message, param, ctx)
 
 
-def use_reporters(ctx: click.Context, *, as_json: bool = False, github_output: Path | None = None,
-                  github_summary: Path | None = None, dotenv: Path | None = None,
-                  template: str | None = None) -> list[Reporter]:
+def use_reporters(
+    ctx: click.Context,
+    *,
+    as_json: bool = False,
+    github_output: Path | None = None,
+    github_summary: Path | None = None,
+    dotenv: Path | None = None,
+    template: str | None = None,
+) -> list[Reporter]:
     """The reporters a command's options ask for; the boundary tells them of a failure."""
     root = ctx.find_root()
-    chosen: list[Reporter] = [GitHubReporter(
-        annotate=root.params.get("error_format") == "github", output=github_output,
-        summary=github_summary, template=template)]
+    chosen: list[Reporter] = [
+        GitHubReporter(
+            annotate=root.params.get("error_format") == "github",
+            output=github_output,
+            summary=github_summary,
+            template=template,
+        )
+    ]
     if dotenv is not None:
         chosen.append(GitLabReporter(dotenv))
     chosen.append(reporters.REPORTERS_BY_NAME["json" if as_json else "text"]())
@@ -120,9 +134,11 @@ def boundary(ctx: click.Context) -> Iterator[None]:
         os.dup2(devnull, sys.stdout.fileno())
         ctx.exit(ExitCode.OK)
     except Exception as exc:
-        workflow_commands.say(f"error: unexpected error ({type(exc).__name__}: "
-                              f"{scrub_text(str(exc))}); rerun with --traceback and report it",
-                              err=True)
+        workflow_commands.say(
+            f"error: unexpected error ({type(exc).__name__}: "
+            f"{scrub_text(str(exc))}); rerun with --traceback and report it",
+            err=True,
+        )
         if ctx.find_root().params.get("traceback") or ctx.meta.get(_TRACEBACK):
             traceback.print_exc(file=sys.stderr)
         _failed(ctx, ExitCode.INTERNAL, None)
@@ -142,17 +158,29 @@ class _Cli(click.Group):
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         """Every subcommand takes --traceback too: it is typed after the subcommand as
         often as before it."""
-        cmd.params.append(click.Option(["--traceback"], is_flag=True, expose_value=False,
-                                       callback=_want_traceback, help=_TRACEBACK_HELP))
+        cmd.params.append(
+            click.Option(
+                ["--traceback"],
+                is_flag=True,
+                expose_value=False,
+                callback=_want_traceback,
+                help=_TRACEBACK_HELP,
+            )
+        )
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         with boundary(ctx):
             return super().invoke(ctx)
 
-    def main(self, args: Any = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Click's own handling, except that bad usage is one ``error:`` line like every
         other bad input (click prints a usage block and two more lines)."""
         call = {"args": args, "prog_name": prog_name, "complete_var": complete_var, **extra}
@@ -162,8 +190,7 @@ class _Cli(click.Group):
             code = super().main(standalone_mode=False, **call)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "context-handoff"
-            workflow_commands.say(f"error: {exc.format_message()} (see {where} --help)",
-                                  err=True)
+            workflow_commands.say(f"error: {exc.format_message()} (see {where} --help)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:  # as exc.show() prints it, on one line
             workflow_commands.say(f"Error: {exc.format_message()}", err=True)
@@ -177,121 +204,240 @@ class _Cli(click.Group):
 @click.group(cls=_Cli)
 @click.version_option(package_name="context-handoff", prog_name="context-handoff")
 @click.option("--traceback", is_flag=True, help=_TRACEBACK_HELP)
-@click.option("--error-format", type=click.Choice(["text", "github"]), default="text",
-              help="github: also print each problem as a GitHub annotation (on stdout).")
+@click.option(
+    "--error-format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    help="github: also print each problem as a GitHub annotation (on stdout).",
+)
 def cli(traceback: bool, error_format: str) -> None:
     """Turn an orchestrator's state into a budget-guaranteed handoff payload."""
 
 
-def encoding_option(what: str = "", *, payload_default: bool = False
-                    ) -> Callable[[_Command], _Command]:
+def encoding_option(
+    what: str = "", *, payload_default: bool = False
+) -> Callable[[_Command], _Command]:
     """The one --encoding option: a payload's own, or the default encoding."""
     default = None if payload_default else defaults.DEFAULT_ENCODING
-    shown = (f"{defaults.DEFAULT_ENCODING}, or the payload's own" if payload_default
-             else defaults.DEFAULT_ENCODING)
-    return click.option("--encoding", type=click.Choice(defaults.ENCODINGS), default=default,
-                        help=f"Tokenizer encoding{what}. [default: {shown}]")
+    shown = (
+        f"{defaults.DEFAULT_ENCODING}, or the payload's own"
+        if payload_default
+        else defaults.DEFAULT_ENCODING
+    )
+    return click.option(
+        "--encoding",
+        type=click.Choice(defaults.ENCODINGS),
+        default=default,
+        help=f"Tokenizer encoding{what}. [default: {shown}]",
+    )
 
 
 github_output_option = click.option(
-    "--github-output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-    help="Append step outputs to this file (GitHub Actions' $GITHUB_OUTPUT).")
+    "--github-output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Append step outputs to this file (GitHub Actions' $GITHUB_OUTPUT).",
+)
 
 
 @cli.command()
-@click.option("--state", "--state-file", "state",
-              type=click.Path(path_type=Path), default=None,
-              help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
-                   "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
-                   "[default: the one task file of a known format here (of --format's "
-                   "format, when named), see docs/formats.md]")
-@click.option("--format", "input_format", default=defaults.AUTO, show_default=True,
-              metavar="|".join(formats.builtin_format_names()),
-              help="The state's format; auto: by content (never by name). Installed "
-                   "packages may add formats.")
-@click.option("--tag", default=None,
-              help="Task Master: the tag to read. [default: currentTag in "
-                   ".taskmaster/state.json, else master]")
-@click.option("--level", type=click.Choice(defaults.LEVEL_CHOICES),
-              default=defaults.DEFAULT_LEVEL,
-              show_default=True,
-              help="How much to carry; auto: the richest level --budget affords.")
-@click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Token budget. [default: "
-                   + " / ".join(f"{b} {lvl}" for lvl, b in defaults.BUDGETS.items()) + "]")
+@click.option(
+    "--state",
+    "--state-file",
+    "state",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
+    "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
+    "[default: the one task file of a known format here (of --format's "
+    "format, when named), see docs/formats.md]",
+)
+@click.option(
+    "--format",
+    "input_format",
+    default=defaults.AUTO,
+    show_default=True,
+    metavar="|".join(formats.builtin_format_names()),
+    help="The state's format; auto: by content (never by name). Installed "
+    "packages may add formats.",
+)
+@click.option(
+    "--tag",
+    default=None,
+    help="Task Master: the tag to read. [default: currentTag in "
+    ".taskmaster/state.json, else master]",
+)
+@click.option(
+    "--level",
+    type=click.Choice(defaults.LEVEL_CHOICES),
+    default=defaults.DEFAULT_LEVEL,
+    show_default=True,
+    help="How much to carry; auto: the richest level --budget affords.",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Token budget. [default: "
+    + " / ".join(f"{b} {lvl}" for lvl, b in defaults.BUDGETS.items())
+    + "]",
+)
 @encoding_option(" the budget is counted in")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(defaults.PAYLOAD_FILE), show_default=True,
-              help="Where to write the payload (atomically).")
-@click.option("--now", type=_Time(), default=None,
-              help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.")
-@click.option("--max-age", type=_Duration(), default=None,
-              help="Fail (exit 1) when the state is older than this: 90m, 6h, 2d.")
-@click.option("--committed-at", type=_Time(), default=None,
-              help="When the state has no metadata.last_updated: its last change (ISO 8601) "
-                   "for --max-age. [default on a CI runner: the file's last git commit; "
-                   "elsewhere, or without git: its mtime]")
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path(defaults.REPORT_FILE), show_default=True,
-              help="Where to write the Markdown report (atomically).")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(defaults.PAYLOAD_FILE),
+    show_default=True,
+    help="Where to write the payload (atomically).",
+)
+@click.option(
+    "--now",
+    type=_Time(),
+    default=None,
+    help="The time to stamp (ISO 8601); default SOURCE_DATE_EPOCH, else the clock.",
+)
+@click.option(
+    "--max-age",
+    type=_Duration(),
+    default=None,
+    help="Fail (exit 1) when the state is older than this: 90m, 6h, 2d.",
+)
+@click.option(
+    "--committed-at",
+    type=_Time(),
+    default=None,
+    help="When the state has no metadata.last_updated: its last change (ISO 8601) "
+    "for --max-age. [default on a CI runner: the file's last git commit; "
+    "elsewhere, or without git: its mtime]",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(defaults.REPORT_FILE),
+    show_default=True,
+    help="Where to write the Markdown report (atomically).",
+)
 @click.option("--no-report", is_flag=True, help="Write only the payload.")
-@click.option("--since", type=click.Path(path_type=Path), default=None,
-              help="An earlier handoff's snapshot (or an earlier copy of the state: a file, "
-                   "or a folder such as backlog/ or conductor/): the payload and "
-                   "report say what changed since. A missing file is a first run: no changes. "
-                   "A snapshot is input: checked against its schema (context-handoff schema "
-                   "snapshot), redacted and shortened like the state.")
-@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None,
-              help="Also write this handoff's snapshot here, for the next run's --since "
-                   "(a few bytes a task; never sent to the model).")
-@click.option("--template", default=None,
-              help="Report template: a built-in name (standard, minimal, error_recovery, "
-                   "multiday_resumption) or a .md.j2 / .md file. [default: by level]")
+@click.option(
+    "--since",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An earlier handoff's snapshot (or an earlier copy of the state: a file, "
+    "or a folder such as backlog/ or conductor/): the payload and "
+    "report say what changed since. A missing file is a first run: no changes. "
+    "A snapshot is input: checked against its schema (context-handoff schema "
+    "snapshot), redacted and shortened like the state.",
+)
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write this handoff's snapshot here, for the next run's --since "
+    "(a few bytes a task; never sent to the model).",
+)
+@click.option(
+    "--template",
+    default=None,
+    help="Report template: a built-in name (standard, minimal, error_recovery, "
+    "multiday_resumption) or a .md.j2 / .md file. [default: by level]",
+)
 @click.option("--no-redact", is_flag=True, help="Keep credential-like values (not advised).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @github_output_option
-@click.option("--github-summary", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Append the report to this file, cut to fit its 1 MiB (GitHub Actions' "
-                   "$GITHUB_STEP_SUMMARY); a failure appends a short note instead.")
-@click.option("--dotenv", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write CONTEXT_HANDOFF_* variables for later jobs (a GitLab dotenv report).")
-@click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write Prometheus metrics in the node-exporter textfile format "
-                   "(needs context-handoff[metrics]).")
+@click.option(
+    "--github-summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Append the report to this file, cut to fit its 1 MiB (GitHub Actions' "
+    "$GITHUB_STEP_SUMMARY); a failure appends a short note instead.",
+)
+@click.option(
+    "--dotenv",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write CONTEXT_HANDOFF_* variables for later jobs (a GitLab dotenv report).",
+)
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write Prometheus metrics in the node-exporter textfile format "
+    "(needs context-handoff[metrics]).",
+)
 @click.pass_context
-def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str | None, level: str,
-             budget: int | None, encoding: str, output: Path,
-             now: datetime | None, max_age: timedelta | None, committed_at: datetime | None,
-             report_path: Path, no_report: bool, since: Path | None,
-             snapshot_path: Path | None, template: str | None, no_redact: bool, as_json: bool,
-             github_output: Path | None, github_summary: Path | None, dotenv: Path | None,
-             metrics_file: Path | None) -> None:
+def generate(
+    ctx: click.Context,
+    state: Path | None,
+    input_format: str,
+    tag: str | None,
+    level: str,
+    budget: int | None,
+    encoding: str,
+    output: Path,
+    now: datetime | None,
+    max_age: timedelta | None,
+    committed_at: datetime | None,
+    report_path: Path,
+    no_report: bool,
+    since: Path | None,
+    snapshot_path: Path | None,
+    template: str | None,
+    no_redact: bool,
+    as_json: bool,
+    github_output: Path | None,
+    github_summary: Path | None,
+    dotenv: Path | None,
+    metrics_file: Path | None,
+) -> None:
     """Generate a handoff payload from the orchestrator state (or Task Master's tasks.json)."""
-    chosen = use_reporters(ctx, as_json=as_json, github_output=github_output,
-                           github_summary=github_summary, dotenv=dotenv, template=template)
+    chosen = use_reporters(
+        ctx,
+        as_json=as_json,
+        github_output=github_output,
+        github_summary=github_summary,
+        dotenv=dotenv,
+        template=template,
+    )
     if no_redact:
-        click.echo("warning: --no-redact: credentials in the state will be written as they are",
-                   err=True)
+        click.echo(
+            "warning: --no-redact: credentials in the state will be written as they are", err=True
+        )
     options = pipeline.GenerateOptions(
         state=state if state is not None else formats.discover_state(Path(), input_format),
         level=level,
-        budget=budget, encoding=encoding, now=now, max_age=max_age, redact=not no_redact,
-        format=input_format, tag=tag, committed_at=committed_at, since=since,
+        budget=budget,
+        encoding=encoding,
+        now=now,
+        max_age=max_age,
+        redact=not no_redact,
+        format=input_format,
+        tag=tag,
+        committed_at=committed_at,
+        since=since,
     )
     report_to = None if no_report else report_path
-    check_destinations({
-        "--output": output, "--report": report_to, "--dotenv": dotenv,
-        "--metrics-file": metrics_file, "--github-output": github_output,
-        "--github-summary": github_summary, "--snapshot": snapshot_path,
-    }, appended={"--github-output", "--github-summary"},
-        inputs={"the state file": options.state})
+    check_destinations(
+        {
+            "--output": output,
+            "--report": report_to,
+            "--dotenv": dotenv,
+            "--metrics-file": metrics_file,
+            "--github-output": github_output,
+            "--github-summary": github_summary,
+            "--snapshot": snapshot_path,
+        },
+        appended={"--github-output", "--github-summary"},
+        inputs={"the state file": options.state},
+    )
     if dotenv is not None:  # before the payload and report are replaced
         check_dotenv_value("PAYLOAD", str(output))
     with recording_metrics(metrics_file) as record:
         generated = pipeline.generate(options)
-        report = pipeline.write_outputs(generated, output, report_to, template,
-                                        snapshot_path=snapshot_path)
+        report = pipeline.write_outputs(
+            generated, output, report_to, template, snapshot_path=snapshot_path
+        )
         record(generated.payload)
     done = reporters.Written(generated, output, report_to, report, snapshot_path)
     for reporter in chosen:
@@ -300,17 +446,30 @@ def generate(ctx: click.Context, state: Path | None, input_format: str, tag: str
 
 @cli.command(name="validate")
 @click.argument("payload", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Token budget. [default: the payload's meta.budget]")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Token budget. [default: the payload's meta.budget]",
+)
 @encoding_option(payload_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @github_output_option
 @click.pass_context
-def validate_command(ctx: click.Context, payload: Path, budget: int | None, encoding: str | None,
-                     as_json: bool, github_output: Path | None) -> None:
+def validate_command(
+    ctx: click.Context,
+    payload: Path,
+    budget: int | None,
+    encoding: str | None,
+    as_json: bool,
+    github_output: Path | None,
+) -> None:
     """Check a payload against its level's schema and its token budget (exit 1 if invalid)."""
-    check_destinations({"--github-output": github_output},
-                       appended={"--github-output"}, inputs={"the payload": payload})
+    check_destinations(
+        {"--github-output": github_output},
+        appended={"--github-output"},
+        inputs={"the payload": payload},
+    )
     chosen = use_reporters(ctx, as_json=as_json, github_output=github_output)
     check = payload_file.check_payload(payload, budget=budget, encoding=encoding)
     for reporter in chosen:
@@ -321,21 +480,38 @@ def validate_command(ctx: click.Context, payload: Path, budget: int | None, enco
 
 @cli.command()
 @click.argument("payload", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--template", default=None,
-              help="A built-in name (standard, minimal, error_recovery, multiday_resumption) or "
-                   "a .md.j2 (sandboxed Jinja2) or .md ({placeholder}) file. [default: by level]")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report here (atomically) instead of to stdout.")
-@click.option("--max-chars", type=click.IntRange(min=200), default=None,
-              help="Cut whole sections, least important first, to stay within N characters "
-                   "(a job summary holds 1 MiB, an issue body 65,536).")
+@click.option(
+    "--template",
+    default=None,
+    help="A built-in name (standard, minimal, error_recovery, multiday_resumption) or "
+    "a .md.j2 (sandboxed Jinja2) or .md ({placeholder}) file. [default: by level]",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the report here (atomically) instead of to stdout.",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=200),
+    default=None,
+    help="Cut whole sections, least important first, to stay within N characters "
+    "(a job summary holds 1 MiB, an issue body 65,536).",
+)
 @encoding_option(payload_default=True)
-def report(payload: Path, template: str | None, output: Path | None, max_chars: int | None,
-           encoding: str | None) -> None:
+def report(
+    payload: Path,
+    template: str | None,
+    output: Path | None,
+    max_chars: int | None,
+    encoding: str | None,
+) -> None:
     """Render a payload as a Markdown report for people."""
     check_destinations({"--output": output}, inputs={"the payload": payload})
     rendered = render.render_report(
-        payload_file.report_input_from_file(payload, encoding), template, max_chars)
+        payload_file.report_input_from_file(payload, encoding), template, max_chars
+    )
     if output is not None:
         write_atomically(output, rendered.text)
     reporters.TextReporter().rendered(rendered, output, max_chars)
@@ -343,23 +519,52 @@ def report(payload: Path, template: str | None, output: Path | None, max_chars: 
 
 @cli.command()
 @click.argument("tracker", type=click.Choice(TRACKERS))
-@click.option("--status", type=click.Choice(["failure", "success"]), required=True,
-              help="The handoff's result: failure opens or updates the issue, success closes it.")
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="The Markdown report to put in the issue (cut to fit).")
-@click.option("--label", default="context-handoff", show_default=True,
-              help="The label that marks these issues (created if missing).")
-@click.option("--fingerprint", default=None,
-              help="Tells this job's issue from others with the label. [default: from the "
-                   "repository, workflow and job]")
+@click.option(
+    "--status",
+    type=click.Choice(["failure", "success"]),
+    required=True,
+    help="The handoff's result: failure opens or updates the issue, success closes it.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The Markdown report to put in the issue (cut to fit).",
+)
+@click.option(
+    "--label",
+    default="context-handoff",
+    show_default=True,
+    help="The label that marks these issues (created if missing).",
+)
+@click.option(
+    "--fingerprint",
+    default=None,
+    help="Tells this job's issue from others with the label. [default: from the "
+    "repository, workflow and job]",
+)
 @click.option("--title", default=None, help="The issue's title.")
 @click.option("--artifact-url", default=None, help="A link to the uploaded payload and report.")
 @click.option("--close-on-success/--no-close-on-success", default=True, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=1, max=3600), default=30, show_default=True,
-              help="Give up (a notice) after this many seconds in all, retries included.")
-def notify_command(tracker: str, status: str, report_path: Path | None, label: str,
-                   fingerprint: str | None, title: str | None, artifact_url: str | None,
-                   close_on_success: bool, timeout: float) -> None:
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=30,
+    show_default=True,
+    help="Give up (a notice) after this many seconds in all, retries included.",
+)
+def notify_command(
+    tracker: str,
+    status: str,
+    report_path: Path | None,
+    label: str,
+    fingerprint: str | None,
+    title: str | None,
+    artifact_url: str | None,
+    close_on_success: bool,
+    timeout: float,
+) -> None:
     """Open, update or close the issue that tracks a failing handoff.
 
     GitHub: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN. GitLab: CI_API_V4_URL,
@@ -371,17 +576,24 @@ def notify_command(tracker: str, status: str, report_path: Path | None, label: s
     from . import notify  # requests costs ~60 ms of start-up that generate does not need
 
     outcome = notify.run_notify(
-        tracker, os.environ, status=status, label=label, fingerprint=fingerprint, title=title,
-        report_path=report_path, artifact_url=artifact_url, close_on_success=close_on_success,
-        deadline_seconds=timeout)
+        tracker,
+        os.environ,
+        status=status,
+        label=label,
+        fingerprint=fingerprint,
+        title=title,
+        report_path=report_path,
+        artifact_url=artifact_url,
+        close_on_success=close_on_success,
+        deadline_seconds=timeout,
+    )
     github_output = os.environ.get("GITHUB_OUTPUT")
     GitHubReporter(output=Path(github_output) if github_output else None).notified(outcome)
     reporters.TextReporter().notified(outcome, os.environ.get("GITHUB_ACTIONS") == "true")
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @encoding_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def tokens(files: tuple[Path, ...], encoding: str, as_json: bool) -> None:
@@ -425,8 +637,12 @@ def schema(name: str | None) -> None:
 
 
 @cli.command()
-@click.option("--state-root", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              required=True, help="Only state files under this folder can be asked for.")
+@click.option(
+    "--state-root",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    required=True,
+    help="Only state files under this folder can be asked for.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def serve(state_root: Path, host: str, port: int) -> None:
@@ -436,32 +652,69 @@ def serve(state_root: Path, host: str, port: int) -> None:
 
         from .web import create_app
     except ImportError as exc:
-        raise InputError(f"serve needs the web extra ({exc.name} is missing): "
-                         "pip install 'context-handoff[web]'") from None
-    uvicorn.run(create_app(state_root), host=host, port=port,
-                timeout_graceful_shutdown=defaults.SHUTDOWN_SECONDS)
+        raise InputError(
+            f"serve needs the web extra ({exc.name} is missing): pip install 'context-handoff[web]'"
+        ) from None
+    uvicorn.run(
+        create_app(state_root),
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=defaults.SHUTDOWN_SECONDS,
+    )
 
 
 @cli.command(name="mcp")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              default=None, help="The project folder: the state is found in it, and no "
-                                 "path leads out of it. [default: the working directory]")
-@click.option("--state", "--state-file", "state",
-              type=click.Path(path_type=Path), default=None,
-              help="The state, inside the project folder: a file or a folder, as generate "
-                   "takes. [default: discovered there on every call, as generate does]")
-@click.option("--level", type=click.Choice(defaults.LEVEL_CHOICES),
-              default=defaults.DEFAULT_LEVEL, show_default=True,
-              help="The handoff's level when a call names none.")
-@click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="The handoff's token budget when a call names none. [default: the level's]")
-@click.option("--encoding", type=click.Choice(defaults.ENCODINGS),
-              default=defaults.DEFAULT_ENCODING, show_default=True,
-              help="Tokenizer encoding the budgets are counted in.")
-@click.option("--page-tokens", type=click.IntRange(min=200), default=2000, show_default=True,
-              help="Most tokens in one page of the more tool.")
-def mcp_command(root: Path | None, state: Path | None, level: str, budget: int | None,
-                encoding: str, page_tokens: int) -> None:
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="The project folder: the state is found in it, and no "
+    "path leads out of it. [default: the working directory]",
+)
+@click.option(
+    "--state",
+    "--state-file",
+    "state",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The state, inside the project folder: a file or a folder, as generate "
+    "takes. [default: discovered there on every call, as generate does]",
+)
+@click.option(
+    "--level",
+    type=click.Choice(defaults.LEVEL_CHOICES),
+    default=defaults.DEFAULT_LEVEL,
+    show_default=True,
+    help="The handoff's level when a call names none.",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The handoff's token budget when a call names none. [default: the level's]",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(defaults.ENCODINGS),
+    default=defaults.DEFAULT_ENCODING,
+    show_default=True,
+    help="Tokenizer encoding the budgets are counted in.",
+)
+@click.option(
+    "--page-tokens",
+    type=click.IntRange(min=200),
+    default=2000,
+    show_default=True,
+    help="Most tokens in one page of the more tool.",
+)
+def mcp_command(
+    root: Path | None,
+    state: Path | None,
+    level: str,
+    budget: int | None,
+    encoding: str,
+    page_tokens: int,
+) -> None:
     """Serve the handoff to an agent over MCP (stdio; needs context-handoff[mcp]).
 
     Tools: handoff(level?, budget?, since?), more(section, offset?, limit?),
@@ -473,12 +726,21 @@ def mcp_command(root: Path | None, state: Path | None, level: str, budget: int |
         from .mcp_server import serve
     except ImportError as exc:
         missing = (exc.name or "mcp").split(".")[0]
-        raise InputError(f"mcp needs the mcp extra ({missing} is missing): "
-                         "pip install 'context-handoff[mcp]'") from None
+        raise InputError(
+            f"mcp needs the mcp extra ({missing} is missing): pip install 'context-handoff[mcp]'"
+        ) from None
     from .session import SessionOptions
 
-    serve(SessionOptions(root=root or Path.cwd(), state=state, level=level, budget=budget,
-                         encoding=encoding, page_tokens=page_tokens))
+    serve(
+        SessionOptions(
+            root=root or Path.cwd(),
+            state=state,
+            level=level,
+            budget=budget,
+            encoding=encoding,
+            page_tokens=page_tokens,
+        )
+    )
 
 
 @cli.group()
@@ -487,27 +749,44 @@ def hook() -> None:
 
 
 hook_state_option = click.option(
-    "--state", "--state-file", "state", type=click.Path(path_type=Path),
-    default=None, help="The state, inside the project folder: a file or a folder, as "
-                       "generate takes. [default: discovered]")
+    "--state",
+    "--state-file",
+    "state",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The state, inside the project folder: a file or a folder, as "
+    "generate takes. [default: discovered]",
+)
 hook_snapshot_option = click.option(
-    "--snapshot", "snapshot", type=click.Path(path_type=Path, dir_okay=False),
-    default=Path(".context-handoff/snapshot.json"), show_default=True,
+    "--snapshot",
+    "snapshot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".context-handoff/snapshot.json"),
+    show_default=True,
     help="The snapshot pre-compact writes and session-start compares with (inside the "
-         "project folder).")
+    "project folder).",
+)
 
 
 @hook.command(name="session-start")
 @hook_state_option
-@click.option("--level", type=click.Choice(defaults.LEVELS), default=defaults.DEFAULT_LEVEL,
-              show_default=True, help="The handoff's level.")
-@click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Tokens for the whole context: frame, payload and resume request; below "
-                   "the frame's own (about 200) the context is the note saying so. "
-                   "[default: the level's budget]")
+@click.option(
+    "--level",
+    type=click.Choice(defaults.LEVELS),
+    default=defaults.DEFAULT_LEVEL,
+    show_default=True,
+    help="The handoff's level.",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Tokens for the whole context: frame, payload and resume request; below "
+    "the frame's own (about 200) the context is the note saying so. "
+    "[default: the level's budget]",
+)
 @hook_snapshot_option
-def hook_session_start(state: Path | None, level: str, budget: int | None,
-                       snapshot: Path) -> None:
+def hook_session_start(state: Path | None, level: str, budget: int | None, snapshot: Path) -> None:
     """SessionStart: read the hook input (JSON) on stdin, print the hook output whose
     additionalContext is the handoff for the model, and the exact more call for each
     section the budget cut. The project is $CLAUDE_PROJECT_DIR, else the input's cwd.
@@ -527,28 +806,39 @@ def hook_pre_compact(state: Path | None, snapshot: Path) -> None:
     changed. Fails open: a failure is a one-line note on stderr, and exit 0."""
     from . import hooks
 
-    problem = hooks.pre_compact(sys.stdin.read(),
-                                hooks.HookOptions(state=state, snapshot=snapshot))
+    problem = hooks.pre_compact(sys.stdin.read(), hooks.HookOptions(state=state, snapshot=snapshot))
     if problem is not None:
         click.echo(problem, err=True)
 
 
 @cli.command(name="check-reply")
-@click.option("--payload", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The payload the reply answers.")
+@click.option(
+    "--payload",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The payload the reply answers.",
+)
 @click.argument("reply", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.option("--github-summary", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Append the verdict to this file (GitHub Actions' $GITHUB_STEP_SUMMARY).")
-def check_reply_command(payload: Path, reply: Path, as_json: bool,
-                        github_summary: Path | None) -> None:
+@click.option(
+    "--github-summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Append the verdict to this file (GitHub Actions' $GITHUB_STEP_SUMMARY).",
+)
+def check_reply_command(
+    payload: Path, reply: Path, as_json: bool, github_summary: Path | None
+) -> None:
     """Check a session's CONFIRMED - ... reply (a file, or - for stdin) against the
     payload: which of phase, active task and blockers it names, misses or contradicts.
     Exit 0 consistent, 1 with one line a problem, 2 bad input."""
     from . import check_reply
 
-    check_destinations({"--github-summary": github_summary},
-                                appended={"--github-summary"}, inputs={"the payload": payload})
+    check_destinations(
+        {"--github-summary": github_summary},
+        appended={"--github-summary"},
+        inputs={"the payload": payload},
+    )
     stdin = sys.stdin.buffer.read() if str(reply) == "-" else None
     verdict = check_reply.check_reply_files(payload, reply, stdin)
     if as_json:
@@ -561,6 +851,7 @@ def check_reply_command(payload: Path, reply: Path, as_json: bool,
             summary.write(check_reply.verdict_markdown(verdict))
     if not verdict.consistent:
         sys.exit(ExitCode.HANDOFF_FAILED)
+
 
 def main() -> None:
     cli(prog_name="context-handoff")

@@ -89,7 +89,7 @@ class _Graph:
             index[node] = len(path)
             path.append(node)
             node = parents[node]
-        cycle = path[index[node]:]
+        cycle = path[index[node] :]
         cycle.reverse()
         return [*cycle, cycle[0]]
 
@@ -120,16 +120,21 @@ def derive_facts(state: State, now: datetime) -> Facts:
     active_set = set(active)
     age_hours, age_source = _age(state, now)
     if age_hours is not None and age_hours < -FUTURE_ALLOWANCE_HOURS:
-        warnings.append(f"the state is dated {-age_hours:g} h in the future ({age_source}); "
-                        "a clock is wrong: its age is unknown")
+        warnings.append(
+            f"the state is dated {-age_hours:g} h in the future ({age_source}); "
+            "a clock is wrong: its age is unknown"
+        )
     return Facts(
         state=state,
         counts=counts,
         active=active,
         # an active task is not also next, unless the input format names its own next
         # (Task Master's `next` continues an in-progress subtask first)
-        ready=tuple(t for t in _ready(tasks, heights, phase_index, state.next_order)
-                    if t not in active_set or state.next_order is not None),
+        ready=tuple(
+            t
+            for t in _ready(tasks, heights, phase_index, state.next_order)
+            if t not in active_set or state.next_order is not None
+        ),
         blocked=blocked,
         blocks_count=blocks_count,
         critical_path=_critical_path(order, graph, heights),
@@ -150,8 +155,11 @@ def _active(state: State) -> tuple[str, ...]:
     """The tasks the orchestrator declared active (what it was doing when it handed off),
     then those whose own status is running; a disagreement is a warning elsewhere. A
     declared task that has since finished or failed is no longer being worked on."""
-    declared = [tid for tid in state.context_active if tid in state.tasks
-                and state.tasks[tid].status not in FINISHED | {"failed"}]
+    declared = [
+        tid
+        for tid in state.context_active
+        if tid in state.tasks and state.tasks[tid].status not in FINISHED | {"failed"}
+    ]
     running = [t.id for t in state.tasks.values() if t.status == "running"]
     return tuple(dict.fromkeys([*declared, *running]))
 
@@ -179,7 +187,9 @@ def _critical_path(order: list[str], graph: _Graph, heights: dict[str, int]) -> 
 
 
 def _ready(
-    tasks: dict[str, Task], heights: dict[str, int], phase_index: dict[str, int],
+    tasks: dict[str, Task],
+    heights: dict[str, int],
+    phase_index: dict[str, int],
     own_order: tuple[str, ...] | None = None,
 ) -> tuple[str, ...]:
     """Pending tasks with every dependency done, longest remaining chain first; or the
@@ -188,14 +198,15 @@ def _ready(
         return own_order
     position = {tid: i for i, tid in enumerate(tasks)}
     ready = [
-        t.id for t in tasks.values()
+        t.id
+        for t in tasks.values()
         if t.status == "pending"
         and all(dep in tasks and tasks[dep].status in SATISFIED for dep in t.dependencies)
     ]
     last_phase = len(phase_index) + 1
-    ready.sort(key=lambda tid: (
-        -heights.get(tid, 0), phase_index.get(tid, last_phase), position[tid]
-    ))
+    ready.sort(
+        key=lambda tid: (-heights.get(tid, 0), phase_index.get(tid, last_phase), position[tid])
+    )
     return tuple(ready)
 
 
@@ -236,10 +247,9 @@ def _phase_progress(state: State) -> Iterable[PhaseProgress]:
         yield PhaseProgress(phase.id, phase.name, done, len(members), status, dropped)
 
 
-def _newest_first(
-    items: Sequence[_Dated], times: Sequence[datetime | None]
-) -> tuple[_Dated, ...]:
+def _newest_first(items: Sequence[_Dated], times: Sequence[datetime | None]) -> tuple[_Dated, ...]:
     """Newest first; undated ones last, later in the file before earlier."""
+
     def rank(i: int) -> tuple[bool, float, int]:
         stamp = times[i]
         return (stamp is None, -stamp.timestamp() if stamp else 0.0, -i)
@@ -262,9 +272,7 @@ def _context_warnings(state: State) -> list[str]:
             if task is None:
                 warnings.append(f"context.{key} lists unknown task {tid!r}")
             elif task.status not in statuses:
-                warnings.append(
-                    f"context.{key} lists {tid!r} but its status is {task.status}"
-                )
+                warnings.append(f"context.{key} lists {tid!r} but its status is {task.status}")
     phase_ids = {p.id for p in state.phases}
     if state.current_phase and phase_ids and state.current_phase not in phase_ids:
         warnings.append(f"context.current_phase {state.current_phase!r} is not in dag.phases")
@@ -280,8 +288,12 @@ def _environment_warnings(state: State) -> list[str]:
     if missing:
         warnings.append("required files missing: " + ", ".join(missing))
     disk = state.disk
-    if (disk and disk.total_bytes and disk.used_bytes is not None
-            and disk.used_bytes >= DISK_WARN_FRACTION * disk.total_bytes):
+    if (
+        disk
+        and disk.total_bytes
+        and disk.used_bytes is not None
+        and disk.used_bytes >= DISK_WARN_FRACTION * disk.total_bytes
+    ):
         warnings.append(f"disk {100 * disk.used_bytes / disk.total_bytes:.0f}% full")
     return warnings
 

@@ -13,8 +13,7 @@ def short_digest(data: str | bytes, length: int = 12) -> str:
     return hashlib.sha256(raw).hexdigest()[:length]
 
 
-def handoff_id(state_digest: str, level: str, budget: int, encoding: str,
-               now: datetime) -> str:
+def handoff_id(state_digest: str, level: str, budget: int, encoding: str, now: datetime) -> str:
     """Unique per state content, settings and microsecond: two runs a second differ."""
     seed = f"{state_digest}|{level}|{budget}|{encoding}|{now.isoformat()}"
     return f"{now.year:04d}{now:%m%dT%H%M%S%fZ}-{short_digest(seed, 8)}"  # year 1: 0001

@@ -34,8 +34,13 @@ class HandoffError(Exception):
 
     exit_code: ExitCode = ExitCode.HANDOFF_FAILED
 
-    def __init__(self, message: str, problems: tuple[Problem, ...] | list[Problem] = (),
-                 *, headline: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: tuple[Problem, ...] | list[Problem] = (),
+        *,
+        headline: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = tuple(problems)

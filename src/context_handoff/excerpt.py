@@ -65,8 +65,10 @@ def describe_document(document: Any) -> str:
         return f"a JSON {describe_value(document)}"
     if isinstance(document, dict):
         if "tasks" in document:
-            return (f"a JSON object whose 'tasks' is {_article(document['tasks'])}"
-                    " (an orchestrator state keys tasks by id; Task Master lists them)")
+            return (
+                f"a JSON object whose 'tasks' is {_article(document['tasks'])}"
+                " (an orchestrator state keys tasks by id; Task Master lists them)"
+            )
         if not document:
             return "an empty JSON object"
         return f"a JSON {describe_value(document)} and no 'tasks'"

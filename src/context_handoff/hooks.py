@@ -56,13 +56,13 @@ class HookOptions(NamedTuple):
 
 def hook_output(event: str, context: str) -> str:
     """The JSON Claude Code reads from a hook's stdout."""
-    return json.dumps({"hookSpecificOutput": {"hookEventName": event,
-                                              "additionalContext": context}},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"hookSpecificOutput": {"hookEventName": event, "additionalContext": context}},
+        ensure_ascii=False,
+    )
 
 
-def session_start(stdin: str, options: HookOptions,
-                  environ: Mapping[str, str] = os.environ) -> str:
+def session_start(stdin: str, options: HookOptions, environ: Mapping[str, str] = os.environ) -> str:
     """The SessionStart hook's output; never raises for a bad state or input."""
     try:
         session = _session(stdin, options, environ)
@@ -72,8 +72,9 @@ def session_start(stdin: str, options: HookOptions,
     return hook_output("SessionStart", context)
 
 
-def pre_compact(stdin: str, options: HookOptions,
-                environ: Mapping[str, str] = os.environ) -> str | None:
+def pre_compact(
+    stdin: str, options: HookOptions, environ: Mapping[str, str] = os.environ
+) -> str | None:
     """Write the snapshot for the next handoff; a one-line note instead when it fails."""
     try:
         session = _session(stdin, options, environ)
@@ -83,13 +84,16 @@ def pre_compact(stdin: str, options: HookOptions,
         target = session.options.root / session.confine(options.snapshot, "--snapshot")
         write_atomically(target, changes.snapshot_text(generated.snapshot))
     except HandoffError as exc:
-        return note(exc, "no snapshot this time; the handoff after this compaction will not "
-                         "say what changed.")
+        return note(
+            exc,
+            "no snapshot this time; the handoff after this compaction will not say what changed.",
+        )
     return None
 
 
-def note(error: HandoffError,
-         what: str = "no handoff this time; the session starts without one.") -> str:
+def note(
+    error: HandoffError, what: str = "no handoff this time; the session starts without one."
+) -> str:
     """A failure as one line of context; its message quoted, since it may quote the state."""
     return f"context-handoff: {what} The reason, quoted: {_quoted(error)}"
 
@@ -110,8 +114,11 @@ def render_for_model(payload_text: str, intro: str = INTRO, resume: str = RESUME
 
 def _session(stdin: str, options: HookOptions, environ: Mapping[str, str]) -> HandoffSession:
     root = _project_folder(stdin, environ)
-    return HandoffSession(SessionOptions(root=root, state=options.state, level=options.level,
-                                         encoding=options.encoding))
+    return HandoffSession(
+        SessionOptions(
+            root=root, state=options.state, level=options.level, encoding=options.encoding
+        )
+    )
 
 
 def _project_folder(stdin: str, environ: Mapping[str, str]) -> Path:
@@ -126,8 +133,11 @@ def _project_folder(stdin: str, environ: Mapping[str, str]) -> Path:
         raise InputError("the hook input on stdin is not a JSON object")
     cwd = data.get("cwd")
     project = environ.get("CLAUDE_PROJECT_DIR")
-    folder, what = (project, "$CLAUDE_PROJECT_DIR") if project else (
-        cwd if isinstance(cwd, str) and cwd else None, "the hook input's cwd")
+    folder, what = (
+        (project, "$CLAUDE_PROJECT_DIR")
+        if project
+        else (cwd if isinstance(cwd, str) and cwd else None, "the hook input's cwd")
+    )
     path = Path(folder) if folder else Path.cwd()
     if not path.is_dir():
         raise InputError(f"{what} {folder!r} is not a folder")
@@ -141,8 +151,11 @@ class _DoesNotFit(InputError):
 def _fitted_context(session: HandoffSession, options: HookOptions) -> str:
     """The whole context within the budget; without ``changes`` (and a line saying why)
     when the snapshot cannot be read, since the handoff matters more than what changed."""
-    budget = options.budget or defaults.BUDGETS.get(options.level, 0) or \
-        defaults.BUDGETS[defaults.DEFAULT_LEVEL]
+    budget = (
+        options.budget
+        or defaults.BUDGETS.get(options.level, 0)
+        or defaults.BUDGETS[defaults.DEFAULT_LEVEL]
+    )
     snapshot = session.options.root / session.confine(options.snapshot, "--snapshot")
     since = str(options.snapshot) if snapshot.exists() else None
     try:
@@ -152,13 +165,14 @@ def _fitted_context(session: HandoffSession, options: HookOptions) -> str:
     except HandoffError as exc:
         if since is None:
             raise
-        unread = (f"context-handoff: the snapshot {since} could not be read, so this handoff "
-                  f"does not say what changed. The reason, quoted: {_quoted(exc)}")
+        unread = (
+            f"context-handoff: the snapshot {since} could not be read, so this handoff "
+            f"does not say what changed. The reason, quoted: {_quoted(exc)}"
+        )
     return _fit(session, options.level, budget, None, f"{INTRO}\n{unread}")
 
 
-def _fit(session: HandoffSession, level: str, budget: int, since: str | None,
-         intro: str) -> str:
+def _fit(session: HandoffSession, level: str, budget: int, since: str | None, intro: str) -> str:
     """The payload packed to what the frame leaves of ``budget``: with the more call of
     each cut section, else (a tight budget) with the one sentence that says how."""
     try:
@@ -167,8 +181,15 @@ def _fit(session: HandoffSession, level: str, budget: int, since: str | None,
         return _fit_with(session, level, budget, since, intro, per_section=False)
 
 
-def _fit_with(session: HandoffSession, level: str, budget: int, since: str | None,
-              intro: str, *, per_section: bool) -> str:
+def _fit_with(
+    session: HandoffSession,
+    level: str,
+    budget: int,
+    since: str | None,
+    intro: str,
+    *,
+    per_section: bool,
+) -> str:
     counter = session.counter
     frame = counter.count(render_for_model("", intro)) + 1
     room = budget - frame
@@ -179,31 +200,39 @@ def _fit_with(session: HandoffSession, level: str, budget: int, since: str | Non
             payload = session.handoff(level, room, since).payload
         except HandoffFailed:  # the room left is below the smallest payload
             break
-        context = render_for_model(payload.text, intro,
-                                   RESUME + more_calls(payload, level, since, per_section))
+        context = render_for_model(
+            payload.text, intro, RESUME + more_calls(payload, level, since, per_section)
+        )
         excess = counter.count(context) - budget
         if excess <= 0:
             return context
         room -= excess + attempt  # the more calls grow as the room shrinks: step past them
-    raise _DoesNotFit(f"the handoff and its frame do not fit --budget {budget} (the frame "
-                      f"alone is {frame} tokens); raise it")
+    raise _DoesNotFit(
+        f"the handoff and its frame do not fit --budget {budget} (the frame "
+        f"alone is {frame} tokens); raise it"
+    )
 
 
-def more_calls(payload: Payload, level: str, since: str | None,
-               per_section: bool = True) -> str:
+def more_calls(payload: Payload, level: str, since: str | None, per_section: bool = True) -> str:
     """The exact ``more`` calls that page what ``payload`` cut: the offset is the number
     of items it holds in the section, the level, budget and since those it was made with
     (``per_section`` False: the rule, not the numbers, in fewer tokens)."""
     if not payload.omitted:
         return ""
     if not per_section:
-        return (" The server's `more` tool pages what `omitted` counts: pass the section, "
-                "offset = the number of items this payload holds in it, and its meta's level "
-                "and budget" + (f", since {json.dumps(since, ensure_ascii=False)}." if since
-                                else "."))
-    held = ", ".join(f"section {section} offset {len(payload_items(payload.data, section))}"
-                     for section in payload.omitted)
+        return (
+            " The server's `more` tool pages what `omitted` counts: pass the section, "
+            "offset = the number of items this payload holds in it, and its meta's level "
+            "and budget" + (f", since {json.dumps(since, ensure_ascii=False)}." if since else ".")
+        )
+    held = ", ".join(
+        f"section {section} offset {len(payload_items(payload.data, section))}"
+        for section in payload.omitted
+    )
     settings = f'level "{level}", budget {payload.budget}' + (
-        f", since {json.dumps(since, ensure_ascii=False)}" if since else "")
-    return (" The data's `omitted` counts what the budget left out; the server's `more` tool "
-            f"pages it from where this payload stops: call it with {settings}, and {held}.")
+        f", since {json.dumps(since, ensure_ascii=False)}" if since else ""
+    )
+    return (
+        " The data's `omitted` counts what the budget left out; the server's `more` tool "
+        f"pages it from where this payload stops: call it with {settings}, and {held}."
+    )

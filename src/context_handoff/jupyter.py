@@ -21,11 +21,14 @@ from .errors import HandoffError
 @magics_class
 class HandoffMagics(Magics):
     @magic_arguments()
-    @argument("level", nargs="?", default=defaults.DEFAULT_LEVEL,
-              help=", ".join(defaults.LEVEL_CHOICES))
-    @argument("--state", default=None,
-              help="the state file or folder (default: the one task file of a known "
-                   "format here)")
+    @argument(
+        "level", nargs="?", default=defaults.DEFAULT_LEVEL, help=", ".join(defaults.LEVEL_CHOICES)
+    )
+    @argument(
+        "--state",
+        default=None,
+        help="the state file or folder (default: the one task file of a known format here)",
+    )
     @argument("--format", default=defaults.AUTO, help=", ".join(formats.builtin_format_names()))
     @argument("--tag", default=None, help="Task Master: the tag to read")
     @argument("--output", default=defaults.PAYLOAD_FILE, help="where to save the payload")
@@ -36,17 +39,19 @@ class HandoffMagics(Magics):
         args = parse_argstring(self.handoff, line)
         try:
             state = Path(args.state) if args.state else formats.discover_state()
-            options = pipeline.GenerateOptions(state=state, level=args.level,
-                                               budget=args.budget, format=args.format,
-                                               tag=args.tag)
+            options = pipeline.GenerateOptions(
+                state=state, level=args.level, budget=args.budget, format=args.format, tag=args.tag
+            )
             generated = pipeline.generate(options)
             pipeline.write_payload(generated, Path(args.output))
             report = render.render_report(pipeline.report_input_of(generated.payload))
         except HandoffError as exc:  # one clear message in the notebook, no traceback
             raise UsageError("\n".join(exc.lines())) from None
         payload = generated.payload
-        print(f"✓ Context generated ({payload.tokens} of {payload.budget} tokens, "
-              f"{payload.level.value}) -> {args.output}")
+        print(
+            f"✓ Context generated ({payload.tokens} of {payload.budget} tokens, "
+            f"{payload.level.value}) -> {args.output}"
+        )
         display(Markdown(report.text))
         return payload.data
 

@@ -35,8 +35,7 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 # A folder input (Backlog.md's backlog/, Conductor's conductor/, a spec folder): the files
 # read from it, how deep, and how many bytes in all (as much as one JSON body may have).
-FOLDER_SUFFIXES = frozenset({*MARKDOWN_SUFFIXES, *JSONL_SUFFIXES, *YAML_SUFFIXES, ".json",
-                             ".txt"})
+FOLDER_SUFFIXES = frozenset({*MARKDOWN_SUFFIXES, *JSONL_SUFFIXES, *YAML_SUFFIXES, ".json", ".txt"})
 FOLDER_DEPTH = 4
 FOLDER_FILES = 100_000
 # Nodes that aliases may add to a YAML document beyond its own: generous for anchors
@@ -44,8 +43,9 @@ FOLDER_FILES = 100_000
 ALIAS_EXPANSION_LIMIT = 1_000_000
 _ANCHOR = re.compile(r"&[^\s]")
 _SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F]")
-_TOO_LONG = ("a number of more than 4,300 digits (Python's limit for reading one); "
-             "write it as a string")
+_TOO_LONG = (
+    "a number of more than 4,300 digits (Python's limit for reading one); write it as a string"
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -66,8 +66,9 @@ class FolderDocument(NamedTuple):
         """One of its files, parsed as its suffix says (Markdown, JSON, JSONL, YAML)."""
         if relative not in self.parsed:
             name = str(self.root / relative)
-            self.parsed[relative] = parse_text(self.files[relative], name,
-                                               Path(relative).suffix.lower())
+            self.parsed[relative] = parse_text(
+                self.files[relative], name, Path(relative).suffix.lower()
+            )
         return self.parsed[relative]
 
     def front_matter(self, relative: str) -> Any:
@@ -75,8 +76,9 @@ class FolderDocument(NamedTuple):
         key = f"{relative}\0front matter"
         if key not in self.parsed:
             front, _, _ = split_front_matter(self.files[relative])
-            self.parsed[key] = None if front is None else parse_front_matter(
-                front, f"{self.root}/{relative}")
+            self.parsed[key] = (
+                None if front is None else parse_front_matter(front, f"{self.root}/{relative}")
+            )
         return self.parsed[key]
 
 
@@ -132,8 +134,12 @@ def inline_source(document: Any) -> Source:
     return Source("<inline state>", short_digest(text), None)
 
 
-_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def check_regular_file(path: Path) -> None:
@@ -200,8 +206,10 @@ def parse_jsonl(text: str, name: str) -> list[Any]:
         if not line.strip():
             continue
         if len(line) > MAX_LINE_CHARS:
-            raise InputError(f"{name}:{number}: a line of {len(line):,} characters, over the "
-                             f"limit of {MAX_LINE_CHARS:,}")
+            raise InputError(
+                f"{name}:{number}: a line of {len(line):,} characters, over the "
+                f"limit of {MAX_LINE_CHARS:,}"
+            )
         try:
             values.append(_parse_json(line, name))
         except InputError as exc:
@@ -215,7 +223,7 @@ def parse_jsonl(text: str, name: str) -> list[Any]:
 
 def _at_line(message: str, name: str, number: int) -> str:
     """A JSON error of one line of a JSONL file, with the file's line number."""
-    rest = message[len(name):]
+    rest = message[len(name) :]
     if rest.startswith(":1:"):
         return f"{name}:{number}:{rest[3:]}"
     return f"{name}:{number}{rest}"
@@ -230,8 +238,10 @@ def load_folder(root: Path) -> Loaded:
     for relative, size, stamp in _folder_files(root):
         total += size
         if total > defaults.MAX_BODY_BYTES or len(files) >= FOLDER_FILES:
-            raise InputError(f"{root}: more than {defaults.MAX_BODY_BYTES:,} bytes or "
-                             f"{FOLDER_FILES:,} files of tasks; name one file with --state")
+            raise InputError(
+                f"{root}: more than {defaults.MAX_BODY_BYTES:,} bytes or "
+                f"{FOLDER_FILES:,} files of tasks; name one file with --state"
+            )
         name = os.path.join(root, relative)
         try:
             with open(name, "rb") as handle:
@@ -242,8 +252,10 @@ def load_folder(root: Path) -> Loaded:
         parts += (relative.encode(), b"\0", data, b"\0")
         newest = stamp if newest is None else max(newest, stamp)
     mtime = datetime.fromtimestamp(newest, tz=timezone.utc) if newest is not None else None
-    return Loaded(FolderDocument(root, files, {}),
-                  Source(name=str(root), digest=short_digest(b"".join(parts)), mtime=mtime))
+    return Loaded(
+        FolderDocument(root, files, {}),
+        Source(name=str(root), digest=short_digest(b"".join(parts)), mtime=mtime),
+    )
 
 
 def _folder_files(root: Path) -> list[tuple[str, int, float]]:
@@ -255,8 +267,9 @@ def _folder_files(root: Path) -> list[tuple[str, int, float]]:
         try:
             entries = list(os.scandir(os.path.join(root, prefix)))
         except OSError as exc:
-            raise InputError(f"{root / prefix}: cannot read the folder: "
-                             f"{exc.strerror or exc}") from None
+            raise InputError(
+                f"{root / prefix}: cannot read the folder: {exc.strerror or exc}"
+            ) from None
         for entry in entries:
             if entry.name.startswith(".") or entry.is_symlink():
                 continue
@@ -289,9 +302,7 @@ def _parse_json(text: str, name: str) -> Any:
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and exc.lineno > 1 and text.lstrip().startswith("{"):
             return parse_jsonl(text, name)  # one object a line: JSONL, whatever the suffix
-        raise InputError(
-            f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
-        ) from None
+        raise InputError(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except ValueError as exc:  # NaN / Infinity, which JSON does not allow; huge integers
         reason = _TOO_LONG if "integer string conversion" in str(exc) else exc
         raise InputError(f"{name}: invalid JSON: {reason}") from None
@@ -306,8 +317,9 @@ def _parse_yaml(text: str, name: str, *, strings: bool = False) -> Any:
     all that a front matter's fields need."""
     import yaml
 
-    loader = (getattr(yaml, "CBaseLoader", yaml.BaseLoader) if strings
-              else _string_times_loader())(text)
+    loader = (getattr(yaml, "CBaseLoader", yaml.BaseLoader) if strings else _string_times_loader())(
+        text
+    )
     try:
         node = loader.get_single_node()
         if node is None:
@@ -341,13 +353,17 @@ def _check_aliases(root: yaml.Node, name: str) -> None:
             open_nodes.discard(key)
             size[key] = 1 + sum(size[id(child)] for child in children)
             if size[key] > ALIAS_EXPANSION_LIMIT + len(size):
-                raise InputError(f"{name}: YAML aliases expand to more than "
-                                 f"{ALIAS_EXPANSION_LIMIT:,} nodes (an alias bomb?); "
-                                 "refused") from None
+                raise InputError(
+                    f"{name}: YAML aliases expand to more than "
+                    f"{ALIAS_EXPANSION_LIMIT:,} nodes (an alias bomb?); "
+                    "refused"
+                ) from None
         elif key in open_nodes:
             mark = node.start_mark
-            raise InputError(f"{name}:{mark.line + 1}:{mark.column + 1}: a YAML alias refers "
-                             "to a node that contains it (a recursive document); refused")
+            raise InputError(
+                f"{name}:{mark.line + 1}:{mark.column + 1}: a YAML alias refers "
+                "to a node that contains it (a recursive document); refused"
+            )
         elif key not in size:
             open_nodes.add(key)
             stack.append((node, True))
@@ -370,16 +386,20 @@ def _as_json_data(document: Any, name: str) -> Any:
         node = stack.pop()
         if isinstance(node, dict):
             if not all(type(key) is str for key in node):
-                items = [(_json_key(key, name, document, node), value)
-                         for key, value in node.items()]
+                items = [
+                    (_json_key(key, name, document, node), value) for key, value in node.items()
+                ]
                 node.clear()
                 node.update(items)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, float) and not math.isfinite(node):
-            raise _problem(name, _path_of(document, node),
-                           f"{node} is not a JSON value; write a number or null")
+            raise _problem(
+                name,
+                _path_of(document, node),
+                f"{node} is not a JSON value; write a number or null",
+            )
     return document
 
 
@@ -404,8 +424,9 @@ def _json_key(key: Any, name: str, document: Any, mapping: dict[Any, Any]) -> st
         raise _problem(name, _path_of(document, mapping), f"the key {key} is not a JSON value")
     if key is None or isinstance(key, (bool, int, float)):
         return json.dumps(key)
-    raise _problem(name, _path_of(document, mapping),
-                   f"a {type(key).__name__} as a key; keys are strings")
+    raise _problem(
+        name, _path_of(document, mapping), f"a {type(key).__name__} as a key; keys are strings"
+    )
 
 
 def _replace_surrogates(document: Any) -> Any:

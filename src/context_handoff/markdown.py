@@ -81,8 +81,8 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     if end is None:
         return None, text, 1
     after = text.find("\n", end.end())
-    body = "" if after < 0 else text[after + 1:]
-    return text[first_end + 1:end.start()], body, text.count("\n", 0, end.end()) + 2
+    body = "" if after < 0 else text[after + 1 :]
+    return text[first_end + 1 : end.start()], body, text.count("\n", 0, end.end()) + 2
 
 
 def parse_markdown(text: str, name: str) -> MarkdownDocument:
@@ -107,8 +107,9 @@ def parse_markdown(text: str, name: str) -> MarkdownDocument:
         elif kind == "list_item_open":
             if len(open_items) >= MAX_DEPTH:
                 line = (token.map or [0])[0] + 1 + offset
-                raise InputError(f"{name}:{line}: lists nested more than {MAX_DEPTH} "
-                                 "levels deep; refused")
+                raise InputError(
+                    f"{name}:{line}: lists nested more than {MAX_DEPTH} levels deep; refused"
+                )
             items.append(_item(tokens, index, len(open_items), path, open_items, offset))
             open_items.append(len(items) - 1)
         elif kind == "list_item_close":
@@ -116,18 +117,30 @@ def parse_markdown(text: str, name: str) -> MarkdownDocument:
     return MarkdownDocument(body, front, tuple(items), tuple(headings), body_line)
 
 
-def _item(tokens: list[Any], index: int, depth: int, path: list[tuple[int, str]],
-          open_items: list[int], offset: int) -> Item:
+def _item(
+    tokens: list[Any],
+    index: int,
+    depth: int,
+    path: list[tuple[int, str]],
+    open_items: list[int],
+    offset: int,
+) -> Item:
     token = tokens[index]
     first = tokens[index + 2] if index + 2 < len(tokens) else None
     content = first.content if first is not None and first.type == "inline" else ""
     line = (token.map or [0])[0] + 1 + offset
     box = _BOX.match(content)
     mark = box.group(1) if box else None
-    text = content[box.end():] if box else content
-    return Item(line, depth, mark, box is not None and box.group(2) == "*",
-                " ".join(text.split()), tuple(h for _, h in path),
-                open_items[-1] if open_items else None)
+    text = content[box.end() :] if box else content
+    return Item(
+        line,
+        depth,
+        mark,
+        box is not None and box.group(2) == "*",
+        " ".join(text.split()),
+        tuple(h for _, h in path),
+        open_items[-1] if open_items else None,
+    )
 
 
 def _check_lines(text: str, name: str) -> None:
@@ -135,5 +148,7 @@ def _check_lines(text: str, name: str) -> None:
         return
     for number, line in enumerate(text.split("\n"), 1):
         if len(line) > MAX_LINE_CHARS:
-            raise InputError(f"{name}:{number}: a line of {len(line):,} characters, over the "
-                             f"limit of {MAX_LINE_CHARS:,}; is this a task file?")
+            raise InputError(
+                f"{name}:{number}: a line of {len(line):,} characters, over the "
+                f"limit of {MAX_LINE_CHARS:,}; is this a task file?"
+            )

@@ -46,8 +46,9 @@ def build_server(options: SessionOptions) -> MCPServer:
 
 def _add_tools(app: MCPServer, session: HandoffSession) -> None:
     @app.tool(structured_output=False)
-    def handoff(level: str | None = None, budget: int | None = None,
-                since: str | None = None) -> str:
+    def handoff(
+        level: str | None = None, budget: int | None = None, since: str | None = None
+    ) -> str:
         """The handoff payload (JSON), exactly as `context-handoff generate` writes it.
         level: minimal, standard, full or auto; budget: tokens; since: an earlier
         snapshot or state file in the project folder (the payload then says what changed).
@@ -57,9 +58,14 @@ def _add_tools(app: MCPServer, session: HandoffSession) -> None:
         return _answer(lambda: session.handoff(level, budget, since).payload.text)
 
     @app.tool(structured_output=False)
-    def more(section: str, offset: int | None = None, limit: int | None = None,
-             level: str | None = None, budget: int | None = None,
-             since: str | None = None) -> str:
+    def more(
+        section: str,
+        offset: int | None = None,
+        limit: int | None = None,
+        level: str | None = None,
+        budget: int | None = None,
+        since: str | None = None,
+    ) -> str:
         """Items of a payload section past what the payload holds, a page at a time:
         {"section", "offset", "items", "remaining"}. section: a key of the payload's
         `omitted` (e.g. execution_state.failed_tasks); offset counts from the section's
@@ -68,8 +74,13 @@ def _add_tools(app: MCPServer, session: HandoffSession) -> None:
         the one you hold); limit: most items a page. Items come in the payload's order; a
         map's entries one per item, as {key: value}. level, budget, since: those of the
         handoff being paged (its meta says its level and budget)."""
-        return _answer(lambda: _json(session.more(
-            section, offset, limit, level=level, budget=budget, since=since).as_json()))
+        return _answer(
+            lambda: _json(
+                session.more(
+                    section, offset, limit, level=level, budget=budget, since=since
+                ).as_json()
+            )
+        )
 
     @app.tool(structured_output=False)
     def task(id: str) -> str:
@@ -89,13 +100,19 @@ def _add_tools(app: MCPServer, session: HandoffSession) -> None:
 def _add_resources(app: MCPServer, session: HandoffSession) -> None:
     level = defaults.DEFAULT_LEVEL
 
-    @app.resource("handoff://payload", mime_type="application/json",
-                  description=f"The {level} handoff payload (JSON), read fresh.")
+    @app.resource(
+        "handoff://payload",
+        mime_type="application/json",
+        description=f"The {level} handoff payload (JSON), read fresh.",
+    )
     def payload() -> str:
         return _resource(session.payload_text)
 
-    @app.resource("handoff://report", mime_type="text/markdown",
-                  description=f"The Markdown report of the {level} handoff.")
+    @app.resource(
+        "handoff://report",
+        mime_type="text/markdown",
+        description=f"The Markdown report of the {level} handoff.",
+    )
     def report() -> str:
         return _resource(session.report)
 

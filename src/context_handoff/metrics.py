@@ -30,13 +30,23 @@ class HandoffMetrics:
                 "metrics need prometheus-client: pip install 'context-handoff[metrics]'"
             ) from None
         self.registry = CollectorRegistry()
-        self.generated = Counter("handoff_generated", "Total handoffs generated", ["level"],
-                                 registry=self.registry)
-        self.tokens = Histogram("handoff_tokens", "Token count distribution", ["level"],
-                                buckets=TOKEN_BUCKETS, registry=self.registry)
+        self.generated = Counter(
+            "handoff_generated", "Total handoffs generated", ["level"], registry=self.registry
+        )
+        self.tokens = Histogram(
+            "handoff_tokens",
+            "Token count distribution",
+            ["level"],
+            buckets=TOKEN_BUCKETS,
+            registry=self.registry,
+        )
         self.errors = Counter("handoff_errors", "Total handoff errors", registry=self.registry)
-        self.duration = Histogram("handoff_generation_seconds", "Time to generate a handoff",
-                                  ["level"], registry=self.registry)
+        self.duration = Histogram(
+            "handoff_generation_seconds",
+            "Time to generate a handoff",
+            ["level"],
+            registry=self.registry,
+        )
 
     def observe(self, payload: Payload, seconds: float) -> None:
         level = payload.level.value
@@ -54,8 +64,7 @@ class HandoffMetrics:
         try:
             write_to_textfile(str(path), self.registry)
         except OSError as exc:
-            raise InputError(f"{path}: cannot write the metrics: {exc.strerror or exc}"
-                             ) from None
+            raise InputError(f"{path}: cannot write the metrics: {exc.strerror or exc}") from None
 
 
 @contextmanager

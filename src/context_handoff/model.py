@@ -25,11 +25,20 @@ DEFAULT_BUDGETS = {CompressionLevel(level): budget for level, budget in defaults
 
 # Canonical statuses, and the spellings real orchestrators write for them.
 STATUS_SYNONYMS: dict[str, str] = {
-    "success": "done", "completed": "done", "done": "done",
-    "failed": "failed", "error": "failed",
-    "running": "running", "in_progress": "running", "active": "running",
-    "pending": "pending", "todo": "pending", "queued": "pending",
-    "skipped": "skipped", "cancelled": "cancelled", "blocked": "blocked",
+    "success": "done",
+    "completed": "done",
+    "done": "done",
+    "failed": "failed",
+    "error": "failed",
+    "running": "running",
+    "in_progress": "running",
+    "active": "running",
+    "pending": "pending",
+    "todo": "pending",
+    "queued": "pending",
+    "skipped": "skipped",
+    "cancelled": "cancelled",
+    "blocked": "blocked",
 }
 FINISHED = frozenset({"done", "skipped", "cancelled"})
 

@@ -30,8 +30,12 @@ class Page(NamedTuple):
     remaining: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"section": self.section, "offset": self.offset, "items": self.items,
-                "remaining": self.remaining}
+        return {
+            "section": self.section,
+            "offset": self.offset,
+            "items": self.items,
+            "remaining": self.remaining,
+        }
 
 
 def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
@@ -52,14 +56,21 @@ def payload_items(data: dict[str, Any], path: str) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-def page_section(items_by_section: dict[str, list[Any]], section: str, offset: int,
-                 limit: int | None, max_tokens: int, counter: TokenCounter) -> Page:
+def page_section(
+    items_by_section: dict[str, list[Any]],
+    section: str,
+    offset: int,
+    limit: int | None,
+    max_tokens: int,
+    counter: TokenCounter,
+) -> Page:
     """Items of ``section`` from ``offset``: at most ``limit`` of them, and as many as fit
     ``max_tokens`` tokens in the page's own JSON text."""
     if section not in items_by_section:
         known = ", ".join(sorted(items_by_section)) or "none"
-        raise InputError(f"section {section!r} is not one this payload can page "
-                         f"(sections: {known})")
+        raise InputError(
+            f"section {section!r} is not one this payload can page (sections: {known})"
+        )
     if offset < 0:
         raise InputError(f"offset must be 0 or more, not {offset}")
     if limit is not None and limit < 1:
@@ -74,8 +85,12 @@ def page_section(items_by_section: dict[str, list[Any]], section: str, offset: i
             break
         chosen.append(item)
         room -= cost
-    return _fit(Page(section, offset, chosen, max(0, len(whole) - offset - len(chosen))), whole,
-                max_tokens, counter)
+    return _fit(
+        Page(section, offset, chosen, max(0, len(whole) - offset - len(chosen))),
+        whole,
+        max_tokens,
+        counter,
+    )
 
 
 def _fit(page: Page, whole: list[Any], max_tokens: int, counter: TokenCounter) -> Page:
@@ -85,8 +100,10 @@ def _fit(page: Page, whole: list[Any], max_tokens: int, counter: TokenCounter) -
         if tokens <= max_tokens:
             if page.items or page.offset >= len(whole):
                 return page
-            raise InputError(f"item {page.offset} of {page.section} alone is over the page "
-                             f"limit of {max_tokens} tokens; raise the page limit")
+            raise InputError(
+                f"item {page.offset} of {page.section} alone is over the page "
+                f"limit of {max_tokens} tokens; raise the page limit"
+            )
         page = page._replace(items=page.items[:-1], remaining=page.remaining + 1)
 
 

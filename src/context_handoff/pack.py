@@ -73,8 +73,9 @@ def section_tokens(data: Mapping[str, Any], counter: TokenCounter) -> dict[str, 
 
 def pack_sections(layout: Layout, header: Header, counter: TokenCounter) -> Payload:
     """The payload holding as much of ``layout`` as ``header.budget`` tokens allow."""
-    packer = _Packer(layout.skeleton, [s for s in layout.sections if s.candidates],
-                     counter, header.budget)
+    packer = _Packer(
+        layout.skeleton, [s for s in layout.sections if s.candidates], counter, header.budget
+    )
     text, tokens = packer.run(header.level)
     data = packer.assemble()
     return Payload(
@@ -91,8 +92,11 @@ def pack_sections(layout: Layout, header: Header, counter: TokenCounter) -> Payl
 
 class _Packer:
     def __init__(
-        self, skeleton: dict[str, Any], sections: list[Section],
-        counter: TokenCounter, budget: int,
+        self,
+        skeleton: dict[str, Any],
+        sections: list[Section],
+        counter: TokenCounter,
+        budget: int,
     ) -> None:
         self.skeleton = skeleton
         self.sections = sections
@@ -111,12 +115,16 @@ class _Packer:
         if tokens > self.budget:
             # the handoff id and the times tokenize a little differently each run: the
             # advice leaves room for that, so following it works the next time too
-            advice = (f"raise --budget to at least {tokens + _STAMP_MARGIN} ({_STAMP_MARGIN} more "
-                      "than this run needed, for the next run's id and times)")
+            advice = (
+                f"raise --budget to at least {tokens + _STAMP_MARGIN} ({_STAMP_MARGIN} more "
+                "than this run needed, for the next run's id and times)"
+            )
             if level is not CompressionLevel.MINIMAL:
                 advice += " or choose a smaller level"
-            raise HandoffFailed(f"even the smallest {level.value} payload needs {tokens} "
-                                f"tokens, over the budget of {self.budget}; {advice}")
+            raise HandoffFailed(
+                f"even the smallest {level.value} payload needs {tokens} "
+                f"tokens, over the budget of {self.budget}; {advice}"
+            )
         for _ in range(_MAX_PASSES):
             if not self._fill(self.budget - tokens):
                 break
@@ -144,8 +152,11 @@ class _Packer:
         heads = {s.path: min(s.head, s.caps.get(s.tier, s.head)) for s in self.sections}
         for index in range(max(heads.values(), default=0)):
             for section in self.sections:
-                if (section.path in self.closed or index >= heads[section.path]
-                        or len(self.costs[section.path]) != index):
+                if (
+                    section.path in self.closed
+                    or index >= heads[section.path]
+                    or len(self.costs[section.path]) != index
+                ):
                     continue
                 cost = self._next_cost(section)
                 if cost is None or cost > room:
@@ -234,5 +245,3 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
     for key in parents:
         data = data[key]
     data[last] = value
-
-

@@ -55,15 +55,29 @@ def read_payload(path: Path, encoding: str | None = None) -> PayloadFile:
     if level in defaults.LEVELS:
         problems = tuple(validate.find_problems(data, level, name))
     else:
-        problems = (Problem(name, "$.meta.level", f"{level!r} is not one of "
-                            f"{', '.join(repr(lvl) for lvl in defaults.LEVELS)}; is this a "
-                            "context-handoff payload?"),)
-    return PayloadFile(name, data, level if level in defaults.LEVELS else None, encoding,
-                       _int_or_none(meta.get("budget")), tokens, problems)
+        problems = (
+            Problem(
+                name,
+                "$.meta.level",
+                f"{level!r} is not one of "
+                f"{', '.join(repr(lvl) for lvl in defaults.LEVELS)}; is this a "
+                "context-handoff payload?",
+            ),
+        )
+    return PayloadFile(
+        name,
+        data,
+        level if level in defaults.LEVELS else None,
+        encoding,
+        _int_or_none(meta.get("budget")),
+        tokens,
+        problems,
+    )
 
 
-def check_payload(path: Path, budget: int | None = None, encoding: str | None = None
-                  ) -> PayloadCheck:
+def check_payload(
+    path: Path, budget: int | None = None, encoding: str | None = None
+) -> PayloadCheck:
     """Validate a payload file against its level's schema and its token budget."""
     payload = read_payload(path, encoding)
     budget = budget if budget is not None else payload.budget
@@ -71,18 +85,26 @@ def check_payload(path: Path, budget: int | None = None, encoding: str | None = 
     if budget is None:
         problems.append(Problem(payload.name, "$.meta.budget", "no budget: pass --budget"))
     elif payload.tokens > budget:
-        problems.append(Problem(payload.name, "$", f"{payload.tokens} {payload.encoding} "
-                                f"tokens, over the budget of {budget}"))
-    return PayloadCheck(payload.name, payload.level, payload.tokens, budget, payload.encoding,
-                        tuple(problems))
+        problems.append(
+            Problem(
+                payload.name,
+                "$",
+                f"{payload.tokens} {payload.encoding} tokens, over the budget of {budget}",
+            )
+        )
+    return PayloadCheck(
+        payload.name, payload.level, payload.tokens, budget, payload.encoding, tuple(problems)
+    )
 
 
 def report_input_from_file(path: Path, encoding: str | None = None) -> render.ReportInput:
     """A payload file, as the report renderer sees it: data, exact tokens, section costs."""
     payload = read_payload(path, encoding)
     if payload.schema_problems:
-        raise InputError(f"{payload.name}: not a valid {payload.level or 'context-handoff'} "
-                         "payload", list(payload.schema_problems))
+        raise InputError(
+            f"{payload.name}: not a valid {payload.level or 'context-handoff'} payload",
+            list(payload.schema_problems),
+        )
     sections = pack.section_tokens(payload.data, build_counter(payload.encoding))
     return render.ReportInput(payload.data, payload.tokens, sections)
 

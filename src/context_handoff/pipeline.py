@@ -94,8 +94,13 @@ def resolve_level(level: str, budget: int | None) -> tuple[CompressionLevel, int
 
 
 def read_state(
-    path: Path, *, redact: bool = True, timer: _Timer | None = None,
-    format: str = AUTO, tag: str | None = None, root: Path | None = None,
+    path: Path,
+    *,
+    redact: bool = True,
+    timer: _Timer | None = None,
+    format: str = AUTO,
+    tag: str | None = None,
+    root: Path | None = None,
 ) -> State:
     """Load, validate, redact and normalize a state file into a State record.
 
@@ -108,13 +113,27 @@ def read_state(
             loaded = load.load_document(path)
     except HandoffError as exc:  # a parser may quote the text around the problem
         raise scrub_error(exc) if redact else exc from None
-    return state_from_document(loaded.document, loaded.source, redact=redact, timer=timer,
-                               format=format, tag=tag, path=path, root=root)
+    return state_from_document(
+        loaded.document,
+        loaded.source,
+        redact=redact,
+        timer=timer,
+        format=format,
+        tag=tag,
+        path=path,
+        root=root,
+    )
 
 
 def state_from_document(
-    document: Any, source: Source, *, redact: bool = True, timer: _Timer | None = None,
-    format: str = AUTO, tag: str | None = None, path: Path | None = None,
+    document: Any,
+    source: Source,
+    *,
+    redact: bool = True,
+    timer: _Timer | None = None,
+    format: str = AUTO,
+    tag: str | None = None,
+    path: Path | None = None,
     root: Path | None = None,
 ) -> State:
     """Validate, redact and normalize an already-parsed state document."""
@@ -151,8 +170,9 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def generate(options: GenerateOptions, document: Any = None, source: Source | None = None
-             ) -> Generated:
+def generate(
+    options: GenerateOptions, document: Any = None, source: Source | None = None
+) -> Generated:
     """Build the payload for ``options`` (from the file, or from ``document``)."""
     with _no_cyclic_gc():
         return _generate(options, document, source)
@@ -163,14 +183,25 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     level, budget = resolve_level(options.level, options.budget)
     now = resolve_now(options.now)
     if document is None:
-        state = read_state(options.state, redact=options.redact, timer=timer,
-                           format=options.format, tag=options.tag, root=options.root)
+        state = read_state(
+            options.state,
+            redact=options.redact,
+            timer=timer,
+            format=options.format,
+            tag=options.tag,
+            root=options.root,
+        )
         if options.root is None:  # under a root (the web API's), git reads nothing outside
             state = staleness.with_commit_time(state, options.state, options.committed_at)
     else:
-        state = state_from_document(document, source or load.inline_source(document),
-                                    redact=options.redact, timer=timer,
-                                    format=options.format, tag=options.tag)
+        state = state_from_document(
+            document,
+            source or load.inline_source(document),
+            redact=options.redact,
+            timer=timer,
+            format=options.format,
+            tag=options.tag,
+        )
     with timer.stage("derive"):
         facts = derive.derive_facts(state, now)
     staleness.check_age(facts, options.max_age)
@@ -188,16 +219,27 @@ def _generate(options: GenerateOptions, document: Any, source: Source | None) ->
     return Generated(payload, facts, timer.seconds, snapshot, notes)
 
 
-def _pack(facts: Facts, options: GenerateOptions, level: CompressionLevel, budget: int,
-          now: datetime, counter: TokenCounter) -> Payload:
+def _pack(
+    facts: Facts,
+    options: GenerateOptions,
+    level: CompressionLevel,
+    budget: int,
+    now: datetime,
+    counter: TokenCounter,
+) -> Payload:
     """The payload at ``level``; with ``--level auto``, at the richest level whose
     payload fits the budget (full, then standard, then minimal)."""
+
     def header(chosen: CompressionLevel) -> pack.Header:
         digest = facts.state.source.digest
         return pack.Header(
             handoff_id=handoff_id(digest, chosen.value, budget, options.encoding, now),
-            generated_at=utc_stamp(now), level=chosen, budget=budget,
-            encoding=options.encoding, state_digest=digest)
+            generated_at=utc_stamp(now),
+            level=chosen,
+            budget=budget,
+            encoding=options.encoding,
+            state_digest=digest,
+        )
 
     if options.level == AUTO:
         for richer in (CompressionLevel.FULL, CompressionLevel.STANDARD):
@@ -209,20 +251,33 @@ def _pack(facts: Facts, options: GenerateOptions, level: CompressionLevel, budge
     return layouts.pack_payload(facts, header(level), counter)
 
 
-def _compare(facts: Facts, options: GenerateOptions, now: datetime
-             ) -> tuple[Facts, Snapshot, tuple[str, ...]]:
+def _compare(
+    facts: Facts, options: GenerateOptions, now: datetime
+) -> tuple[Facts, Snapshot, tuple[str, ...]]:
     """This handoff's snapshot, and the facts with what changed since ``--since``."""
     snapshot = changes.take_snapshot(facts, utc_stamp(now))
     if options.since is None:
         return facts, snapshot, ()
     previous = read_snapshot(options.since, options, now)
     if previous is None:
-        return facts, snapshot, (f"no earlier handoff at {options.since}: nothing to compare "
-                                 "with this time (the next run will have one)",)
+        return (
+            facts,
+            snapshot,
+            (
+                f"no earlier handoff at {options.since}: nothing to compare "
+                "with this time (the next run will have one)",
+            ),
+        )
     other = changes.other_scope(previous, snapshot)
     if other is not None:
-        return facts, snapshot, (f"{options.since} is of another project or Task Master tag "
-                                 f"({other}): nothing compared this time",)
+        return (
+            facts,
+            snapshot,
+            (
+                f"{options.since} is of another project or Task Master tag "
+                f"({other}): nothing compared this time",
+            ),
+        )
     return facts._replace(changes=changes.changes_since(previous, facts, snapshot)), snapshot, ()
 
 
@@ -233,10 +288,15 @@ def read_snapshot(path: Path, options: GenerateOptions, now: datetime) -> Snapsh
         return None
     loaded = load.load_document(path)
     if changes.is_snapshot(loaded.document):
-        return changes.parse_snapshot(loaded.document, loaded.source.name,
-                                      redact=options.redact)
-    state = state_from_document(loaded.document, loaded.source, redact=options.redact,
-                                format=options.format, tag=options.tag, path=path)
+        return changes.parse_snapshot(loaded.document, loaded.source.name, redact=options.redact)
+    state = state_from_document(
+        loaded.document,
+        loaded.source,
+        redact=options.redact,
+        format=options.format,
+        tag=options.tag,
+        path=path,
+    )
     return changes.snapshot_of_state(derive.derive_facts(state, now))
 
 
@@ -249,9 +309,14 @@ def report_input_of(payload: Payload) -> render.ReportInput:
     return render.ReportInput(payload.data, payload.tokens, payload.section_tokens)
 
 
-def write_outputs(generated: Generated, output: Path, report_path: Path | None,
-                  template: str | None = None, max_chars: int | None = None,
-                  snapshot_path: Path | None = None) -> render.Report | None:
+def write_outputs(
+    generated: Generated,
+    output: Path,
+    report_path: Path | None,
+    template: str | None = None,
+    max_chars: int | None = None,
+    snapshot_path: Path | None = None,
+) -> render.Report | None:
     """Render the report first, then write payload, report and snapshot together: a
     template error leaves all of the last good files in place."""
     report = None

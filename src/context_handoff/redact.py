@@ -41,16 +41,20 @@ _END = r"(?![A-Za-z0-9])"
 # gitleaks' generic-api-key rule): a suffix after "_", "." or "-" is allowed
 # (SECRET_KEY, password.file), a plural or a longer word is not ("tokens: 1200",
 # "tokenizer: o200k_base", "passwordless").
-_KEYWORD = (r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[-_]?key|auth[-_]?key"
-            r"|access[-_]?key|private[-_]?key|priv[-_]?key|client[-_]?key|account[-_]?key"
-            r"|service[-_]?key|(?:db|database)[-_]?(?:key|pass)|key[-_]?pass|credentials?|creds"
-            r"|contrase(?:ñ|n)a"
-            # "pass" as the last word of a name: DB_PASS, SMTP_PASS, mail.pass
-            r"|(?<=[A-Za-z0-9][_.-])pass(?![A-Za-z]))(?:[_.-][A-Za-z0-9_.-]{0,30})?")
+_KEYWORD = (
+    r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[-_]?key|auth[-_]?key"
+    r"|access[-_]?key|private[-_]?key|priv[-_]?key|client[-_]?key|account[-_]?key"
+    r"|service[-_]?key|(?:db|database)[-_]?(?:key|pass)|key[-_]?pass|credentials?|creds"
+    r"|contrase(?:ñ|n)a"
+    # "pass" as the last word of a name: DB_PASS, SMTP_PASS, mail.pass
+    r"|(?<=[A-Za-z0-9][_.-])pass(?![A-Za-z]))(?:[_.-][A-Za-z0-9_.-]{0,30})?"
+)
 _ASSIGN = r"""["'\]]{0,2}[ \t]*(?:=>|:=|=|:)[ \t]*"""
 # a value on a command line: quoted whole, else up to the next blank (bounded runs)
-_ARG = (r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
-        r"""|(?P<secret3>[^\s'"]{1,200}))""")
+_ARG = (
+    r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
+    r"""|(?P<secret3>[^\s'"]{1,200}))"""
+)
 _COMMAND = r"[^\n]{0,500}?[ \t]"  # the rest of a command line, up to an option
 
 # kind -> pattern. A group named "secret" (or "secret2", "secret3": one per alternative)
@@ -59,35 +63,35 @@ _COMMAND = r"[^\n]{0,500}?[ \t]"  # the rest of a command line, up to an option
 # docs/redaction.md, with an example of what it catches.
 PATTERNS: dict[str, str] = {
     "private_key": r"-----BEGIN[A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-                   r"(?:-----END[A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\Z)"
-                   r"|PuTTY-User-Key-File-\d+:[\s\S]*?(?:Private-MAC:[^\n]*|\Z)",
+    r"(?:-----END[A-Z0-9 _-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\Z)"
+    r"|PuTTY-User-Key-File-\d+:[\s\S]*?(?:Private-MAC:[^\n]*|\Z)",
     "age_secret_key": _START + r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
     "github_token": _START + r"(?:gh[pousr]_[A-Za-z0-9_]{30,}|github_pat_[A-Za-z0-9_]{20,})",
     "gitlab_token": _START + r"(?:gl(?:pat|dt|ptt|rt|soat|cbt|ffct|imt|agent|ft|oas)"
-                    r"-[A-Za-z0-9_-]{20,}(?:\.[0-9a-z]{9}" + _END + r")?"
-                    r"|GR1348941[A-Za-z0-9_-]{20,}|_gitlab_session=[0-9a-z]{32})",
+    r"-[A-Za-z0-9_-]{20,}(?:\.[0-9a-z]{9}" + _END + r")?"
+    r"|GR1348941[A-Za-z0-9_-]{20,}|_gitlab_session=[0-9a-z]{32})",
     "aws_access_key_id": _START + r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)"
-                         r"[A-Z0-9]{16}" + _END,
+    r"[A-Z0-9]{16}" + _END,
     "aws_bedrock_key": _START + r"(?:ABSK[A-Za-z0-9+/]{109,269}={0,2}"
-                       r"|bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&?._-]*)",
+    r"|bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&?._-]*)",
     # detect-secrets: "aws", a key word, then 40 base64 characters within a few more
     "aws_secret_access_key": r"(?i:aws)[A-Za-z0-9_.-]{0,20}?(?i:secret|key|pwd|pw|pass|token)"
-                             r"[A-Za-z0-9_.-]{0,20}" + _ASSIGN + r"""["']?"""
-                             r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
+    r"[A-Za-z0-9_.-]{0,20}" + _ASSIGN + r"""["']?"""
+    r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
     "slack_token": _START + r"(?:xoxe\.)?xox[abposre]-[A-Za-z0-9-]{10,}"
-                   r"|" + _START + r"(?i:xapp)-\d-[A-Za-z0-9-]{10,}"
-                   r"|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/"
-                   r"[A-Za-z0-9/+_-]+",
+    r"|" + _START + r"(?i:xapp)-\d-[A-Za-z0-9-]{10,}"
+    r"|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/"
+    r"[A-Za-z0-9/+_-]+",
     "stripe_key": _START + r"(?:(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}"
-                  r"|whsec_[A-Za-z0-9+/=]{20,})",
+    r"|whsec_[A-Za-z0-9+/=]{20,})",
     "anthropic_key": _START + r"sk-ant-(?:api|admin|oat|ort)\d\d-[A-Za-z0-9_-]{20,}",
     "openai_key": _START + r"(?:sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"
-                  r"|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
+    r"|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
     "google_api_key": _START + r"AIza[A-Za-z0-9_-]{35}",
     "azure_storage_key": r"(?i:AccountKey)=(?P<secret>[A-Za-z0-9+/=]{20,})",
     # an Azure AD (Entra ID) client secret: three characters, a digit, "Q~", 31-34 more
     "azure_client_secret": r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}"
-                           r"(?![A-Za-z0-9_~.-])",
+    r"(?![A-Za-z0-9_~.-])",
     "npm_token": _START + r"npm_[A-Za-z0-9]{36}",
     "pypi_token": _START + r"pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}",
     "huggingface_token": _START + r"(?:hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,})",
@@ -96,18 +100,18 @@ PATTERNS: dict[str, str] = {
     # not after a character of its own alphabet: a long run of them is then scanned
     # once, not once for every "eyJ" in it. Unsigned ones ("alg": "none") end in "."
     "jwt": r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.(?:[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
-           r"|eyJ[A-Za-z0-9_-]{5,}\.)"
-           # the same, base64-encoded once more ('{"alg":' and '{"typ":' in base64)
-           r"|" + _START + r"ZXlK(?:aGJHY2lPaU|MGVYQWlPaU)[A-Za-z0-9+/]{40,}={0,2}",
+    r"|eyJ[A-Za-z0-9_-]{5,}\.)"
+    # the same, base64-encoded once more ('{"alg":' and '{"typ":' in base64)
+    r"|" + _START + r"ZXlK(?:aGJHY2lPaU|MGVYQWlPaU)[A-Za-z0-9+/]{40,}={0,2}",
     # an HTTP Authorization header (or a setting of that name) with any scheme but the
     # two that have rules of their own (bearer, basic)
     "authorization_header": r"(?i:\b(?:proxy-)?authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
-                            r"(?!(?i:bearer|basic)\b)"
-                            r"(?i:(?:token|digest|api-?key|key|sso-key)[ \t]+)?"
-                            r"(?P<secret>[A-Za-z0-9\-._~+/=:]{8,})",
+    r"(?!(?i:bearer|basic)\b)"
+    r"(?i:(?:token|digest|api-?key|key|sso-key)[ \t]+)?"
+    r"(?P<secret>[A-Za-z0-9\-._~+/=:]{8,})",
     # X-API-Key, X-Auth-Token and the like (gitleaks' curl-auth-header)
     "api_key_header": r"(?i:\bx-(?:[a-z]{1,20}-)?(?:api-?)?(?:key|token))[ \t]*:[ \t]*"
-                      r"(?P<secret>[A-Za-z0-9=~@.+/_-]{8,})",
+    r"(?P<secret>[A-Za-z0-9=~@.+/_-]{8,})",
     "bearer_token": r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9\-._~+/]{12,}=*)",
     "basic_auth": r"(?i:\bbasic)\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
     # detect-secrets' basic-auth URIs; a user may be empty (redis://:pw@host), and the
@@ -115,25 +119,28 @@ PATTERNS: dict[str, str] = {
     # holds neither, and ends the authority with "/", "?", "#", a blank or the end)
     # (bounded runs: a state's long strings cost linear time, whatever they hold)
     "url_password": r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,200}:"
-                    r"(?P<secret>[^\s]{1,200}?)@(?=[^\s@/?#]{0,255}(?:[/?#\s]|\Z))",
+    r"(?P<secret>[^\s]{1,200}?)@(?=[^\s@/?#]{0,255}(?:[/?#\s]|\Z))",
     # curl -u user:password, --user=user:password (gitleaks' curl-auth-user)
     "curl_user": r"\bcurl\b" + _COMMAND + r"(?:-u|--user)(?:=|[ \t]{1,5})" + _ARG,
     # mysql -pPASSWORD (glued to -p), mysqldump/mysqladmin alike
-    "mysql_password": r"\bmysql(?:dump|admin)?\b" + _COMMAND
-                      + r"-p(?P<secret>[^\s'\"-][^\s'\"]{0,199})",
+    "mysql_password": r"\bmysql(?:dump|admin)?\b"
+    + _COMMAND
+    + r"-p(?P<secret>[^\s'\"-][^\s'\"]{0,199})",
     # --password x, --passwd "x y" (the "=" form is an assignment, below)
     "password_option": r"(?<![A-Za-z0-9-])--(?:[a-z]{1,20}-)?pass(?:word|wd)?[ \t]+(?!-)" + _ARG,
     # Docker's config.json: "auth" is base64 of user:password; tokens beside it
     "docker_auth": r"\"(?:auth|identitytoken|registrytoken)\"[ \t]*:[ \t]*"
-                   r"\"(?P<secret>[^\"\n]{8,500})\"",
+    r"\"(?P<secret>[^\"\n]{8,500})\"",
     "password_assignment": _KEYWORD + _ASSIGN + r"(?!\[REDACTED)"
-                           r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
-                           r"""|(?P<secret3>(?i:(?:bearer|basic|token)\s+)?[^\s'",;]{4,}))""",
+    r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
+    r"""|(?P<secret3>(?i:(?:bearer|basic|token)\s+)?[^\s'",;]{4,}))""",
 }
-_ANY = re.compile("|".join(
-    f"(?P<{kind}>{re.sub(r'[(][?]P<secret[0-9]?>', '(?:', pattern)})"
-    for kind, pattern in PATTERNS.items()
-))
+_ANY = re.compile(
+    "|".join(
+        f"(?P<{kind}>{re.sub(r'[(][?]P<secret[0-9]?>', '(?:', pattern)})"
+        for kind, pattern in PATTERNS.items()
+    )
+)
 _ONE = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
 
 # kind -> literals, one of which every match of the rule holds: a string holding none of
@@ -144,14 +151,33 @@ _CASED_LITERALS: dict[str, tuple[str, ...]] = {  # as written: the rule is case-
     "private_key": ("-----BEGIN", "PuTTY-User-Key-File-"),
     "age_secret_key": ("AGE-SECRET-KEY-1",),
     "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "gitlab_token": (*(f"gl{kind}-" for kind in (
-        "pat", "dt", "ptt", "rt", "soat", "cbt", "ffct", "imt", "agent", "ft", "oas")),
-        "GR1348941", "_gitlab_session="),
+    "gitlab_token": (
+        *(
+            f"gl{kind}-"
+            for kind in (
+                "pat",
+                "dt",
+                "ptt",
+                "rt",
+                "soat",
+                "cbt",
+                "ffct",
+                "imt",
+                "agent",
+                "ft",
+                "oas",
+            )
+        ),
+        "GR1348941",
+        "_gitlab_session=",
+    ),
     "aws_access_key_id": ("A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA"),
     "aws_bedrock_key": ("ABSK", "bedrock-api-key-"),
     "slack_token": ("xox", "hooks.slack.com/"),
-    "stripe_key": (*(f"{kind}_{mode}_" for kind in ("sk", "rk")
-                     for mode in ("test", "live", "prod")), "whsec_"),
+    "stripe_key": (
+        *(f"{kind}_{mode}_" for kind in ("sk", "rk") for mode in ("test", "live", "prod")),
+        "whsec_",
+    ),
     "anthropic_key": ("sk-ant-",),
     "openai_key": ("sk-",),
     "google_api_key": ("AIza",),
@@ -218,7 +244,6 @@ def _may_hold_secret(text: str) -> bool:
     return bool(_UNICODE.search(text))
 
 
-
 _DIGITS = re.compile(r"\d+")
 SECRET_FIELD_MARKER = "[REDACTED:secret_field]"  # field values are never keys: one marker
 
@@ -270,8 +295,9 @@ class Redactor:
         if known is None:
             self._distinct[kind] += 1
             number = self._distinct[kind]
-            known = self._markers[key] = (f"[REDACTED:{kind}]" if number == 1
-                                          else f"[REDACTED:{kind}:{number}]")
+            known = self._markers[key] = (
+                f"[REDACTED:{kind}]" if number == 1 else f"[REDACTED:{kind}:{number}]"
+            )
         return known
 
     def _is_secret_field(self, key: str) -> bool:
@@ -349,7 +375,8 @@ class Redactor:
         for kind, secret in secrets:
             if (kind, secret) not in self._markers:
                 plan.found[kind, secret] = hashlib.sha256(
-                    f"{kind}\0{secret}".encode("utf-8", "surrogatepass")).hexdigest()
+                    f"{kind}\0{secret}".encode("utf-8", "surrogatepass")
+                ).hexdigest()
         return bool(secrets)
 
     def _rename_keys(self, node: dict[str, Any]) -> None:
@@ -413,13 +440,26 @@ def _is_secret(kind: str, secret: str) -> bool:
         return ":" in secret
     if kind in _VALUE_KINDS:  # "token: 1200" is a count, "secret: true" a flag
         return not (_DIGITS.fullmatch(secret) and len(secret) < 6) and secret.lower() not in (
-            "true", "false", "null", "none", "required", "redacted")
+            "true",
+            "false",
+            "null",
+            "none",
+            "required",
+            "redacted",
+        )
     return True
 
 
 # kinds found by a name and a value, whose value may be a word that is no credential
-_VALUE_KINDS = frozenset({"password_assignment", "authorization_header", "api_key_header",
-                          "password_option", "docker_auth"})
+_VALUE_KINDS = frozenset(
+    {
+        "password_assignment",
+        "authorization_header",
+        "api_key_header",
+        "password_option",
+        "docker_auth",
+    }
+)
 
 
 def scrub_text(text: str) -> str:
@@ -432,9 +472,14 @@ def scrub_error(error: HandoffError) -> HandoffError:
     (a terminal, GitHub annotations, a web response)."""
     redactor = Redactor()
     message = redactor.scrub(error.message)
-    problems = [Problem(redactor.scrub(p.source), redactor.scrub(p.path),
-                        _HIDDEN if _names_secret_field(p.path) else redactor.scrub(p.message))
-                for p in error.problems]
+    problems = [
+        Problem(
+            redactor.scrub(p.source),
+            redactor.scrub(p.path),
+            _HIDDEN if _names_secret_field(p.path) else redactor.scrub(p.message),
+        )
+        for p in error.problems
+    ]
     error.message, error.problems, error.args = message, tuple(problems), (message,)
     return error
 
@@ -457,6 +502,7 @@ def _id_keyed_maps(doc: Any) -> set[int]:
         doc.get("tasks"),
         (doc.get("dag") or {}).get("phases") if isinstance(doc.get("dag"), dict) else None,
         (doc.get("filesystem_state") or {}).get("files")
-        if isinstance(doc.get("filesystem_state"), dict) else None,
+        if isinstance(doc.get("filesystem_state"), dict)
+        else None,
     ]
     return {id(m) for m in maps if isinstance(m, dict)}

@@ -40,8 +40,7 @@ _MENTION = re.compile(r"@(?=\w)")
 _LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 # Control characters (NUL, ESC: terminal escapes), and the bidirectional overrides and
 # isolates that make text read differently from what it is (U+202E): never shown as is.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
-                        "\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 
@@ -92,8 +91,10 @@ def code(value: Any) -> str:
 def data_block(rows: Any) -> str:
     """``(label, value)`` rows as a fenced block of quoted data, one line a row: state text
     shown apart from our own words, so it reads as data, never as an instruction."""
-    lines = [f"{label}: {' '.join(str(value).split()) if value is not None else '—'}"
-             for label, value in rows]
+    lines = [
+        f"{label}: {' '.join(str(value).split()) if value is not None else '—'}"
+        for label, value in rows
+    ]
     return code("\n".join(lines))
 
 
@@ -113,10 +114,22 @@ def progress_bar(progress: str, width: int = 20) -> str:
 
 def _build_env(sandboxed: bool, loader: jinja2.BaseLoader) -> jinja2.Environment:
     cls = SandboxedEnvironment if sandboxed else jinja2.Environment
-    env = cls(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False,
-              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(md=md, code=code, mermaid_label=mermaid_label, progress_bar=progress_bar,
-                       age=report_view.age, data_block=data_block)
+    env = cls(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        md=md,
+        code=code,
+        mermaid_label=mermaid_label,
+        progress_bar=progress_bar,
+        age=report_view.age,
+        data_block=data_block,
+    )
     return env
 
 
@@ -158,8 +171,9 @@ def _context(report_input: ReportInput) -> dict[str, Any]:
     }
 
 
-def render_report(report_input: ReportInput, template: str | Path | None = None,
-                  max_chars: int | None = None) -> Report:
+def render_report(
+    report_input: ReportInput, template: str | Path | None = None, max_chars: int | None = None
+) -> Report:
     """Render the report with a built-in template (by name) or a user's template file."""
     level = str((report_input.payload.get("meta") or {}).get("level", defaults.DEFAULT_LEVEL))
     name = str(template) if template is not None else TEMPLATE_BY_LEVEL.get(level, "standard")
@@ -172,8 +186,7 @@ def render_report(report_input: ReportInput, template: str | Path | None = None,
         report = _fit(report, max_chars)
     # the markers only served the cutting; a reader never needs them
     text = _SECTION.sub("", report.text)
-    return replace(report, text=_single_blank_lines(text) if name in BUILTIN_TEMPLATES
-                   else text)
+    return replace(report, text=_single_blank_lines(text) if name in BUILTIN_TEMPLATES else text)
 
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
@@ -219,8 +232,15 @@ def _render_user_template(path: Path, report_input: ReportInput) -> Report:
 
 
 # what a template's expressions can raise: the template is at fault, not the program
-_TEMPLATE_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
-                    AttributeError, RecursionError)
+_TEMPLATE_ERRORS = (
+    jinja2.TemplateError,
+    ArithmeticError,
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    RecursionError,
+)
 
 
 def _template_line() -> str:
@@ -294,8 +314,9 @@ def _fit(report: Report, max_chars: int) -> Report:
         note = f"\n\n_Report cut to {max_chars:,} characters._\n"
         text = text[: max(0, max_chars - len(note))].rsplit("\n", 1)[0] + note
         cut.append("(text)")
-    return Report(text=text, template=report.template, cut_sections=tuple(cut),
-                  unfilled=report.unfilled)
+    return Report(
+        text=text, template=report.template, cut_sections=tuple(cut), unfilled=report.unfilled
+    )
 
 
 def _split_sections(text: str) -> list[tuple[str, bool, str]]:
@@ -305,7 +326,7 @@ def _split_sections(text: str) -> list[tuple[str, bool, str]]:
     parts.append(("header", True, head))
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        parts.append((match.group("name"), bool(match.group("keep")), text[match.end():end]))
+        parts.append((match.group("name"), bool(match.group("keep")), text[match.end() : end]))
     return parts
 
 
@@ -313,5 +334,6 @@ def _join(parts: list[tuple[str, bool, str]], cut: list[str]) -> str:
     text = "".join(body for _, _, body in parts)
     if cut:
         text = text.rstrip("\n") + (
-            f"\n\n_Cut to fit: {', '.join(cut)} (see the payload for everything)._\n")
+            f"\n\n_Cut to fit: {', '.join(cut)} (see the payload for everything)._\n"
+        )
     return text

@@ -56,12 +56,15 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
     names = state.get("names") or {}
     failed = _failed_rows(payload, state, critical)
     complete = not (payload.get("omitted") or {}).get(
-        "execution_state.failure_types" if state.get("failure_types")
-        else "execution_state.failed_tasks")
+        "execution_state.failure_types"
+        if state.get("failure_types")
+        else "execution_state.failed_tasks"
+    )
     blocked: dict[str, list[str]] = {}
     blocked_by = state.get("blocked_by") or {}
-    unknown = f"({CUT})" if (payload.get("omitted") or {}).get("execution_state.blocked_by") \
-        else "—"
+    unknown = (
+        f"({CUT})" if (payload.get("omitted") or {}).get("execution_state.blocked_by") else "—"
+    )
     for tid in state.get("blocked_tasks") or []:
         blocked.setdefault(blocked_by.get(tid, unknown), []).append(tid)
     if list(blocked) == ["—"]:  # the input names no blocker (Task Master): no such column
@@ -70,15 +73,18 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
     words = state.get("source_statuses") or {}
 
     def task(tid: str) -> dict[str, Any]:
-        return {"id": tid, "name": names.get(tid), "priority": priorities.get(tid),
-                "status": words.get(tid)}
+        return {
+            "id": tid,
+            "name": names.get(tid),
+            "priority": priorities.get(tid),
+            "status": words.get(tid),
+        }
 
     return {
         "failed_tasks": failed,
         # the groups count every failure, also those the payload cut, when no run was
         # cut; else only the failures shown
-        "failure_groups": _groups(failed, _runs(state)) if complete
-        else _groups_of_rows(failed),
+        "failure_groups": _groups(failed, _runs(state)) if complete else _groups_of_rows(failed),
         "groups_complete": complete,
         "active_tasks": [task(t) for t in state.get("active_tasks") or []],
         "next_tasks": [task(t) for t in state.get("next_eligible") or []],
@@ -98,18 +104,28 @@ def _minimal_execution(payload: Mapping[str, Any]) -> dict[str, Any]:
         message = (detail or {}).get("message")
         if detail is None and details_cut:
             message = f"message {CUT}"
-        failed.append({"id": tid, "type": kind, "name": None,
-                       "error": f"{kind}: {message}" if message else kind,
-                       "blocks": _blocks(detail, details_cut), "tried": []})
+        failed.append(
+            {
+                "id": tid,
+                "type": kind,
+                "name": None,
+                "error": f"{kind}: {message}" if message else kind,
+                "blocks": _blocks(detail, details_cut),
+                "tried": [],
+            }
+        )
 
     def task(tid: str) -> dict[str, Any]:
         return {"id": tid, "name": names.get(tid), "priority": None, "status": None}
 
-    return {"failed_tasks": failed, "failure_groups": _groups_of_rows(failed),
-            "groups_complete": not (payload.get("omitted") or {}).get("failed"),
-            "active_tasks": [task(t) for t in payload.get("active") or []],
-            "next_tasks": [task(t) for t in payload.get("next") or []],
-            "blocked_tasks": {}}
+    return {
+        "failed_tasks": failed,
+        "failure_groups": _groups_of_rows(failed),
+        "groups_complete": not (payload.get("omitted") or {}).get("failed"),
+        "active_tasks": [task(t) for t in payload.get("active") or []],
+        "next_tasks": [task(t) for t in payload.get("next") or []],
+        "blocked_tasks": {},
+    }
 
 
 def _blocks(detail: Mapping[str, Any] | None, cut: bool) -> int | str:
@@ -118,8 +134,9 @@ def _blocks(detail: Mapping[str, Any] | None, cut: bool) -> int | str:
     return int(detail.get("blocks", 0))
 
 
-def _failed_rows(payload: Mapping[str, Any], state: Mapping[str, Any],
-                 critical: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _failed_rows(
+    payload: Mapping[str, Any], state: Mapping[str, Any], critical: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     omitted = payload.get("omitted") or {}
     errors_cut = bool(omitted.get("critical_context.errors"))
     details_cut = bool(omitted.get("execution_state.failures"))
@@ -135,12 +152,19 @@ def _failed_rows(payload: Mapping[str, Any], state: Mapping[str, Any],
         kind = error.get("type") or (kinds[index] if index < len(kinds) else None)
         message = error.get("message") or (f"message {CUT}" if errors_cut else None)
         text = ": ".join(str(x) for x in (kind, message) if x)
-        rows.append({"id": tid, "type": kind, "name": (detail or {}).get("name") or names.get(tid),
-                     "error": text or ("error " + CUT if errors_cut else "none recorded"),
-                     "blocks": _blocks(detail, details_cut),
-                     "tried": [CUT] if detail is None and details_cut
-                     else (detail or {}).get("tried", []),
-                     "tried_earlier": (detail or {}).get("tried_earlier", 0)})
+        rows.append(
+            {
+                "id": tid,
+                "type": kind,
+                "name": (detail or {}).get("name") or names.get(tid),
+                "error": text or ("error " + CUT if errors_cut else "none recorded"),
+                "blocks": _blocks(detail, details_cut),
+                "tried": [CUT]
+                if detail is None and details_cut
+                else (detail or {}).get("tried", []),
+                "tried_earlier": (detail or {}).get("tried_earlier", 0),
+            }
+        )
     return rows
 
 
@@ -168,20 +192,24 @@ def _groups_of_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
     for row in rows:
         groups.setdefault(row.get("type") or "Error", []).append(row["id"])
-    return [{"type": kind, "count": len(ids), "first": ids[:_FIRST_OF_GROUP]}
-            for kind, ids in groups.items()]
+    return [
+        {"type": kind, "count": len(ids), "first": ids[:_FIRST_OF_GROUP]}
+        for kind, ids in groups.items()
+    ]
 
 
-def critical_lists(payload: Mapping[str, Any], critical: Mapping[str, Any],
-                   execution: Mapping[str, Any]) -> dict[str, Any]:
+def critical_lists(
+    payload: Mapping[str, Any], critical: Mapping[str, Any], execution: Mapping[str, Any]
+) -> dict[str, Any]:
     decisions = critical.get("user_decisions") or []
     failed = {t["id"] for t in execution["failed_tasks"]}
     pending = [d.get("prompt") for d in decisions if str(d.get("choice")).lower() == "pending"]
     return {
         "pending_decisions": pending or list(payload.get("pending_decisions") or []),
         "recent_decisions": [d for d in decisions if str(d.get("choice")).lower() != "pending"],
-        "recent_errors": (recent := [e for e in critical.get("errors") or []
-                                     if e.get("task_id") not in failed]),
+        "recent_errors": (
+            recent := [e for e in critical.get("errors") or [] if e.get("task_id") not in failed]
+        ),
         "errors_dated": any(e.get("at") for e in recent),  # else no "When" column
         "warnings": critical.get("warnings") or [],
     }

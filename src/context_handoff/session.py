@@ -55,9 +55,12 @@ class _Entry:
         # the same content packed again (a later handoff): the items laid out for the
         # earlier one serve while the facts that depend on the clock (warnings about
         # the state's age) are the same and it was packed in the same form
-        if earlier is not None and earlier._items is not None \
-                and earlier.generated.facts.warnings == generated.facts.warnings \
-                and earlier.generated.payload.terse == generated.payload.terse:
+        if (
+            earlier is not None
+            and earlier._items is not None
+            and earlier.generated.facts.warnings == generated.facts.warnings
+            and earlier.generated.payload.terse == generated.payload.terse
+        ):
             self._items = earlier._items
 
     @property
@@ -83,12 +86,14 @@ class HandoffSession:
         root = self.options.root
         resolved = (root / path).resolve()
         if not resolved.is_relative_to(root):
-            raise InputError(f"{what} {path} is outside the project folder; name a file "
-                             "or folder inside it")
+            raise InputError(
+                f"{what} {path} is outside the project folder; name a file or folder inside it"
+            )
         return resolved.relative_to(root)
 
-    def handoff(self, level: str | None = None, budget: int | None = None,
-                since: str | None = None) -> Generated:
+    def handoff(
+        self, level: str | None = None, budget: int | None = None, since: str | None = None
+    ) -> Generated:
         """A fresh handoff: the payload ``generate`` would write with these settings."""
         key, options = self._settings(level, budget, since)
         generated = pipeline.generate(options)
@@ -96,15 +101,23 @@ class HandoffSession:
             self._remember(key, _Entry(generated, self._entries.get(key)))
         return generated
 
-    def more(self, section: str, offset: int | None = None, limit: int | None = None, *,
-             level: str | None = None, budget: int | None = None, since: str | None = None
-             ) -> Page:
+    def more(
+        self,
+        section: str,
+        offset: int | None = None,
+        limit: int | None = None,
+        *,
+        level: str | None = None,
+        budget: int | None = None,
+        since: str | None = None,
+    ) -> Page:
         """A page of ``section``; by default from where that handoff's payload stops."""
         entry = self._entry(level, budget, since)
         if offset is None:
             offset = len(payload_items(entry.generated.payload.data, section))
-        return page_section(entry.items, section, offset, limit, self.options.page_tokens,
-                            self.counter)
+        return page_section(
+            entry.items, section, offset, limit, self.options.page_tokens, self.counter
+        )
 
     def task(self, task_id: str) -> dict[str, Any]:
         return describe_task(self._entry(None, None, None).generated.facts, task_id)
@@ -130,18 +143,28 @@ class HandoffSession:
             entry = _Entry(pipeline.generate(self._settings(level, budget, since)[1]))
         return entry
 
-    def _settings(self, level: str | None, budget: int | None, since: str | None
-                  ) -> tuple[_Key, pipeline.GenerateOptions]:
+    def _settings(
+        self, level: str | None, budget: int | None, since: str | None
+    ) -> tuple[_Key, pipeline.GenerateOptions]:
         o = self.options
         state = self._state_path()
         since_path = self.confine(since, "since") if since else None
         since_digest = _digest_if_present(o.root / since_path) if since_path else None
         options = pipeline.GenerateOptions(
-            state=self._named(state), level=level or o.level,
+            state=self._named(state),
+            level=level or o.level,
             budget=budget if budget is not None else (o.budget if level is None else None),
-            encoding=o.encoding, since=self._named(since_path) if since_path else None)
-        key = _Key(str(state), load.state_source(options.state).digest, options.level,
-                   options.budget, str(since_path) if since_path else None, since_digest)
+            encoding=o.encoding,
+            since=self._named(since_path) if since_path else None,
+        )
+        key = _Key(
+            str(state),
+            load.state_source(options.state).digest,
+            options.level,
+            options.budget,
+            str(since_path) if since_path else None,
+            since_digest,
+        )
         return key, options
 
     def _named(self, relative: Path) -> Path:

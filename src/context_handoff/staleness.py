@@ -30,8 +30,9 @@ class CommitTime(NamedTuple):
 
 def on_ci_runner(environ: Mapping[str, str] = os.environ) -> bool:
     """GitHub Actions, GitLab CI and most others set CI=true."""
-    return any(environ.get(name, "").lower() == "true"
-               for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
+    return any(
+        environ.get(name, "").lower() == "true" for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI")
+    )
 
 
 def commit_time(path: str | Path) -> CommitTime | None:
@@ -41,12 +42,23 @@ def commit_time(path: str | Path) -> CommitTime | None:
     try:
         found = subprocess.run(
             ["git", "-C", folder, "log", "-1", "--format=%cI", "--", path.name],
-            capture_output=True, text=True, timeout=10, check=False)
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         if found.returncode != 0 or not found.stdout.strip():
             return None
-        shallow = subprocess.run(
-            ["git", "-C", folder, "rev-parse", "--is-shallow-repository"],
-            capture_output=True, text=True, timeout=10, check=False).stdout.strip() == "true"
+        shallow = (
+            subprocess.run(
+                ["git", "-C", folder, "rev-parse", "--is-shallow-repository"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout.strip()
+            == "true"
+        )
         return CommitTime(parse_time(found.stdout), shallow)
     except (OSError, subprocess.SubprocessError, ValueError):  # no git, a hung git
         return None
@@ -66,11 +78,12 @@ def with_commit_time(state: State, path: Path, committed_at: datetime | None) ->
         return state
     warnings = state.warnings
     if commit.shallow:
-        warnings += (f"{state.source.name}: no metadata.last_updated, and the clone is "
-                     "shallow: the age counts from the newest commit, which may be later "
-                     "than the state's last change (fetch-depth: 0 gives the exact time)",)
-    return state._replace(source=state.source._replace(committed_at=commit.time),
-                          warnings=warnings)
+        warnings += (
+            f"{state.source.name}: no metadata.last_updated, and the clone is "
+            "shallow: the age counts from the newest commit, which may be later "
+            "than the state's last change (fetch-depth: 0 gives the exact time)",
+        )
+    return state._replace(source=state.source._replace(committed_at=commit.time), warnings=warnings)
 
 
 def check_age(facts: Facts, max_age: timedelta | None) -> None:

@@ -25,8 +25,7 @@ def describe_task(facts: Facts, task_id: str) -> dict[str, Any]:
         shown = shorten(task_id, 120)
         raise InputError(f"no task {shown!r} in {facts.state.source.name}")
     records = [r for r in facts.recent_errors if r.task_id == task_id]  # newest first
-    blocked_by = next((b.blocked_by or None for b in facts.blocked if b.task_id == task_id),
-                      None)
+    blocked_by = next((b.blocked_by or None for b in facts.blocked if b.task_id == task_id), None)
     info: dict[str, Any] = {
         "id": task.id,
         "name": shorten(task.name, _TEXT),
@@ -40,10 +39,14 @@ def describe_task(facts: Facts, task_id: str) -> dict[str, Any]:
         "blocked": any(b.task_id == task_id for b in facts.blocked),
         "blocked_by": blocked_by,
         "blocks": facts.blocks_count.get(task_id, 0),
-        "times": {key: value.isoformat().replace("+00:00", "Z") if value else None
-                  for key, value in (("started_at", task.started_at),
-                                     ("completed_at", task.completed_at),
-                                     ("failed_at", task.failed_at))},
+        "times": {
+            key: value.isoformat().replace("+00:00", "Z") if value else None
+            for key, value in (
+                ("started_at", task.started_at),
+                ("completed_at", task.completed_at),
+                ("failed_at", task.failed_at),
+            )
+        },
         "error": _error(task, records),
         "tried": [shorten(fix, _TEXT) for r in reversed(records) for fix in r.attempted_fixes],
     }

@@ -1,9 +1,9 @@
 """Helpers for testing an orchestrator's handoffs (also loaded as a pytest plugin).
 
-    def test_my_orchestrator_hands_off(handoff_state):
-        state = handoff_state(tasks=300, failed=20, active=5)
-        context = ContextPayloadGenerator(state).generate_context(CompressionLevel.STANDARD)
-        assert_handoff_within_budget(context, "standard")
+def test_my_orchestrator_hands_off(handoff_state):
+    state = handoff_state(tasks=300, failed=20, active=5)
+    context = ContextPayloadGenerator(state).generate_context(CompressionLevel.STANDARD)
+    assert_handoff_within_budget(context, "standard")
 """
 
 from __future__ import annotations
@@ -46,11 +46,15 @@ def assert_handoff_within_budget(
     counter = build_counter(encoding)
     tokens = counter.count(text)
     if tokens > budget:
-        costs = sorted(((cost, key) for key, cost in section_tokens(context, counter).items()),
-                       reverse=True)
+        costs = sorted(
+            ((cost, key) for key, cost in section_tokens(context, counter).items()), reverse=True
+        )
         biggest = ", ".join(f"{key} {cost}" for cost, key in costs[:3])
-        pytest.fail(f"{level.value} handoff is {tokens} {encoding} tokens, over the budget of "
-                    f"{budget} by {tokens - budget}; biggest sections: {biggest}", pytrace=False)
+        pytest.fail(
+            f"{level.value} handoff is {tokens} {encoding} tokens, over the budget of "
+            f"{budget} by {tokens - budget}; biggest sections: {biggest}",
+            pytrace=False,
+        )
     return tokens
 
 
@@ -65,12 +69,12 @@ def handoff_state(tmp_path: Path) -> Callable[..., Path]:
     def make(tasks: int = 300, **options: Any) -> Path:
         from .synthetic import make_state
 
-
         nonlocal count
         count += 1
         path = tmp_path / f"orchestrator_state_{count}.json"
-        path.write_text(json.dumps(make_state(tasks, **options), ensure_ascii=False),
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(make_state(tasks, **options), ensure_ascii=False), encoding="utf-8"
+        )
         return path
 
     return make

@@ -25,9 +25,11 @@ def check_calendar(parsed: datetime, where: str | None) -> datetime:
     try:
         parsed.astimezone(timezone.utc)
     except OverflowError:
-        raise InputError(f"{where + ': ' if where else ''}{parsed.isoformat()} is outside "
-                         "the calendar in UTC (years 1 to 9999 once its offset is applied); "
-                         "write a time within it") from None
+        raise InputError(
+            f"{where + ': ' if where else ''}{parsed.isoformat()} is outside "
+            "the calendar in UTC (years 1 to 9999 once its offset is applied); "
+            "write a time within it"
+        ) from None
     return parsed
 
 

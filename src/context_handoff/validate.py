@@ -28,8 +28,10 @@ SCHEMA_NAMES = ("state", "minimal", "standard", "full")
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """The packaged JSON Schema called ``name`` (one of SCHEMA_NAMES)."""
-    text = resources.files("context_handoff.schemas").joinpath(f"{name}.schema.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("context_handoff.schemas")
+        .joinpath(f"{name}.schema.json")
+        .read_text(encoding="utf-8")
     )
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -91,5 +93,5 @@ def _reason_first(message: str, instance: Any) -> str:
     shown = repr(instance)
     if message.startswith(shown):  # the excerpt from the scrubbed value: no half secrets
         value = scrub_text(instance) if isinstance(instance, str) else instance
-        return describe_value(value) + message[len(shown):]
+        return describe_value(value) + message[len(shown) :]
     return message

@@ -118,12 +118,19 @@ class Limiter:
             raise self._late() from None
 
     def _late(self) -> ApiError:
-        return ApiError(503, f"the handoff took longer than {self.seconds:g} s; "
-                             "is the state unusually large?")
+        return ApiError(
+            503, f"the handoff took longer than {self.seconds:g} s; is the state unusually large?"
+        )
 
 
-def check_request(state_root: Path, *, level: Any = defaults.DEFAULT_LEVEL, state_file: Any = None,
-                  state: Any = None, budget: Any = None) -> pipeline.GenerateOptions:
+def check_request(
+    state_root: Path,
+    *,
+    level: Any = defaults.DEFAULT_LEVEL,
+    state_file: Any = None,
+    state: Any = None,
+    budget: Any = None,
+) -> pipeline.GenerateOptions:
     """The request's options, or ApiError 400 for any unusable part."""
     if level not in LEVEL_CHOICES:
         raise ApiError(400, f"level must be one of {', '.join(LEVEL_CHOICES)}")
@@ -137,31 +144,42 @@ def check_request(state_root: Path, *, level: Any = defaults.DEFAULT_LEVEL, stat
         if not isinstance(budget, int) or isinstance(budget, bool) or not 1 <= budget <= 10**7:
             raise ApiError(400, "budget must be a whole number of tokens, at least 1")
     path = resolve_state_file(state_root, state_file) if state_file is not None else Path()
-    return pipeline.GenerateOptions(state=path, level=level, budget=budget,
-                                    root=state_root.resolve())
+    return pipeline.GenerateOptions(
+        state=path, level=level, budget=budget, root=state_root.resolve()
+    )
 
 
-def handle_handoff(state_root: Path, metrics: HandoffMetrics, *,
-                   level: Any = defaults.DEFAULT_LEVEL, state_file: Any = None,
-                   state: Any = None, budget: Any = None,
-                   limiter: Limiter | None = None) -> dict[str, Any]:
+def handle_handoff(
+    state_root: Path,
+    metrics: HandoffMetrics,
+    *,
+    level: Any = defaults.DEFAULT_LEVEL,
+    state_file: Any = None,
+    state: Any = None,
+    budget: Any = None,
+    limiter: Limiter | None = None,
+) -> dict[str, Any]:
     """One handoff request -> the guide's answer ``{success, context, tokens, level}``."""
-    options = check_request(state_root, level=level, state_file=state_file, state=state,
-                            budget=budget)
+    options = check_request(
+        state_root, level=level, state_file=state_file, state=state, budget=budget
+    )
     work = _work(options, state, state_file, metrics)
     return limiter.run(work) if limiter is not None else work()
 
 
-async def handle_handoff_async(state_root: Path, metrics: HandoffMetrics, limiter: Limiter,
-                               **request: Any) -> dict[str, Any]:
+async def handle_handoff_async(
+    state_root: Path, metrics: HandoffMetrics, limiter: Limiter, **request: Any
+) -> dict[str, Any]:
     """``handle_handoff`` for an event loop: the work runs in the limiter's thread."""
     options = check_request(state_root, **request)
     return await limiter.run_async(  # type: ignore[no-any-return]
-        _work(options, request.get("state"), request.get("state_file"), metrics))
+        _work(options, request.get("state"), request.get("state_file"), metrics)
+    )
 
 
-def _work(options: pipeline.GenerateOptions, state: Any, state_file: str | None,
-          metrics: HandoffMetrics) -> Callable[[], dict[str, Any]]:
+def _work(
+    options: pipeline.GenerateOptions, state: Any, state_file: str | None, metrics: HandoffMetrics
+) -> Callable[[], dict[str, Any]]:
     def work() -> dict[str, Any]:
         start = time.perf_counter()
         try:
@@ -177,8 +195,12 @@ def _work(options: pipeline.GenerateOptions, state: Any, state_file: str | None,
             raise ApiError(500, "internal error; the server's log has the details") from None
         payload = generated.payload
         metrics.observe(payload, time.perf_counter() - start)
-        return {"success": True, "context": payload.data, "tokens": payload.tokens,
-                "level": payload.level.value}
+        return {
+            "success": True,
+            "context": payload.data,
+            "tokens": payload.tokens,
+            "level": payload.level.value,
+        }
 
     return work
 
@@ -193,8 +215,11 @@ class _PathHider:
 
     def __init__(self, options: pipeline.GenerateOptions, state_file: str | None) -> None:
         root = options.root or Path()
-        self._pairs = [(str(options.state), state_file or "state"),
-                       (str(root) + os.sep, ""), (str(root), ".")]
+        self._pairs = [
+            (str(options.state), state_file or "state"),
+            (str(root) + os.sep, ""),
+            (str(root), "."),
+        ]
 
     def __call__(self, text: str) -> str:
         for server, client in self._pairs:
@@ -203,9 +228,14 @@ class _PathHider:
         return text
 
 
-def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
-               max_body_bytes: int = MAX_BODY_BYTES, request_seconds: float = REQUEST_SECONDS,
-               max_concurrent: int = MAX_CONCURRENT) -> Any:
+def create_app(
+    state_root: str | Path,
+    metrics: HandoffMetrics | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    request_seconds: float = REQUEST_SECONDS,
+    max_concurrent: int = MAX_CONCURRENT,
+) -> Any:
     """The FastAPI app serving handoffs of the states under ``state_root``."""
     from fastapi import FastAPI, Query
     from fastapi.responses import JSONResponse, Response
@@ -215,8 +245,11 @@ def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
     root = Path(state_root)
     handoff_metrics = metrics or HandoffMetrics()
     limiter = Limiter(request_seconds, max_concurrent)
-    app = FastAPI(title="context-handoff", version=_version(),
-                  description="Budget-guaranteed handoff payloads from orchestrator states.")
+    app = FastAPI(
+        title="context-handoff",
+        version=_version(),
+        description="Budget-guaranteed handoff payloads from orchestrator states.",
+    )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     class HandoffRequest(BaseModel):
@@ -232,15 +265,21 @@ def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
             return JSONResponse(exc.body, status_code=exc.status)
 
     @app.get("/api/handoff")
-    async def get_handoff(level: str = defaults.DEFAULT_LEVEL,
-                          state_file: str = Query(defaults.STATE_FILE),
-                          budget: int | None = Query(None, ge=1)) -> Any:
+    async def get_handoff(
+        level: str = defaults.DEFAULT_LEVEL,
+        state_file: str = Query(defaults.STATE_FILE),
+        budget: int | None = Query(None, ge=1),
+    ) -> Any:
         return await answer(level=level, state_file=state_file, budget=budget)
 
     @app.post("/api/handoff")
     async def post_handoff(request: HandoffRequest) -> Any:
-        return await answer(level=request.level, state_file=request.state_file,
-                            state=request.state, budget=request.budget)
+        return await answer(
+            level=request.level,
+            state_file=request.state_file,
+            state=request.state,
+            budget=request.budget,
+        )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -248,16 +287,19 @@ def create_app(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
 
     @app.get("/metrics")
     def metrics_endpoint() -> Response:
-        return Response(generate_latest(handoff_metrics.registry),
-                        media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(handoff_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
 
-def create_blueprint(state_root: str | Path, metrics: HandoffMetrics | None = None, *,
-                     max_body_bytes: int = MAX_BODY_BYTES,
-                     request_seconds: float = REQUEST_SECONDS,
-                     max_concurrent: int = MAX_CONCURRENT) -> Any:
+def create_blueprint(
+    state_root: str | Path,
+    metrics: HandoffMetrics | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    request_seconds: float = REQUEST_SECONDS,
+    max_concurrent: int = MAX_CONCURRENT,
+) -> Any:
     """The same ``/api/handoff`` for Flask applications."""
     from flask import Blueprint, jsonify, request
 
@@ -279,10 +321,17 @@ def create_blueprint(state_root: str | Path, metrics: HandoffMetrics | None = No
                 if not isinstance(args, dict):
                     raise ApiError(400, "the body must be a JSON object")
                 state_file = args.get("state_file")
-            return jsonify(handle_handoff(
-                root, handoff_metrics, level=args.get("level", defaults.DEFAULT_LEVEL),
-                state_file=state_file, state=args.get("state"), budget=args.get("budget"),
-                limiter=limiter))
+            return jsonify(
+                handle_handoff(
+                    root,
+                    handoff_metrics,
+                    level=args.get("level", defaults.DEFAULT_LEVEL),
+                    state_file=state_file,
+                    state=args.get("state"),
+                    budget=args.get("budget"),
+                    limiter=limiter,
+                )
+            )
         except ApiError as exc:
             return jsonify(exc.body), exc.status
 
@@ -336,12 +385,20 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: _Send) -> None:
-        body = json.dumps({"success": False,
-                           "error": f"the body is over {self.max_bytes:,} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        body = json.dumps(
+            {"success": False, "error": f"the body is over {self.max_bytes:,} bytes"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -64,6 +64,9 @@ def command(kind: str, message: str, **properties: str) -> str:
 
 def problem_annotation(problem: Problem) -> str:
     """``::error file=state.json,title=...::$.tasks.t7.dependencies: ...``"""
-    return command("error", f"{problem.path}: {problem.message}", file=problem.source,
-                   title="context-handoff: invalid input")
-
+    return command(
+        "error",
+        f"{problem.path}: {problem.message}",
+        file=problem.source,
+        title="context-handoff: invalid input",
+    )

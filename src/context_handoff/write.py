@@ -31,8 +31,9 @@ try:
 except ImportError:  # Windows: no folder locks; the renames stay atomic one by one
     fcntl = None  # type: ignore[assignment]
 
-_HELD_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                 if hasattr(signal, name)}
+_HELD_SIGNALS = {
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+}
 
 
 def write_atomically(path: str | Path, text: str) -> Path:
@@ -72,8 +73,12 @@ def check_writable(path: Path, *, append: bool = False) -> None:
         raise InputError(f"{path}: cannot write here: {folder} is not a writable folder")
 
 
-def check_destinations(files: Mapping[str, Path | None], *, appended: Collection[str] = (),
-                       inputs: Mapping[str, Path] | None = None) -> None:
+def check_destinations(
+    files: Mapping[str, Path | None],
+    *,
+    appended: Collection[str] = (),
+    inputs: Mapping[str, Path] | None = None,
+) -> None:
     """Before any work: every file to write is writable, none is another or an input.
 
     ``files`` maps an option's name (``--output``) to its path; ``appended`` names the
@@ -85,8 +90,7 @@ def check_destinations(files: Mapping[str, Path | None], *, appended: Collection
             continue
         key = _identity(path)
         if key in seen:
-            raise InputError(f"{option} {path} is also {seen[key]}: "
-                             "give each output its own file")
+            raise InputError(f"{option} {path} is also {seen[key]}: give each output its own file")
         seen[key] = f"the file of {option}"
         check_writable(path, append=option in appended)
 
@@ -118,8 +122,7 @@ def _stage(path: Path, text: str) -> str:
         if isinstance(exc, OSError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         if isinstance(exc, UnicodeEncodeError):  # a lone surrogate that got this far
-            raise InputError(f"{path}: the text cannot be written as UTF-8: {exc.reason}"
-                             ) from None
+            raise InputError(f"{path}: the text cannot be written as UTF-8: {exc.reason}") from None
         raise
     return tmp
 
@@ -139,8 +142,9 @@ def _replace_all(staged: list[tuple[Path, str]]) -> None:
                     path.unlink()
                 else:
                     os.replace(backup, path)
-        raise InputError(f"{staged[failed][0]}: cannot write: {exc.strerror or exc}; "
-                         "no file was changed") from None
+        raise InputError(
+            f"{staged[failed][0]}: cannot write: {exc.strerror or exc}; no file was changed"
+        ) from None
     finally:
         for backup in backups:
             if backup is not None:
@@ -171,7 +175,7 @@ def _remove_orphans(path: Path) -> None:
     """Temporary files of this target left by writers that no longer run."""
     head = f".{path.name}."
     for entry in path.parent.glob(f".{_glob_escape(path.name)}.*"):
-        pid_text = entry.name[len(head):].split(".", 1)[0]
+        pid_text = entry.name[len(head) :].split(".", 1)[0]
         if not pid_text.isdigit() or not entry.name.endswith((".tmp", ".bak")):
             continue
         if int(pid_text) != os.getpid() and not _running(int(pid_text)):

@@ -49,21 +49,28 @@ ENTRY_POINT_GROUP = "context_handoff.formats"
 # Where a state is looked for when none is named ("*": any one folder there).
 # Each with the format kept there: --format picks among the places found.
 DISCOVERED_FORMATS = {
-    Path(defaults.STATE_FILE): "orchestrator", Path(defaults.TASKMASTER_FILE): "taskmaster",
-    Path("specs/*/tasks.md"): "speckit", Path(".kiro/specs/*/tasks.md"): "kiro",
-    Path(".beads/issues.jsonl"): "beads", Path("backlog/tasks"): "backlog",
-    Path(".backlog/tasks"): "backlog", Path("sprint-status.yaml"): "bmad",
+    Path(defaults.STATE_FILE): "orchestrator",
+    Path(defaults.TASKMASTER_FILE): "taskmaster",
+    Path("specs/*/tasks.md"): "speckit",
+    Path(".kiro/specs/*/tasks.md"): "kiro",
+    Path(".beads/issues.jsonl"): "beads",
+    Path("backlog/tasks"): "backlog",
+    Path(".backlog/tasks"): "backlog",
+    Path("sprint-status.yaml"): "bmad",
     Path("_bmad-output/implementation-artifacts/sprint-status.yaml"): "bmad",
-    Path("docs/sprint-artifacts/sprint-status.yaml"): "bmad", Path("prd.json"): "ralph",
-    Path("scripts/ralph/prd.json"): "ralph", Path("conductor/tracks.md"): "conductor"}
+    Path("docs/sprint-artifacts/sprint-status.yaml"): "bmad",
+    Path("prd.json"): "ralph",
+    Path("scripts/ralph/prd.json"): "ralph",
+    Path("conductor/tracks.md"): "conductor",
+}
 DISCOVERED_PATHS = tuple(DISCOVERED_FORMATS)
 # What a discovered place names as the state: the folder for the formats kept in one.
 _FOLDER_STATES = frozenset({"tasks", "tracks.md"})
 
 
 BUILTIN_FORMATS_BY_NAME: dict[str, InputFormat] = {
-    fmt.name: fmt for fmt in (orchestrator, taskmaster, speckit, kiro, beads, backlog, bmad,
-                              ralph, conductor)
+    fmt.name: fmt
+    for fmt in (orchestrator, taskmaster, speckit, kiro, beads, backlog, bmad, ralph, conductor)
 }
 
 
@@ -136,8 +143,9 @@ def _best(formats: Any, document: Any) -> tuple[InputFormat | None, int]:
     return best, score
 
 
-def check_document(document: Any, source: str, requested: str = AUTO,
-                   options: ReadOptions | None = None) -> InputFormat:
+def check_document(
+    document: Any, source: str, requested: str = AUTO, options: ReadOptions | None = None
+) -> InputFormat:
     """The format to read ``document`` with; InputError (exit 2) with a one-line verdict
     and the problems (JSON paths) when it cannot be read."""
     options = options or ReadOptions()
@@ -147,22 +155,31 @@ def check_document(document: Any, source: str, requested: str = AUTO,
         raise InputError(_not_a_task_list(document, source))
     if fmt is None:  # nothing recognized: the orchestrator's own problems say what is missing
         problems = orchestrator.check(document, source, options)
-        raise InputError(f"{source}: this looks like {describe_document(document)}; "
-                         f"expected {_expected()}", problems, headline=True)
+        raise InputError(
+            f"{source}: this looks like {describe_document(document)}; expected {_expected()}",
+            problems,
+            headline=True,
+        )
     problems = fmt.check(document, source, options)
     if not problems:
         return fmt
-    if (fmt is not detected and len(problems) == 1 and fmt.detect(document) == NO
-            and isinstance(document, (MarkdownDocument, FolderDocument))):
+    if (
+        fmt is not detected
+        and len(problems) == 1
+        and fmt.detect(document) == NO
+        and isinstance(document, (MarkdownDocument, FolderDocument))
+    ):
         raise InputError(_not_this_format(fmt, problems[0], source))
     rival = _rival(fmt, document) if fmt is detected else None
     if rival is not None:  # auto chose, and another format fits in part: say why this one
-        raise InputError(_rival_verdict(fmt, rival, source, len(problems)), problems,
-                         headline=True)
+        raise InputError(_rival_verdict(fmt, rival, source, len(problems)), problems, headline=True)
     # A file that is clearly this format needs only its problems; any doubt, a verdict.
     clear = fmt is detected and score == SURE
-    raise InputError(_verdict(fmt, detected, score, source, len(problems), document),
-                     problems, headline=not clear)
+    raise InputError(
+        _verdict(fmt, detected, score, source, len(problems), document),
+        problems,
+        headline=not clear,
+    )
 
 
 def _rival(chosen: InputFormat, document: Any) -> InputFormat | None:
@@ -177,10 +194,13 @@ def _rival_verdict(fmt: InputFormat, rival: InputFormat, source: str, count: int
     noun = "1 problem stops" if count == 1 else f"{count} problems stop"
     why = getattr(fmt, "telltale", "")
     rival_has = getattr(rival, "telltale", "")
-    return (f"{source}: read as {fmt.label} by its content" + (f" ({why})" if why else "")
-            + f", and {noun} it being read; it also has parts of {rival.label}"
-            + (f" ({rival_has})" if rival_has else "")
-            + f": if it is one, --format {rival.name} says what to fix")
+    return (
+        f"{source}: read as {fmt.label} by its content"
+        + (f" ({why})" if why else "")
+        + f", and {noun} it being read; it also has parts of {rival.label}"
+        + (f" ({rival_has})" if rival_has else "")
+        + f": if it is one, --format {rival.name} says what to fix"
+    )
 
 
 def _expected() -> str:
@@ -190,15 +210,22 @@ def _expected() -> str:
 def _not_a_task_list(document: MarkdownDocument | FolderDocument, source: str) -> str:
     """The one-line verdict on a Markdown file or folder no format reads."""
     if isinstance(document, FolderDocument):
-        return (f"{source}: this folder holds no task files: looked for a spec folder's "
-                "tasks.md, Backlog.md's tasks/*.md and Conductor's tracks/<id>/plan.md; "
-                "name a task file with --state")
+        return (
+            f"{source}: this folder holds no task files: looked for a spec folder's "
+            "tasks.md, Backlog.md's tasks/*.md and Conductor's tracks/<id>/plan.md; "
+            "name a task file with --state"
+        )
     boxes = len(document.checkboxes)
-    found = (f"{boxes} checkbox item{'s' if boxes != 1 else ''}, none with a task id"
-             if boxes else "no checklist items (`- [ ] ...`)")
-    return (f"{source}: this Markdown file is no task list: {found}; looked for spec-kit "
-            "tasks (`- [ ] T001 ...`), Kiro tasks (`- [ ] 1. ...`) and a Conductor plan "
-            "(`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder")
+    found = (
+        f"{boxes} checkbox item{'s' if boxes != 1 else ''}, none with a task id"
+        if boxes
+        else "no checklist items (`- [ ] ...`)"
+    )
+    return (
+        f"{source}: this Markdown file is no task list: {found}; looked for spec-kit "
+        "tasks (`- [ ] T001 ...`), Kiro tasks (`- [ ] 1. ...`) and a Conductor plan "
+        "(`- [ ] Task: ...`); Backlog.md is read from its backlog/ folder"
+    )
 
 
 def _not_this_format(fmt: InputFormat, problem: Problem, source: str) -> str:
@@ -209,8 +236,14 @@ def _not_this_format(fmt: InputFormat, problem: Problem, source: str) -> str:
     return f"{source}: read as {fmt.label} (--format {fmt.name}): {problem.message}{looked}"
 
 
-def _verdict(fmt: InputFormat, detected: InputFormat | None, score: int, source: str,
-             count: int, document: Any) -> str:
+def _verdict(
+    fmt: InputFormat,
+    detected: InputFormat | None,
+    score: int,
+    source: str,
+    count: int,
+    document: Any,
+) -> str:
     noun = "1 problem stops" if count == 1 else f"{count} problems stop"
     if detected is fmt:
         looks = "looks like" if score == SURE else "looks partly like"
@@ -230,22 +263,31 @@ def discover_state(folder: Path = Path(), input_format: str = AUTO) -> Path:
     """The state in ``folder`` when none is named: the one known place that exists
     there (docs/formats.md lists them), of ``input_format`` when one is named; an error
     naming them all when there are several."""
-    found = [path for pattern, kept in DISCOVERED_FORMATS.items()
-             if input_format in (AUTO, kept) for path in _matches(folder, pattern)]
+    found = [
+        path
+        for pattern, kept in DISCOVERED_FORMATS.items()
+        if input_format in (AUTO, kept)
+        for path in _matches(folder, pattern)
+    ]
     if len(found) == 1:
         return found[0]
     if found:
-        raise InputError(f"several task files here: {', '.join(map(str, found))}; name one "
-                         "with --state (and its reader with --format, if auto does not know it)")
+        raise InputError(
+            f"several task files here: {', '.join(map(str, found))}; name one "
+            "with --state (and its reader with --format, if auto does not know it)"
+        )
     if input_format != AUTO and input_format in BUILTIN_FORMATS_BY_NAME:
         places = [str(p) for p, kept in DISCOVERED_FORMATS.items() if kept == input_format]
         others = [str(path) for pattern in DISCOVERED_FORMATS for path in _matches(folder, pattern)]
         found_else = f" (found {', '.join(others)}: try --format auto)" if others else ""
-        raise StateFileNotFound(f"no {input_format} state here: none of {', '.join(places)} "
-                                f"exists{found_else}; name one with --state")
+        raise StateFileNotFound(
+            f"no {input_format} state here: none of {', '.join(places)} "
+            f"exists{found_else}; name one with --state"
+        )
     raise StateFileNotFound(
         f"no state file here: none of {', '.join(map(str, DISCOVERED_PATHS))} exists; "
-        "name one with --state")
+        "name one with --state"
+    )
 
 
 def _matches(folder: Path, pattern: Path) -> list[Path]:

@@ -50,8 +50,17 @@ _TASK_FILE = re.compile(r"(?:backlog/)?tasks/[^/]+\.md")
 _OWN_TASK_FILE = re.compile(r"[^/]+-\d+(?:\.\d+)* - [^/]*\.md")
 _BLOCKED = "blocked"  # a status of this word is blocked, wherever it is in the list
 _NUMBERS = re.compile(r"\d+")
-_READ = ("id", "title", "status", "priority", "dependencies", "parent_task_id", "parent",
-         "created_date", "updated_date")
+_READ = (
+    "id",
+    "title",
+    "status",
+    "priority",
+    "dependencies",
+    "parent_task_id",
+    "parent",
+    "created_date",
+    "updated_date",
+)
 
 
 class _Project(NamedTuple):
@@ -86,16 +95,20 @@ def _config_path(document: FolderDocument) -> str | None:
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     if not isinstance(document, FolderDocument):
-        return [Problem(source, "$", "Backlog.md keeps its tasks in a folder: name the "
-                        "backlog/ folder with --state")]
+        return [
+            Problem(
+                source,
+                "$",
+                "Backlog.md keeps its tasks in a folder: name the backlog/ folder with --state",
+            )
+        ]
     problems = []
     for path in _task_files(document):
         where = f"{document.root / path}"
         try:
             front = document.front_matter(path)
         except InputError as exc:
-            problems.append(Problem(where, "$", exc.message.removeprefix(f"{where}")
-                                    .lstrip(": ")))
+            problems.append(Problem(where, "$", exc.message.removeprefix(f"{where}").lstrip(": ")))
             continue
         if not isinstance(front, dict):
             problems.append(Problem(where, "$", "no YAML front matter (--- id: ... ---)"))
@@ -108,30 +121,50 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     return problems
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     project = _project(document, options)
     # only the fields read reach the State: only they are scrubbed
-    fronts = redact([{**{key: front.get(key) for key in _READ if key in front},
-                      "notes": _section(document.files[path])}
-                     for path, front in zip(_task_files(document),
-                                            map(document.front_matter, _task_files(document)),
-                                            strict=True)])
+    fronts = redact(
+        [
+            {
+                **{key: front.get(key) for key in _READ if key in front},
+                "notes": _section(document.files[path]),
+            }
+            for path, front in zip(
+                _task_files(document),
+                map(document.front_matter, _task_files(document)),
+                strict=True,
+            )
+        ]
+    )
     statuses = project.statuses
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
     for path, front in zip(_task_files(document), fronts, strict=True):
         tasklist.add_task(tasks, _task(front, statuses), path, warnings)
-    ready = [tid for tid, task in tasks.items() if task.status == "pending"
-             and all(tasks.get(dep) is not None and tasks[dep].status == "done"
-                     for dep in task.dependencies)]
+    ready = [
+        tid
+        for tid, task in tasks.items()
+        if task.status == "pending"
+        and all(
+            tasks.get(dep) is not None and tasks[dep].status == "done" for dep in task.dependencies
+        )
+    ]
     ready.sort(key=lambda tid: (PRIORITY_RANK.get(tasks[tid].priority or "", 3), _id_key(tid)))
-    times = [tasklist.parse_time(f.get("updated_date") or f.get("created_date"))
-             for f in fronts]
-    return tasklist.build_state(tasklist.Parts(
-        tasks, next_order=tuple(ready), project=redact([project.name])[0],
-        last_updated=max((t for t in times if t is not None), default=None),
-        warnings=tuple(warnings)), source, name)
+    times = [tasklist.parse_time(f.get("updated_date") or f.get("created_date")) for f in fronts]
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks,
+            next_order=tuple(ready),
+            project=redact([project.name])[0],
+            last_updated=max((t for t in times if t is not None), default=None),
+            warnings=tuple(warnings),
+        ),
+        source,
+        name,
+    )
 
 
 def _project(document: FolderDocument, options: ReadOptions) -> _Project:
@@ -139,8 +172,9 @@ def _project(document: FolderDocument, options: ReadOptions) -> _Project:
     config = document.parse(path) if path is not None else _outside_config(document, options)
     config = config if isinstance(config, dict) else {}
     listed = config.get("statuses")
-    statuses = tuple(str(s) for s in listed) if isinstance(listed, list) and listed \
-        else DEFAULT_STATUSES
+    statuses = (
+        tuple(str(s) for s in listed) if isinstance(listed, list) and listed else DEFAULT_STATUSES
+    )
     project = config.get("project_name")
     return _Project(project if isinstance(project, str) else None, statuses)
 
@@ -162,13 +196,13 @@ def _outside_config(document: FolderDocument, options: ReadOptions) -> Any:
     return None
 
 
-
 def _section(text: str) -> str | None:
     """The task's implementation notes, else its plan: between Backlog.md's section
     markers (``<!-- SECTION:NOTES:BEGIN -->``), as its CLI writes them."""
     for marker in ("NOTES", "PLAN"):
-        found = re.search(rf"<!-- SECTION:{marker}:BEGIN -->(.*?)<!-- SECTION:{marker}:END -->",
-                          text, re.DOTALL)
+        found = re.search(
+            rf"<!-- SECTION:{marker}:BEGIN -->(.*?)<!-- SECTION:{marker}:END -->", text, re.DOTALL
+        )
         if found and found.group(1).strip():
             return " ".join(found.group(1).split())
     return None
@@ -188,10 +222,14 @@ def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
     priority = front.get("priority")
     parent = front.get("parent_task_id") or front.get("parent")
     return tasklist.make_task(
-        tid, str(front.get("title") or tid), status, word,
+        tid,
+        str(front.get("title") or tid),
+        status,
+        word,
         dependencies=[str(dep) for dep in front.get("dependencies") or ()],
         priority=str(priority).lower() if priority else None,
-        parent=str(parent) if parent else None)._replace(details=front.get("notes"))
+        parent=str(parent) if parent else None,
+    )._replace(details=front.get("notes"))
 
 
 def _id_key(tid: str) -> tuple[Any, ...]:

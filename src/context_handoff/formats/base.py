@@ -43,8 +43,9 @@ class InputFormat(Protocol):
     def check(self, document: Any, source: str, options: ReadOptions) -> list[Problem]:
         """Every problem that stops ``document`` from being read, each with its JSON path."""
 
-    def to_state(self, document: Any, source: Source, options: ReadOptions,
-                 redact: Callable[[Any], Any]) -> State:
+    def to_state(
+        self, document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+    ) -> State:
         """The State of a checked document. ``redact`` scrubs credentials from a parsed
         part in place (the whole document, or the part that is read): call it on every
         part whose strings reach the State, before reading them."""

@@ -32,13 +32,19 @@ name = "beads"
 label = "a beads issues.jsonl"
 telltale = "one issue a line with beads' fields"  # what detect() is sure by
 STATUS_MAP = {
-    "open": "pending", "in_progress": "running", "blocked": "blocked",
-    "deferred": "skipped", "closed": "done", "pinned": "pending", "hooked": "running",
+    "open": "pending",
+    "in_progress": "running",
+    "blocked": "blocked",
+    "deferred": "skipped",
+    "closed": "done",
+    "pinned": "pending",
+    "hooked": "running",
     "tombstone": "cancelled",
 }
 RECENT = timedelta(hours=48)
-_FIELDS = frozenset({"issue_type", "priority", "created_at", "dependencies",
-                     "close_reason", "acceptance_criteria"})
+_FIELDS = frozenset(
+    {"issue_type", "priority", "created_at", "dependencies", "close_reason", "acceptance_criteria"}
+)
 
 
 def detect(document: Any) -> int:
@@ -57,8 +63,9 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     return validate.find_problems(document, name, source)
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     issues = redact(document)
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
@@ -70,9 +77,13 @@ def to_state(document: Any, source: Source, options: ReadOptions,
             tasks[parent.id] = parent._replace(dependencies=(*parent.dependencies, task.id))
     times = [tasklist.parse_time(i.get("updated_at") or i.get("created_at")) for i in issues]
     now = max((t for t in times if t is not None), default=None)
-    return tasklist.build_state(tasklist.Parts(
-        tasks, next_order=ready_order(issues, now), last_updated=now,
-        warnings=tuple(warnings)), source, name)
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks, next_order=ready_order(issues, now), last_updated=now, warnings=tuple(warnings)
+        ),
+        source,
+        name,
+    )
 
 
 def _task(issue: dict[str, Any]) -> Task:
@@ -84,8 +95,12 @@ def _task(issue: dict[str, Any]) -> Task:
     reason = issue.get("close_reason")
     details = issue.get("notes") or (f"closed: {reason}" if reason else None)
     return tasklist.make_task(
-        issue["id"], issue.get("title") or issue["id"], STATUS_MAP[word], word,
-        dependencies=deps, parent=parent,
+        issue["id"],
+        issue.get("title") or issue["id"],
+        STATUS_MAP[word],
+        word,
+        dependencies=deps,
+        parent=parent,
         priority=f"P{priority}" if isinstance(priority, int) else None,
     )._replace(details=details if isinstance(details, str) else None)
 
@@ -94,15 +109,19 @@ def ready_order(issues: list[dict[str, Any]], now: datetime | None) -> tuple[str
     """``bd ready``: the unblocked open and in-progress issues, in its hybrid order."""
     by_id = {issue["id"]: issue for issue in issues}
     blocked = _blocked(issues, by_id, now)
-    ready = [issue for issue in issues
-             if issue.get("status", "open") in ("open", "in_progress")
-             and issue["id"] not in blocked and not issue.get("pinned")
-             and not issue.get("ephemeral") and not _deferred(issue, now)]
+    ready = [
+        issue
+        for issue in issues
+        if issue.get("status", "open") in ("open", "in_progress")
+        and issue["id"] not in blocked
+        and not issue.get("pinned")
+        and not issue.get("ephemeral")
+        and not _deferred(issue, now)
+    ]
     return tuple(issue["id"] for issue in sorted(ready, key=lambda i: _rank(i, now)))
 
 
-def _blocked(issues: list[dict[str, Any]], by_id: dict[str, Any], now: datetime | None
-             ) -> set[str]:
+def _blocked(issues: list[dict[str, Any]], by_id: dict[str, Any], now: datetime | None) -> set[str]:
     children: dict[str, list[str]] = {}
     blocked: set[str] = set()
     for issue in issues:
@@ -112,8 +131,11 @@ def _blocked(issues: list[dict[str, Any]], by_id: dict[str, Any], now: datetime 
                 children.setdefault(target, []).append(issue["id"])
                 if _deferred(by_id.get(target) or {}, now):
                     blocked.add(issue["id"])  # a deferred parent holds its children
-            elif kind == "blocks" and target in by_id and by_id[target].get(
-                    "status", "open") not in ("closed", "tombstone"):
+            elif (
+                kind == "blocks"
+                and target in by_id
+                and by_id[target].get("status", "open") not in ("closed", "tombstone")
+            ):
                 blocked.add(issue["id"])
     stack = list(blocked)
     while stack:  # a blocked parent blocks everything under it

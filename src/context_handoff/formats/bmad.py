@@ -29,10 +29,19 @@ name = "bmad"
 label = "a BMAD sprint-status.yaml"
 telltale = "a development_status mapping"  # what detect() is sure by
 STATUS_MAP = {
-    "backlog": "pending", "drafted": "pending", "ready-for-dev": "pending",
-    "contexted": "pending", "in-progress": "running", "review": "running",
-    "done": "done", "completed": "done", "optional": "skipped", "deferred": "skipped",
-    "blocked": "blocked", "cancelled": "cancelled", "archived": "cancelled",
+    "backlog": "pending",
+    "drafted": "pending",
+    "ready-for-dev": "pending",
+    "contexted": "pending",
+    "in-progress": "running",
+    "review": "running",
+    "done": "done",
+    "completed": "done",
+    "optional": "skipped",
+    "deferred": "skipped",
+    "blocked": "blocked",
+    "cancelled": "cancelled",
+    "archived": "cancelled",
 }
 # The order BMAD's agents pick stories in: ready ones first, then those to prepare.
 NEXT_WORDS = ("ready-for-dev", "drafted", "backlog")
@@ -53,8 +62,9 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     return validate.find_problems(document, name, source)
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     keys = list(document["development_status"].items())
     clean = redact([key for key, _ in keys])
     tasks: dict[str, Task] = {}
@@ -70,25 +80,43 @@ def to_state(document: Any, source: Source, options: ReadOptions,
             tasks[tid] = task._replace(parent=None)  # its epic has no line of its own
     for epic, stories in epics.items():
         if epic in tasks:
-            tasks[epic] = tasks[epic]._replace(dependencies=tuple(
-                s for s in stories if not _RETRO.fullmatch(s)))
-    order = tuple(tid for word in NEXT_WORDS for tid, task in tasks.items()
-                  if task.source_status == word and task.parent is not None
-                  and not _RETRO.fullmatch(tid))
+            tasks[epic] = tasks[epic]._replace(
+                dependencies=tuple(s for s in stories if not _RETRO.fullmatch(s))
+            )
+    order = tuple(
+        tid
+        for word in NEXT_WORDS
+        for tid, task in tasks.items()
+        if task.source_status == word and task.parent is not None and not _RETRO.fullmatch(tid)
+    )
     phases = tuple(Phase(epic, epic, (epic, *stories), None) for epic, stories in epics.items())
     project = document.get("project")
-    return tasklist.build_state(tasklist.Parts(
-        tasks, phases, order, project=redact([project])[0] if isinstance(project, str) else None,
-        last_updated=tasklist.parse_time(document.get("generated")),
-        warnings=tuple(warnings)), source, name)
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks,
+            phases,
+            order,
+            project=redact([project])[0] if isinstance(project, str) else None,
+            last_updated=tasklist.parse_time(document.get("generated")),
+            warnings=tuple(warnings),
+        ),
+        source,
+        name,
+    )
 
 
 def _task(key: str, word: str) -> Task:
     retro = _RETRO.fullmatch(key)
     if retro:
         epic = f"epic-{retro.group(1)}"
-        return tasklist.make_task(key, f"Retrospective of {epic}", STATUS_MAP[word], word,
-                                  dependencies=(epic,), parent=epic)
+        return tasklist.make_task(
+            key,
+            f"Retrospective of {epic}",
+            STATUS_MAP[word],
+            word,
+            dependencies=(epic,),
+            parent=epic,
+        )
     if _EPIC.fullmatch(key):
         return tasklist.make_task(key, key, STATUS_MAP[word], word)
     story = _STORY.fullmatch(key)

@@ -63,16 +63,28 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     if isinstance(document, MarkdownDocument):
         return [] if document.checkboxes else tasklist.no_checklist(source, document, "")
     if not isinstance(document, FolderDocument):
-        return [Problem(source, "$", "Conductor keeps its tracks in a folder: name the "
-                        "conductor/ folder, a track's folder or its plan.md with --state")]
+        return [
+            Problem(
+                source,
+                "$",
+                "Conductor keeps its tracks in a folder: name the "
+                "conductor/ folder, a track's folder or its plan.md with --state",
+            )
+        ]
     if not _plans(document):
-        return [Problem(source, "$", "no tracks/<track_id>/plan.md in this folder; "
-                        "Conductor writes one for each track")]
+        return [
+            Problem(
+                source,
+                "$",
+                "no tracks/<track_id>/plan.md in this folder; Conductor writes one for each track",
+            )
+        ]
     return []
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     tasks: dict[str, Task] = {}
     phases: list[Phase] = []
     warnings: list[str] = []
@@ -83,21 +95,35 @@ def to_state(document: Any, source: Source, options: ReadOptions,
         phases += found_phases
         if next_order is None and track.word not in ("[x]", "[X]", "completed"):
             next_order = ready  # Conductor works on the first track that is not done
-    times = ([_updated(document, track_id) for track_id in _plans(document)]
-             if isinstance(document, FolderDocument) else [])
-    return tasklist.build_state(tasklist.Parts(
-        tasks, tuple(phases), next_order or (), project=None,
-        last_updated=max((t for t in times if t is not None), default=None),
-        warnings=tuple(warnings)), source, name)
+    times = (
+        [_updated(document, track_id) for track_id in _plans(document)]
+        if isinstance(document, FolderDocument)
+        else []
+    )
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks,
+            tuple(phases),
+            next_order or (),
+            project=None,
+            last_updated=max((t for t in times if t is not None), default=None),
+            warnings=tuple(warnings),
+        ),
+        source,
+        name,
+    )
 
 
-def _tracks_and_plans(document: Any, source: Source
-                      ) -> list[tuple[_Track, MarkdownDocument]]:
+def _tracks_and_plans(document: Any, source: Source) -> list[tuple[_Track, MarkdownDocument]]:
     """Each track to read with its parsed plan: a plan.md alone is one track without an
     id (its ids then need no folder name: a copy elsewhere has the same ones)."""
     if isinstance(document, MarkdownDocument):
-        return [(_Track("", _heading(document) or Path(source.name).parent.name or "plan",
-                        ""), document)]
+        return [
+            (
+                _Track("", _heading(document) or Path(source.name).parent.name or "plan", ""),
+                document,
+            )
+        ]
     found = []
     plans = _plans(document)
     for track in _tracks(document):
@@ -143,15 +169,21 @@ def _tracks(document: FolderDocument) -> list[_Track]:
                 listed.append(_Track(link.group(1), title, word))
                 title = None
     seen = {track.track_id for track in listed}
-    listed += [_Track(tid, _metadata(document, tid).get("description") or tid,
-                      str(_metadata(document, tid).get("status") or ""))
-               for tid in sorted(plans) if tid not in seen]
+    listed += [
+        _Track(
+            tid,
+            _metadata(document, tid).get("description") or tid,
+            str(_metadata(document, tid).get("status") or ""),
+        )
+        for tid in sorted(plans)
+        if tid not in seen
+    ]
     return listed
 
 
 def _metadata(document: FolderDocument, track_id: str) -> dict[str, Any]:
     plan = _plans(document)[track_id]
-    text = document.files.get(plan[:-len("plan.md")] + "metadata.json")
+    text = document.files.get(plan[: -len("plan.md")] + "metadata.json")
     try:
         data = json.loads(text) if text else {}
     except ValueError:
@@ -164,8 +196,9 @@ def _updated(document: FolderDocument, track_id: str) -> Any:
     return tasklist.parse_time(meta.get("updated_at") or meta.get("created_at"))
 
 
-def _plan(track: _Track, plan: MarkdownDocument, redact: Callable[[Any], Any],
-          warnings: list[str]) -> tuple[dict[str, Task], list[Phase], tuple[str, ...]]:
+def _plan(
+    track: _Track, plan: MarkdownDocument, redact: Callable[[Any], Any], warnings: list[str]
+) -> tuple[dict[str, Task], list[Phase], tuple[str, ...]]:
     items = tasklist.redact_items(plan.items, redact)
     tasks: dict[str, Task] = {}
     children: dict[str, list[str]] = {}
@@ -187,12 +220,12 @@ def _plan(track: _Track, plan: MarkdownDocument, redact: Callable[[Any], Any],
         if parent is not None:
             children.setdefault(parent, []).append(tid)
     ready = tasklist.in_sequence(tasks, children)
-    phases = [Phase(f"{prefix}{i}", f"{redact([track.title])[0]}: {title}",
-                    tuple(ids_), None) for i, (title, ids_) in enumerate(phase_of.items(), 1)]
+    phases = [
+        Phase(f"{prefix}{i}", f"{redact([track.title])[0]}: {title}", tuple(ids_), None)
+        for i, (title, ids_) in enumerate(phase_of.items(), 1)
+    ]
     return tasks, phases, ready
 
 
 def _name(text: str) -> str:
-    return text[len("Task:"):].strip() if text.startswith("Task:") else text
-
-
+    return text[len("Task:") :].strip() if text.startswith("Task:") else text

@@ -46,12 +46,14 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    return tasklist.check_checklist(document, source, ".kiro/specs/<feature>", _NUMBERED,
-                                    "numbered (`- [ ] 1. ...`)")
+    return tasklist.check_checklist(
+        document, source, ".kiro/specs/<feature>", _NUMBERED, "numbered (`- [ ] 1. ...`)"
+    )
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     return tasklist.build_state(_read(tasklist.checklist_of(document), redact), source, name)
 
 
@@ -72,9 +74,9 @@ def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Par
         status, word = tasklist.box_status(item)
         if item.optional and status == "pending":
             status = "skipped"  # optional: not started unless someone asks for it
-        task = tasklist.make_task(tid, match.group(2).strip() or tid, status, word,
-                                  parent=parent)._replace(
-            details="; ".join(notes.get(index, ())) or None)
+        task = tasklist.make_task(
+            tid, match.group(2).strip() or tid, status, word, parent=parent
+        )._replace(details="; ".join(notes.get(index, ())) or None)
         if tid in tasks:
             warnings.append(f"line {item.line}: id {tid} again; the first one is kept")
             continue
@@ -99,10 +101,14 @@ def _parent(item: Item, items: list[Item], ids: dict[int, str], tid: str) -> str
     return prefix if prefix and prefix in ids.values() else None
 
 
-def _ordered(tasks: dict[str, Task], children: dict[str, list[str]], optional: set[str],
-             warnings: list[str]) -> tasklist.Parts:
+def _ordered(
+    tasks: dict[str, Task], children: dict[str, list[str]], optional: set[str], warnings: list[str]
+) -> tasklist.Parts:
     """Kiro's order as dependencies; the top-level tasks are the phases."""
     order = tasklist.in_sequence(tasks, children, optional)
-    phases = tuple(Phase(tid, task.name, (tid, *tasklist.descendants(tid, children)), None)
-                   for tid, task in tasks.items() if task.parent is None)
+    phases = tuple(
+        Phase(tid, task.name, (tid, *tasklist.descendants(tid, children)), None)
+        for tid, task in tasks.items()
+        if task.parent is None
+    )
     return tasklist.Parts(tasks, phases, order, warnings=tuple(warnings))

@@ -36,8 +36,16 @@ label = "an orchestrator state"
 telltale = "its tasks an object keyed by task id"  # what detect() is sure by
 
 # Sections only an orchestrator state has: with these but no task map, it is one gone wrong.
-_SECTIONS = frozenset({"context", "dag", "error_tracking", "user_customizations",
-                       "filesystem_state", "environment_config"})
+_SECTIONS = frozenset(
+    {
+        "context",
+        "dag",
+        "error_tracking",
+        "user_customizations",
+        "filesystem_state",
+        "environment_config",
+    }
+)
 
 
 def detect(document: Any) -> int:
@@ -52,8 +60,9 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     return validate.find_problems(document, "state", source)
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     return normalize_state(redact(document), source, {})
 
 
@@ -174,8 +183,9 @@ def _files(fs: dict[str, Any], warnings: list[str]) -> tuple[FileRecord, ...]:
             exists=raw.get("exists"),
             required_by=_ids(raw.get("required_by")),
             produced_by=raw.get("produced_by"),
-            size_bytes=_count(raw.get("size_bytes"),
-                              f"filesystem_state.files[{path!r}].size_bytes", warnings),
+            size_bytes=_count(
+                raw.get("size_bytes"), f"filesystem_state.files[{path!r}].size_bytes", warnings
+            ),
         )
         for path, raw in (fs.get("files") or {}).items()
     )
@@ -185,10 +195,12 @@ def _disk(fs: dict[str, Any], warnings: list[str]) -> DiskUsage | None:
     raw = fs.get("disk_usage")
     if not raw:
         return None
-    return DiskUsage(*(
-        _count(raw.get(key), f"filesystem_state.disk_usage.{key}", warnings)
-        for key in ("total_bytes", "used_bytes", "available_bytes")
-    ))
+    return DiskUsage(
+        *(
+            _count(raw.get(key), f"filesystem_state.disk_usage.{key}", warnings)
+            for key in ("total_bytes", "used_bytes", "available_bytes")
+        )
+    )
 
 
 def _count(value: int | None, where: str, warnings: list[str]) -> int | None:

@@ -45,30 +45,51 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
     return validate.find_problems(document, name, source)
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
-    data = redact({"project": document.get("project"),
-                   "progress": _progress(options.path),
-                   "stories": [{key: story.get(key) for key in ("id", "title", "dependsOn",
-                                                                "notes")}
-                               for story in document["userStories"]]})
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
+    data = redact(
+        {
+            "project": document.get("project"),
+            "progress": _progress(options.path),
+            "stories": [
+                {key: story.get(key) for key in ("id", "title", "dependsOn", "notes")}
+                for story in document["userStories"]
+            ],
+        }
+    )
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
     pairs = zip(data["stories"], document["userStories"], strict=True)
     for index, (story, raw) in enumerate(pairs):
         tid = str(story["id"])
         word = "passes" if raw.get("passes") else "open"
-        tasklist.add_task(tasks, tasklist.make_task(
-            tid, story.get("title") or tid, "done" if raw.get("passes") else "pending", word,
-            dependencies=story.get("dependsOn") or (),
-            priority=None if raw.get("priority") is None else str(raw["priority"]),
-        )._replace(details=_details(story, data["progress"])), f"userStories[{index}]", warnings)
+        tasklist.add_task(
+            tasks,
+            tasklist.make_task(
+                tid,
+                story.get("title") or tid,
+                "done" if raw.get("passes") else "pending",
+                word,
+                dependencies=story.get("dependsOn") or (),
+                priority=None if raw.get("priority") is None else str(raw["priority"]),
+            )._replace(details=_details(story, data["progress"])),
+            f"userStories[{index}]",
+            warnings,
+        )
     project = data["project"]
-    return tasklist.build_state(tasklist.Parts(
-        tasks, next_order=_order(document["userStories"], [str(s["id"]) for s in data["stories"]],
-                                 tasks),
-        project=project if isinstance(project, str) else None,
-        warnings=tuple(warnings)), source, name)
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks,
+            next_order=_order(
+                document["userStories"], [str(s["id"]) for s in data["stories"]], tasks
+            ),
+            project=project if isinstance(project, str) else None,
+            warnings=tuple(warnings),
+        ),
+        source,
+        name,
+    )
 
 
 def _progress(path: Path | None) -> str:
@@ -88,13 +109,17 @@ def _details(story: dict[str, Any], progress: str) -> str | None:
     if isinstance(notes, str) and notes.strip():
         return " ".join(notes.split())
     tid = str(story["id"])
-    sections = [part for part in re.split(r"\n(?=## )", progress)
-                if part.startswith("## ") and tid in part.split("\n", 1)[0]]
+    sections = [
+        part
+        for part in re.split(r"\n(?=## )", progress)
+        if part.startswith("## ") and tid in part.split("\n", 1)[0]
+    ]
     return " ".join(sections[-1].split()) if sections else None
 
 
-def _order(stories: list[dict[str, Any]], ids: list[str], tasks: dict[str, Task]
-           ) -> tuple[str, ...]:
+def _order(
+    stories: list[dict[str, Any]], ids: list[str], tasks: dict[str, Task]
+) -> tuple[str, ...]:
     """Open stories whose dependencies pass, highest priority (lowest number) first."""
     ranked = []
     for index, (story, tid) in enumerate(zip(stories, ids, strict=True)):
@@ -103,6 +128,5 @@ def _order(stories: list[dict[str, Any]], ids: list[str], tasks: dict[str, Task]
             continue
         if all(dep in tasks and tasks[dep].status == "done" for dep in task.dependencies):
             priority = story.get("priority")
-            ranked.append(((priority is None, priority if priority is not None else 0, index),
-                           tid))
+            ranked.append(((priority is None, priority if priority is not None else 0, index), tid))
     return tuple(dict.fromkeys(tid for _, tid in sorted(ranked)))

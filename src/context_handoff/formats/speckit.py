@@ -43,12 +43,14 @@ def detect(document: Any) -> int:
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
-    return tasklist.check_checklist(document, source, "specs/<feature>", _TASK,
-                                    "with a task id (`- [ ] T001 ...`)")
+    return tasklist.check_checklist(
+        document, source, "specs/<feature>", _TASK, "with a task id (`- [ ] T001 ...`)"
+    )
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     return tasklist.build_state(_read(tasklist.checklist_of(document), redact), source, name)
 
 
@@ -72,15 +74,22 @@ def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Par
         if len(tasks) > before:
             phases.setdefault(phase, []).append(task.id)
     records = tuple(Phase(title, title, tuple(ids), None) for title, ids in phases.items())
-    order = tuple(tid for tid, task in tasks.items() if task.status == "pending"
-                  and all(tasks[dep].status == "done" for dep in task.dependencies))
+    order = tuple(
+        tid
+        for tid, task in tasks.items()
+        if task.status == "pending"
+        and all(tasks[dep].status == "done" for dep in task.dependencies)
+    )
     return tasklist.Parts(tasks, records, order, warnings=tuple(warnings))
 
 
 def _phase_of(item: Item) -> str:
     """The heading a task is under: the phase (level 2) rather than its subsection."""
-    return item.headings[1] if len(item.headings) > 1 else (
-        item.headings[0] if item.headings else "Tasks")
+    return (
+        item.headings[1]
+        if len(item.headings) > 1
+        else (item.headings[0] if item.headings else "Tasks")
+    )
 
 
 class _Gate:

@@ -38,11 +38,23 @@ class Parts(NamedTuple):
 def build_state(parts: Parts, source: Source, format_name: str) -> State:
     """The State of a task-list format."""
     return State(
-        source=source, project=parts.project, last_updated=parts.last_updated,
-        current_phase=_current_phase(parts), context_active=(), context_completed=(),
-        context_failed=(), tasks=parts.tasks,
-        phases=parts.phases, errors=(), decisions=(), files=(), disk=None, environment=None,
-        redactions={}, warnings=parts.warnings, format=format_name,
+        source=source,
+        project=parts.project,
+        last_updated=parts.last_updated,
+        current_phase=_current_phase(parts),
+        context_active=(),
+        context_completed=(),
+        context_failed=(),
+        tasks=parts.tasks,
+        phases=parts.phases,
+        errors=(),
+        decisions=(),
+        files=(),
+        disk=None,
+        environment=None,
+        redactions={},
+        warnings=parts.warnings,
+        format=format_name,
         next_order=parts.next_order,
     )
 
@@ -50,19 +62,40 @@ def build_state(parts: Parts, source: Source, format_name: str) -> State:
 def _current_phase(parts: Parts) -> str | None:
     """The id of the first phase with unfinished work: where the work stands."""
     for phase in parts.phases:
-        if any(parts.tasks[tid].status not in ("done", "skipped", "cancelled")
-               for tid in phase.tasks if tid in parts.tasks):
+        if any(
+            parts.tasks[tid].status not in ("done", "skipped", "cancelled")
+            for tid in phase.tasks
+            if tid in parts.tasks
+        ):
             return phase.id
     return None
 
 
-def make_task(tid: str, name: str, status: str, word: str, *,
-              dependencies: Iterable[str] = (), priority: str | None = None,
-              parent: str | None = None) -> Task:
-    return Task(id=tid, name=name or tid, status=status,
-                dependencies=tuple(dict.fromkeys(dependencies)), dependents=(),
-                error_type=None, error_message=None, started_at=None, completed_at=None,
-                failed_at=None, priority=priority, source_status=word, parent=parent)
+def make_task(
+    tid: str,
+    name: str,
+    status: str,
+    word: str,
+    *,
+    dependencies: Iterable[str] = (),
+    priority: str | None = None,
+    parent: str | None = None,
+) -> Task:
+    return Task(
+        id=tid,
+        name=name or tid,
+        status=status,
+        dependencies=tuple(dict.fromkeys(dependencies)),
+        dependents=(),
+        error_type=None,
+        error_message=None,
+        started_at=None,
+        completed_at=None,
+        failed_at=None,
+        priority=priority,
+        source_status=word,
+        parent=parent,
+    )
 
 
 def text_id(prefix: str, parent: str | None, text: str, seen: dict[str, int]) -> str:
@@ -87,8 +120,11 @@ def add_task(tasks: dict[str, Task], task: Task, where: str, warnings: list[str]
 def no_checklist(source: str, document: MarkdownDocument, looked_for: str) -> list[Problem]:
     """The verdict on a Markdown file without the checklist a format needs."""
     found = len(document.checkboxes)
-    what = (f"{found} checkbox item{'s' if found != 1 else ''} but none {looked_for}"
-            if found else "no checklist items (`- [ ] ...`)")
+    what = (
+        f"{found} checkbox item{'s' if found != 1 else ''} but none {looked_for}"
+        if found
+        else "no checklist items (`- [ ] ...`)"
+    )
     return [Problem(source, "$", f"this Markdown file is no task list: {what}")]
 
 
@@ -131,8 +167,14 @@ def box_status(item: Item) -> tuple[str, str]:
 
 # The boxes task files use: `[x]` done (GitHub's task lists), `[-]` in progress (Kiro),
 # `[~]` in progress (Conductor), `[/]` in progress (a common extension).
-BOX_STATUS = {" ": "pending", "x": "done", "X": "done", "-": "running", "~": "running",
-              "/": "running"}
+BOX_STATUS = {
+    " ": "pending",
+    "x": "done",
+    "X": "done",
+    "-": "running",
+    "~": "running",
+    "/": "running",
+}
 
 
 def markdown_in(document: Any, name: str) -> MarkdownDocument | None:
@@ -151,13 +193,17 @@ def redact_items(items: Sequence[Item], redact: Callable[[Any], Any]) -> list[It
     texts = redact([item.text for item in items])
     heads = list(dict.fromkeys(h for item in items for h in item.headings))
     clean = dict(zip(heads, redact(list(heads)), strict=True))
-    return [item._replace(text=text, headings=tuple(clean[h] for h in item.headings))
-            for item, text in zip(items, texts, strict=True)]
+    return [
+        item._replace(text=text, headings=tuple(clean[h] for h in item.headings))
+        for item, text in zip(items, texts, strict=True)
+    ]
 
 
-def in_sequence(tasks: dict[str, Task], children: dict[str, list[str]],
-                left_out: set[str] = frozenset()  # type: ignore[assignment]
-                ) -> tuple[str, ...]:
+def in_sequence(
+    tasks: dict[str, Task],
+    children: dict[str, list[str]],
+    left_out: set[str] = frozenset(),  # type: ignore[assignment]
+) -> tuple[str, ...]:
     """Tasks done one after another, in the file's order, sub-tasks before their parent:
     each task without sub-tasks waits for the one before it (``left_out`` ones, such as
     optional tasks, wait for nothing and hold nothing up), each parent for its sub-tasks.
@@ -171,10 +217,14 @@ def in_sequence(tasks: dict[str, Task], children: dict[str, list[str]],
                 waits.append(previous)
             previous = tid
         tasks[tid] = task._replace(dependencies=tuple(waits))
-    return tuple(tid for tid, task in tasks.items() if task.status == "pending"
-                 and tid not in left_out and not children.get(tid)
-                 and all(tasks[dep].status in ("done", "skipped")
-                         for dep in task.dependencies))
+    return tuple(
+        tid
+        for tid, task in tasks.items()
+        if task.status == "pending"
+        and tid not in left_out
+        and not children.get(tid)
+        and all(tasks[dep].status in ("done", "skipped") for dep in task.dependencies)
+    )
 
 
 def descendants(tid: str, children: dict[str, list[str]]) -> list[str]:
@@ -188,14 +238,20 @@ def descendants(tid: str, children: dict[str, list[str]]) -> list[str]:
     return found
 
 
-def check_checklist(document: Any, source: str, home: str, task: re.Pattern[str],
-                    looked_for: str) -> list[Problem]:
+def check_checklist(
+    document: Any, source: str, home: str, task: re.Pattern[str], looked_for: str
+) -> list[Problem]:
     """The problems of a tasks.md checklist format: no tasks.md (``home`` says where the
     tool keeps it), or no checkbox item whose text ``task`` matches."""
     found = markdown_in(document, TASKS_FILE)
     if found is None:
-        return [Problem(source, "$", f"no {TASKS_FILE} here: the tool keeps its tasks in "
-                        f"{home}/{TASKS_FILE}")]
+        return [
+            Problem(
+                source,
+                "$",
+                f"no {TASKS_FILE} here: the tool keeps its tasks in {home}/{TASKS_FILE}",
+            )
+        ]
     if not any(task.match(item.text) for item in found.checkboxes):
         return no_checklist(source, found, looked_for)
     return []

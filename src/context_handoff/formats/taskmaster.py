@@ -74,9 +74,11 @@ def detect(document: Any) -> int:
 
 
 def _tag_names(document: dict[str, Any]) -> list[str]:
-    return [key for key, value in document.items()
-            if key not in _NOT_TAGS and isinstance(value, dict)
-            and isinstance(value.get("tasks"), list)]
+    return [
+        key
+        for key, value in document.items()
+        if key not in _NOT_TAGS and isinstance(value, dict) and isinstance(value.get("tasks"), list)
+    ]
 
 
 def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
@@ -91,8 +93,9 @@ def _select(document: dict[str, Any], source: str, options: ReadOptions) -> _Sel
     tags = _tag_names(document)
     if not tags and not _looks_tagged(document):
         if options.tag not in (None, DEFAULT_TAG):
-            raise InputError(f"--tag {options.tag}: {source} has no tags "
-                             f"(all its tasks are in {DEFAULT_TAG!r})")
+            raise InputError(
+                f"--tag {options.tag}: {source} has no tags (all its tasks are in {DEFAULT_TAG!r})"
+            )
         return _Selection(DEFAULT_TAG, document, "$", (DEFAULT_TAG,))
     wanted, origin = _wanted_tag(options)
     if wanted in document and wanted not in _NOT_TAGS:
@@ -109,7 +112,9 @@ def _looks_tagged(document: dict[str, Any]) -> bool:
     """Tags whose tasks are not a list: read as tags, so problems name the tag."""
     return "tasks" not in document and any(
         isinstance(value, dict) and "tasks" in value
-        for key, value in document.items() if key not in _NOT_TAGS)
+        for key, value in document.items()
+        if key not in _NOT_TAGS
+    )
 
 
 def _json_path(key: str) -> str:
@@ -143,8 +148,9 @@ def _state_file(path: Path | None, root: Path | None = None) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def to_state(document: Any, source: Source, options: ReadOptions,
-             redact: Callable[[Any], Any]) -> State:
+def to_state(
+    document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
+) -> State:
     chosen = _select(document, source.name, options)
     data = redact(chosen.data)
     tags = tuple(redact(list(chosen.tags)))  # names, not fields: only patterns apply
@@ -154,8 +160,7 @@ def to_state(document: Any, source: Source, options: ReadOptions,
     return State(
         source=source,
         project=_text(meta.get("projectName")) or _text(meta.get("project_name")),
-        last_updated=_time(meta.get("updated") or meta.get("lastModified"), warnings,
-                           source.name),
+        last_updated=_time(meta.get("updated") or meta.get("lastModified"), warnings, source.name),
         current_phase=None,
         context_active=tuple(t.id for t in tasks.values() if t.source_status == "in-progress"),
         context_completed=(),
@@ -182,8 +187,7 @@ def _tasks(raw_tasks: list[dict[str, Any]], warnings: list[str]) -> dict[str, Ta
         tid = _id(raw["id"])
         _add(tasks, _task(raw, tid), f"tasks[{index}]", warnings)
         for sub_index, sub in enumerate(raw.get("subtasks") or ()):
-            _add(tasks, _subtask(sub, raw, tid), f"tasks[{index}].subtasks[{sub_index}]",
-                 warnings)
+            _add(tasks, _subtask(sub, raw, tid), f"tasks[{index}].subtasks[{sub_index}]", warnings)
     return tasks
 
 
@@ -201,11 +205,13 @@ def _task(raw: dict[str, Any], tid: str) -> Task:
         name=raw.get("title") or raw.get("description") or f"Task {tid}",
         status=STATUS_MAP[raw["status"]],
         # A parent is finished with its subtasks: they come before it on the critical path.
-        dependencies=tuple(dict.fromkeys([*map(_id, raw.get("dependencies") or ()),
-                                          *subtask_ids])),
+        dependencies=tuple(dict.fromkeys([*map(_id, raw.get("dependencies") or ()), *subtask_ids])),
         dependents=(),
-        error_type=None, error_message=None,
-        started_at=None, completed_at=None, failed_at=None,
+        error_type=None,
+        error_message=None,
+        started_at=None,
+        completed_at=None,
+        failed_at=None,
         priority=raw.get("priority"),
         source_status=raw["status"],
     )
@@ -218,11 +224,17 @@ def _subtask(sub: dict[str, Any], parent: dict[str, Any], parent_id: str) -> Tas
         id=sid,
         name=sub.get("title") or sub.get("description") or f"Subtask {sid}",
         status=STATUS_MAP[status],
-        dependencies=tuple(dict.fromkeys(
-            _subtask_dependency(parent_id, dep) for dep in sub.get("dependencies") or ())),
+        dependencies=tuple(
+            dict.fromkeys(
+                _subtask_dependency(parent_id, dep) for dep in sub.get("dependencies") or ()
+            )
+        ),
         dependents=(),
-        error_type=None, error_message=None,
-        started_at=None, completed_at=None, failed_at=None,
+        error_type=None,
+        error_message=None,
+        started_at=None,
+        completed_at=None,
+        failed_at=None,
         priority=sub.get("priority") or parent.get("priority"),
         source_status=status,
         parent=parent_id,
@@ -252,7 +264,6 @@ def _subtask_dependency(parent_id: str, dep: float | str) -> str:
     if isinstance(dep, str) and "." in dep:
         return dep
     return f"{parent_id}.{_id(dep)}"
-
 
 
 def next_order(raw_tasks: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -287,7 +298,8 @@ def next_order(raw_tasks: list[dict[str, Any]]) -> tuple[str, ...]:
             rank = (-_rank(raw.get("priority")), len(deps), _number_key(raw["id"]))
             tops.append((rank, _id(raw["id"])))
     return tuple(tid for _, tid in _stable_sorted(subtasks)) + tuple(
-        tid for _, tid in _stable_sorted(tops))
+        tid for _, tid in _stable_sorted(tops)
+    )
 
 
 def _stable_sorted(items: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
@@ -300,8 +312,11 @@ def _done_ids(listed: list[dict[str, Any]]) -> set[str]:
         tid = _id(raw["id"])
         if raw["status"] == "done":
             done.add(tid)
-        done.update(f"{tid}.{_id(sub['id'])}" for sub in raw.get("subtasks") or ()
-                    if sub.get("status") == "done")
+        done.update(
+            f"{tid}.{_id(sub['id'])}"
+            for sub in raw.get("subtasks") or ()
+            if sub.get("status") == "done"
+        )
     return done
 
 

@@ -40,8 +40,18 @@ from .minimal import minimal
 from .standard import PAYLOAD_VERSION, standard
 from .view import LIMITS_BY_LEVEL, Limits, View, short_id, shorten, terse
 
-__all__ = ["LAYOUTS_BY_LEVEL", "LIMITS_BY_LEVEL", "PAYLOAD_VERSION", "Limits", "build_layout",
-           "full_sections", "pack_payload", "short_id", "shorten", "terse"]
+__all__ = [
+    "LAYOUTS_BY_LEVEL",
+    "LIMITS_BY_LEVEL",
+    "PAYLOAD_VERSION",
+    "Limits",
+    "build_layout",
+    "full_sections",
+    "pack_payload",
+    "short_id",
+    "shorten",
+    "terse",
+]
 
 LAYOUTS_BY_LEVEL: dict[CompressionLevel, Callable[[View, Header], Layout]] = {
     CompressionLevel.MINIMAL: minimal,
@@ -65,8 +75,12 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
     return payload
 
 
-def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = True,
-                  ) -> dict[str, list[Any]]:
+def full_sections(
+    facts: Facts,
+    level: CompressionLevel,
+    *,
+    terse_form: bool = True,
+) -> dict[str, list[Any]]:
     """Every section of ``level``'s payload, unbudgeted: section path (as ``omitted`` names
     it) -> all its items, in the order packing keeps them and in the payload's shape: a
     list's values; a map's entries one by one, each a one-entry object ``{key: value}``
@@ -80,8 +94,11 @@ def full_sections(facts: Facts, level: CompressionLevel, *, terse_form: bool = T
     limits = LIMITS_BY_LEVEL[level]
     header = Header("", "", level, 0, "", "")
     layout = build_layout(facts, header, terse(limits) if terse_form else limits)
-    return {s.path: [_entry(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
-            for s in layout.sections if s.candidates}
+    return {
+        s.path: [_entry(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
+        for s in layout.sections
+        if s.candidates
+    }
 
 
 def _entry(pair: tuple[str, Any]) -> dict[str, Any]:

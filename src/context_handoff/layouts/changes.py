@@ -16,17 +16,25 @@ def add_changes(layout: Layout, v: View, changes: Changes) -> None:
     v1 detail lists, the rest with the details."""
     data: dict[str, Any] = {"since": {"at": changes.since_at, "digest": changes.since_digest}}
     if changes.phase_moved:
-        data["phase"] = {"from": opt(changes.phase_from, v.limits.id),
-                         "to": opt(changes.phase_to, v.limits.id)}
-    kinds = (("newly_failed", changes.newly_failed, v.id, 2),
-             ("recovered", changes.recovered, v.id, 2),
-             ("started", changes.started, v.id, 1), ("newly_done", changes.newly_done, v.id, 1),
-             ("newly_ready", changes.newly_ready, v.id, 1), ("removed", changes.removed, v.id, 1),
-             ("decided", changes.decided, lambda p: shorten(p, v.limits.prompt), 1))
+        data["phase"] = {
+            "from": opt(changes.phase_from, v.limits.id),
+            "to": opt(changes.phase_to, v.limits.id),
+        }
+    kinds = (
+        ("newly_failed", changes.newly_failed, v.id, 2),
+        ("recovered", changes.recovered, v.id, 2),
+        ("started", changes.started, v.id, 1),
+        ("newly_done", changes.newly_done, v.id, 1),
+        ("newly_ready", changes.newly_ready, v.id, 1),
+        ("removed", changes.removed, v.id, 1),
+        ("decided", changes.decided, lambda p: shorten(p, v.limits.prompt), 1),
+    )
     # a kind with nothing in it is left out: the key costs tokens and says nothing
-    sections = [Section(f"changes.{key}", items, to_json, weight, tier=2,
-                        caps={2: _FIRST_CHANGES}, head=2)
-                for key, items, to_json, weight in kinds if items]
+    sections = [
+        Section(f"changes.{key}", items, to_json, weight, tier=2, caps={2: _FIRST_CHANGES}, head=2)
+        for key, items, to_json, weight in kinds
+        if items
+    ]
     data.update({key: [] for key, items, _, _ in kinds if items})
     layout.skeleton["changes"] = data
     layout.sections[0:0] = sections  # first among the heads

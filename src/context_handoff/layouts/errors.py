@@ -18,9 +18,11 @@ def error_entries(v: View, full: bool) -> list[dict[str, Any]]:
     for record in v.facts.recent_errors:
         if record.task_id in failed:
             continue
-        entry = {"task_id": opt(record.task_id, v.limits.id),
-                 "type": opt(record.error_type, v.limits.name),
-                 "message": shorten(record.message or "", v.limits.error)}
+        entry = {
+            "task_id": opt(record.task_id, v.limits.id),
+            "type": opt(record.error_type, v.limits.name),
+            "message": shorten(record.message or "", v.limits.error),
+        }
         if full:
             _add_record_details(entry, record, v.limits)
         entries.append(entry)
@@ -40,8 +42,11 @@ def _failure_entries(v: View, full: bool) -> list[dict[str, Any]]:
         limit = limits.error if index < limits.detailed_failures else limits.error // 2
         first = first_with.setdefault((kind, message), tid)
         text = f"(same as {v.id(first)})" if first != tid else shorten(message or "", limit)
-        entry: dict[str, Any] = {"task_id": v.id(tid), "type": opt(kind, limits.name),
-                                 "message": text}
+        entry: dict[str, Any] = {
+            "task_id": v.id(tid),
+            "type": opt(kind, limits.name),
+            "message": text,
+        }
         record = v.latest_error.get(tid)
         if full and record is not None and first == tid:
             _add_record_details(entry, record, limits)

@@ -19,9 +19,12 @@ def full(v: View, header: Header) -> Layout:
     used = state.disk.used_bytes if state.disk else None
     layout.skeleton["file_state"] = {
         # v1: disk_mb is the disk space in use (0 when the state does not say)
-        "artifacts": [], "required": [], "disk_mb": round(used / _MIB) if used else 0,
+        "artifacts": [],
+        "required": [],
+        "disk_mb": round(used / _MIB) if used else 0,
         # added
-        "missing": [], "disk": _disk(state.disk) if state.disk else {},
+        "missing": [],
+        "disk": _disk(state.disk) if state.disk else {},
     }
     layout.skeleton["environment"] = _environment(v, env)
     layout.sections.extend(_sections(v, env))
@@ -35,7 +38,8 @@ def _environment(v: View, env: Environment | None) -> dict[str, Any]:
         # v1
         "os": shorten(os_name, limits.detail),
         "python": shorten(env.python_version, limits.detail)
-        if env and env.python_version else "unknown",
+        if env and env.python_version
+        else "unknown",
         "packages": {},
         # added
         "architecture": opt(env.architecture, limits.detail) if env else None,
@@ -50,18 +54,43 @@ def _sections(v: View, env: Environment | None) -> list[Section]:
     by_name = {p.name: p for p in reversed(env.packages)} if env else {}  # first one wins
     packages = sorted(reversed(by_name.values()), key=lambda p: not p.required)
     return [
-        Section("file_state.missing", [f.path for f in required if f.exists is False],
-                lambda p: shorten(p, limits.detail), 2),
-        Section("environment.missing_dependencies",
-                env.missing_dependencies if env else (), lambda n: shorten(n, limits.detail), 2),
-        Section("file_state.artifacts", [f for f in files if f.produced_by],
-                lambda f: {"path": shorten(f.path, limits.detail), "by": v.id(f.produced_by)},
-                1, tier=3),
-        Section("file_state.required", [f.path for f in required if f.exists],
-                lambda p: shorten(p, limits.detail), 1, tier=3),
-        Section("environment.packages", packages, lambda p: (
-            short_id(p.name, limits.detail), shorten(p.version or "unknown", limits.detail),
-        ), 1, tier=3, keyed=True),
+        Section(
+            "file_state.missing",
+            [f.path for f in required if f.exists is False],
+            lambda p: shorten(p, limits.detail),
+            2,
+        ),
+        Section(
+            "environment.missing_dependencies",
+            env.missing_dependencies if env else (),
+            lambda n: shorten(n, limits.detail),
+            2,
+        ),
+        Section(
+            "file_state.artifacts",
+            [f for f in files if f.produced_by],
+            lambda f: {"path": shorten(f.path, limits.detail), "by": v.id(f.produced_by)},
+            1,
+            tier=3,
+        ),
+        Section(
+            "file_state.required",
+            [f.path for f in required if f.exists],
+            lambda p: shorten(p, limits.detail),
+            1,
+            tier=3,
+        ),
+        Section(
+            "environment.packages",
+            packages,
+            lambda p: (
+                short_id(p.name, limits.detail),
+                shorten(p.version or "unknown", limits.detail),
+            ),
+            1,
+            tier=3,
+            keyed=True,
+        ),
     ]
 
 

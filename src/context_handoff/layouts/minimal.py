@@ -33,8 +33,13 @@ def minimal(v: View, header: Header) -> Layout:
             "state_age_source": facts.age_source,
             **_phase_name(v),
         },
-        "active": [], "failed": [], "next": [],
-        "failures": {}, "pending_decisions": [], "names": {}, "missing_dependencies": [],
+        "active": [],
+        "failed": [],
+        "next": [],
+        "failures": {},
+        "pending_decisions": [],
+        "names": {},
+        "missing_dependencies": [],
         "meta": meta(header, facts),
     }
 
@@ -58,14 +63,28 @@ def minimal(v: View, header: Header) -> Layout:
         Section("failed", v.failed, failed, 3, head=3),
         Section("active", facts.active, v.id, 3, head=3),
         Section("next", facts.ready, v.id, 2, caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}, head=3),
-        Section("pending_decisions", facts.pending_decisions,
-                lambda d: shorten(d.prompt, limits.prompt), 1),
-        Section("names", named, lambda t: (v.id(t), _opaque_name(v, t)), 2, keyed=True,
-                head=3),
-        Section("missing_dependencies", env.missing_dependencies if env else (),
-                lambda n: shorten(n, limits.detail), 1),
-        Section("failures", [t for t in v.failed if details[t][1]], details.__getitem__, 2,
-                tier=3, keyed=True, head=1),
+        Section(
+            "pending_decisions",
+            facts.pending_decisions,
+            lambda d: shorten(d.prompt, limits.prompt),
+            1,
+        ),
+        Section("names", named, lambda t: (v.id(t), _opaque_name(v, t)), 2, keyed=True, head=3),
+        Section(
+            "missing_dependencies",
+            env.missing_dependencies if env else (),
+            lambda n: shorten(n, limits.detail),
+            1,
+        ),
+        Section(
+            "failures",
+            [t for t in v.failed if details[t][1]],
+            details.__getitem__,
+            2,
+            tier=3,
+            keyed=True,
+            head=1,
+        ),
     ]
     return Layout(skeleton, sections)
 

@@ -25,8 +25,11 @@ def standard(v: View, header: Header) -> Layout:
     named = named_first(v.facts, _FIRST_NEXT)
     blocked = blocked_ids(v.facts, v.failed)
     full = header.level is CompressionLevel.FULL
-    sections = [*_id_lists(v, blocked, full), *_detail_lists(v, full),
-                *_details(v, named, blocked, skeleton["execution_state"])]
+    sections = [
+        *_id_lists(v, blocked, full),
+        *_detail_lists(v, full),
+        *_details(v, named, blocked, skeleton["execution_state"]),
+    ]
     return Layout(skeleton, sections)
 
 
@@ -66,10 +69,15 @@ def _skeleton(v: View, header: Header) -> dict[str, Any]:
         "handoff_id": header.handoff_id,
         "summary": _summary(v, header),
         "execution_state": {
-            "active_tasks": [], "blocked_tasks": [], "failed_tasks": [],
+            "active_tasks": [],
+            "blocked_tasks": [],
+            "failed_tasks": [],
             # each failed task's type: the runs of one type along failed_tasks
             **({"failure_types": []} if v.failed else {}),
-            "next_eligible": [], "failures": {}, "names": {}, "blocked_by": {},
+            "next_eligible": [],
+            "failures": {},
+            "names": {},
+            "blocked_by": {},
         },
         "critical_context": {"errors": [], "user_decisions": [], "warnings": []},
         "dag_snapshot": {
@@ -96,19 +104,43 @@ def _id_lists(v: View, blocked: list[str], full: bool) -> list[Section]:
         Section("execution_state.failed_tasks", v.failed, v.id, 4, head=3),
         # twice as many runs a round as ids (each run covers one id or more), so every
         # failed id kept has its type even when the room runs out between the two
-        Section("execution_state.failure_types", v.failure_types(), lambda run: run, 8,
-                head=3),
+        Section("execution_state.failure_types", v.failure_types(), lambda run: run, 8, head=3),
         Section("execution_state.active_tasks", facts.active, v.id, 4, head=3),
-        Section("execution_state.next_eligible", facts.ready, v.id, 2,
-                caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}, head=3),
-        Section("critical_context.user_decisions", decisions,
-                lambda d: v.decision(d, why=full), 1, caps={1: len(pending), 2: len(pending)}),
-        Section("dag_snapshot.critical_path", facts.critical_path, v.id, 1,
-                caps={1: _PATH_HEAD, 2: _PATH_HEAD}),
-        Section("execution_state.blocked_tasks", blocked, v.id, 1,
-                caps={1: _FIRST_BLOCKED, 2: _FIRST_BLOCKED}),
-        Section("dag_snapshot.phases_completed",
-                [p.id for p in facts.phases if p.status == "done"], v.id, 1),
+        Section(
+            "execution_state.next_eligible",
+            facts.ready,
+            v.id,
+            2,
+            caps={1: _FIRST_NEXT, 2: _FIRST_NEXT},
+            head=3,
+        ),
+        Section(
+            "critical_context.user_decisions",
+            decisions,
+            lambda d: v.decision(d, why=full),
+            1,
+            caps={1: len(pending), 2: len(pending)},
+        ),
+        Section(
+            "dag_snapshot.critical_path",
+            facts.critical_path,
+            v.id,
+            1,
+            caps={1: _PATH_HEAD, 2: _PATH_HEAD},
+        ),
+        Section(
+            "execution_state.blocked_tasks",
+            blocked,
+            v.id,
+            1,
+            caps={1: _FIRST_BLOCKED, 2: _FIRST_BLOCKED},
+        ),
+        Section(
+            "dag_snapshot.phases_completed",
+            [p.id for p in facts.phases if p.status == "done"],
+            v.id,
+            1,
+        ),
     ]
 
 
@@ -116,29 +148,56 @@ def _detail_lists(v: View, full: bool) -> list[Section]:
     """2. the v1 detail lists"""
     return [
         Section("critical_context.errors", error_entries(v, full), lambda e: e, 4, tier=2),
-        Section("critical_context.warnings", v.facts.warnings,
-                lambda w: shorten(w, v.limits.warning), 1, tier=2),
+        Section(
+            "critical_context.warnings",
+            v.facts.warnings,
+            lambda w: shorten(w, v.limits.warning),
+            1,
+            tier=2,
+        ),
     ]
 
 
-def _details(v: View, named: list[str], blocked: list[str],
-             execution: dict[str, Any]) -> list[Section]:
+def _details(
+    v: View, named: list[str], blocked: list[str], execution: dict[str, Any]
+) -> list[Section]:
     """3. the details"""
     facts, limits = v.facts, v.limits
     details = {tid: _failure(v, tid) for tid in v.failed}
     blocker = {b.task_id: b.blocked_by for b in facts.blocked if b.blocked_by}
     return [
-        Section("execution_state.failures", [t for t in v.failed if details[t][1]],
-                details.__getitem__, 2, tier=3, keyed=True),
+        Section(
+            "execution_state.failures",
+            [t for t in v.failed if details[t][1]],
+            details.__getitem__,
+            2,
+            tier=3,
+            keyed=True,
+        ),
         _names(v, named),
         *_task_notes(v, named, execution),
-        Section("dag_snapshot.phases", facts.phases, lambda p: {
-            "id": v.id(p.id), "name": shorten(p.name, limits.name),
-            "done": p.done, "total": p.total, "status": p.status,
-            **({"dropped": p.dropped} if p.dropped else {}),
-        }, 1, tier=3),
-        Section("execution_state.blocked_by", [t for t in blocked if t in blocker],
-                lambda t: (v.id(t), v.id(blocker[t])), 0.5, tier=3, keyed=True),
+        Section(
+            "dag_snapshot.phases",
+            facts.phases,
+            lambda p: {
+                "id": v.id(p.id),
+                "name": shorten(p.name, limits.name),
+                "done": p.done,
+                "total": p.total,
+                "status": p.status,
+                **({"dropped": p.dropped} if p.dropped else {}),
+            },
+            1,
+            tier=3,
+        ),
+        Section(
+            "execution_state.blocked_by",
+            [t for t in blocked if t in blocker],
+            lambda t: (v.id(t), v.id(blocker[t])),
+            0.5,
+            tier=3,
+            keyed=True,
+        ),
     ]
 
 
@@ -149,18 +208,25 @@ def _names(v: View, named: list[str]) -> Section:
     saying = [t for t in named if v.name(t)]
     restating = [t for t in named if v.tasks[t].name and t not in saying]
     if not restating:
-        return Section("execution_state.names", saying, lambda t: (v.id(t), v.name(t)), 2,
-                       keyed=True, head=3)
+        return Section(
+            "execution_state.names", saying, lambda t: (v.id(t), v.name(t)), 2, keyed=True, head=3
+        )
     only_saying = dict.fromkeys((1, 2, 3), len(saying))  # the restating ones in tier 4
-    return Section("execution_state.names", [*saying, *restating],
-                   lambda t: (v.id(t), shorten(v.tasks[t].name, v.limits.name)), 2,
-                   caps=only_saying, keyed=True, head=3)
+    return Section(
+        "execution_state.names",
+        [*saying, *restating],
+        lambda t: (v.id(t), shorten(v.tasks[t].name, v.limits.name)),
+        2,
+        caps=only_saying,
+        keyed=True,
+        head=3,
+    )
 
 
 def _failure(v: View, tid: str) -> tuple[str, dict[str, Any]]:
     """A failure's details: its name and attempts (for the first few), what it blocks."""
     facts, limits = v.facts, v.limits
-    detailed = tid in v.failed[:limits.detailed_failures]
+    detailed = tid in v.failed[: limits.detailed_failures]
     item: dict[str, Any] = {}
     name = v.name(tid) if detailed else None
     if name:
@@ -184,18 +250,19 @@ def _task_notes(v: View, named: list[str], execution: dict[str, Any]) -> list[Se
     tasks = v.tasks
     notes = {
         "priorities": [t for t in named if tasks[t].priority],
-        "source_statuses": [t for t in named if tasks[t].source_status
-                            and tasks[t].source_status != tasks[t].status],
+        "source_statuses": [
+            t for t in named if tasks[t].source_status and tasks[t].source_status != tasks[t].status
+        ],
         "details": [t for t in named if tasks[t].details],
     }
-    fields = {"priorities": "priority", "source_statuses": "source_status",
-              "details": "details"}
+    fields = {"priorities": "priority", "source_statuses": "source_status", "details": "details"}
     sections = []
     for key, ids in notes.items():
         if ids:
             execution[key] = {}
-            sections.append(Section(f"execution_state.{key}", ids,
-                                    _note(v, fields[key]), 1, tier=3, keyed=True))
+            sections.append(
+                Section(f"execution_state.{key}", ids, _note(v, fields[key]), 1, tier=3, keyed=True)
+            )
     return sections
 
 

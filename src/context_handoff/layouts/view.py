@@ -107,7 +107,7 @@ def short_id(tid: str, limit: int) -> str:
     if len(tid) <= limit:
         return tid
     digest = hashlib.sha256(tid.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{tid[:max(limit - 10, 1)]}…#{digest}"
+    return f"{tid[: max(limit - 10, 1)]}…#{digest}"
 
 
 def restates(name: str, tid: str) -> bool:
@@ -132,11 +132,13 @@ def _failed_ids(facts: Facts, latest: dict[str, ErrorRecord]) -> list[str]:
     equally, grouped by error type (the types in the order they first appear), then the
     newest failure first. So the runs of one type (``failure_types``) are few."""
     failed = [t for t in facts.state.tasks.values() if t.status == "failed"]
-    failed.sort(key=lambda t: (
-        -facts.blocks_count.get(t.id, 0),
-        t.failed_at is None,
-        -(t.failed_at.timestamp() if t.failed_at else 0.0),
-    ))
+    failed.sort(
+        key=lambda t: (
+            -facts.blocks_count.get(t.id, 0),
+            t.failed_at is None,
+            -(t.failed_at.timestamp() if t.failed_at else 0.0),
+        )
+    )
     kinds: dict[str, str] = {}
     for task in failed:
         record = latest.get(task.id)

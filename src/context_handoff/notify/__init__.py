@@ -24,26 +24,43 @@ from .core import (
 
 TRACKERS_BY_NAME: dict[str, TrackerKind] = {"github": github, "gitlab": gitlab}
 
-__all__ = ["TRACKERS_BY_NAME", "NotifyOptions", "Outcome", "Tracker", "TrackerKind", "notify",
-           "run_notify"]
+__all__ = [
+    "TRACKERS_BY_NAME",
+    "NotifyOptions",
+    "Outcome",
+    "Tracker",
+    "TrackerKind",
+    "notify",
+    "run_notify",
+]
 
 
 def run_notify(
-    tracker_name: str, environ: Mapping[str, str], *, status: str, label: str,
-    fingerprint: str | None, title: str | None, report_path: Path | None,
-    artifact_url: str | None, close_on_success: bool, deadline_seconds: float = DEADLINE_SECONDS,
+    tracker_name: str,
+    environ: Mapping[str, str],
+    *,
+    status: str,
+    label: str,
+    fingerprint: str | None,
+    title: str | None,
+    report_path: Path | None,
+    artifact_url: str | None,
+    close_on_success: bool,
+    deadline_seconds: float = DEADLINE_SECONDS,
 ) -> Outcome:
     """The notify command: build the tracker from the environment, run the flow, and turn
     refusals and API failures into notices (they never change the handoff's result)."""
     kind = TRACKERS_BY_NAME[tracker_name]
     scope = _scope(kind, environ)
     options = NotifyOptions(
-        status=status, label=label,
+        status=status,
+        label=label,
         fingerprint=fingerprint or fingerprint_of(*scope, label),
         title=title or f"Context handoff failing: {scope[1] or 'scheduled job'}",
         report=_read_report(report_path),
         run_url=kind.run_url(environ),
-        artifact_url=artifact_url, close_on_success=close_on_success,
+        artifact_url=artifact_url,
+        close_on_success=close_on_success,
     )
     try:
         outcome = notify(kind.build_tracker(environ, deadline_seconds), options)
@@ -68,4 +85,3 @@ def _read_report(path: Path | None) -> str:
         return f"_No report at {path}: the handoff failed before writing it (see the job log)._"
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the report: {exc}") from None
-

@@ -158,8 +158,14 @@ class Api:
     redirects followed, no foreign pagination links), one overall deadline, bounded
     retries, and answers checked for the shape the caller expects."""
 
-    def __init__(self, tracker: str, base: str, headers: dict[str, str], hint: str,
-                 deadline_seconds: float = DEADLINE_SECONDS) -> None:
+    def __init__(
+        self,
+        tracker: str,
+        base: str,
+        headers: dict[str, str],
+        hint: str,
+        deadline_seconds: float = DEADLINE_SECONDS,
+    ) -> None:
         self.tracker = tracker
         self.base = base.rstrip("/")
         self.origin = _origin(self.base)
@@ -182,18 +188,22 @@ class Api:
                     yield item
             url = response.links.get("next", {}).get("url")
             if url and _origin(url) != self.origin:
-                raise HandoffFailed(f"{self.tracker}'s next page is on {_origin(url)}, not "
-                                    f"{self.origin}; not followed (the token stays with the API)")
+                raise HandoffFailed(
+                    f"{self.tracker}'s next page is on {_origin(url)}, not "
+                    f"{self.origin}; not followed (the token stays with the API)"
+                )
 
-    def send(self, method: str, path: str, body: dict[str, Any], *,
-             ok: tuple[int, ...] = ()) -> dict[str, Any]:
+    def send(
+        self, method: str, path: str, body: dict[str, Any], *, ok: tuple[int, ...] = ()
+    ) -> dict[str, Any]:
         response = self.request(method, path, json=body, ok=ok)
         if response.status_code in ok and response.status_code >= 300:
             return {}
         return _json(response, self.tracker, dict)
 
-    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (),
-                **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, ok: tuple[int, ...] = (), **kwargs: Any
+    ) -> requests.Response:
         """One request, retried (GET, PATCH, PUT) on 5xx, 429 and lost connections while
         the deadline allows; statuses in ``ok`` are answers, not errors."""
         url = path if "://" in path else f"{self.base}{path}"
@@ -205,18 +215,25 @@ class Api:
             last = attempt == ATTEMPTS or not idempotent
             remaining = self.deadline - time.monotonic()
             if remaining <= 0.1:
-                raise HandoffFailed(f"{self.tracker} API: no answer within the deadline "
-                                    f"({where}); the issue was not updated")
+                raise HandoffFailed(
+                    f"{self.tracker} API: no answer within the deadline "
+                    f"({where}); the issue was not updated"
+                )
             try:
                 with _alarm(remaining):
                     response = self.session.request(
-                        method, url, timeout=(min(10.0, remaining), min(20.0, remaining)),
-                        allow_redirects=False, **kwargs)
+                        method,
+                        url,
+                        timeout=(min(10.0, remaining), min(20.0, remaining)),
+                        allow_redirects=False,
+                        **kwargs,
+                    )
             except (requests.RequestException, _DeadlineExceeded) as exc:
                 if last:
                     error = Uncertain if not idempotent else HandoffFailed
-                    raise error(f"{self.tracker} API unreachable ({where}): "
-                                f"{_short(exc)}") from None
+                    raise error(
+                        f"{self.tracker} API unreachable ({where}): {_short(exc)}"
+                    ) from None
                 self._pause(_BACKOFF[attempt - 1])
                 continue
             status = response.status_code
@@ -227,15 +244,21 @@ class Api:
                 if not last and wait is not None and wait < self.deadline - time.monotonic():
                     self._pause(wait)
                     continue
-                raise HandoffFailed(f"{self.tracker} API rate limit reached ({where}"
-                                    f"{f', retry after {wait:g} s' if wait else ''}); "
-                                    "the issue was not updated this time")
+                raise HandoffFailed(
+                    f"{self.tracker} API rate limit reached ({where}"
+                    f"{f', retry after {wait:g} s' if wait else ''}); "
+                    "the issue was not updated this time"
+                )
             if status in (401, 403):
-                raise Refused(f"{self.tracker} answered {status} to {where}: "
-                              f"{_message(response)}; {self.hint}")
+                raise Refused(
+                    f"{self.tracker} answered {status} to {where}: "
+                    f"{_message(response)}; {self.hint}"
+                )
             if 300 <= status < 400:
-                raise HandoffFailed(f"{self.tracker} answered {status} (a redirect) to {where}; "
-                                    "not followed: the token stays with the API")
+                raise HandoffFailed(
+                    f"{self.tracker} answered {status} (a redirect) to {where}; "
+                    "not followed: the token stays with the API"
+                )
             if status >= 500:
                 if not last:
                     self._pause(_retry_after(response) or _BACKOFF[attempt - 1])
@@ -243,14 +266,14 @@ class Api:
                 error = Uncertain if not idempotent else HandoffFailed
                 raise error(f"{self.tracker} answered {status} to {where}: {_message(response)}")
             if status >= 400:
-                raise HandoffFailed(f"{self.tracker} answered {status} to {where}: "
-                                    f"{_message(response)}")
+                raise HandoffFailed(
+                    f"{self.tracker} answered {status} to {where}: {_message(response)}"
+                )
             return response
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _pause(self, seconds: float) -> None:
-        time.sleep(max(0.0, min(seconds, RETRY_AFTER_CAP,
-                                self.deadline - time.monotonic() - 0.1)))
+        time.sleep(max(0.0, min(seconds, RETRY_AFTER_CAP, self.deadline - time.monotonic() - 0.1)))
 
 
 def _origin(url: str) -> str:
@@ -265,8 +288,11 @@ def _rate_limited(response: requests.Response) -> bool:
     if response.status_code != 403:
         return False
     headers = response.headers
-    return (headers.get("X-RateLimit-Remaining") == "0" or "Retry-After" in headers
-            or "rate limit" in _message(response).lower())
+    return (
+        headers.get("X-RateLimit-Remaining") == "0"
+        or "Retry-After" in headers
+        or "rate limit" in _message(response).lower()
+    )
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -293,8 +319,10 @@ def _alarm(seconds: float) -> Iterator[None]:
     """Interrupt a blocking read at the deadline: a server that trickles its answer a
     byte at a time never trips a per-read timeout. Main thread on POSIX only; elsewhere
     the per-request timeouts are all there is."""
-    if (not hasattr(signal, "setitimer")
-            or threading.current_thread() is not threading.main_thread()):
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
 
@@ -316,11 +344,15 @@ def _json(response: requests.Response, tracker: str, expected: type[_T]) -> _T:
         body = response.json()
     except ValueError:
         kind = response.headers.get("Content-Type", "no content type")
-        raise HandoffFailed(f"{tracker} answered {where} with something that is not JSON "
-                            f"({kind}); is the API's address right?") from None
+        raise HandoffFailed(
+            f"{tracker} answered {where} with something that is not JSON "
+            f"({kind}); is the API's address right?"
+        ) from None
     if not isinstance(body, expected):
-        raise HandoffFailed(f"{tracker} answered {where} with a JSON "
-                            f"{type(body).__name__} where a {expected.__name__} was expected")
+        raise HandoffFailed(
+            f"{tracker} answered {where} with a JSON "
+            f"{type(body).__name__} where a {expected.__name__} was expected"
+        )
     return body
 
 

@@ -16,11 +16,16 @@ DEFAULT_TOKEN_VARIABLE = "CONTEXT_HANDOFF_GITLAB_TOKEN"
 
 
 class GitLabTracker:
-    def __init__(self, api_url: str, project_id: str, token: str,
-                 deadline_seconds: float = DEADLINE_SECONDS) -> None:
-        self.api = Api("GitLab", f"{api_url.rstrip('/')}/projects/{quote(project_id, safe='')}",
-                       {"PRIVATE-TOKEN": token},
-                       "the token needs the `api` scope and Reporter access", deadline_seconds)
+    def __init__(
+        self, api_url: str, project_id: str, token: str, deadline_seconds: float = DEADLINE_SECONDS
+    ) -> None:
+        self.api = Api(
+            "GitLab",
+            f"{api_url.rstrip('/')}/projects/{quote(project_id, safe='')}",
+            {"PRIVATE-TOKEN": token},
+            "the token needs the `api` scope and Reporter access",
+            deadline_seconds,
+        )
 
     def find_open(self, label: str, marker: str) -> Issue | None:
         for item in self.api.get_list(f"/issues?state=opened&labels={quote(label)}&per_page=100"):
@@ -29,8 +34,9 @@ class GitLabTracker:
         return None
 
     def create(self, title: str, body: str, label: str) -> Issue:
-        return _issue(self.api.send("POST", "/issues",
-                                    {"title": title, "description": body, "labels": label}))
+        return _issue(
+            self.api.send("POST", "/issues", {"title": title, "description": body, "labels": label})
+        )
 
     def comment(self, issue: Issue, body: str) -> None:
         self.api.send("POST", f"/issues/{issue.number}/notes", {"body": body})
@@ -46,13 +52,16 @@ def _issue(item: dict[str, Any]) -> Issue:
 SCOPE_KEYS = ("CI_PROJECT_PATH", "CI_JOB_NAME", "CI_COMMIT_REF_NAME")
 
 
-def build_tracker(environ: Mapping[str, str],
-                  deadline_seconds: float = DEADLINE_SECONDS) -> GitLabTracker:
+def build_tracker(
+    environ: Mapping[str, str], deadline_seconds: float = DEADLINE_SECONDS
+) -> GitLabTracker:
     variable = environ.get("CONTEXT_HANDOFF_TOKEN_VARIABLE") or DEFAULT_TOKEN_VARIABLE
     token = environ.get(variable)
     if not token:
-        raise Refused(f"${variable} is not set (a fork, a merge request, or no token added): "
-                      "no issue written; CI_JOB_TOKEN cannot create issues")
+        raise Refused(
+            f"${variable} is not set (a fork, a merge request, or no token added): "
+            "no issue written; CI_JOB_TOKEN cannot create issues"
+        )
     api, project = environ.get("CI_API_V4_URL"), environ.get("CI_PROJECT_ID")
     if not api or not project:
         raise Refused("CI_API_V4_URL / CI_PROJECT_ID are not set: not running in GitLab CI?")

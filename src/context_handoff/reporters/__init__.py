@@ -17,11 +17,11 @@ from .text import TextReporter
 REPORTERS_BY_NAME: dict[str, type[TextReporter]] = {"text": TextReporter, "json": JsonReporter}
 
 __all__ = [
-           "REPORTERS_BY_NAME",
-           "GitHubReporter",
-           "GitLabReporter",
-           "JsonReporter",
-           "Reporter",
-           "TextReporter",
-           "Written",
+    "REPORTERS_BY_NAME",
+    "GitHubReporter",
+    "GitLabReporter",
+    "JsonReporter",
+    "Reporter",
+    "TextReporter",
+    "Written",
 ]

@@ -20,17 +20,22 @@ if TYPE_CHECKING:  # notify imports requests, which generate does not need
 # a job summary holds 1 MiB: the report is cut, whole sections first, to a length that
 # fits however many bytes its characters take
 SUMMARY_MAX_CHARS = defaults.JOB_SUMMARY_CHARS
-FAILURE_SUMMARY = ("## context-handoff failed\n\nThe handoff failed with exit code {code}; "
-                   "the errors are annotated on this run.\n")
+FAILURE_SUMMARY = (
+    "## context-handoff failed\n\nThe handoff failed with exit code {code}; "
+    "the errors are annotated on this run.\n"
+)
 
 
 def step_outputs(done: Written) -> dict[str, str]:
     """The action's outputs that come from the payload (kebab-case, as GitHub's)."""
     payload = done.result.payload
     return {
-        "payload-path": str(done.output), "report-path": str(done.report_path or ""),
-        "level": payload.level.value, "tokens": str(payload.tokens),
-        "budget": str(payload.budget), "handoff-id": payload.data["handoff_id"],
+        "payload-path": str(done.output),
+        "report-path": str(done.report_path or ""),
+        "level": payload.level.value,
+        "tokens": str(payload.tokens),
+        "budget": str(payload.budget),
+        "handoff-id": payload.data["handoff_id"],
         "omitted": compact_json(payload.omitted),
     }
 
@@ -55,22 +60,28 @@ def _append(path: str | Path, text: str, what: str) -> None:
         raise InputError(f"{path}: cannot append {what}: {exc.strerror or exc}") from None
 
 
-def summary_text(done: Written, template: str | None,
-                 max_chars: int | None = None) -> render.Report:
+def summary_text(
+    done: Written, template: str | None, max_chars: int | None = None
+) -> render.Report:
     """The report for the job summary: the written one when it fits, else cut to fit."""
     max_chars = max_chars or SUMMARY_MAX_CHARS
     if done.report is not None and len(done.report.text) <= max_chars:
         return done.report
-    return render.render_report(pipeline.report_input_of(done.result.payload), template,
-                                max_chars)
+    return render.render_report(pipeline.report_input_of(done.result.payload), template, max_chars)
 
 
 class GitHubReporter:
     """``annotate``: problems as ``::error`` lines on stdout (``--error-format github``);
     ``output``: ``$GITHUB_OUTPUT``; ``summary``: ``$GITHUB_STEP_SUMMARY``."""
 
-    def __init__(self, *, annotate: bool = False, output: Path | None = None,
-                 summary: Path | None = None, template: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        annotate: bool = False,
+        output: Path | None = None,
+        summary: Path | None = None,
+        template: str | None = None,
+    ) -> None:
         self.annotate, self.output, self.summary = annotate, output, summary
         self.template = template
 
@@ -80,8 +91,11 @@ class GitHubReporter:
         if self.summary is not None:
             report = summary_text(done, self.template)
             if report.cut_sections:
-                say(f"note: the job summary was cut to fit {SUMMARY_MAX_CHARS:,} "
-                           f"characters: {', '.join(report.cut_sections)}", err=True)
+                say(
+                    f"note: the job summary was cut to fit {SUMMARY_MAX_CHARS:,} "
+                    f"characters: {', '.join(report.cut_sections)}",
+                    err=True,
+                )
             _append(self.summary, report.text, "the job summary")
 
     def checked(self, check: PayloadCheck) -> None:
@@ -96,8 +110,10 @@ class GitHubReporter:
                 say(problem_annotation(problem))
         # the outputs and summary may be what failed: say so on the terminal only, and
         # not a second time when the error already names that file
-        for write, path in ((self._failure_outputs, self.output),
-                            (self._failure_summary, self.summary)):
+        for write, path in (
+            (self._failure_outputs, self.output),
+            (self._failure_summary, self.summary),
+        ):
             try:
                 write(exit_code)
             except InputError as exc:
@@ -114,5 +130,7 @@ class GitHubReporter:
 
     def notified(self, outcome: Outcome) -> None:
         if self.output is not None and outcome.issue is not None:
-            append_outputs(self.output, {"issue-number": str(outcome.issue.number),
-                                         "issue-url": outcome.issue.url})
+            append_outputs(
+                self.output,
+                {"issue-number": str(outcome.issue.number), "issue-url": outcome.issue.url},
+            )

@@ -14,8 +14,11 @@ def dotenv_text(done: Written) -> str:
     """``CONTEXT_HANDOFF_*`` variables for later jobs (GitLab's ``reports: dotenv``)."""
     payload = done.result.payload
     values = {
-        "LEVEL": payload.level.value, "TOKENS": payload.tokens, "BUDGET": payload.budget,
-        "HANDOFF_ID": payload.data["handoff_id"], "PAYLOAD": done.output,
+        "LEVEL": payload.level.value,
+        "TOKENS": payload.tokens,
+        "BUDGET": payload.budget,
+        "HANDOFF_ID": payload.data["handoff_id"],
+        "PAYLOAD": done.output,
     }
     for key, value in values.items():
         check_dotenv_value(key, str(value))
@@ -26,8 +29,10 @@ def check_dotenv_value(key: str, value: str) -> None:
     """InputError (exit 2) for a value a dotenv line cannot carry: the CLI asks before it
     writes anything (``PAYLOAD``, the one value that comes from the user)."""
     if any(c in value for c in "\n\r\0"):
-        raise InputError(f"--dotenv: {key.lower()} {value!r} holds a line break, which "
-                         "a dotenv file cannot carry; choose a path without one")
+        raise InputError(
+            f"--dotenv: {key.lower()} {value!r} holds a line break, which "
+            "a dotenv file cannot carry; choose a path without one"
+        )
 
 
 class GitLabReporter:
