@@ -75,6 +75,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml examples/workflows/*.yml) tests/
 
 lint: $(BIN)/context-handoff tools/node_modules/.package-lock.json
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/shellcheck action/*.sh scripts/*.sh .ci/run
