@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -232,6 +232,36 @@ def encoding_option(
     )
 
 
+def state_option(help_text: str) -> Callable[[_Command], _Command]:
+    """The one --state option (a file or a folder); only its help differs by command."""
+    return click.option(
+        "--state",
+        "--state-file",
+        "state",
+        type=click.Path(path_type=Path),
+        default=None,
+        help=help_text,
+    )
+
+
+def level_option(
+    help_text: str, *, choices: Sequence[str] = defaults.LEVEL_CHOICES
+) -> Callable[[_Command], _Command]:
+    """The one --level option."""
+    return click.option(
+        "--level",
+        type=click.Choice(choices),
+        default=defaults.DEFAULT_LEVEL,
+        show_default=True,
+        help=help_text,
+    )
+
+
+def budget_option(help_text: str) -> Callable[[_Command], _Command]:
+    """The one --budget option: a positive token count, or the level's own."""
+    return click.option("--budget", type=click.IntRange(min=1), default=None, help=help_text)
+
+
 github_output_option = click.option(
     "--github-output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -241,16 +271,11 @@ github_output_option = click.option(
 
 
 @cli.command()
-@click.option(
-    "--state",
-    "--state-file",
-    "state",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
+@state_option(
+    "The state: a file (JSON; YAML, Markdown or JSONL by suffix) or a folder "
     "(Backlog.md's backlog/, Conductor's conductor/, a spec folder). "
     "[default: the one task file of a known format here (of --format's "
-    "format, when named), see docs/formats.md]",
+    "format, when named), see docs/formats.md]"
 )
 @click.option(
     "--format",
@@ -267,20 +292,11 @@ github_output_option = click.option(
     help="Task Master: the tag to read. [default: currentTag in "
     ".taskmaster/state.json, else master]",
 )
-@click.option(
-    "--level",
-    type=click.Choice(defaults.LEVEL_CHOICES),
-    default=defaults.DEFAULT_LEVEL,
-    show_default=True,
-    help="How much to carry; auto: the richest level --budget affords.",
-)
-@click.option(
-    "--budget",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Token budget. [default: "
+@level_option("How much to carry; auto: the richest level --budget affords.")
+@budget_option(
+    "Token budget. [default: "
     + " / ".join(f"{b} {lvl}" for lvl, b in defaults.BUDGETS.items())
-    + "]",
+    + "]"
 )
 @encoding_option(" the budget is counted in")
 @click.option(
@@ -446,12 +462,7 @@ def generate(
 
 @cli.command(name="validate")
 @click.argument("payload", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--budget",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Token budget. [default: the payload's meta.budget]",
-)
+@budget_option("Token budget. [default: the payload's meta.budget]")
 @encoding_option(payload_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @github_output_option
@@ -671,35 +682,13 @@ def serve(state_root: Path, host: str, port: int) -> None:
     help="The project folder: the state is found in it, and no "
     "path leads out of it. [default: the working directory]",
 )
-@click.option(
-    "--state",
-    "--state-file",
-    "state",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The state, inside the project folder: a file or a folder, as generate "
-    "takes. [default: discovered there on every call, as generate does]",
+@state_option(
+    "The state, inside the project folder: a file or a folder, as generate "
+    "takes. [default: discovered there on every call, as generate does]"
 )
-@click.option(
-    "--level",
-    type=click.Choice(defaults.LEVEL_CHOICES),
-    default=defaults.DEFAULT_LEVEL,
-    show_default=True,
-    help="The handoff's level when a call names none.",
-)
-@click.option(
-    "--budget",
-    type=click.IntRange(min=1),
-    default=None,
-    help="The handoff's token budget when a call names none. [default: the level's]",
-)
-@click.option(
-    "--encoding",
-    type=click.Choice(defaults.ENCODINGS),
-    default=defaults.DEFAULT_ENCODING,
-    show_default=True,
-    help="Tokenizer encoding the budgets are counted in.",
-)
+@level_option("The handoff's level when a call names none.")
+@budget_option("The handoff's token budget when a call names none. [default: the level's]")
+@encoding_option(" the budgets are counted in")
 @click.option(
     "--page-tokens",
     type=click.IntRange(min=200),
@@ -748,14 +737,9 @@ def hook() -> None:
     """Claude Code's session hooks: the handoff as the next session's first context."""
 
 
-hook_state_option = click.option(
-    "--state",
-    "--state-file",
-    "state",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The state, inside the project folder: a file or a folder, as "
-    "generate takes. [default: discovered]",
+hook_state_option = state_option(
+    "The state, inside the project folder: a file or a folder, as "
+    "generate takes. [default: discovered]"
 )
 hook_snapshot_option = click.option(
     "--snapshot",
@@ -770,20 +754,11 @@ hook_snapshot_option = click.option(
 
 @hook.command(name="session-start")
 @hook_state_option
-@click.option(
-    "--level",
-    type=click.Choice(defaults.LEVELS),
-    default=defaults.DEFAULT_LEVEL,
-    show_default=True,
-    help="The handoff's level.",
-)
-@click.option(
-    "--budget",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Tokens for the whole context: frame, payload and resume request; below "
+@level_option("The handoff's level.", choices=defaults.LEVELS)
+@budget_option(
+    "Tokens for the whole context: frame, payload and resume request; below "
     "the frame's own (about 200) the context is the note saying so. "
-    "[default: the level's budget]",
+    "[default: the level's budget]"
 )
 @hook_snapshot_option
 def hook_session_start(state: Path | None, level: str, budget: int | None, snapshot: Path) -> None:
