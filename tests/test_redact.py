@@ -429,4 +429,4 @@ def test_the_rules_a_text_is_searched_for_find_what_all_of_them_find(name):
         def found(pattern: re.Pattern[str], text: str = text) -> list[tuple[str | None, int, int]]:
             return [(m.lastgroup, m.start(), m.end()) for m in pattern.finditer(text)]
 
-        assert found(redact._rules(kinds)) == found(redact._ANY) != []
+        assert found(redact._rules(kinds)) == found(redact._rules(tuple(redact.PATTERNS))) != []

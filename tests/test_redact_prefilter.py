@@ -46,7 +46,7 @@ def test_each_match_of_a_rule_is_looked_at(kind):
     ],
 )
 def test_case_folding_beyond_ascii_is_looked_at(text):
-    assert re.search(redact._ANY, text)
+    assert redact._rules(tuple(redact.PATTERNS)).search(text)
     assert redact._may_hold_secret(text)
 
 

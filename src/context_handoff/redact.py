@@ -152,8 +152,12 @@ def _rules(kinds: tuple[str, ...]) -> re.Pattern[str]:
     )
 
 
-_ANY = _rules(tuple(PATTERNS))
-_ONE = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
+@cache
+def _one(kind: str) -> re.Pattern[str]:
+    """The rule for ``kind`` alone (compiled when first needed: most runs find no secret,
+    and compiling every rule costs start-up time)."""
+    return re.compile(PATTERNS[kind])
+
 
 # kind -> literals, one of which every match of the rule holds: a string holding none of
 # any rule's cannot match, and skips the search of all the rules at once (most state
@@ -589,10 +593,10 @@ class Redactor:
 
 
 def _found(match: re.Match[str]) -> tuple[str, int, int] | None:
-    """The kind of secret a match of ``_ANY`` found and where it lies in the match (its
+    """The kind of secret a match of ``_rules`` found and where it lies in the match (its
     "secret" group, else all of it); None when a second look says it is no secret."""
     kind = match.lastgroup or "secret"
-    detail = _ONE[kind].match(match.string, match.start(), match.end())
+    detail = _one(kind).match(match.string, match.start(), match.end())
     start, end = 0, match.end() - match.start()
     if detail is not None:
         for name in ("secret", "secret2", "secret3"):
