@@ -478,23 +478,33 @@ class Redactor:
         dicts: list[Any] = [doc] if isinstance(doc, dict) else []
         lists: list[Any] = [doc] if isinstance(doc, list) else []
         while dicts or lists:
-            found.update(chain.from_iterable(dicts))
-            values = list(chain.from_iterable(map(dict.values, dicts)))
+            values: list[Any] = []
             if id_maps and not id_maps.isdisjoint(map(id, dicts)):
+                for keyed in [node for node in dicts if id(node) in id_maps]:
+                    found.update(keyed)  # ids, not field names
+                    values += keyed.values()
                 dicts = [node for node in dicts if id(node) not in id_maps]
-            if not self._hides_nothing(dicts):
+            names = set(chain.from_iterable(dicts))
+            found |= names
+            if not self._hides_nothing(dicts, names):
                 return None
+            values += chain.from_iterable(map(dict.values, dicts))
             try:  # lists of ids: nothing in them to look into
                 found.update(chain.from_iterable(lists))
-            except TypeError:
-                values += chain.from_iterable(lists)
+            except TypeError:  # one holds a map or a list: each on its own
+                for items in lists:
+                    try:
+                        found.update(items)
+                    except TypeError:
+                        values += items
             dicts, lists = _sorted_values(values, found)
         return found
 
-    def _hides_nothing(self, dicts: list[dict[Any, Any]]) -> bool:
-        """Whether no field of ``dicts`` named like a credential holds a string to hide
-        (a value that is not one, or empty, or holds none, is left as it is)."""
-        names = set(chain.from_iterable(dicts)).difference(self._plain_fields)
+    def _hides_nothing(self, dicts: list[dict[Any, Any]], names: set[Any]) -> bool:
+        """Whether no field of ``dicts`` (whose keys are ``names``) named like a credential
+        holds a string to hide (a value that is not one, or empty, or holds none, is left
+        as it is)."""
+        names = names - self._plain_fields
         credentials = {key for key in names if isinstance(key, str) and SECRET_FIELD.search(key)}
         self._plain_fields.update(names - credentials)
         if not credentials:
