@@ -70,9 +70,7 @@ def _kept(data: dict[str, Any], path: str) -> list[Any]:
     # a map's entries one by one, each a one-entry object, as ``more`` pages them; a map
     # of lists (minimal's more_failed) one entry per value in its lists
     if isinstance(value, dict):
-        return [
-            {k: one} for k, v in value.items() for one in (v if isinstance(v, list) else [v])
-        ]
+        return [{k: one} for k, v in value.items() for one in (v if isinstance(v, list) else [v])]
     return list(value)
 
 

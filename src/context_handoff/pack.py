@@ -2,7 +2,8 @@
 
 A layout (the layouts package) gives the payload's skeleton (summary, meta and every list
 empty) and its sections: the lists and maps to fill, each with its candidates in
-the order they should be kept. The skeleton, with ``omitted`` counting everything,
+the order they should be kept (a section's first few may be pinned: a map's required
+keys, always kept, counted with the skeleton). The skeleton, with ``omitted`` counting everything,
 is counted exactly first: if even that exceeds the budget the handoff fails and says
 what the smallest payload needs. Every section first gets its head (its first item,
 then every section's second, up to each one's ``head``), so no section is starved by
@@ -60,6 +61,8 @@ class Section(NamedTuple):
     # the first items are the skeleton's own (a map's required keys): always kept, never
     # counted in ``omitted``; ``head`` and ``caps`` count the items after them
     pinned: int = 0
+    # an earlier section it continues: it takes items only once that one holds all of its own
+    follows: str | None = None
 
 
 class Layout(NamedTuple):
@@ -116,6 +119,7 @@ class _Packer:
         # Sections whose items were taken back by _trim stay closed; a section that only
         # ran out of room may take more in the next pass, once the exact count shows slack.
         self.closed: set[str] = set()
+        self.by_path = {s.path: s for s in sections}
         self.added: list[str] = []  # section paths, in the order items were added
         # grouped sections: whether each item is the first of its key (it then pays for
         # the key too); kept items are a prefix, so that is fixed per index
@@ -169,6 +173,7 @@ class _Packer:
                     section.path in self.closed
                     or index >= heads[section.path]
                     or len(self.costs[section.path]) != index
+                    or not self._open(section)
                 ):
                     continue
                 cost = self._next_cost(section)
@@ -186,13 +191,18 @@ class _Packer:
         credit = dict.fromkeys((s.path for s in sections), 0.0)
         added = False
         while sections:
-            still_open = []
+            still_open: list[Section] = []
             for section in sections:
                 credit[section.path] += section.weight
                 cap = section.pinned + section.caps.get(tier, math.inf)
                 stopped = False
                 while credit[section.path] >= 1:
                     credit[section.path] -= 1
+                    if not self._open(section):
+                        # wait for the section it follows (earlier in the layout, so
+                        # already through this round) while that one still takes items
+                        stopped = all(s.path != section.follows for s in still_open)
+                        break
                     if len(self.costs[section.path]) >= cap:
                         stopped = True
                         break
@@ -212,6 +222,13 @@ class _Packer:
                     still_open.append(section)
             sections = still_open
         return room, added
+
+    def _open(self, section: Section) -> bool:
+        """False while the section it follows has items still to take."""
+        if section.follows is None:
+            return True
+        before = self.by_path.get(section.follows)
+        return before is None or len(self.costs[before.path]) == len(before.candidates)
 
     def _next_cost(self, section: Section) -> int | None:
         items = self.items[section.path]

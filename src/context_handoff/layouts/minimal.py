@@ -1,8 +1,10 @@
 """The minimal level: v1's minimal keys (summary, active, failed as ``"<id>: <Type>"``,
 next; when anything is cut, the failures after the first five in ``more_failed``, grouped
-by error type: ``{"<Type>": [id, ...]}``), then pending decisions, the names of the active and next tasks where the id does
-not say them (Task Master's ``2.2``, hashes), the missing dependencies, and each
-failure's message and reach."""
+by error type: ``{"<Type>": [id, ...]}``), then pending decisions, the names of the
+active and next tasks where the id does not say them (Task Master's ``2.2``, hashes),
+the missing dependencies, and each failure's message and reach. The summary's added
+keys are packed items too, after the v1 ones: they yield to the id lists when room is
+short."""
 
 from __future__ import annotations
 
@@ -90,6 +92,8 @@ def minimal(v: View, header: Header) -> Layout:
             lambda t: (shorten(v.kind_of(t), limits.name), v.id(t)),
             3,
             grouped=True,
+            head=0,
+            follows="failed",  # no failure kept while one blocking more is cut
         ),
         # the current phase's name and the state's age among the heads, the rest by turns
         Section("summary", list(summary.items()), _same, 0.5, keyed=True, head=2, pinned=3),
