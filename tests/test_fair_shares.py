@@ -14,7 +14,7 @@ import pytest
 from context_handoff import layouts, pipeline
 from context_handoff.layouts.view import terse
 from context_handoff.model import CompressionLevel, Generated
-from context_handoff.more import held_order
+from context_handoff.more import held_order, payload_items
 from context_handoff.pack import Header
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
@@ -64,14 +64,9 @@ def _generate(after: Path, before: Path, level: str, budget: int) -> Generated:
 
 
 def _kept(data: dict[str, Any], path: str) -> list[Any]:
-    value: Any = data
-    for key in path.split("."):
-        value = value[key]
     # a map's entries one by one, each a one-entry object, as ``more`` pages them; a map
     # of lists (minimal's more_failed) one entry per value in its lists
-    if isinstance(value, dict):
-        return [{k: one} for k, v in value.items() for one in (v if isinstance(v, list) else [v])]
-    return list(value)
+    return payload_items(data, path)
 
 
 @pytest.mark.parametrize("level", LEVELS)
