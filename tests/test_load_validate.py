@@ -156,6 +156,29 @@ def test_fast_gate_and_jsonschema_agree(example_doc, schema):
     assert verdicts == {True, False}  # both kinds were seen
 
 
+def test_the_gate_reads_a_status_as_jsonschema_does():
+    """Enums of strings are checked as one look-up in a set (scripts/compile_schemas.py):
+    every value of the enum passes, anything else (another case, a blank, a number, a
+    string subclass of a listed value) is judged as jsonschema judges it."""
+    from jsonschema import Draft202012Validator
+
+    from context_handoff.validate import _fast_check, load_schema
+
+    class Named(str):
+        pass
+
+    full = Draft202012Validator(load_schema("state"))
+    enum = load_schema("state")["$defs"]["task"]["properties"]["status"]["enum"]
+    for status in [*enum, "Done", "done ", "", 1, None, True, Named("done")]:
+        doc = {"tasks": {"a": {"status": status}}}
+        try:
+            _fast_check("state")(doc)
+            fast = True
+        except Exception:
+            fast = False
+        assert fast == full.is_valid(doc), status
+
+
 def test_the_original_tools_quirks_are_accepted(write_state, example_doc):
     doc = example_doc
     doc["context"]["active_tasks"] = []
