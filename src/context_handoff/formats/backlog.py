@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from .. import load
@@ -37,6 +38,7 @@ from ..load import FolderDocument
 from ..model import Source, State, Task
 from . import tasklist
 from .base import MAYBE, NO, SURE, ReadOptions, inside
+from .front_matter import simple_front_matter
 
 name = "backlog"
 label = "a Backlog.md folder"
@@ -50,6 +52,8 @@ _TASK_FILE = re.compile(r"(?:backlog/)?tasks/[^/]+\.md")
 _OWN_TASK_FILE = re.compile(r"[^/]+-\d+(?:\.\d+)* - [^/]*\.md")
 _BLOCKED = "blocked"  # a status of this word is blocked, wherever it is in the list
 _NUMBERS = re.compile(r"\d+")
+# What is read of each task (only these are scrubbed, and only they reach the State),
+# in this order, then its notes.
 _READ = (
     "id",
     "title",
@@ -61,6 +65,15 @@ _READ = (
     "created_date",
     "updated_date",
 )
+_FIELDS = len(_READ) + 1
+_SECTIONS = tuple(
+    (f"<!-- SECTION:{marker}:BEGIN -->", f"<!-- SECTION:{marker}:END -->")
+    for marker in ("NOTES", "PLAN")
+)
+# Kept in FolderDocument.parsed (beside the files parsed, keyed by their paths): read once
+# for check() and to_state().
+_TASK_FILES = "\0backlog: task files"
+_FRONTS = "\0backlog: front matters"
 
 
 class _Project(NamedTuple):
@@ -79,11 +92,39 @@ def detect(document: Any) -> int:
 
 
 def _task_files(document: FolderDocument) -> list[str]:
+    found: list[str] | None = document.parsed.get(_TASK_FILES)
+    if found is None:
+        found = document.parsed[_TASK_FILES] = _find_task_files(document)
+    return found
+
+
+def _find_task_files(document: FolderDocument) -> list[str]:
     if document.root.name == "tasks":
         own = [path for path in document.files if _OWN_TASK_FILE.fullmatch(path)]
         if own:
             return own
     return [path for path in document.files if _TASK_FILE.fullmatch(path)]
+
+
+def _fronts(document: FolderDocument) -> list[Any]:
+    """Each task file's front matter (None without one), or the InputError it raised."""
+    found: list[Any] | None = document.parsed.get(_FRONTS)
+    if found is None:
+        found = document.parsed[_FRONTS] = [
+            _front(document, path) for path in _task_files(document)
+        ]
+    return found
+
+
+def _front(document: FolderDocument, path: str) -> Any:
+    """The front matter Backlog.md writes is read at once; any other, by the YAML parser."""
+    found = simple_front_matter(document.files[path])
+    if found is not None:
+        return found
+    try:
+        return document.front_matter(path)
+    except InputError as exc:
+        return exc
 
 
 def _config_path(document: FolderDocument) -> str | None:
@@ -103,14 +144,17 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
             )
         ]
     problems = []
-    for path in _task_files(document):
+    for path, front in zip(_task_files(document), _fronts(document), strict=True):
+        if (
+            isinstance(front, dict)
+            and isinstance(front.get("id"), str)
+            and isinstance(front.get("dependencies") or [], list)
+        ):
+            continue  # the usual case, first
         where = f"{document.root / path}"
-        try:
-            front = document.front_matter(path)
-        except InputError as exc:
-            problems.append(Problem(where, "$", exc.message.removeprefix(f"{where}").lstrip(": ")))
-            continue
-        if not isinstance(front, dict):
+        if isinstance(front, InputError):
+            problems.append(Problem(where, "$", front.message.removeprefix(where).lstrip(": ")))
+        elif not isinstance(front, dict):
             problems.append(Problem(where, "$", "no YAML front matter (--- id: ... ---)"))
         elif not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
             problems.append(Problem(where, "$.id", "'id' is a required string"))
@@ -125,25 +169,39 @@ def to_state(
     document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
 ) -> State:
     project = _project(document, options)
-    # only the fields read reach the State: only they are scrubbed
-    fronts = redact(
-        [
-            {
-                **{key: front.get(key) for key in _READ if key in front},
-                "notes": _section(document.files[path]),
-            }
-            for path, front in zip(
-                _task_files(document),
-                map(document.front_matter, _task_files(document)),
-                strict=True,
-            )
-        ]
-    )
+    paths = _task_files(document)
+    # only the fields read reach the State: only they are scrubbed, in one flat list
+    fields = redact(_fields(document, paths))
     statuses = project.statuses
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
-    for path, front in zip(_task_files(document), fronts, strict=True):
-        tasklist.add_task(tasks, _task(front, statuses), path, warnings)
+    for index, path in enumerate(paths):
+        start = index * _FIELDS
+        tasklist.add_task(tasks, _task(fields[start : start + _FIELDS], statuses), path, warnings)
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks,
+            next_order=_next_order(tasks),
+            project=redact([project.name])[0],
+            last_updated=_last_updated(fields),
+            warnings=tuple(warnings),
+        ),
+        source,
+        name,
+    )
+
+
+def _fields(document: FolderDocument, paths: list[str]) -> list[Any]:
+    """Each task's fields (``_READ``, then its notes), one task after another."""
+    fields: list[Any] = []
+    for path, front in zip(paths, _fronts(document), strict=True):
+        fields += map(front.get, _READ)
+        fields.append(_section(document.files[path]))
+    return fields
+
+
+def _next_order(tasks: dict[str, Task]) -> tuple[str, ...]:
+    """The ready tasks not yet started, as the CLI lists them."""
     ready = [
         tid
         for tid, task in tasks.items()
@@ -153,18 +211,15 @@ def to_state(
         )
     ]
     ready.sort(key=lambda tid: (PRIORITY_RANK.get(tasks[tid].priority or "", 3), _id_key(tid)))
-    times = [tasklist.parse_time(f.get("updated_date") or f.get("created_date")) for f in fronts]
-    return tasklist.build_state(
-        tasklist.Parts(
-            tasks,
-            next_order=tuple(ready),
-            project=redact([project.name])[0],
-            last_updated=max((t for t in times if t is not None), default=None),
-            warnings=tuple(warnings),
-        ),
-        source,
-        name,
-    )
+    return tuple(ready)
+
+
+def _last_updated(fields: list[Any]) -> datetime | None:
+    """The newest time a task was updated (else created); each distinct text read once."""
+    created, updated = _READ.index("created_date"), _READ.index("updated_date")
+    texts = {fields[at + updated] or fields[at + created] for at in range(0, len(fields), _FIELDS)}
+    times = [tasklist.parse_time(text) for text in texts]
+    return max((t for t in times if t is not None), default=None)
 
 
 def _project(document: FolderDocument, options: ReadOptions) -> _Project:
@@ -199,18 +254,20 @@ def _outside_config(document: FolderDocument, options: ReadOptions) -> Any:
 def _section(text: str) -> str | None:
     """The task's implementation notes, else its plan: between Backlog.md's section
     markers (``<!-- SECTION:NOTES:BEGIN -->``), as its CLI writes them."""
-    for marker in ("NOTES", "PLAN"):
-        found = re.search(
-            rf"<!-- SECTION:{marker}:BEGIN -->(.*?)<!-- SECTION:{marker}:END -->", text, re.DOTALL
-        )
-        if found and found.group(1).strip():
-            return " ".join(found.group(1).split())
+    for begin, end in _SECTIONS:
+        start = text.find(begin)
+        if start < 0:
+            continue
+        stop = text.find(end, start + len(begin))
+        if stop >= 0 and text[start + len(begin) : stop].strip():
+            return " ".join(text[start + len(begin) : stop].split())
     return None
 
 
-def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
-    tid = str(front["id"])
-    word = str(front.get("status") or statuses[0])
+def _task(fields: list[Any], statuses: tuple[str, ...]) -> Task:
+    tid_, title, word_, priority, dependencies, parent_id, parent_, _, _, notes = fields
+    tid = str(tid_)
+    word = str(word_ or statuses[0])
     if word.strip().casefold() == _BLOCKED:
         status = "blocked"
     elif word == statuses[-1]:
@@ -219,17 +276,16 @@ def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
         status = "running"
     else:
         status = "pending"
-    priority = front.get("priority")
-    parent = front.get("parent_task_id") or front.get("parent")
+    parent = parent_id or parent_
     return tasklist.make_task(
         tid,
-        str(front.get("title") or tid),
+        str(title or tid),
         status,
         word,
-        dependencies=[str(dep) for dep in front.get("dependencies") or ()],
+        dependencies=[str(dep) for dep in dependencies or ()],
         priority=str(priority).lower() if priority else None,
         parent=str(parent) if parent else None,
-    )._replace(details=front.get("notes"))
+    )._replace(details=notes)
 
 
 def _id_key(tid: str) -> tuple[Any, ...]:
