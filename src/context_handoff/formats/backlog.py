@@ -65,7 +65,6 @@ _READ = (
     "created_date",
     "updated_date",
 )
-_FIELDS = len(_READ) + 1
 _SECTIONS = tuple(
     (f"<!-- SECTION:{marker}:BEGIN -->", f"<!-- SECTION:{marker}:END -->")
     for marker in ("NOTES", "PLAN")
@@ -170,20 +169,18 @@ def to_state(
 ) -> State:
     project = _project(document, options)
     paths = _task_files(document)
-    # only the fields read reach the State: only they are scrubbed, in one flat list
-    fields = redact(_fields(document, paths))
-    statuses = project.statuses
+    columns = _columns(document, paths, redact)
+    statuses, known = project.statuses, dict[str, str]()
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
-    for index, path in enumerate(paths):
-        start = index * _FIELDS
-        tasklist.add_task(tasks, _task(fields[start : start + _FIELDS], statuses), path, warnings)
+    for path, fields in zip(paths, zip(*columns, strict=True), strict=True):
+        tasklist.add_task(tasks, _task(fields, statuses, known), path, warnings)
     return tasklist.build_state(
         tasklist.Parts(
             tasks,
             next_order=_next_order(tasks),
             project=redact([project.name])[0],
-            last_updated=_last_updated(fields),
+            last_updated=_last_updated(columns),
             warnings=tuple(warnings),
         ),
         source,
@@ -191,13 +188,18 @@ def to_state(
     )
 
 
-def _fields(document: FolderDocument, paths: list[str]) -> list[Any]:
-    """Each task's fields (``_READ``, then its notes), one task after another."""
-    fields: list[Any] = []
-    for path, front in zip(paths, _fronts(document), strict=True):
-        fields += map(front.get, _READ)
-        fields.append(_section(document.files[path]))
-    return fields
+def _columns(
+    document: FolderDocument, paths: list[str], redact: Callable[[Any], Any]
+) -> list[list[Any]]:
+    """Each field read (``_READ``, then the notes), a list of every task's value, scrubbed:
+    only the fields read reach the State, so only they are scrubbed (a field no task has
+    is left out of the scrubbing)."""
+    fronts = _fronts(document)
+    columns = [[front.get(key) for front in fronts] for key in _READ]
+    columns.append([_section(document.files[path]) for path in paths])
+    some = [column for column in columns if column.count(None) < len(column)]
+    redact(some)  # in place
+    return columns
 
 
 def _next_order(tasks: dict[str, Task]) -> tuple[str, ...]:
@@ -214,11 +216,12 @@ def _next_order(tasks: dict[str, Task]) -> tuple[str, ...]:
     return tuple(ready)
 
 
-def _last_updated(fields: list[Any]) -> datetime | None:
+def _last_updated(columns: list[list[Any]]) -> datetime | None:
     """The newest time a task was updated (else created); each distinct text read once."""
-    created, updated = _READ.index("created_date"), _READ.index("updated_date")
-    texts = {fields[at + updated] or fields[at + created] for at in range(0, len(fields), _FIELDS)}
-    times = [tasklist.parse_time(text) for text in texts]
+    created, updated = (columns[_READ.index(key)] for key in ("created_date", "updated_date"))
+    times = map(
+        tasklist.parse_time, {new or old for new, old in zip(updated, created, strict=True)}
+    )
     return max((t for t in times if t is not None), default=None)
 
 
@@ -264,28 +267,33 @@ def _section(text: str) -> str | None:
     return None
 
 
-def _task(fields: list[Any], statuses: tuple[str, ...]) -> Task:
-    tid_, title, word_, priority, dependencies, parent_id, parent_, _, _, notes = fields
-    tid = str(tid_)
-    word = str(word_ or statuses[0])
-    if word.strip().casefold() == _BLOCKED:
-        status = "blocked"
-    elif word == statuses[-1]:
-        status = "done"
-    elif word in statuses[1:-1]:
-        status = "running"
-    else:
-        status = "pending"
-    parent = parent_id or parent_
-    return tasklist.make_task(
+def _task(fields: tuple[Any, ...], statuses: tuple[str, ...], known: dict[str, str]) -> Task:
+    """A task from its fields; ``known``: our status of each status word met so far."""
+    tid, title, word, priority, dependencies, parent_id, parent, _, _, notes = fields
+    tid = str(tid)
+    word = str(word or statuses[0])
+    status = known.get(word)
+    if status is None:
+        status = known[word] = _status(word, statuses)
+    parent = parent_id or parent
+    task = tasklist.make_task(
         tid,
         str(title or tid),
         status,
         word,
-        dependencies=[str(dep) for dep in dependencies or ()],
+        dependencies=map(str, dependencies or ()),
         priority=str(priority).lower() if priority else None,
         parent=str(parent) if parent else None,
-    )._replace(details=notes)
+    )
+    return task if notes is None else task._replace(details=notes)
+
+
+def _status(word: str, statuses: tuple[str, ...]) -> str:
+    if word.strip().casefold() == _BLOCKED:
+        return "blocked"
+    if word == statuses[-1]:
+        return "done"
+    return "running" if word in statuses[1:-1] else "pending"
 
 
 def _id_key(tid: str) -> tuple[Any, ...]:
