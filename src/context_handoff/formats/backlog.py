@@ -72,7 +72,7 @@ _SECTIONS = tuple(
 # Kept in FolderDocument.parsed (beside the files parsed, keyed by their paths): read once
 # for check() and to_state().
 _TASK_FILES = "\0backlog: task files"
-_FRONTS = "\0backlog: front matters"
+_RECORDS = "\0backlog: task records"
 
 
 class _Project(NamedTuple):
@@ -105,25 +105,35 @@ def _find_task_files(document: FolderDocument) -> list[str]:
     return [path for path in document.files if _TASK_FILE.fullmatch(path)]
 
 
-def _fronts(document: FolderDocument) -> list[Any]:
-    """Each task file's front matter (None without one), or the InputError it raised."""
-    found: list[Any] | None = document.parsed.get(_FRONTS)
+def _records(document: FolderDocument) -> list[tuple[Any, ...] | Problem]:
+    """Each task file's fields (``_READ``, then its notes), or the problem that stops it
+    being read: each file is parsed once, for check() and to_state() both."""
+    found: list[tuple[Any, ...] | Problem] | None = document.parsed.get(_RECORDS)
     if found is None:
-        found = document.parsed[_FRONTS] = [
-            _front(document, path) for path in _task_files(document)
+        found = document.parsed[_RECORDS] = [
+            _record(document, path) for path in _task_files(document)
         ]
     return found
 
 
-def _front(document: FolderDocument, path: str) -> Any:
-    """The front matter Backlog.md writes is read at once; any other, by the YAML parser."""
-    found = simple_front_matter(document.files[path])
-    if found is not None:
-        return found
-    try:
-        return document.front_matter(path)
-    except InputError as exc:
-        return exc
+def _record(document: FolderDocument, path: str) -> tuple[Any, ...] | Problem:
+    """The front matter Backlog.md writes is read at once; any other, by the YAML parser.
+    Only the fields read are kept."""
+    text = document.files[path]
+    front = simple_front_matter(text)
+    if front is None:
+        try:
+            front = document.front_matter(path)
+        except InputError as exc:
+            where = f"{document.root / path}"
+            return Problem(where, "$", exc.message.removeprefix(where).lstrip(": "))
+    if not isinstance(front, dict):
+        return Problem(f"{document.root / path}", "$", "no YAML front matter (--- id: ... ---)")
+    if not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
+        return Problem(f"{document.root / path}", "$.id", "'id' is a required string")
+    if not isinstance(front.get("dependencies") or [], list):
+        return Problem(f"{document.root / path}", "$.dependencies", "a list of task ids")
+    return (*map(front.get, _READ), _section(text))
 
 
 def _config_path(document: FolderDocument) -> str | None:
@@ -142,23 +152,7 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
                 "Backlog.md keeps its tasks in a folder: name the backlog/ folder with --state",
             )
         ]
-    problems = []
-    for path, front in zip(_task_files(document), _fronts(document), strict=True):
-        if (
-            isinstance(front, dict)
-            and isinstance(front.get("id"), str)
-            and isinstance(front.get("dependencies") or [], list)
-        ):
-            continue  # the usual case, first
-        where = f"{document.root / path}"
-        if isinstance(front, InputError):
-            problems.append(Problem(where, "$", front.message.removeprefix(where).lstrip(": ")))
-        elif not isinstance(front, dict):
-            problems.append(Problem(where, "$", "no YAML front matter (--- id: ... ---)"))
-        elif not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
-            problems.append(Problem(where, "$.id", "'id' is a required string"))
-        elif not isinstance(front.get("dependencies") or [], list):
-            problems.append(Problem(where, "$.dependencies", "a list of task ids"))
+    problems = [record for record in _records(document) if isinstance(record, Problem)]
     if not _task_files(document):
         problems.append(Problem(source, "$", "no tasks/*.md in this folder"))
     return problems
@@ -169,7 +163,7 @@ def to_state(
 ) -> State:
     project = _project(document, options)
     paths = _task_files(document)
-    columns = _columns(document, paths, redact)
+    columns = _columns(document, redact)
     statuses, known = project.statuses, dict[str, str]()
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
@@ -188,17 +182,14 @@ def to_state(
     )
 
 
-def _columns(
-    document: FolderDocument, paths: list[str], redact: Callable[[Any], Any]
-) -> list[list[Any]]:
+def _columns(document: FolderDocument, redact: Callable[[Any], Any]) -> list[list[Any]]:
     """Each field read (``_READ``, then the notes), a list of every task's value, scrubbed:
     only the fields read reach the State, so only they are scrubbed (a field no task has
     is left out of the scrubbing)."""
-    fronts = _fronts(document)
-    columns = [[front.get(key) for front in fronts] for key in _READ]
-    columns.append([_section(document.files[path]) for path in paths])
-    some = [column for column in columns if column.count(None) < len(column)]
-    redact(some)  # in place
+    records = _records(document)
+    columns = [list(column) for column in zip(*records, strict=True)] if records else []
+    columns = columns or [[] for _ in range(len(_READ) + 1)]
+    redact([column for column in columns if column.count(None) < len(column)])  # in place
     return columns
 
 
