@@ -293,7 +293,8 @@ def _folder_files(root: Path) -> list[tuple[str, int, float]]:
                 continue
             if entry.is_dir() and depth < FOLDER_DEPTH and name != "node_modules":
                 folders.append((f"{prefix}{name}/", depth + 1))
-            elif os.path.splitext(name)[1].lower() in FOLDER_SUFFIXES and entry.is_file():
+            # its suffix (with no dot, its last letter: no suffix's)
+            elif name[name.rfind(".") :].lower() in FOLDER_SUFFIXES and entry.is_file():
                 info = entry.stat()
                 found.append((prefix + name, info.st_size, info.st_mtime))
     return sorted(found)
