@@ -30,11 +30,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import load
+from ..digests import short_digest
 from ..errors import InputError, Problem
-from ..load import FolderDocument
+from ..load import FolderDocument, Loaded
 from ..model import Source, State, Task
 from . import tasklist
 from .base import MAYBE, NO, SURE, ReadOptions, inside
@@ -161,7 +163,8 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
 def to_state(
     document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
 ) -> State:
-    project = _project(document, options)
+    outside = outside_config(document, options.root)
+    project = _project(document, outside)
     paths = _task_files(document)
     columns = _columns(document, redact)
     statuses, known = project.statuses, dict[str, str]()
@@ -177,7 +180,7 @@ def to_state(
             last_updated=_last_updated(columns),
             warnings=tuple(warnings),
         ),
-        source,
+        _with_config(source, outside),
         name,
     )
 
@@ -216,9 +219,9 @@ def _last_updated(columns: list[list[Any]]) -> datetime | None:
     return max((t for t in times if t is not None), default=None)
 
 
-def _project(document: FolderDocument, options: ReadOptions) -> _Project:
+def _project(document: FolderDocument, outside: Loaded | None) -> _Project:
     path = _config_path(document)
-    config = document.parse(path) if path is not None else _outside_config(document, options)
+    config = document.parse(path) if path is not None else outside and outside.document
     config = config if isinstance(config, dict) else {}
     listed = config.get("statuses")
     statuses = (
@@ -228,21 +231,35 @@ def _project(document: FolderDocument, options: ReadOptions) -> _Project:
     return _Project(project if isinstance(project, str) else None, statuses)
 
 
-def _outside_config(document: FolderDocument, options: ReadOptions) -> Any:
-    """The config kept outside the folder read: ``backlog.config.yml`` at the project
-    root (``--config-location root``, tasks in ``.backlog/`` or another folder), or the
-    backlog folder's ``config.yml`` when its ``tasks/`` folder is the state. Never one
-    outside ``options.root`` (the web API's state root)."""
+def outside_config(document: FolderDocument, root: Path | None) -> Loaded | None:
+    """The config kept outside the folder read, when it holds none: ``backlog.config.yml``
+    at the project root (``--config-location root``, tasks in ``.backlog/`` or another
+    folder), or the backlog folder's ``config.yml`` when its ``tasks/`` folder is the
+    state. Never one outside ``root`` (the web API's state root)."""
+    if _config_path(document) is not None:
+        return None
     folder = document.root
     candidates = [folder.parent / ROOT_CONFIG]
     if folder.name == "tasks":
         candidates = [folder.parent / CONFIG, folder.parent.parent / ROOT_CONFIG]
     for candidate in candidates:
-        if options.root is not None and not inside(candidate, options.root):
+        if root is not None and not inside(candidate, root):
             continue
         if candidate.is_file():
-            return load.load_document(candidate).document
+            return load.load_document(candidate)
     return None
+
+
+def state_source(document: FolderDocument, source: Source, root: Path | None) -> Source:
+    """Where a Backlog.md folder's state came from: the folder's digest, with that of the
+    config read from outside it folded in (a change to the config alone is a new state)."""
+    return _with_config(source, outside_config(document, root))
+
+
+def _with_config(source: Source, config: Loaded | None) -> Source:
+    if config is None:
+        return source
+    return source._replace(digest=short_digest(f"{source.digest}\0{config.source.digest}"))
 
 
 def _section(text: str) -> str | None:
