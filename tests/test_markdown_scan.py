@@ -82,7 +82,9 @@ _PLAIN_BODIES = [
 _PLAIN_PREFIXES = ["", "", "- ", "- ", "  - ", "* ", "1. ", "2. ", "1) "]
 
 
-def _lines(bodies: list[str], prefixes: list[str], indents: list[int]) -> st.SearchStrategy[list[str]]:
+def _lines(
+    bodies: list[str], prefixes: list[str], indents: list[int]
+) -> st.SearchStrategy[list[str]]:
     line = st.builds(
         lambda indent, prefix, body: " " * indent + prefix + body,
         st.sampled_from(indents),

@@ -151,6 +151,8 @@ def _trim_chars() -> str:
     from markdown_it.common.utils import MD_TRIM_CHARS
 
     return MD_TRIM_CHARS
+
+
 def _check_lines(text: str, name: str) -> None:
     if len(text) <= MAX_LINE_CHARS:
         return
@@ -173,6 +175,8 @@ _OTHER_BLOCK = re.compile(r"[>#<]|```|~~~|[-*_= ]+$")  # needs markdown-it's rul
 _FENCE = re.compile(r"(`{3,}(?=[^`]*$)|~{3,})")  # a code fence's opening line
 _RULE = re.compile(r"([-*_])(?: *\1){2,} *$")  # a thematic break
 _MARKER = re.compile(r"(?:[-*+]|(\d{1,9})[.)])( *)")
+_BLOCK_START = frozenset("-*_=<>`~")
+_MARKER_START = frozenset("-*+0123456789")
 _AWKWARD = re.compile(r"[\t\r\0]")  # tabs expand by column; CR and NUL are rewritten
 
 
@@ -189,20 +193,19 @@ class _Scan:
         self.items: list[Item] = []
         self.headings: list[Heading] = []
         self.path: list[tuple[int, str]] = []
+        self.above: tuple[str, ...] = ()  # the texts of the headings in force
         self.open: list[tuple[int, int]] = []  # (content column, item index), outermost first
         self.paragraph = False  # open, in the innermost open item (or at the top)
         self.first: list[str] | None = None  # the lines of the newest item's first paragraph
+        self.pending: tuple[int, int, int | None] = (0, 0, None)  # its line, depth, parent
         self.fence: tuple[str, int] | None = None  # an open code fence: marker, column
 
     def end_paragraph(self) -> None:
         self.paragraph = False
         if self.first is not None:
-            index = self.open[-1][1]
-            pending = self.items[index]
+            line, depth, parent = self.pending
             content = "\n".join(self.first).strip(self.trim)
-            self.items[index] = _item(
-                content, pending.line, pending.depth, pending.headings, pending.parent
-            )
+            self.items.append(_item(content, line, depth, self.above, parent))
             self.first = None
 
     def heading(self, number: int, level: int, text: str) -> None:
@@ -211,6 +214,7 @@ class _Scan:
         while self.path and self.path[-1][0] >= level:
             self.path.pop()
         self.path.append((level, text))
+        self.above = tuple(text for _, text in self.path)
         self.headings.append(Heading(number + self.offset, level, text))
 
     def start_item(self, number: int, depth: int, column: int, content: str) -> None:
@@ -220,9 +224,8 @@ class _Scan:
         self.end_paragraph()
         del self.open[depth:]
         parent = self.open[-1][1] if self.open else None
-        headings = tuple(text for _, text in self.path)
-        self.items.append(Item(number + self.offset, depth, None, False, "", headings, parent))
-        self.open.append((column, len(self.items) - 1))
+        self.pending = (number + self.offset, depth, parent)  # an item when its text ends
+        self.open.append((column, len(self.items)))
         self.paragraph, self.first = True, [content]
 
     def continue_paragraph(self, line: str, indent: int) -> None:
@@ -240,15 +243,13 @@ class _Scan:
 def _starts_block(text: str) -> bool:
     """Whether a paragraph's first line might be read as something else: another block,
     a list marker, or a link reference definition (``[label]: url``)."""
+    if text[0] == "[":
+        close = text.find("]")  # a reference needs `]:` after its label
+        return close < 0 or text[close - 1] == "\\" or text[close + 1 : close + 2] == ":"
     if _OTHER_BLOCK.match(text):
         return True
     marker = _MARKER.match(text)
-    if marker and (marker.group(2) or marker.end() == len(text)):
-        return True
-    if text.startswith("["):
-        close = text.find("]")  # a reference needs `]:` after its label
-        return close < 0 or text[close - 1] == "\\" or text[close + 1 : close + 2] == ":"
-    return False
+    return marker is not None and (bool(marker.group(2)) or marker.end() == len(text))
 
 
 def _scan(body: str, offset: int) -> tuple[list[Item], list[Heading]] | None:
@@ -273,12 +274,9 @@ def _scan_line(scan: _Scan, number: int, line: str) -> None:
     if not text:
         scan.end_paragraph()
         return
-    if text[0] == "#":
-        heading = _HEADING.fullmatch(line)
-        if indent or heading is None or line.rstrip(" ").endswith("#"):
-            raise _GiveUp
-        title = (heading.group(2) or "").strip(scan.trim).strip()
-        scan.heading(number, len(heading.group(1)), title)
+    first = text[0]
+    if first == "#":
+        _heading(scan, number, line, indent)
         return
     depth = len(scan.open)
     while depth and scan.open[depth - 1][0] > indent:
@@ -288,16 +286,37 @@ def _scan_line(scan: _Scan, number: int, line: str) -> None:
         if not (scan.paragraph and depth == len(scan.open)):
             raise _GiveUp
         scan.continue_paragraph(line, indent)
-    elif _RULE.match(text) and not scan.paragraph:  # after a paragraph: maybe an underline
+    elif first in _BLOCK_START and _other_block(scan, text, depth, base):
+        return
+    elif first in _MARKER_START and (marker := _MARKER.match(text)):
+        _scan_marker(scan, number, line, text, indent, depth, marker)
+    elif scan.paragraph:
+        scan.continue_paragraph(line, indent)  # lazily, too, when less indented
+    else:
+        scan.start_paragraph(depth, text)
+
+
+def _heading(scan: _Scan, number: int, line: str, indent: int) -> None:
+    heading = _HEADING.fullmatch(line)
+    if indent or heading is None or line.rstrip(" ").endswith("#"):
+        raise _GiveUp
+    title = (heading.group(2) or "").strip(scan.trim).strip()
+    scan.heading(number, len(heading.group(1)), title)
+
+
+def _other_block(scan: _Scan, text: str, depth: int, base: int) -> bool:
+    """A thematic break or a code fence read (True); False for a list item or text."""
+    if _RULE.match(text) and not scan.paragraph:  # after a paragraph: maybe an underline
         del scan.open[depth:]  # a thematic break in the items it is indented into
-    elif fence := _FENCE.match(text):
+        return True
+    if fence := _FENCE.match(text):
         scan.end_paragraph()
         del scan.open[depth:]
         scan.fence = (fence.group(1), base)
-    elif _OTHER_BLOCK.match(text):
+        return True
+    if _OTHER_BLOCK.match(text):
         raise _GiveUp
-    else:
-        _scan_text(scan, number, line, text, indent, depth)
+    return False
 
 
 def _in_fence(scan: _Scan, fence: tuple[str, int], text: str, indent: int) -> bool:
@@ -311,19 +330,27 @@ def _in_fence(scan: _Scan, fence: tuple[str, int], text: str, indent: int) -> bo
     return True
 
 
-def _scan_text(scan: _Scan, number: int, line: str, text: str, indent: int, depth: int) -> None:
-    """A list item, or a line of a paragraph."""
-    marker = _MARKER.match(text)
-    innermost = depth == len(scan.open)
-    if marker and (marker.group(2) or marker.end() == len(text)):
-        ordinal = marker.group(1)
-        if scan.paragraph and innermost and ordinal is not None and int(ordinal) != 1:
-            scan.continue_paragraph(line, indent)  # only `1.` may interrupt a paragraph
-            return
-        if len(marker.group(2)) > 4:
-            raise _GiveUp
-        scan.start_item(number, depth, indent + marker.end(), text[marker.end() :])
-    elif scan.paragraph:
-        scan.continue_paragraph(line, indent)  # lazily, too, when less indented
-    else:
-        scan.start_paragraph(depth, text)
+def _scan_marker(
+    scan: _Scan,
+    number: int,
+    line: str,
+    text: str,
+    indent: int,
+    depth: int,
+    marker: re.Match[str],
+) -> None:
+    """A list item, or a line of a paragraph that only looks like one."""
+    spaces = marker.group(2)
+    if not spaces and marker.end() < len(text):  # `-x`, `1.5`: text
+        if scan.paragraph:
+            scan.continue_paragraph(line, indent)
+        else:
+            scan.start_paragraph(depth, text)
+        return
+    ordinal = marker.group(1)
+    if scan.paragraph and depth == len(scan.open) and ordinal is not None and int(ordinal) != 1:
+        scan.continue_paragraph(line, indent)  # only `1.` may interrupt a paragraph
+        return
+    if len(spaces) > 4:
+        raise _GiveUp
+    scan.start_item(number, depth, indent + marker.end(), text[marker.end() :])
