@@ -1,10 +1,14 @@
 """Markdown task files -> their checklist: the raw document of a Markdown input.
 
-Read with markdown-it-py's CommonMark block parser (inline parsing is not needed and
-is skipped), so lists, nesting, code blocks and headings are what a Markdown renderer
-sees, not what a regular expression guesses: a ``- [ ]`` inside a fenced code block is
-no task. A YAML front matter block (``---`` lines at the top, as Backlog.md writes) is
-split off first and parsed by the caller.
+Read as CommonMark, so lists, nesting, code blocks and headings are what a Markdown
+renderer sees, not what a regular expression guesses: a ``- [ ]`` inside a fenced code
+block is no task. A plain checklist (headings, list items, paragraphs, rules and code
+fences) is read by a line scanner that applies CommonMark's list rules; any file with
+more in it (quotes, HTML, indented code, setext headings, tabs, ...) by markdown-it-py's
+block parser (inline parsing is not needed and is skipped). The two give the same items
+(tests/test_markdown_scan.py holds them to it); the scanner is several times faster. A
+YAML front matter block (``---`` lines at the top, as Backlog.md writes) is split off
+first and parsed by the caller.
 
 Limits, as for JSON: at most ``MAX_LINE_CHARS`` characters a line and list nesting of
 at most ``MAX_DEPTH`` levels; beyond them, one error line naming the file and line.
