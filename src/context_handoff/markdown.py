@@ -175,7 +175,9 @@ def _check_lines(text: str, name: str) -> None:
 # indented code block, a tab, a possible link reference definition, a heading inside a
 # list, an empty item) makes the scanner give up, and markdown-it reads the whole file.
 _HEADING = re.compile(r"(#{1,6})(?: (.*))?")
-_OTHER_BLOCK = re.compile(r"[>#<]|```|~~~|[-*_= ]+$")  # needs markdown-it's rules
+# a line that starts a block other than a list item or a paragraph (rules and fences
+# included, which the scanner reads itself)
+_OTHER_BLOCK = re.compile(r"[>#<]|```|~~~|[-*_= ]+$")
 _FENCE = re.compile(r"(`{3,}(?=[^`]*$)|~{3,})")  # a code fence's opening line
 _RULE = re.compile(r"([-*_])(?: *\1){2,} *$")  # a thematic break
 _MARKER = re.compile(r"(?:[-*+]|(\d{1,9})[.)])( *)")
@@ -290,8 +292,8 @@ def _scan_line(scan: _Scan, number: int, line: str) -> None:
         if not (scan.paragraph and depth == len(scan.open)):
             raise _GiveUp
         scan.continue_paragraph(line, indent)
-    elif first in _BLOCK_START and _other_block(scan, text, depth, base):
-        return
+    elif first in _BLOCK_START and _OTHER_BLOCK.match(text):
+        _other_block(scan, text, depth, base)
     elif first in _MARKER_START and (marker := _MARKER.match(text)):
         _scan_marker(scan, number, line, text, indent, depth, marker)
     elif scan.paragraph:
@@ -308,19 +310,16 @@ def _heading(scan: _Scan, number: int, line: str, indent: int) -> None:
     scan.heading(number, len(heading.group(1)), title)
 
 
-def _other_block(scan: _Scan, text: str, depth: int, base: int) -> bool:
-    """A thematic break or a code fence read (True); False for a list item or text."""
+def _other_block(scan: _Scan, text: str, depth: int, base: int) -> None:
+    """A thematic break or a code fence; anything else is markdown-it's to read."""
     if _RULE.match(text) and not scan.paragraph:  # after a paragraph: maybe an underline
         del scan.open[depth:]  # a thematic break in the items it is indented into
-        return True
-    if fence := _FENCE.match(text):
+    elif fence := _FENCE.match(text):
         scan.end_paragraph()
         del scan.open[depth:]
         scan.fence = (fence.group(1), base)
-        return True
-    if _OTHER_BLOCK.match(text):
+    else:
         raise _GiveUp
-    return False
 
 
 def _in_fence(scan: _Scan, fence: tuple[str, int], text: str, indent: int) -> bool:
