@@ -80,6 +80,8 @@ _PLAIN_BODIES = [
     if body.strip() and not body.startswith(("#", ">", "<", "`", "~", "=", "-", "*", "_", "1", "2"))
 ] + ["---", "***", "1. one", "2. two", "_Requirements: 1.1_"]
 _PLAIN_PREFIXES = ["", "", "- ", "- ", "  - ", "* ", "1. ", "2. ", "1) "]
+# ... with the fences, rules and headings it reads too
+_BLOCK_BODIES = [*_PLAIN_BODIES, "```", "```text", "````", "~~~", "~~~~ x", "* * *", "# Phase 1"]
 
 
 def _lines(
@@ -108,6 +110,7 @@ def _both(body: str) -> tuple[object, object]:
     st.one_of(
         _lines(_BODIES, _PREFIXES, _INDENTS),
         _lines(_PLAIN_BODIES, _PLAIN_PREFIXES, [0, 0, 0, 1, 2, 2, 3, 4]),
+        _lines(_BLOCK_BODIES, _PLAIN_PREFIXES, [0, 0, 0, 1, 2, 2, 3, 4, 5, 6]),
     )
 )
 @example(["- [ ] 1. a", "  - [ ] 1.1 b", "    - _Requirements: 1_", "", "- [x] 2. c"])
@@ -115,6 +118,7 @@ def _both(body: str) -> tuple[object, object]:
 @example(["- [ ] a", "2. b", "1. c"])  # only `1.` interrupts a paragraph
 @example(["text", "---", "- [ ] a"])  # a setext heading
 @example(["- [ ] a", "  ```", "  - [ ] b", "- [ ] c", "  ```"])
+@example(["```", "    ```", "- [ ] a", "   ````", "- [ ] b"])  # a closing fence may not be code
 @example(["- [ ] a", "lazy", "  more", "", "  para", "- [ ] b"])
 def test_the_scanner_reads_as_markdown_it(lines: list[str]) -> None:
     body = "\n".join(lines)
