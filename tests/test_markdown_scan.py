@@ -81,7 +81,8 @@ _PLAIN_BODIES = [
 ] + ["---", "***", "1. one", "2. two", "_Requirements: 1.1_"]
 _PLAIN_PREFIXES = ["", "", "- ", "- ", "  - ", "* ", "1. ", "2. ", "1) "]
 # ... with the fences, rules and headings it reads too
-_BLOCK_BODIES = [*_PLAIN_BODIES, "```", "```text", "````", "~~~", "~~~~ x", "* * *", "# Phase 1"]
+_BLOCK_BODIES = [*_PLAIN_BODIES, "```", "```text", "````", "~~~", "~~~~ x", "* * *", "# Phase 1",
+                 "<!-- note -->", "<!--", "<!-->", "-->", "end -->", "<!-- a --> b"]  # fmt: skip
 
 
 def _lines(

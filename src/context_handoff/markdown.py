@@ -2,13 +2,13 @@
 
 Read as CommonMark, so lists, nesting, code blocks and headings are what a Markdown
 renderer sees, not what a regular expression guesses: a ``- [ ]`` inside a fenced code
-block is no task. A plain checklist (headings, list items, paragraphs, rules and code
-fences) is read by a line scanner that applies CommonMark's list rules; any file with
-more in it (quotes, HTML, indented code, setext headings, tabs, ...) by markdown-it-py's
-block parser (inline parsing is not needed and is skipped). The two give the same items
-(tests/test_markdown_scan.py holds them to it); the scanner is several times faster. A
-YAML front matter block (``---`` lines at the top, as Backlog.md writes) is split off
-first and parsed by the caller.
+block is no task. A plain checklist (headings, list items, paragraphs, rules, code
+fences and HTML comments) is read by a line scanner that applies CommonMark's list
+rules; any file with more in it (quotes, other HTML, indented code, setext headings,
+tabs, ...) by markdown-it-py's block parser (inline parsing is not needed and is
+skipped). The two give the same items (tests/test_markdown_scan.py holds them to it);
+the scanner is several times faster. A YAML front matter block (``---`` lines at the
+top, as Backlog.md writes) is split off first and parsed by the caller.
 
 Limits, as for JSON: at most ``MAX_LINE_CHARS`` characters a line and list nesting of
 at most ``MAX_DEPTH`` levels; beyond them, one error line naming the file and line.
@@ -205,6 +205,7 @@ class _Scan:
         self.first: list[str] | None = None  # the lines of the newest item's first paragraph
         self.pending: tuple[int, int, int | None] = (0, 0, None)  # its line, depth, parent
         self.fence: tuple[str, int] | None = None  # an open code fence: marker, column
+        self.comment = False  # inside an HTML comment at the top level
 
     def end_paragraph(self) -> None:
         self.paragraph = False
@@ -277,6 +278,9 @@ def _scan_line(scan: _Scan, number: int, line: str) -> None:
     indent = len(line) - len(text)
     if scan.fence is not None and _in_fence(scan, scan.fence, text, indent):
         return
+    if scan.comment:
+        scan.comment = "-->" not in text
+        return
     if not text:
         scan.end_paragraph()
         return
@@ -311,13 +315,18 @@ def _heading(scan: _Scan, number: int, line: str, indent: int) -> None:
 
 
 def _other_block(scan: _Scan, text: str, depth: int, base: int) -> None:
-    """A thematic break or a code fence; anything else is markdown-it's to read."""
+    """A thematic break, a code fence or an HTML comment outside the lists; anything
+    else is markdown-it's to read."""
     if _RULE.match(text) and not scan.paragraph:  # after a paragraph: maybe an underline
         del scan.open[depth:]  # a thematic break in the items it is indented into
     elif fence := _FENCE.match(text):
         scan.end_paragraph()
         del scan.open[depth:]
         scan.fence = (fence.group(1), base)
+    elif depth == 0 and text.startswith("<!--"):  # up to the line with `-->`
+        scan.end_paragraph()
+        scan.open.clear()
+        scan.comment = "-->" not in text
     else:
         raise _GiveUp
 
