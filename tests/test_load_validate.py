@@ -11,7 +11,7 @@ import pytest
 
 from context_handoff import pipeline
 from context_handoff.errors import InputError
-from context_handoff.load import load_document
+from context_handoff.load import decode_text, load_document
 
 from .conftest import EXAMPLE
 
@@ -44,6 +44,28 @@ def test_unparseable_files_are_one_line_errors(write_state, content, expected):
     assert error.lines()[0].startswith(str(path))
     assert error.exit_code == 2
     assert all("\n" not in line for line in error.lines())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf{}",
+        b"{}",
+        b"\xef\xbb\xbf\xef\xbb\xbf{}",
+        b"\xef\xbb\xbf{\xff}",
+        b"{\xff}",
+        b"\xef\xbb",
+    ],
+)
+def test_text_is_decoded_as_utf_8_sig_decodes_it(data):
+    """A leading BOM dropped, and a bad byte's place counted after it, as "utf-8-sig"."""
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        with pytest.raises(InputError, match=rf"^f: not valid UTF-8 \(byte {exc.start}: "):
+            decode_text(data, "f")
+    else:
+        assert decode_text(data, "f") == expected
 
 
 @pytest.mark.parametrize(
