@@ -320,9 +320,9 @@ _SUSPECT = re.compile(
     _rarest_first(
         {
             lit.lower()
-            for lits in _CASED_LITERALS.values()
+            for kind, lits in _CASED_LITERALS.items()
             for lit in lits
-            if lit not in ("AC", "SK")
+            if kind != "twilio_key"
         }
         | _FOLDED,
         tails={"ac": "[0-9a-f]{32}", "sk": "[0-9a-f]{32}"},
