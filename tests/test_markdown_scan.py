@@ -16,7 +16,7 @@ from context_handoff import markdown
 from context_handoff.errors import InputError
 
 _PREFIXES = ["", "", "", "- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", "-    ",
-             "-     ", "- - ", "1.", "-", "2.  "]  # fmt: skip
+             "-     ", "- - ", "1.", "-", "2.  ", "1\u0661. ", "0\uff11) "]  # fmt: skip
 _BODIES = [
     "[ ] T001 [P] [US1] task in src/a.py",
     "[x] 1. done",
@@ -121,6 +121,7 @@ def _both(body: str) -> tuple[object, object]:
 @example(["- [ ] a", "  ```", "  - [ ] b", "- [ ] c", "  ```"])
 @example(["```", "    ```", "- [ ] a", "   ````", "- [ ] b"])  # a closing fence may not be code
 @example(["- [ ] a", "lazy", "  more", "", "  para", "- [ ] b"])
+@example(["- [ ] a", "  0\u0661. [x] b"])  # only ASCII digits number a list item
 def test_the_scanner_reads_as_markdown_it(lines: list[str]) -> None:
     body = "\n".join(lines)
     fast, slow = _both(body)
@@ -139,6 +140,26 @@ def test_too_deep_nesting_goes_to_markdown_it() -> None:
     assert markdown._scan(body, 0) is None
     with pytest.raises(InputError, match="nested more than"):
         markdown.parse_markdown(body, "t.md")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "## P\n" + "> " * 70 + "- [ ] T001 deep\n\n- [ ] T002 top\n",
+        "## P\n" + "- > " * 23 + "- [ ] T1\n",
+    ],
+    ids=["quotes", "quotes-in-lists"],
+)
+def test_nesting_markdown_it_would_cut_short_is_refused(body: str) -> None:
+    """markdown-it stops reading past its nesting limit; the tasks after it are not
+    silently lost."""
+    with pytest.raises(InputError, match=r"^t\.md:2: lists and quotes nested more than"):
+        markdown.parse_markdown(body, "t.md")
+
+
+def test_a_carriage_return_ends_a_line_for_the_length_limit() -> None:
+    body = "- [ ] a short task\r" * 60_000  # over a million characters, in short lines
+    assert len(markdown.parse_markdown(body, "t.md").items) == 60_000
 
 
 _FILES = sorted(

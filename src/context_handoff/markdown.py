@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 MAX_DEPTH = 32  # list nesting; no task file needs more, and the parser recurses per level
+_MAX_NESTING = MAX_DEPTH * 2 + 4  # markdown-it's blocks (a list and its item are two)
 MAX_LINE_CHARS = 1_000_000
 # `[ ]`, `[x]`, `[X]`, `[-]`, `[~]`, `[/]`, `[!]`, ... at the start of a list item.
 _BOX = re.compile(r"\[([ xX~\-/!>?*])\](\*)?(?:[ \t]+|$)")
@@ -69,7 +70,7 @@ class MarkdownDocument(NamedTuple):
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"maxNesting": MAX_DEPTH * 2 + 4})
+    md = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING})
     md.disable("inline")  # only the blocks are read; the text stays as written
     return md
 
@@ -108,6 +109,12 @@ def _read_tokens(body: str, offset: int, name: str) -> tuple[list[Item], list[He
     tokens = _parser().parse(body)
     for index, token in enumerate(tokens):
         kind = token.type
+        if token.nesting == 1 and token.level + 1 >= _MAX_NESTING:
+            # markdown-it stops reading at this depth and would drop the rest unsaid
+            raise InputError(
+                f"{name}:{(token.map or [0])[0] + 1 + offset}: lists and quotes nested "
+                f"more than {_MAX_NESTING} blocks deep; refused"
+            )
         if kind == "heading_open":
             level = int(token.tag[1:])
             text_of = tokens[index + 1].content.strip()
@@ -157,10 +164,13 @@ def _trim_chars() -> str:
     return MD_TRIM_CHARS
 
 
+_LINE_END = re.compile(r"\r\n?|\n")  # CommonMark's line endings
+
+
 def _check_lines(text: str, name: str) -> None:
     if len(text) <= MAX_LINE_CHARS:
         return
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(_LINE_END.split(text), 1):
         if len(line) > MAX_LINE_CHARS:
             raise InputError(
                 f"{name}:{number}: a line of {len(line):,} characters, over the "
@@ -180,7 +190,7 @@ _HEADING = re.compile(r"(#{1,6})(?: (.*))?")
 _OTHER_BLOCK = re.compile(r"[>#<]|```|~~~|[-*_= ]+$")
 _FENCE = re.compile(r"(`{3,}(?=[^`]*$)|~{3,})")  # a code fence's opening line
 _RULE = re.compile(r"([-*_])(?: *\1){2,} *$")  # a thematic break
-_MARKER = re.compile(r"(?:[-*+]|(\d{1,9})[.)])( *)")
+_MARKER = re.compile(r"(?:[-*+]|([0-9]{1,9})[.)])( *)")  # ASCII digits only, as CommonMark
 _BLOCK_START = frozenset("-*_=<>`~")
 _MARKER_START = frozenset("-*+0123456789")
 _AWKWARD = re.compile(r"[\t\r\0]")  # tabs expand by column; CR and NUL are rewritten
