@@ -44,14 +44,18 @@ class _Graph:
         set aside as written: (the task, the id it names)."""
         self.ids = list(tasks)
         self.tasks = list(tasks.values())
-        self.statuses = [task.status for task in self.tasks]
+        statuses = self.statuses = [task.status for task in self.tasks]
         at = {tid: i for i, tid in enumerate(self.ids)}
         kept: list[dict[int, None]] = [{} for _ in self.ids]  # ordered sets
         self.dangling: list[tuple[str, str]] = []
-        for task in self.tasks:
+        # a dependency unknown or not done (nor skipped): the task cannot start yet
+        self.waiting = [False] * len(self.ids)
+        for i, task in enumerate(self.tasks):
             own = at.get(task.id)
             for dep in task.dependencies:
                 parent = at.get(dep)
+                if parent is None or statuses[parent] not in SATISFIED:
+                    self.waiting[i] = True
                 if parent is None or own is None or parent == own:
                     self.dangling.append((task.id, dep))
                 else:
@@ -62,7 +66,8 @@ class _Graph:
                     self.dangling.append((task.id, kid))
                 else:
                     kept[own][child] = None
-        self.children = kept
+        # tuples: one block of memory each, for the passes that walk them all again
+        self.children: list[tuple[int, ...]] = [tuple(kids) for kids in kept]
 
     def topological_order(self) -> tuple[list[int], list[int]]:
         """Kahn's order of the acyclic part, and the tasks left on or after a cycle."""
@@ -200,15 +205,12 @@ def _ready(
     names its own next (Task Master's `next` continues an in-progress subtask first)."""
     if state.next_order is not None:
         return state.next_order
-    ids, tasks = graph.ids, graph.tasks
-    satisfied = {tid for tid, s in zip(ids, graph.statuses, strict=True) if s in SATISFIED}
+    ids, tasks, waiting = graph.ids, graph.tasks, graph.waiting
     busy = set(active)
     ready = [
         i
-        for i, s in enumerate(graph.statuses)
-        if s == "pending"
-        and satisfied.issuperset(tasks[i].dependencies)
-        and tasks[i].id not in busy
+        for i, status in enumerate(graph.statuses)
+        if status == "pending" and not waiting[i] and tasks[i].id not in busy
     ]
     if state.phases:
         phase_index = {tid: i for i, phase in enumerate(state.phases) for tid in phase.tasks}
@@ -227,7 +229,7 @@ def _blocked(graph: _Graph) -> tuple[tuple[Blocked, ...], dict[str, int]]:
     root = [-1] * len(ids)
     for i in queue:
         root[i] = i
-    unreached = [status in _UNSTARTED for status in statuses]
+    unreached = list(map(_UNSTARTED.__contains__, statuses))
     failures = len(queue)
     for node in queue:  # the queue is its own iterator: appended to as it is read
         for kid in children[node]:

@@ -130,9 +130,13 @@ class _TimeReader:
 
 
 def _ids(value: list[str] | None) -> tuple[str, ...]:
+    """The ids listed, each once: called twice a task, so the short lists most are
+    skip building a set to find no repeat."""
     if not value:
         return ()
-    return (value[0],) if len(value) == 1 else tuple(dict.fromkeys(value))
+    if len(value) == 1 or (len(value) == 2 and value[0] != value[1]):
+        return tuple(value)
+    return tuple(dict.fromkeys(value))
 
 
 def _task(tid: str, raw: dict[str, Any], times: _TimeReader) -> Task:
