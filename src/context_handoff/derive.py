@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import TypeVar
 
 from .model import (
@@ -24,6 +25,7 @@ from .model import (
 
 SATISFIED = frozenset({"done", "skipped"})  # a dependency in these lets its dependents start
 _UNSTARTED = frozenset({"pending", "blocked"})  # a failure upstream blocks these
+_STATUS = attrgetter("status")
 DISK_WARN_FRACTION = 0.9
 # A state dated up to this far in the future is clock skew between the orchestrator's
 # machine and this one; further is a wrong clock or a wrong date: warned about, and
@@ -122,8 +124,7 @@ def derive_facts(state: State, now: datetime) -> Facts:
         )
     heights = _chain_heights(graph, order)
     blocked, blocks_count = _blocked(graph)
-    status_of = dict(zip(graph.ids, graph.statuses, strict=True))
-    warnings += _context_warnings(state, status_of)
+    warnings += _context_warnings(state)
     warnings += _environment_warnings(state)
     active = _active(state, graph)
     age_hours, age_source = _age(state, now)
@@ -140,7 +141,7 @@ def derive_facts(state: State, now: datetime) -> Facts:
         blocked=blocked,
         blocks_count=blocks_count,
         critical_path=_critical_path(order, graph, heights),
-        phases=tuple(_phase_progress(state, status_of)),
+        phases=tuple(_phase_progress(state)),
         recent_errors=_newest_first(state.errors, [e.timestamp for e in state.errors]),
         recent_decisions=_newest_first(
             [d for d in state.decisions if not d.pending],
@@ -250,13 +251,13 @@ def _blocked(graph: _Graph) -> tuple[tuple[Blocked, ...], dict[str, int]]:
     return tuple(blocked), counts
 
 
-def _phase_progress(state: State, status_of: dict[str, str]) -> Iterable[PhaseProgress]:
+def _phase_progress(state: State) -> Iterable[PhaseProgress]:
     """Each phase's tasks counted as the overall counts are: ``done`` is the tasks done,
     ``dropped`` the skipped and cancelled ones (neither is done); a phase is done when
     nothing in it is left to run."""
     for phase in state.phases:
-        found = Counter(map(status_of.get, phase.tasks))
-        members = len(phase.tasks) - found.pop(None, 0)
+        found = Counter(map(_STATUS, filter(None, map(state.tasks.get, phase.tasks))))
+        members = found.total()
         done = found["done"]
         dropped = sum(found[status] for status in FINISHED) - done
         if members and done + dropped == members:
@@ -279,7 +280,7 @@ def _newest_first(items: Sequence[_Dated], times: Sequence[datetime | None]) -> 
     return tuple(items[i] for i in ranked)
 
 
-def _context_warnings(state: State, status_of: dict[str, str]) -> list[str]:
+def _context_warnings(state: State) -> list[str]:
     """Where the context's lists disagree with the tasks' own status (the truth)."""
     expected = (
         ("active_tasks", state.context_active, {"running"}),
@@ -289,11 +290,11 @@ def _context_warnings(state: State, status_of: dict[str, str]) -> list[str]:
     warnings = []
     for key, ids, statuses in expected:
         for tid in ids:
-            status = status_of.get(tid)
-            if status is None:
+            task = state.tasks.get(tid)
+            if task is None:
                 warnings.append(f"context.{key} lists unknown task {tid!r}")
-            elif status not in statuses:
-                warnings.append(f"context.{key} lists {tid!r} but its status is {status}")
+            elif task.status not in statuses:
+                warnings.append(f"context.{key} lists {tid!r} but its status is {task.status}")
     phase_ids = {p.id for p in state.phases}
     if state.current_phase and phase_ids and state.current_phase not in phase_ids:
         warnings.append(f"context.current_phase {state.current_phase!r} is not in dag.phases")
