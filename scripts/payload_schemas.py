@@ -126,6 +126,11 @@ def minimal() -> dict[str, Any]:
             "active": strings(),
             "failed": {"type": "array", "items": STR, "description": "'<task id>: <error type>'"},
             "next": strings(),
+            "more_failed": {
+                "type": "object",
+                "additionalProperties": strings(),
+                "description": "error type -> the failed task ids after failed's first five",
+            },
             "failures": {"type": "object", "additionalProperties": ref("failure")},
             "pending_decisions": strings(),
             "names": strings_by_id(),

@@ -14,6 +14,7 @@ import pytest
 from context_handoff import layouts, pipeline
 from context_handoff.layouts.view import terse
 from context_handoff.model import CompressionLevel, Generated
+from context_handoff.more import held_order, payload_items
 from context_handoff.pack import Header
 from context_handoff.synthetic import make_state
 from context_handoff.tokens import build_counter
@@ -63,11 +64,9 @@ def _generate(after: Path, before: Path, level: str, budget: int) -> Generated:
 
 
 def _kept(data: dict[str, Any], path: str) -> list[Any]:
-    value: Any = data
-    for key in path.split("."):
-        value = value[key]
-    # a map's entries one by one, each a one-entry object, as ``more`` pages them
-    return [{k: v} for k, v in value.items()] if isinstance(value, dict) else list(value)
+    # a map's entries one by one, each a one-entry object, as ``more`` pages them; a map
+    # of lists (minimal's more_failed) one entry per value in its lists
+    return payload_items(data, path)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -84,11 +83,14 @@ def test_every_head_before_any_tail_and_kept_items_are_a_prefix(states, level):
         layout = layouts.build_layout(
             generated.facts, header, terse(limits) if is_terse else limits
         )
-        heads = {s.path: min(s.head, s.caps.get(s.tier, s.head)) for s in layout.sections}
+        heads = {
+            s.path: s.pinned + min(s.head, s.caps.get(s.tier, s.head)) for s in layout.sections
+        }
         kept = {path: _kept(payload.data, path) for path in full}
         for path, items in full.items():
             # the contract of the MCP server's `more`: a prefix, same order, same shape
-            assert kept[path] == items[: len(kept[path])], (level, budget, path)
+            prefix = held_order(items[: len(kept[path])])
+            assert kept[path] == prefix, (level, budget, path)
             assert len(items) - len(kept[path]) == payload.omitted.get(path, 0)
         beyond_head = [p for p in full if len(kept[p]) > heads[p]]
         for path, items in full.items():
@@ -120,6 +122,8 @@ def test_each_failure_carries_its_error_type(states, level):
         for entry in data["failed"]:
             tid, _, kind = entry.rpartition(": ")
             assert tasks[tid].error_type == kind
+        for kind, ids in data.get("more_failed", {}).items():
+            assert all(tasks[tid].error_type == kind for tid in ids)
         return
     failed = data["execution_state"]["failed_tasks"]
     groups = [kind for kind, n in data["execution_state"]["failure_types"] for _ in range(n)]
@@ -161,6 +165,11 @@ def test_the_failures_blocking_the_most_come_first(tmp_path, level):
     )
     reach = [facts.blocks_count.get(t, 0) for t in ids]
     assert reach == sorted(reach, reverse=True)
+    if level == "minimal":  # and the rest, grouped by error type
+        more = [t for group in data.get("more_failed", {}).values() for t in group]
+        assert max((facts.blocks_count.get(t, 0) for t in more), default=0) <= min(reach)
+        ids += more
+        reach = [facts.blocks_count.get(t, 0) for t in ids]
     kept = set(ids)
     cut = [
         facts.blocks_count.get(t.id, 0)

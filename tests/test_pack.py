@@ -81,7 +81,13 @@ DETAIL_OF = {
 
 def _lists(data: dict[str, Any], level: str) -> dict[str, list[Any]]:
     if level == "minimal":
-        return {k: data[k] for k in ("failed", "active", "next", "pending_decisions")}
+        # an added list with nothing in it is left out
+        out = {k: data.get(k, []) for k in ("failed", "active", "next", "pending_decisions")}
+        # a cut payload writes the failures after the first five grouped by error type
+        out["failed"] = out["failed"] + [
+            t for ids in data.get("more_failed", {}).values() for t in ids
+        ]
+        return out
     out = {}
     for section in (
         "execution_state",
@@ -102,7 +108,10 @@ def assert_accounted(generated) -> None:
     payload = generated.payload
     totals = expected_totals(generated)
     for path, items in _lists(payload.data, payload.level.value).items():
-        assert len(items) + payload.omitted.get(path, 0) == totals[path], path
+        cut = payload.omitted.get(path, 0)
+        if path == "failed":
+            cut += payload.omitted.get("more_failed", 0)
+        assert len(items) + cut == totals[path], path
     for path, listed in DETAIL_OF.items():
         head, _, key = path.rpartition(".")
         container = payload.data.get(head, {}) if head else payload.data
@@ -135,7 +144,8 @@ def test_2000_tasks_150_failed_30_running(write_state, level, encoding):
     payload = generated.payload
     assert payload.tokens >= 0.9 * payload.budget  # the budget is used, not wasted
     # 150 failures never all fit with their errors: something is cut, and says so
-    assert payload.omitted.get("failed", 0) + payload.omitted.get("critical_context.errors", 0) > 0
+    cut = ("failed", "more_failed", "critical_context.errors")
+    assert sum(payload.omitted.get(path, 0) for path in cut) > 0
     # every v1 id list got a share, not only the first one
     lists = _lists(payload.data, level)
     for key in (
@@ -407,3 +417,77 @@ def test_long_ids_stay_distinct_when_cut(write_state):
         assert len(set(failed)) == 2 and all(len(f) <= 100 + len(": E") for f in failed)
         if level != "minimal":
             assert len(payload.data["execution_state"]["failures"]) == 2
+
+
+def _pack(sections: list[Any], budget: int) -> Any:
+    from context_handoff.pack import Header, Layout, pack_sections
+
+    header = Header("h", "t", CompressionLevel.MINIMAL, budget, "o200k_base", "d")
+    skeleton = {"summary": {}, "failed": [], "more": {}}
+    return pack_sections(Layout(skeleton, sections), header, build_counter())
+
+
+def test_a_map_of_lists_writes_each_key_once_and_counts_its_items():
+    from context_handoff.pack import Section
+
+    kinds = ["TimeoutError", "ImportError", "TimeoutError", "TimeoutError", "ImportError"]
+    ids = [f"task_{i:03d}" for i in range(len(kinds))]
+    pairs = list(zip(kinds, ids, strict=True))
+    grouped = Section("more", pairs, lambda p: p, 1, grouped=True)
+    whole = _pack([grouped], 200)
+    assert whole.data["more"] == {
+        "TimeoutError": ["task_000", "task_002", "task_003"],
+        "ImportError": ["task_001", "task_004"],
+    }
+    cut = _pack([grouped], whole.tokens - 6)
+    kept = [t for group in cut.data["more"].values() for t in group]
+    assert 0 < len(kept) < len(ids)
+    assert sorted(kept) == ids[: len(kept)]  # a prefix, grouped by key
+    assert cut.omitted["more"] == len(ids) - len(kept)
+    assert cut.tokens <= whole.tokens - 6
+
+
+def test_pinned_items_are_always_kept_and_a_follower_waits_for_its_leader():
+    from context_handoff.pack import Section
+
+    summary = [("phase", "p1"), ("progress", "5%"), ("project", "A long project name " * 3)]
+    failed = [f"task_{i:03d}: TimeoutError" for i in range(6)]
+    sections = [
+        Section("failed", failed, lambda f: f, 1, head=1),
+        Section(
+            "more",
+            [("E", f"task_9{i:02d}") for i in range(3)],
+            lambda p: p,
+            3,
+            grouped=True,
+            head=0,
+            follows="failed",
+        ),
+        Section("summary", summary, lambda p: p, 1, keyed=True, head=0, pinned=2),
+    ]
+    tight = _pack(sections, 60)
+    assert list(tight.data["summary"]) == ["phase", "progress"]  # never cut, never counted
+    assert tight.omitted["summary"] == 1
+    for budget in (60, 70, 80, 90):
+        cut = _pack(sections, budget)
+        assert len(cut.data["failed"]) < len(failed), budget
+        assert cut.data["more"] == {}, budget  # nothing of it before its leader is whole
+    roomy = _pack(sections, 400)
+    assert roomy.omitted == {} and roomy.data["more"] == {"E": ["task_900", "task_901", "task_902"]}
+
+
+@pytest.mark.parametrize("budget", [250, 300, 400, 500, 800])
+def test_minimal_keeps_no_failure_while_one_blocking_more_is_cut(write_state, budget):
+    doc = make_state(5000, seed=5)
+    generated = _generate(write_state, doc, "minimal", budget=budget)
+    data, facts = generated.payload.data, generated.facts
+    ids = [e.rpartition(": ")[0] for e in data["failed"]]
+    ids += [t for group in data.get("more_failed", {}).values() for t in group]
+    kept = set(ids)
+    reach = [facts.blocks_count.get(t, 0) for t in ids]
+    cut = [
+        facts.blocks_count.get(t.id, 0)
+        for t in facts.state.tasks.values()
+        if t.status == "failed" and t.id not in kept
+    ]
+    assert ids and cut and max(cut) <= min(reach)

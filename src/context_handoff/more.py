@@ -47,13 +47,31 @@ def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
 
 def payload_items(data: dict[str, Any], path: str) -> list[Any]:
     """The items the payload holds at a dotted ``path``, shaped as ``full_section_items``
-    gives them (a map's entries one by one, each a one-entry object)."""
+    gives them (a map's entries one by one, each a one-entry object; a map of lists, each
+    value in its lists)."""
     value: Any = data
     for key in path.split("."):
         value = value.get(key) if isinstance(value, dict) else None
     if isinstance(value, dict):
-        return [{key: inner} for key, inner in value.items()]
+        # a map of lists (minimal's more_failed) holds one item per value in its lists
+        return [
+            {key: one}
+            for key, inner in value.items()
+            for one in (inner if isinstance(inner, list) else [inner])
+        ]
     return list(value) if isinstance(value, list) else []
+
+
+def held_order(items: list[Any]) -> list[Any]:
+    """A prefix of a section's items in the order the payload holds them: the same for a
+    list or a map; a map of lists (minimal's ``more_failed``) groups them by key, each
+    key where its first item comes, so ``payload_items`` gives this order."""
+    groups: dict[str, list[Any]] = {}
+    for item in items:
+        if not (isinstance(item, dict) and len(item) == 1):
+            return items
+        groups.setdefault(json.dumps(next(iter(item))), []).append(item)
+    return [item for group in groups.values() for item in group]
 
 
 def page_section(

@@ -2,7 +2,8 @@
 
 A layout (the layouts package) gives the payload's skeleton (summary, meta and every list
 empty) and its sections: the lists and maps to fill, each with its candidates in
-the order they should be kept. The skeleton, with ``omitted`` counting everything,
+the order they should be kept (a section's first few may be pinned: a map's required
+keys, always kept, counted with the skeleton). The skeleton, with ``omitted`` counting everything,
 is counted exactly first: if even that exceeds the budget the handoff fails and says
 what the smallest payload needs. Every section first gets its head (its first item,
 then every section's second, up to each one's ``head``), so no section is starved by
@@ -53,7 +54,15 @@ class Section(NamedTuple):
     tier: int = 1  # the first tier it takes part in; it stays in every later one
     caps: Mapping[int, int] = {}  # tier -> most items kept by the end of that tier
     keyed: bool = False  # to_json gives (key, value) pairs, written as a JSON object
+    # to_json gives (key, value) pairs, written as a JSON object of lists: each key once,
+    # its values in the order kept (``{"TimeoutError": ["t1", "t4"], ...}``)
+    grouped: bool = False
     head: int = 1  # items taken in the heads rounds, before any section's tail
+    # the first items are the skeleton's own (a map's required keys): always kept, never
+    # counted in ``omitted``; ``head`` and ``caps`` count the items after them
+    pinned: int = 0
+    # an earlier section it continues: it takes items only once that one holds all of its own
+    follows: str | None = None
 
 
 class Layout(NamedTuple):
@@ -102,12 +111,20 @@ class _Packer:
         self.sections = sections
         self.counter = counter
         self.budget = budget
-        self.items: dict[str, list[Any]] = {s.path: [] for s in sections}
-        self.costs: dict[str, list[int]] = {s.path: [] for s in sections}
+        self.items: dict[str, list[Any]] = {
+            s.path: [s.to_json(c) for c in s.candidates[: s.pinned]] for s in sections
+        }
+        # a pinned item costs nothing more: the skeleton's count already holds it
+        self.costs: dict[str, list[int]] = {s.path: [0] * s.pinned for s in sections}
         # Sections whose items were taken back by _trim stay closed; a section that only
         # ran out of room may take more in the next pass, once the exact count shows slack.
         self.closed: set[str] = set()
+        self.by_path = {s.path: s for s in sections}
         self.added: list[str] = []  # section paths, in the order items were added
+        # grouped sections: whether each item is the first of its key (it then pays for
+        # the key too); kept items are a prefix, so that is fixed per index
+        self.opens: dict[str, list[bool]] = {s.path: [] for s in sections if s.grouped}
+        self.keys_seen: dict[str, set[Any]] = {s.path: set() for s in sections if s.grouped}
 
     def run(self, level: CompressionLevel) -> tuple[str, int]:
         text = serialize(self.assemble())
@@ -149,13 +166,14 @@ class _Packer:
         """Fair shares: round after round, each section's next item up to its head, in
         layout order, so no section's tail is taken before every section has its head."""
         added = False
-        heads = {s.path: min(s.head, s.caps.get(s.tier, s.head)) for s in self.sections}
+        heads = {s.path: s.pinned + min(s.head, s.caps.get(s.tier, s.head)) for s in self.sections}
         for index in range(max(heads.values(), default=0)):
             for section in self.sections:
                 if (
                     section.path in self.closed
                     or index >= heads[section.path]
                     or len(self.costs[section.path]) != index
+                    or not self._open(section)
                 ):
                     continue
                 cost = self._next_cost(section)
@@ -173,13 +191,18 @@ class _Packer:
         credit = dict.fromkeys((s.path for s in sections), 0.0)
         added = False
         while sections:
-            still_open = []
+            still_open: list[Section] = []
             for section in sections:
                 credit[section.path] += section.weight
-                cap = section.caps.get(tier, math.inf)
+                cap = section.pinned + section.caps.get(tier, math.inf)
                 stopped = False
                 while credit[section.path] >= 1:
                     credit[section.path] -= 1
+                    if not self._open(section):
+                        # wait for the section it follows (earlier in the layout, so
+                        # already through this round) while that one still takes items
+                        stopped = all(s.path != section.follows for s in still_open)
+                        break
                     if len(self.costs[section.path]) >= cap:
                         stopped = True
                         break
@@ -200,6 +223,13 @@ class _Packer:
             sections = still_open
         return room, added
 
+    def _open(self, section: Section) -> bool:
+        """False while the section it follows has items still to take."""
+        if section.follows is None:
+            return True
+        before = self.by_path.get(section.follows)
+        return before is None or len(self.costs[before.path]) == len(before.candidates)
+
     def _next_cost(self, section: Section) -> int | None:
         items = self.items[section.path]
         index = len(self.costs[section.path])
@@ -207,7 +237,16 @@ class _Packer:
             return None
         if index == len(items):
             items.append(section.to_json(section.candidates[index]))
+            if section.grouped:
+                key = items[-1][0]
+                self.opens[section.path].append(key not in self.keys_seen[section.path])
+                self.keys_seen[section.path].add(key)
         item = items[index]
+        if section.grouped:
+            key, value = item
+            opening = self.counter.count(f"{compact_json(key)}:[]") + 1
+            cost = self.counter.count(compact_json(value)) + 1
+            return cost + (opening if self.opens[section.path][index] else 0)
         if section.keyed:
             key, value = item
             text = f"{compact_json(key)}:{compact_json(value)}"
@@ -232,12 +271,23 @@ class _Packer:
         omitted: dict[str, int] = {}
         for section in self.sections:
             kept = len(self.costs[section.path])
-            items = self.items[section.path][:kept]
-            _set_path(data, section.path, dict(items) if section.keyed else items)
-            if kept < len(section.candidates):
+            _set_path(data, section.path, _shaped(section, self.items[section.path][:kept]))
+            if kept < len(section.candidates):  # never one of the pinned items
                 omitted[section.path] = len(section.candidates) - kept
         data["omitted"] = omitted
         return data
+
+
+def _shaped(section: Section, items: list[Any]) -> Any:
+    """A section's kept items as the payload writes them: a list, a map, or a map of lists."""
+    if section.keyed:
+        return dict(items)
+    if section.grouped:
+        groups: dict[str, list[Any]] = {}
+        for key, value in items:
+            groups.setdefault(key, []).append(value)
+        return groups
+    return items
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:

@@ -34,6 +34,8 @@ def shown(payload: Mapping[str, Any], path: str) -> tuple[int, int]:
     """How many items of the list (or map) at ``path`` the payload shows, of how many."""
     value = at_path(payload, path)
     kept = len(value) if isinstance(value, (list, Mapping)) else 0
+    if isinstance(value, Mapping) and value and all(isinstance(v, list) for v in value.values()):
+        kept = sum(map(len, value.values()))  # a map of lists (more_failed): its ids
     return kept, kept + int((payload.get("omitted") or {}).get(path, 0))
 
 
@@ -44,6 +46,8 @@ def counts(payload: Mapping[str, Any]) -> dict[str, int]:
         for path in paths:
             if isinstance(at_path(payload, path), list):
                 out[kind] = shown(payload, path)[1]
+    if isinstance(payload.get("more_failed"), Mapping):  # minimal: the failures after failed
+        out["failed"] = out.get("failed", 0) + shown(payload, "more_failed")[1]
     return out
 
 
@@ -93,13 +97,14 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
 
 
 def _minimal_execution(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Minimal: "failed" holds ``"<id>: <error type>"``; names and details keyed by id."""
+    """Minimal: "failed" holds ``"<id>: <error type>"``, "more_failed" the rest grouped by
+    error type; names and details keyed by id."""
     failures = payload.get("failures") or {}
-    details_cut = bool((payload.get("omitted") or {}).get("failures"))
+    omitted = payload.get("omitted") or {}
+    details_cut = bool(omitted.get("failures"))
     names = payload.get("names") or {}
     failed: list[dict[str, Any]] = []
-    for entry in payload.get("failed") or []:
-        tid, _, kind = str(entry).rpartition(": ")
+    for tid, kind in _minimal_failed(payload):
         detail = failures.get(tid)
         message = (detail or {}).get("message")
         if detail is None and details_cut:
@@ -121,11 +126,20 @@ def _minimal_execution(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "failed_tasks": failed,
         "failure_groups": _groups_of_rows(failed),
-        "groups_complete": not (payload.get("omitted") or {}).get("failed"),
+        "groups_complete": not (omitted.get("failed") or omitted.get("more_failed")),
         "active_tasks": [task(t) for t in payload.get("active") or []],
         "next_tasks": [task(t) for t in payload.get("next") or []],
         "blocked_tasks": {},
     }
+
+
+def _minimal_failed(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(id, error type) of each failure a minimal payload holds, ``failed``'s first."""
+    pairs = [str(e).rpartition(": ")[::2] for e in payload.get("failed") or []]
+    grouped = payload.get("more_failed") or {}
+    if isinstance(grouped, Mapping):
+        pairs += [(str(t), str(k)) for k, ids in grouped.items() for t in ids or []]
+    return pairs
 
 
 def _blocks(detail: Mapping[str, Any] | None, cut: bool) -> int | str:

@@ -95,7 +95,9 @@ def full_sections(
     header = Header("", "", level, 0, "", "")
     layout = build_layout(facts, header, terse(limits) if terse_form else limits)
     return {
-        s.path: [_entry(item) if s.keyed else item for item in map(s.to_json, s.candidates)]
+        s.path: [
+            _entry(item) if s.keyed or s.grouped else item for item in map(s.to_json, s.candidates)
+        ]
         for s in layout.sections
         if s.candidates
     }

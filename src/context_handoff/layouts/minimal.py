@@ -1,7 +1,10 @@
 """The minimal level: v1's minimal keys (summary, active, failed as ``"<id>: <Type>"``,
-next), then pending decisions, the names of the active and next tasks where the id does
-not say them (Task Master's ``2.2``, hashes), the missing dependencies, and each
-failure's message and reach."""
+next; when anything is cut, the failures after the first five in ``more_failed``, grouped
+by error type: ``{"<Type>": [id, ...]}``), then pending decisions, the names of the
+active and next tasks where the id does not say them (Task Master's ``2.2``, hashes),
+the missing dependencies, and each failure's message and reach. The summary's added
+keys are packed items too, after the v1 ones: they yield to the id lists when room is
+short."""
 
 from __future__ import annotations
 
@@ -11,31 +14,38 @@ from ..pack import Header, Layout, Section
 from .view import View, dropped, meta, named_first, progress, restates, shorten
 
 _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
+_ADDED = ("more_failed", "failures", "pending_decisions", "names", "missing_dependencies")
+_FIRST_FAILED = 5  # the terse form: failures written as "<id>: <Type>"; the rest grouped
 
 
 def minimal(v: View, header: Header) -> Layout:
     facts, limits = v.facts, v.limits
     state = facts.state
     percent, finished, total = progress(facts)
+    # the terse form writes the first failures as v1 did and the rest grouped by error
+    # type, each type once: a failure's id and type for ~7 tokens instead of ~10
+    first = _FIRST_FAILED if limits.terse else len(v.failed)
+    summary = {
+        # v1: pinned (always kept, part of the skeleton)
+        "phase": v.text(state.current_phase, limits.id),
+        "progress": percent,
+        "task": v.id(facts.active[0]) if facts.active else None,
+        # added: packed like any section's items, in this order
+        **_phase_name(v),
+        "state_age_hours": facts.age_hours,
+        "tasks_complete": finished,
+        **dropped(facts),
+        "tasks_total": total,  # kept only with the counts before it: "n of total" is whole
+        "project": shorten(state.project or "(unnamed project)", limits.name),
+        "state_age_source": facts.age_source,
+    }
     skeleton = {
         "handoff_id": header.handoff_id,
-        "summary": {
-            # v1
-            "phase": v.text(state.current_phase, limits.id),
-            "progress": percent,
-            "task": v.id(facts.active[0]) if facts.active else None,
-            # added
-            "project": shorten(state.project or "(unnamed project)", limits.name),
-            "tasks_complete": finished,
-            "tasks_total": total,
-            **dropped(facts),
-            "state_age_hours": facts.age_hours,
-            "state_age_source": facts.age_source,
-            **_phase_name(v),
-        },
+        "summary": {},
         "active": [],
         "failed": [],
         "next": [],
+        "more_failed": {},
         "failures": {},
         "pending_decisions": [],
         "names": {},
@@ -60,7 +70,7 @@ def minimal(v: View, header: Header) -> Layout:
     env = state.environment
     named = [t for t in named_first(facts, _FIRST_NEXT) if _opaque_name(v, t)]
     sections = [
-        Section("failed", v.failed, failed, 3, head=3),
+        Section("failed", v.failed[:first], failed, 3, head=3),
         Section("active", facts.active, v.id, 3, head=3),
         Section("next", facts.ready, v.id, 2, caps={1: _FIRST_NEXT, 2: _FIRST_NEXT}, head=3),
         Section(
@@ -77,6 +87,17 @@ def minimal(v: View, header: Header) -> Layout:
             1,
         ),
         Section(
+            "more_failed",
+            v.failed[first:],
+            lambda t: (shorten(v.kind_of(t), limits.name), v.id(t)),
+            3,
+            grouped=True,
+            head=0,
+            follows="failed",  # no failure kept while one blocking more is cut
+        ),
+        # the current phase's name and the state's age among the heads, the rest by turns
+        Section("summary", list(summary.items()), _same, 0.5, keyed=True, head=2, pinned=3),
+        Section(
             "failures",
             [t for t in v.failed if details[t][1]],
             details.__getitem__,
@@ -86,7 +107,15 @@ def minimal(v: View, header: Header) -> Layout:
             head=1,
         ),
     ]
+    # an added list with nothing in it is left out: the key costs tokens and says nothing
+    for section in sections:
+        if section.path in _ADDED and not section.candidates:
+            del skeleton[section.path]
     return Layout(skeleton, sections)
+
+
+def _same(item: tuple[str, Any]) -> tuple[str, Any]:
+    return item
 
 
 def _opaque_name(v: View, tid: str) -> str | None:
