@@ -49,12 +49,40 @@ def _enum_as_set(match: re.Match[str]) -> str:
     return f"if not (isinstance({name}, str) and {name} in {{{', '.join(values)}}}):"
 
 
+# fastjsonschema copies an object's keys into a set and takes each known key out of it,
+# for additionalProperties to check what is left. Where nothing reads what is left, the
+# key is looked for in the object itself.
+_KEY_SET = re.compile(r"^( *)(\w+)_keys = set\(\2\.keys\(\)\)\n", re.MULTILINE)
+
+
+def _without_key_sets(code: str) -> str:
+    for match in list(_KEY_SET.finditer(code)):
+        name = match.group(2)
+        keys = re.escape(name) + "_keys"
+        lean = re.sub(rf"^ *{keys} = set\({re.escape(name)}\.keys\(\)\)\n", "", code, flags=re.M)
+        lean = re.sub(rf"^ *{keys}\.remove\(\"[^\"\\]*\"\)\n", "", lean, flags=re.M)
+        lean = re.sub(rf'(if "[^"\\]*" in ){keys}:', rf"\g<1>{name}:", lean)
+        if not re.search(rf"\b{keys}\b", lean):  # nothing else reads it
+            code = lean
+    return code
+
+
+# Each nested check is handed its JSON path for its message, formatted for every task
+# on the way in to a valid one. Those messages are never shown (an invalid document is
+# explained by jsonschema, see validate.py): the nested checks go without.
+_PATH_ARGUMENT = re.compile(
+    r"(\(\w+, custom_formats), \(name_prefix or \"data\"\) \+ [^\n]*?\)\)$", re.M
+)
+
+
 def compiled(name: str) -> str:
     schema = json.loads((PACKAGE / "schemas" / f"{name}.schema.json").read_text("utf-8"))
     code = fastjsonschema.compile_to_code(schema)
     code = re.sub(r'^VERSION = ".*"\n', "", code)  # the same code whatever the version
     code = _FORMAT_LOCALS.sub(_named_format, code)
     code = _STRING_ENUM.sub(_enum_as_set, code)
+    code = _without_key_sets(code)
+    code = _PATH_ARGUMENT.sub(r"\1)", code)
     entry = re.search(r"^def (validate_\w+)\(", code, re.MULTILINE)
     assert entry is not None
     return HEADER.format(name=name) + "# ruff: noqa\n" + code + f"\n\nvalidate = {entry.group(1)}\n"

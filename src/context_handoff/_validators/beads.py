@@ -20,9 +20,7 @@ def validate_https___context_handoff_dev_schemas_beads_schema_json(data, custom_
                 data_item__missing_keys = set(['id']) - data_item.keys()
                 if data_item__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}]".format(data_x=data_x) + " must contain " + (str(sorted(data_item__missing_keys)) + " properties"), value=data_item, name="" + (name_prefix or "data") + "[{data_x}]".format(data_x=data_x) + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': 'string', 'minLength': 1}, 'title': {'type': ['string', 'null']}, 'status': {'enum': ['open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone'], 'description': 'missing: open'}, 'priority': {'type': ['integer', 'null'], 'description': '0 (highest) to 4'}, 'issue_type': {'type': ['string', 'null']}, 'created_at': {'type': ['string', 'null']}, 'updated_at': {'type': ['string', 'null']}, 'defer_until': {'type': ['string', 'null']}, 'dependencies': {'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['depends_on_id'], 'properties': {'depends_on_id': {'type': 'string'}, 'type': {'type': 'string', 'description': 'blocks, parent-child, related, discovered-from, ...; missing: blocks'}}}}}}, rule='required')
-                data_item_keys = set(data_item.keys())
-                if "id" in data_item_keys:
-                    data_item_keys.remove("id")
+                if "id" in data_item:
                     data_item__id = data_item["id"]
                     if not isinstance(data_item__id, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].id".format(data_x=data_x) + " must be string", value=data_item__id, name="" + (name_prefix or "data") + "[{data_x}].id".format(data_x=data_x) + "", definition={'type': 'string', 'minLength': 1}, rule='type')
@@ -30,43 +28,35 @@ def validate_https___context_handoff_dev_schemas_beads_schema_json(data, custom_
                         data_item__id_len = len(data_item__id)
                         if data_item__id_len < 1:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].id".format(data_x=data_x) + " must be longer than or equal to 1 characters", value=data_item__id, name="" + (name_prefix or "data") + "[{data_x}].id".format(data_x=data_x) + "", definition={'type': 'string', 'minLength': 1}, rule='minLength')
-                if "title" in data_item_keys:
-                    data_item_keys.remove("title")
+                if "title" in data_item:
                     data_item__title = data_item["title"]
                     if not isinstance(data_item__title, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].title".format(data_x=data_x) + " must be string or null", value=data_item__title, name="" + (name_prefix or "data") + "[{data_x}].title".format(data_x=data_x) + "", definition={'type': ['string', 'null']}, rule='type')
-                if "status" in data_item_keys:
-                    data_item_keys.remove("status")
+                if "status" in data_item:
                     data_item__status = data_item["status"]
                     if not (isinstance(data_item__status, str) and data_item__status in {'open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone'}):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].status".format(data_x=data_x) + " must be one of ['open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone']", value=data_item__status, name="" + (name_prefix or "data") + "[{data_x}].status".format(data_x=data_x) + "", definition={'enum': ['open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone'], 'description': 'missing: open'}, rule='enum')
-                if "priority" in data_item_keys:
-                    data_item_keys.remove("priority")
+                if "priority" in data_item:
                     data_item__priority = data_item["priority"]
                     if not isinstance(data_item__priority, (int, NoneType)) and not (isinstance(data_item__priority, float) and data_item__priority.is_integer()) or isinstance(data_item__priority, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].priority".format(data_x=data_x) + " must be integer or null", value=data_item__priority, name="" + (name_prefix or "data") + "[{data_x}].priority".format(data_x=data_x) + "", definition={'type': ['integer', 'null'], 'description': '0 (highest) to 4'}, rule='type')
-                if "issue_type" in data_item_keys:
-                    data_item_keys.remove("issue_type")
+                if "issue_type" in data_item:
                     data_item__issuetype = data_item["issue_type"]
                     if not isinstance(data_item__issuetype, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].issue_type".format(data_x=data_x) + " must be string or null", value=data_item__issuetype, name="" + (name_prefix or "data") + "[{data_x}].issue_type".format(data_x=data_x) + "", definition={'type': ['string', 'null']}, rule='type')
-                if "created_at" in data_item_keys:
-                    data_item_keys.remove("created_at")
+                if "created_at" in data_item:
                     data_item__createdat = data_item["created_at"]
                     if not isinstance(data_item__createdat, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].created_at".format(data_x=data_x) + " must be string or null", value=data_item__createdat, name="" + (name_prefix or "data") + "[{data_x}].created_at".format(data_x=data_x) + "", definition={'type': ['string', 'null']}, rule='type')
-                if "updated_at" in data_item_keys:
-                    data_item_keys.remove("updated_at")
+                if "updated_at" in data_item:
                     data_item__updatedat = data_item["updated_at"]
                     if not isinstance(data_item__updatedat, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].updated_at".format(data_x=data_x) + " must be string or null", value=data_item__updatedat, name="" + (name_prefix or "data") + "[{data_x}].updated_at".format(data_x=data_x) + "", definition={'type': ['string', 'null']}, rule='type')
-                if "defer_until" in data_item_keys:
-                    data_item_keys.remove("defer_until")
+                if "defer_until" in data_item:
                     data_item__deferuntil = data_item["defer_until"]
                     if not isinstance(data_item__deferuntil, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].defer_until".format(data_x=data_x) + " must be string or null", value=data_item__deferuntil, name="" + (name_prefix or "data") + "[{data_x}].defer_until".format(data_x=data_x) + "", definition={'type': ['string', 'null']}, rule='type')
-                if "dependencies" in data_item_keys:
-                    data_item_keys.remove("dependencies")
+                if "dependencies" in data_item:
                     data_item__dependencies = data_item["dependencies"]
                     if not isinstance(data_item__dependencies, (list, tuple, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].dependencies".format(data_x=data_x) + " must be array or null", value=data_item__dependencies, name="" + (name_prefix or "data") + "[{data_x}].dependencies".format(data_x=data_x) + "", definition={'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['depends_on_id'], 'properties': {'depends_on_id': {'type': 'string'}, 'type': {'type': 'string', 'description': 'blocks, parent-child, related, discovered-from, ...; missing: blocks'}}}}, rule='type')
@@ -81,14 +71,11 @@ def validate_https___context_handoff_dev_schemas_beads_schema_json(data, custom_
                                 data_item__dependencies_item__missing_keys = set(['depends_on_id']) - data_item__dependencies_item.keys()
                                 if data_item__dependencies_item__missing_keys:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].dependencies[{data_item__dependencies_x}]".format(data_x=data_x, data_item__dependencies_x=data_item__dependencies_x) + " must contain " + (str(sorted(data_item__dependencies_item__missing_keys)) + " properties"), value=data_item__dependencies_item, name="" + (name_prefix or "data") + "[{data_x}].dependencies[{data_item__dependencies_x}]".format(data_x=data_x, data_item__dependencies_x=data_item__dependencies_x) + "", definition={'type': 'object', 'required': ['depends_on_id'], 'properties': {'depends_on_id': {'type': 'string'}, 'type': {'type': 'string', 'description': 'blocks, parent-child, related, discovered-from, ...; missing: blocks'}}}, rule='required')
-                                data_item__dependencies_item_keys = set(data_item__dependencies_item.keys())
-                                if "depends_on_id" in data_item__dependencies_item_keys:
-                                    data_item__dependencies_item_keys.remove("depends_on_id")
+                                if "depends_on_id" in data_item__dependencies_item:
                                     data_item__dependencies_item__dependsonid = data_item__dependencies_item["depends_on_id"]
                                     if not isinstance(data_item__dependencies_item__dependsonid, (str)):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].dependencies[{data_item__dependencies_x}].depends_on_id".format(data_x=data_x, data_item__dependencies_x=data_item__dependencies_x) + " must be string", value=data_item__dependencies_item__dependsonid, name="" + (name_prefix or "data") + "[{data_x}].dependencies[{data_item__dependencies_x}].depends_on_id".format(data_x=data_x, data_item__dependencies_x=data_item__dependencies_x) + "", definition={'type': 'string'}, rule='type')
-                                if "type" in data_item__dependencies_item_keys:
-                                    data_item__dependencies_item_keys.remove("type")
+                                if "type" in data_item__dependencies_item:
                                     data_item__dependencies_item__type = data_item__dependencies_item["type"]
                                     if not isinstance(data_item__dependencies_item__type, (str)):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].dependencies[{data_item__dependencies_x}].type".format(data_x=data_x, data_item__dependencies_x=data_item__dependencies_x) + " must be string", value=data_item__dependencies_item__type, name="" + (name_prefix or "data") + "[{data_x}].dependencies[{data_item__dependencies_x}].type".format(data_x=data_x, data_item__dependencies_x=data_item__dependencies_x) + "", definition={'type': 'string', 'description': 'blocks, parent-child, related, discovered-from, ...; missing: blocks'}, rule='type')

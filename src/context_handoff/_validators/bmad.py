@@ -14,19 +14,15 @@ def validate_https___context_handoff_dev_schemas_bmad_schema_json(data, custom_f
         data__missing_keys = set(['development_status']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/bmad.schema.json', 'title': 'BMAD sprint-status.yaml', 'description': "BMAD's sprint-status.yaml: development_status maps epic, story and retrospective keys to their status, in the sprint's order. Other keys are allowed and ignored.", 'type': 'object', 'required': ['development_status'], 'properties': {'project': {'type': ['string', 'null']}, 'generated': {'type': ['string', 'null']}, 'development_status': {'type': 'object', 'additionalProperties': {'enum': ['backlog', 'drafted', 'ready-for-dev', 'contexted', 'in-progress', 'review', 'done', 'completed', 'optional', 'deferred', 'blocked', 'cancelled', 'archived']}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "project" in data_keys:
-            data_keys.remove("project")
+        if "project" in data:
             data__project = data["project"]
             if not isinstance(data__project, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".project must be string or null", value=data__project, name="" + (name_prefix or "data") + ".project", definition={'type': ['string', 'null']}, rule='type')
-        if "generated" in data_keys:
-            data_keys.remove("generated")
+        if "generated" in data:
             data__generated = data["generated"]
             if not isinstance(data__generated, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".generated must be string or null", value=data__generated, name="" + (name_prefix or "data") + ".generated", definition={'type': ['string', 'null']}, rule='type')
-        if "development_status" in data_keys:
-            data_keys.remove("development_status")
+        if "development_status" in data:
             data__developmentstatus = data["development_status"]
             if not isinstance(data__developmentstatus, (dict)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".development_status must be object", value=data__developmentstatus, name="" + (name_prefix or "data") + ".development_status", definition={'type': 'object', 'additionalProperties': {'enum': ['backlog', 'drafted', 'ready-for-dev', 'contexted', 'in-progress', 'review', 'done', 'completed', 'optional', 'deferred', 'blocked', 'cancelled', 'archived']}}, rule='type')

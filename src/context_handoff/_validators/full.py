@@ -41,67 +41,55 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 data__summary__missing_keys = set(['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at']) - data__summary.keys()
                 if data__summary__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary must contain " + (str(sorted(data__summary__missing_keys)) + " properties"), value=data__summary, name="" + (name_prefix or "data") + ".summary", definition={'type': 'object', 'required': ['project', 'current_phase', 'progress', 'tasks_complete', 'tasks_total', 'generated_at'], 'properties': {'project': {'type': 'string'}, 'current_phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'tasks_dropped': {'type': 'integer', 'minimum': 0}, 'generated_at': {'type': 'string'}, 'last_updated': {'type': ['string', 'null']}, 'state_age_hours': {'type': ['number', 'null']}, 'state_age_source': {'type': ['string', 'null']}, 'phase_name': {'type': 'string'}}}, rule='required')
-                data__summary_keys = set(data__summary.keys())
-                if "project" in data__summary_keys:
-                    data__summary_keys.remove("project")
+                if "project" in data__summary:
                     data__summary__project = data__summary["project"]
                     if not isinstance(data__summary__project, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.project must be string", value=data__summary__project, name="" + (name_prefix or "data") + ".summary.project", definition={'type': 'string'}, rule='type')
-                if "current_phase" in data__summary_keys:
-                    data__summary_keys.remove("current_phase")
+                if "current_phase" in data__summary:
                     data__summary__currentphase = data__summary["current_phase"]
                     if not isinstance(data__summary__currentphase, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.current_phase must be string or null", value=data__summary__currentphase, name="" + (name_prefix or "data") + ".summary.current_phase", definition={'type': ['string', 'null']}, rule='type')
-                if "progress" in data__summary_keys:
-                    data__summary_keys.remove("progress")
+                if "progress" in data__summary:
                     data__summary__progress = data__summary["progress"]
                     validate_https___context_handoff_dev_schemas_full_schema_json___defs_progress(data__summary__progress, custom_formats, (name_prefix or "data") + ".summary.progress")
-                if "tasks_complete" in data__summary_keys:
-                    data__summary_keys.remove("tasks_complete")
+                if "tasks_complete" in data__summary:
                     data__summary__taskscomplete = data__summary["tasks_complete"]
                     if not isinstance(data__summary__taskscomplete, (int)) and not (isinstance(data__summary__taskscomplete, float) and data__summary__taskscomplete.is_integer()) or isinstance(data__summary__taskscomplete, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be integer", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__summary__taskscomplete, (int, float, Decimal)) and not isinstance(data__summary__taskscomplete, bool):
                         if data__summary__taskscomplete < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be bigger than or equal to 0", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "tasks_total" in data__summary_keys:
-                    data__summary_keys.remove("tasks_total")
+                if "tasks_total" in data__summary:
                     data__summary__taskstotal = data__summary["tasks_total"]
                     if not isinstance(data__summary__taskstotal, (int)) and not (isinstance(data__summary__taskstotal, float) and data__summary__taskstotal.is_integer()) or isinstance(data__summary__taskstotal, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be integer", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__summary__taskstotal, (int, float, Decimal)) and not isinstance(data__summary__taskstotal, bool):
                         if data__summary__taskstotal < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be bigger than or equal to 0", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "tasks_dropped" in data__summary_keys:
-                    data__summary_keys.remove("tasks_dropped")
+                if "tasks_dropped" in data__summary:
                     data__summary__tasksdropped = data__summary["tasks_dropped"]
                     if not isinstance(data__summary__tasksdropped, (int)) and not (isinstance(data__summary__tasksdropped, float) and data__summary__tasksdropped.is_integer()) or isinstance(data__summary__tasksdropped, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_dropped must be integer", value=data__summary__tasksdropped, name="" + (name_prefix or "data") + ".summary.tasks_dropped", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__summary__tasksdropped, (int, float, Decimal)) and not isinstance(data__summary__tasksdropped, bool):
                         if data__summary__tasksdropped < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_dropped must be bigger than or equal to 0", value=data__summary__tasksdropped, name="" + (name_prefix or "data") + ".summary.tasks_dropped", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "generated_at" in data__summary_keys:
-                    data__summary_keys.remove("generated_at")
+                if "generated_at" in data__summary:
                     data__summary__generatedat = data__summary["generated_at"]
                     if not isinstance(data__summary__generatedat, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.generated_at must be string", value=data__summary__generatedat, name="" + (name_prefix or "data") + ".summary.generated_at", definition={'type': 'string'}, rule='type')
-                if "last_updated" in data__summary_keys:
-                    data__summary_keys.remove("last_updated")
+                if "last_updated" in data__summary:
                     data__summary__lastupdated = data__summary["last_updated"]
                     if not isinstance(data__summary__lastupdated, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.last_updated must be string or null", value=data__summary__lastupdated, name="" + (name_prefix or "data") + ".summary.last_updated", definition={'type': ['string', 'null']}, rule='type')
-                if "state_age_hours" in data__summary_keys:
-                    data__summary_keys.remove("state_age_hours")
+                if "state_age_hours" in data__summary:
                     data__summary__stateagehours = data__summary["state_age_hours"]
                     if not isinstance(data__summary__stateagehours, (int, float, Decimal, NoneType)) or isinstance(data__summary__stateagehours, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.state_age_hours must be number or null", value=data__summary__stateagehours, name="" + (name_prefix or "data") + ".summary.state_age_hours", definition={'type': ['number', 'null']}, rule='type')
-                if "state_age_source" in data__summary_keys:
-                    data__summary_keys.remove("state_age_source")
+                if "state_age_source" in data__summary:
                     data__summary__stateagesource = data__summary["state_age_source"]
                     if not isinstance(data__summary__stateagesource, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.state_age_source must be string or null", value=data__summary__stateagesource, name="" + (name_prefix or "data") + ".summary.state_age_source", definition={'type': ['string', 'null']}, rule='type')
-                if "phase_name" in data__summary_keys:
-                    data__summary_keys.remove("phase_name")
+                if "phase_name" in data__summary:
                     data__summary__phasename = data__summary["phase_name"]
                     if not isinstance(data__summary__phasename, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.phase_name must be string", value=data__summary__phasename, name="" + (name_prefix or "data") + ".summary.phase_name", definition={'type': 'string'}, rule='type')
@@ -115,9 +103,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 data__executionstate__missing_keys = set(['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible']) - data__executionstate.keys()
                 if data__executionstate__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state must contain " + (str(sorted(data__executionstate__missing_keys)) + " properties"), value=data__executionstate, name="" + (name_prefix or "data") + ".execution_state", definition={'type': 'object', 'required': ['active_tasks', 'blocked_tasks', 'failed_tasks', 'next_eligible'], 'properties': {'active_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'blocked_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'failed_tasks': {'type': 'array', 'items': {'type': 'string'}}, 'next_eligible': {'type': 'array', 'items': {'type': 'string'}}, 'failure_types': {'type': 'array', 'items': {'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, 'description': 'the runs [error type, n] of one type along failed_tasks: the next n ids have that type'}, 'failures': {'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, 'names': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'blocked_by': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'priorities': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'source_statuses': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'details': {'type': 'object', 'additionalProperties': {'type': 'string'}}}}, rule='required')
-                data__executionstate_keys = set(data__executionstate.keys())
-                if "active_tasks" in data__executionstate_keys:
-                    data__executionstate_keys.remove("active_tasks")
+                if "active_tasks" in data__executionstate:
                     data__executionstate__activetasks = data__executionstate["active_tasks"]
                     if not isinstance(data__executionstate__activetasks, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks must be array", value=data__executionstate__activetasks, name="" + (name_prefix or "data") + ".execution_state.active_tasks", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -127,8 +113,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__executionstate__activetasks_x, data__executionstate__activetasks_item in enumerate(data__executionstate__activetasks):
                             if not isinstance(data__executionstate__activetasks_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(data__executionstate__activetasks_x=data__executionstate__activetasks_x) + " must be string", value=data__executionstate__activetasks_item, name="" + (name_prefix or "data") + ".execution_state.active_tasks[{data__executionstate__activetasks_x}]".format(data__executionstate__activetasks_x=data__executionstate__activetasks_x) + "", definition={'type': 'string'}, rule='type')
-                if "blocked_tasks" in data__executionstate_keys:
-                    data__executionstate_keys.remove("blocked_tasks")
+                if "blocked_tasks" in data__executionstate:
                     data__executionstate__blockedtasks = data__executionstate["blocked_tasks"]
                     if not isinstance(data__executionstate__blockedtasks, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks must be array", value=data__executionstate__blockedtasks, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -138,8 +123,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__executionstate__blockedtasks_x, data__executionstate__blockedtasks_item in enumerate(data__executionstate__blockedtasks):
                             if not isinstance(data__executionstate__blockedtasks_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(data__executionstate__blockedtasks_x=data__executionstate__blockedtasks_x) + " must be string", value=data__executionstate__blockedtasks_item, name="" + (name_prefix or "data") + ".execution_state.blocked_tasks[{data__executionstate__blockedtasks_x}]".format(data__executionstate__blockedtasks_x=data__executionstate__blockedtasks_x) + "", definition={'type': 'string'}, rule='type')
-                if "failed_tasks" in data__executionstate_keys:
-                    data__executionstate_keys.remove("failed_tasks")
+                if "failed_tasks" in data__executionstate:
                     data__executionstate__failedtasks = data__executionstate["failed_tasks"]
                     if not isinstance(data__executionstate__failedtasks, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks must be array", value=data__executionstate__failedtasks, name="" + (name_prefix or "data") + ".execution_state.failed_tasks", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -149,8 +133,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__executionstate__failedtasks_x, data__executionstate__failedtasks_item in enumerate(data__executionstate__failedtasks):
                             if not isinstance(data__executionstate__failedtasks_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(data__executionstate__failedtasks_x=data__executionstate__failedtasks_x) + " must be string", value=data__executionstate__failedtasks_item, name="" + (name_prefix or "data") + ".execution_state.failed_tasks[{data__executionstate__failedtasks_x}]".format(data__executionstate__failedtasks_x=data__executionstate__failedtasks_x) + "", definition={'type': 'string'}, rule='type')
-                if "next_eligible" in data__executionstate_keys:
-                    data__executionstate_keys.remove("next_eligible")
+                if "next_eligible" in data__executionstate:
                     data__executionstate__nexteligible = data__executionstate["next_eligible"]
                     if not isinstance(data__executionstate__nexteligible, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_eligible must be array", value=data__executionstate__nexteligible, name="" + (name_prefix or "data") + ".execution_state.next_eligible", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -160,8 +143,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__executionstate__nexteligible_x, data__executionstate__nexteligible_item in enumerate(data__executionstate__nexteligible):
                             if not isinstance(data__executionstate__nexteligible_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(data__executionstate__nexteligible_x=data__executionstate__nexteligible_x) + " must be string", value=data__executionstate__nexteligible_item, name="" + (name_prefix or "data") + ".execution_state.next_eligible[{data__executionstate__nexteligible_x}]".format(data__executionstate__nexteligible_x=data__executionstate__nexteligible_x) + "", definition={'type': 'string'}, rule='type')
-                if "failure_types" in data__executionstate_keys:
-                    data__executionstate_keys.remove("failure_types")
+                if "failure_types" in data__executionstate:
                     data__executionstate__failuretypes = data__executionstate["failure_types"]
                     if not isinstance(data__executionstate__failuretypes, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types must be array", value=data__executionstate__failuretypes, name="" + (name_prefix or "data") + ".execution_state.failure_types", definition={'type': 'array', 'items': {'type': 'array', 'items': {'type': ['string', 'integer']}, 'minItems': 2, 'maxItems': 2}, 'description': 'the runs [error type, n] of one type along failed_tasks: the next n ids have that type'}, rule='type')
@@ -181,8 +163,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 for data__executionstate__failuretypes_item_x, data__executionstate__failuretypes_item_item in enumerate(data__executionstate__failuretypes_item):
                                     if not isinstance(data__executionstate__failuretypes_item_item, (str, int)) and not (isinstance(data__executionstate__failuretypes_item_item, float) and data__executionstate__failuretypes_item_item.is_integer()) or isinstance(data__executionstate__failuretypes_item_item, bool):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}][{data__executionstate__failuretypes_item_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x, data__executionstate__failuretypes_item_x=data__executionstate__failuretypes_item_x) + " must be string or integer", value=data__executionstate__failuretypes_item_item, name="" + (name_prefix or "data") + ".execution_state.failure_types[{data__executionstate__failuretypes_x}][{data__executionstate__failuretypes_item_x}]".format(data__executionstate__failuretypes_x=data__executionstate__failuretypes_x, data__executionstate__failuretypes_item_x=data__executionstate__failuretypes_item_x) + "", definition={'type': ['string', 'integer']}, rule='type')
-                if "failures" in data__executionstate_keys:
-                    data__executionstate_keys.remove("failures")
+                if "failures" in data__executionstate:
                     data__executionstate__failures = data__executionstate["failures"]
                     if not isinstance(data__executionstate__failures, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.failures must be object", value=data__executionstate__failures, name="" + (name_prefix or "data") + ".execution_state.failures", definition={'type': 'object', 'additionalProperties': {'type': 'object', 'required': [], 'properties': {'name': {'type': 'string'}, 'message': {'type': 'string'}, 'blocks': {'type': 'integer', 'minimum': 0}, 'tried': {'type': 'array', 'items': {'type': 'string'}}, 'tried_earlier': {'type': 'integer', 'minimum': 0}}}}, rule='type')
@@ -192,9 +173,8 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__executionstate__failures_key in data__executionstate__failures_keys:
                             if data__executionstate__failures_key not in []:
                                 data__executionstate__failures_value = data__executionstate__failures.get(data__executionstate__failures_key)
-                                validate_https___context_handoff_dev_schemas_full_schema_json___defs_failure(data__executionstate__failures_value, custom_formats, (name_prefix or "data") + ".execution_state.failures.{data__executionstate__failures_key}".format(data__executionstate__failures_key=data__executionstate__failures_key))
-                if "names" in data__executionstate_keys:
-                    data__executionstate_keys.remove("names")
+                                validate_https___context_handoff_dev_schemas_full_schema_json___defs_failure(data__executionstate__failures_value, custom_formats)
+                if "names" in data__executionstate:
                     data__executionstate__names = data__executionstate["names"]
                     if not isinstance(data__executionstate__names, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.names must be object", value=data__executionstate__names, name="" + (name_prefix or "data") + ".execution_state.names", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
@@ -206,8 +186,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 data__executionstate__names_value = data__executionstate__names.get(data__executionstate__names_key)
                                 if not isinstance(data__executionstate__names_value, (str)):
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(data__executionstate__names_key=data__executionstate__names_key) + " must be string", value=data__executionstate__names_value, name="" + (name_prefix or "data") + ".execution_state.names.{data__executionstate__names_key}".format(data__executionstate__names_key=data__executionstate__names_key) + "", definition={'type': 'string'}, rule='type')
-                if "blocked_by" in data__executionstate_keys:
-                    data__executionstate_keys.remove("blocked_by")
+                if "blocked_by" in data__executionstate:
                     data__executionstate__blockedby = data__executionstate["blocked_by"]
                     if not isinstance(data__executionstate__blockedby, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_by must be object", value=data__executionstate__blockedby, name="" + (name_prefix or "data") + ".execution_state.blocked_by", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
@@ -219,8 +198,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 data__executionstate__blockedby_value = data__executionstate__blockedby.get(data__executionstate__blockedby_key)
                                 if not isinstance(data__executionstate__blockedby_value, (str)):
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(data__executionstate__blockedby_key=data__executionstate__blockedby_key) + " must be string", value=data__executionstate__blockedby_value, name="" + (name_prefix or "data") + ".execution_state.blocked_by.{data__executionstate__blockedby_key}".format(data__executionstate__blockedby_key=data__executionstate__blockedby_key) + "", definition={'type': 'string'}, rule='type')
-                if "priorities" in data__executionstate_keys:
-                    data__executionstate_keys.remove("priorities")
+                if "priorities" in data__executionstate:
                     data__executionstate__priorities = data__executionstate["priorities"]
                     if not isinstance(data__executionstate__priorities, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.priorities must be object", value=data__executionstate__priorities, name="" + (name_prefix or "data") + ".execution_state.priorities", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
@@ -232,8 +210,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 data__executionstate__priorities_value = data__executionstate__priorities.get(data__executionstate__priorities_key)
                                 if not isinstance(data__executionstate__priorities_value, (str)):
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.priorities.{data__executionstate__priorities_key}".format(data__executionstate__priorities_key=data__executionstate__priorities_key) + " must be string", value=data__executionstate__priorities_value, name="" + (name_prefix or "data") + ".execution_state.priorities.{data__executionstate__priorities_key}".format(data__executionstate__priorities_key=data__executionstate__priorities_key) + "", definition={'type': 'string'}, rule='type')
-                if "source_statuses" in data__executionstate_keys:
-                    data__executionstate_keys.remove("source_statuses")
+                if "source_statuses" in data__executionstate:
                     data__executionstate__sourcestatuses = data__executionstate["source_statuses"]
                     if not isinstance(data__executionstate__sourcestatuses, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.source_statuses must be object", value=data__executionstate__sourcestatuses, name="" + (name_prefix or "data") + ".execution_state.source_statuses", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
@@ -245,8 +222,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 data__executionstate__sourcestatuses_value = data__executionstate__sourcestatuses.get(data__executionstate__sourcestatuses_key)
                                 if not isinstance(data__executionstate__sourcestatuses_value, (str)):
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.source_statuses.{data__executionstate__sourcestatuses_key}".format(data__executionstate__sourcestatuses_key=data__executionstate__sourcestatuses_key) + " must be string", value=data__executionstate__sourcestatuses_value, name="" + (name_prefix or "data") + ".execution_state.source_statuses.{data__executionstate__sourcestatuses_key}".format(data__executionstate__sourcestatuses_key=data__executionstate__sourcestatuses_key) + "", definition={'type': 'string'}, rule='type')
-                if "details" in data__executionstate_keys:
-                    data__executionstate_keys.remove("details")
+                if "details" in data__executionstate:
                     data__executionstate__details = data__executionstate["details"]
                     if not isinstance(data__executionstate__details, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".execution_state.details must be object", value=data__executionstate__details, name="" + (name_prefix or "data") + ".execution_state.details", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
@@ -268,9 +244,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 data__criticalcontext__missing_keys = set(['errors', 'user_decisions', 'warnings']) - data__criticalcontext.keys()
                 if data__criticalcontext__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context must contain " + (str(sorted(data__criticalcontext__missing_keys)) + " properties"), value=data__criticalcontext, name="" + (name_prefix or "data") + ".critical_context", definition={'type': 'object', 'required': ['errors', 'user_decisions', 'warnings'], 'properties': {'errors': {'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, 'user_decisions': {'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, 'warnings': {'type': 'array', 'items': {'type': 'string'}}}}, rule='required')
-                data__criticalcontext_keys = set(data__criticalcontext.keys())
-                if "errors" in data__criticalcontext_keys:
-                    data__criticalcontext_keys.remove("errors")
+                if "errors" in data__criticalcontext:
                     data__criticalcontext__errors = data__criticalcontext["errors"]
                     if not isinstance(data__criticalcontext__errors, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.errors must be array", value=data__criticalcontext__errors, name="" + (name_prefix or "data") + ".critical_context.errors", definition={'type': 'array', 'items': {'type': 'object', 'required': ['task_id', 'type', 'message'], 'properties': {'task_id': {'type': ['string', 'null']}, 'type': {'type': ['string', 'null']}, 'message': {'type': 'string'}, 'at': {'type': 'string'}, 'trace': {'type': 'string'}}}}, rule='type')
@@ -278,9 +252,8 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                     if data__criticalcontext__errors_is_list:
                         data__criticalcontext__errors_len = len(data__criticalcontext__errors)
                         for data__criticalcontext__errors_x, data__criticalcontext__errors_item in enumerate(data__criticalcontext__errors):
-                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_error(data__criticalcontext__errors_item, custom_formats, (name_prefix or "data") + ".critical_context.errors[{data__criticalcontext__errors_x}]".format(data__criticalcontext__errors_x=data__criticalcontext__errors_x))
-                if "user_decisions" in data__criticalcontext_keys:
-                    data__criticalcontext_keys.remove("user_decisions")
+                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_error(data__criticalcontext__errors_item, custom_formats)
+                if "user_decisions" in data__criticalcontext:
                     data__criticalcontext__userdecisions = data__criticalcontext["user_decisions"]
                     if not isinstance(data__criticalcontext__userdecisions, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.user_decisions must be array", value=data__criticalcontext__userdecisions, name="" + (name_prefix or "data") + ".critical_context.user_decisions", definition={'type': 'array', 'items': {'type': 'object', 'required': ['prompt', 'choice'], 'properties': {'prompt': {'type': 'string'}, 'choice': {'type': 'string'}, 'why': {'type': 'string'}}}}, rule='type')
@@ -288,9 +261,8 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                     if data__criticalcontext__userdecisions_is_list:
                         data__criticalcontext__userdecisions_len = len(data__criticalcontext__userdecisions)
                         for data__criticalcontext__userdecisions_x, data__criticalcontext__userdecisions_item in enumerate(data__criticalcontext__userdecisions):
-                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_decision(data__criticalcontext__userdecisions_item, custom_formats, (name_prefix or "data") + ".critical_context.user_decisions[{data__criticalcontext__userdecisions_x}]".format(data__criticalcontext__userdecisions_x=data__criticalcontext__userdecisions_x))
-                if "warnings" in data__criticalcontext_keys:
-                    data__criticalcontext_keys.remove("warnings")
+                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_decision(data__criticalcontext__userdecisions_item, custom_formats)
+                if "warnings" in data__criticalcontext:
                     data__criticalcontext__warnings = data__criticalcontext["warnings"]
                     if not isinstance(data__criticalcontext__warnings, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".critical_context.warnings must be array", value=data__criticalcontext__warnings, name="" + (name_prefix or "data") + ".critical_context.warnings", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -310,9 +282,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 data__dagsnapshot__missing_keys = set(['phases_completed', 'current_phase_progress', 'critical_path']) - data__dagsnapshot.keys()
                 if data__dagsnapshot__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot must contain " + (str(sorted(data__dagsnapshot__missing_keys)) + " properties"), value=data__dagsnapshot, name="" + (name_prefix or "data") + ".dag_snapshot", definition={'type': 'object', 'required': ['phases_completed', 'current_phase_progress', 'critical_path'], 'properties': {'phases_completed': {'type': 'array', 'items': {'type': 'string'}}, 'current_phase_progress': {'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}, 'dropped': {'type': 'integer', 'minimum': 0}}}, 'critical_path': {'type': 'array', 'items': {'type': 'string'}}, 'phases': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}, 'dropped': {'type': 'integer', 'minimum': 0}}}}}}, rule='required')
-                data__dagsnapshot_keys = set(data__dagsnapshot.keys())
-                if "phases_completed" in data__dagsnapshot_keys:
-                    data__dagsnapshot_keys.remove("phases_completed")
+                if "phases_completed" in data__dagsnapshot:
                     data__dagsnapshot__phasescompleted = data__dagsnapshot["phases_completed"]
                     if not isinstance(data__dagsnapshot__phasescompleted, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases_completed must be array", value=data__dagsnapshot__phasescompleted, name="" + (name_prefix or "data") + ".dag_snapshot.phases_completed", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -322,8 +292,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__dagsnapshot__phasescompleted_x, data__dagsnapshot__phasescompleted_item in enumerate(data__dagsnapshot__phasescompleted):
                             if not isinstance(data__dagsnapshot__phasescompleted_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(data__dagsnapshot__phasescompleted_x=data__dagsnapshot__phasescompleted_x) + " must be string", value=data__dagsnapshot__phasescompleted_item, name="" + (name_prefix or "data") + ".dag_snapshot.phases_completed[{data__dagsnapshot__phasescompleted_x}]".format(data__dagsnapshot__phasescompleted_x=data__dagsnapshot__phasescompleted_x) + "", definition={'type': 'string'}, rule='type')
-                if "current_phase_progress" in data__dagsnapshot_keys:
-                    data__dagsnapshot_keys.remove("current_phase_progress")
+                if "current_phase_progress" in data__dagsnapshot:
                     data__dagsnapshot__currentphaseprogress = data__dagsnapshot["current_phase_progress"]
                     if not isinstance(data__dagsnapshot__currentphaseprogress, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress must be object", value=data__dagsnapshot__currentphaseprogress, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress", definition={'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}, 'dropped': {'type': 'integer', 'minimum': 0}}}, rule='type')
@@ -332,25 +301,21 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__dagsnapshot__currentphaseprogress__missing_keys = set(['total', 'complete', 'pct']) - data__dagsnapshot__currentphaseprogress.keys()
                         if data__dagsnapshot__currentphaseprogress__missing_keys:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress must contain " + (str(sorted(data__dagsnapshot__currentphaseprogress__missing_keys)) + " properties"), value=data__dagsnapshot__currentphaseprogress, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress", definition={'type': 'object', 'required': ['total', 'complete', 'pct'], 'properties': {'total': {'type': 'integer', 'minimum': 0}, 'complete': {'type': 'integer', 'minimum': 0}, 'pct': {'type': 'integer', 'minimum': 0, 'maximum': 100}, 'dropped': {'type': 'integer', 'minimum': 0}}}, rule='required')
-                        data__dagsnapshot__currentphaseprogress_keys = set(data__dagsnapshot__currentphaseprogress.keys())
-                        if "total" in data__dagsnapshot__currentphaseprogress_keys:
-                            data__dagsnapshot__currentphaseprogress_keys.remove("total")
+                        if "total" in data__dagsnapshot__currentphaseprogress:
                             data__dagsnapshot__currentphaseprogress__total = data__dagsnapshot__currentphaseprogress["total"]
                             if not isinstance(data__dagsnapshot__currentphaseprogress__total, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__total, float) and data__dagsnapshot__currentphaseprogress__total.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__total, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total must be integer", value=data__dagsnapshot__currentphaseprogress__total, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total", definition={'type': 'integer', 'minimum': 0}, rule='type')
                             if isinstance(data__dagsnapshot__currentphaseprogress__total, (int, float, Decimal)) and not isinstance(data__dagsnapshot__currentphaseprogress__total, bool):
                                 if data__dagsnapshot__currentphaseprogress__total < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__total, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                        if "complete" in data__dagsnapshot__currentphaseprogress_keys:
-                            data__dagsnapshot__currentphaseprogress_keys.remove("complete")
+                        if "complete" in data__dagsnapshot__currentphaseprogress:
                             data__dagsnapshot__currentphaseprogress__complete = data__dagsnapshot__currentphaseprogress["complete"]
                             if not isinstance(data__dagsnapshot__currentphaseprogress__complete, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__complete, float) and data__dagsnapshot__currentphaseprogress__complete.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__complete, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete must be integer", value=data__dagsnapshot__currentphaseprogress__complete, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
                             if isinstance(data__dagsnapshot__currentphaseprogress__complete, (int, float, Decimal)) and not isinstance(data__dagsnapshot__currentphaseprogress__complete, bool):
                                 if data__dagsnapshot__currentphaseprogress__complete < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__complete, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                        if "pct" in data__dagsnapshot__currentphaseprogress_keys:
-                            data__dagsnapshot__currentphaseprogress_keys.remove("pct")
+                        if "pct" in data__dagsnapshot__currentphaseprogress:
                             data__dagsnapshot__currentphaseprogress__pct = data__dagsnapshot__currentphaseprogress["pct"]
                             if not isinstance(data__dagsnapshot__currentphaseprogress__pct, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__pct, float) and data__dagsnapshot__currentphaseprogress__pct.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__pct, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct must be integer", value=data__dagsnapshot__currentphaseprogress__pct, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct", definition={'type': 'integer', 'minimum': 0, 'maximum': 100}, rule='type')
@@ -359,16 +324,14 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__pct, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct", definition={'type': 'integer', 'minimum': 0, 'maximum': 100}, rule='minimum')
                                 if data__dagsnapshot__currentphaseprogress__pct > 100:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct must be smaller than or equal to 100", value=data__dagsnapshot__currentphaseprogress__pct, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.pct", definition={'type': 'integer', 'minimum': 0, 'maximum': 100}, rule='maximum')
-                        if "dropped" in data__dagsnapshot__currentphaseprogress_keys:
-                            data__dagsnapshot__currentphaseprogress_keys.remove("dropped")
+                        if "dropped" in data__dagsnapshot__currentphaseprogress:
                             data__dagsnapshot__currentphaseprogress__dropped = data__dagsnapshot__currentphaseprogress["dropped"]
                             if not isinstance(data__dagsnapshot__currentphaseprogress__dropped, (int)) and not (isinstance(data__dagsnapshot__currentphaseprogress__dropped, float) and data__dagsnapshot__currentphaseprogress__dropped.is_integer()) or isinstance(data__dagsnapshot__currentphaseprogress__dropped, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.dropped must be integer", value=data__dagsnapshot__currentphaseprogress__dropped, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.dropped", definition={'type': 'integer', 'minimum': 0}, rule='type')
                             if isinstance(data__dagsnapshot__currentphaseprogress__dropped, (int, float, Decimal)) and not isinstance(data__dagsnapshot__currentphaseprogress__dropped, bool):
                                 if data__dagsnapshot__currentphaseprogress__dropped < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.dropped must be bigger than or equal to 0", value=data__dagsnapshot__currentphaseprogress__dropped, name="" + (name_prefix or "data") + ".dag_snapshot.current_phase_progress.dropped", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "critical_path" in data__dagsnapshot_keys:
-                    data__dagsnapshot_keys.remove("critical_path")
+                if "critical_path" in data__dagsnapshot:
                     data__dagsnapshot__criticalpath = data__dagsnapshot["critical_path"]
                     if not isinstance(data__dagsnapshot__criticalpath, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.critical_path must be array", value=data__dagsnapshot__criticalpath, name="" + (name_prefix or "data") + ".dag_snapshot.critical_path", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -378,8 +341,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__dagsnapshot__criticalpath_x, data__dagsnapshot__criticalpath_item in enumerate(data__dagsnapshot__criticalpath):
                             if not isinstance(data__dagsnapshot__criticalpath_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.critical_path[{data__dagsnapshot__criticalpath_x}]".format(data__dagsnapshot__criticalpath_x=data__dagsnapshot__criticalpath_x) + " must be string", value=data__dagsnapshot__criticalpath_item, name="" + (name_prefix or "data") + ".dag_snapshot.critical_path[{data__dagsnapshot__criticalpath_x}]".format(data__dagsnapshot__criticalpath_x=data__dagsnapshot__criticalpath_x) + "", definition={'type': 'string'}, rule='type')
-                if "phases" in data__dagsnapshot_keys:
-                    data__dagsnapshot_keys.remove("phases")
+                if "phases" in data__dagsnapshot:
                     data__dagsnapshot__phases = data__dagsnapshot["phases"]
                     if not isinstance(data__dagsnapshot__phases, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag_snapshot.phases must be array", value=data__dagsnapshot__phases, name="" + (name_prefix or "data") + ".dag_snapshot.phases", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id', 'name', 'done', 'total', 'status'], 'properties': {'id': {'type': 'string'}, 'name': {'type': 'string'}, 'done': {'type': 'integer', 'minimum': 0}, 'total': {'type': 'integer', 'minimum': 0}, 'status': {'enum': ['done', 'active', 'pending']}, 'dropped': {'type': 'integer', 'minimum': 0}}}}, rule='type')
@@ -387,7 +349,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                     if data__dagsnapshot__phases_is_list:
                         data__dagsnapshot__phases_len = len(data__dagsnapshot__phases)
                         for data__dagsnapshot__phases_x, data__dagsnapshot__phases_item in enumerate(data__dagsnapshot__phases):
-                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_phase(data__dagsnapshot__phases_item, custom_formats, (name_prefix or "data") + ".dag_snapshot.phases[{data__dagsnapshot__phases_x}]".format(data__dagsnapshot__phases_x=data__dagsnapshot__phases_x))
+                            validate_https___context_handoff_dev_schemas_full_schema_json___defs_phase(data__dagsnapshot__phases_item, custom_formats)
         if "changes" in data_keys:
             data_keys.remove("changes")
             data__changes = data["changes"]
@@ -398,9 +360,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
             validate_https___context_handoff_dev_schemas_full_schema_json___defs_meta(data__meta, custom_formats, (name_prefix or "data") + ".meta")
             data__meta_is_dict = isinstance(data__meta, dict)
             if data__meta_is_dict:
-                data__meta_keys = set(data__meta.keys())
-                if "level" in data__meta_keys:
-                    data__meta_keys.remove("level")
+                if "level" in data__meta:
                     data__meta__level = data__meta["level"]
                     if not (isinstance(data__meta__level, str) and data__meta__level in {'full'}):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.level must be same as const definition: full", value=data__meta__level, name="" + (name_prefix or "data") + ".meta.level", definition={'const': 'full'}, rule='const')
@@ -418,9 +378,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 data__filestate__missing_keys = set(['artifacts', 'required', 'disk_mb']) - data__filestate.keys()
                 if data__filestate__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state must contain " + (str(sorted(data__filestate__missing_keys)) + " properties"), value=data__filestate, name="" + (name_prefix or "data") + ".file_state", definition={'type': 'object', 'required': ['artifacts', 'required', 'disk_mb'], 'properties': {'artifacts': {'type': 'array', 'items': {'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}}, 'required': {'type': 'array', 'items': {'type': 'string'}}, 'disk_mb': {'type': 'integer', 'minimum': 0}, 'missing': {'type': 'array', 'items': {'type': 'string'}}, 'disk': {'type': 'object', 'required': [], 'properties': {'total_mb': {'type': 'integer', 'minimum': 0}, 'available_mb': {'type': 'integer', 'minimum': 0}, 'used_pct': {'type': 'number', 'minimum': 0}}}}}, rule='required')
-                data__filestate_keys = set(data__filestate.keys())
-                if "artifacts" in data__filestate_keys:
-                    data__filestate_keys.remove("artifacts")
+                if "artifacts" in data__filestate:
                     data__filestate__artifacts = data__filestate["artifacts"]
                     if not isinstance(data__filestate__artifacts, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts must be array", value=data__filestate__artifacts, name="" + (name_prefix or "data") + ".file_state.artifacts", definition={'type': 'array', 'items': {'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}}, rule='type')
@@ -435,19 +393,15 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 data__filestate__artifacts_item__missing_keys = set(['path', 'by']) - data__filestate__artifacts_item.keys()
                                 if data__filestate__artifacts_item__missing_keys:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must contain " + (str(sorted(data__filestate__artifacts_item__missing_keys)) + " properties"), value=data__filestate__artifacts_item, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}]".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'object', 'required': ['path', 'by'], 'properties': {'path': {'type': 'string'}, 'by': {'type': 'string'}}}, rule='required')
-                                data__filestate__artifacts_item_keys = set(data__filestate__artifacts_item.keys())
-                                if "path" in data__filestate__artifacts_item_keys:
-                                    data__filestate__artifacts_item_keys.remove("path")
+                                if "path" in data__filestate__artifacts_item:
                                     data__filestate__artifacts_item__path = data__filestate__artifacts_item["path"]
                                     if not isinstance(data__filestate__artifacts_item__path, (str)):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].path".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must be string", value=data__filestate__artifacts_item__path, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].path".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'string'}, rule='type')
-                                if "by" in data__filestate__artifacts_item_keys:
-                                    data__filestate__artifacts_item_keys.remove("by")
+                                if "by" in data__filestate__artifacts_item:
                                     data__filestate__artifacts_item__by = data__filestate__artifacts_item["by"]
                                     if not isinstance(data__filestate__artifacts_item__by, (str)):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].by".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + " must be string", value=data__filestate__artifacts_item__by, name="" + (name_prefix or "data") + ".file_state.artifacts[{data__filestate__artifacts_x}].by".format(data__filestate__artifacts_x=data__filestate__artifacts_x) + "", definition={'type': 'string'}, rule='type')
-                if "required" in data__filestate_keys:
-                    data__filestate_keys.remove("required")
+                if "required" in data__filestate:
                     data__filestate__required = data__filestate["required"]
                     if not isinstance(data__filestate__required, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.required must be array", value=data__filestate__required, name="" + (name_prefix or "data") + ".file_state.required", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -457,16 +411,14 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__filestate__required_x, data__filestate__required_item in enumerate(data__filestate__required):
                             if not isinstance(data__filestate__required_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.required[{data__filestate__required_x}]".format(data__filestate__required_x=data__filestate__required_x) + " must be string", value=data__filestate__required_item, name="" + (name_prefix or "data") + ".file_state.required[{data__filestate__required_x}]".format(data__filestate__required_x=data__filestate__required_x) + "", definition={'type': 'string'}, rule='type')
-                if "disk_mb" in data__filestate_keys:
-                    data__filestate_keys.remove("disk_mb")
+                if "disk_mb" in data__filestate:
                     data__filestate__diskmb = data__filestate["disk_mb"]
                     if not isinstance(data__filestate__diskmb, (int)) and not (isinstance(data__filestate__diskmb, float) and data__filestate__diskmb.is_integer()) or isinstance(data__filestate__diskmb, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk_mb must be integer", value=data__filestate__diskmb, name="" + (name_prefix or "data") + ".file_state.disk_mb", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__filestate__diskmb, (int, float, Decimal)) and not isinstance(data__filestate__diskmb, bool):
                         if data__filestate__diskmb < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk_mb must be bigger than or equal to 0", value=data__filestate__diskmb, name="" + (name_prefix or "data") + ".file_state.disk_mb", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "missing" in data__filestate_keys:
-                    data__filestate_keys.remove("missing")
+                if "missing" in data__filestate:
                     data__filestate__missing = data__filestate["missing"]
                     if not isinstance(data__filestate__missing, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.missing must be array", value=data__filestate__missing, name="" + (name_prefix or "data") + ".file_state.missing", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -476,8 +428,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         for data__filestate__missing_x, data__filestate__missing_item in enumerate(data__filestate__missing):
                             if not isinstance(data__filestate__missing_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.missing[{data__filestate__missing_x}]".format(data__filestate__missing_x=data__filestate__missing_x) + " must be string", value=data__filestate__missing_item, name="" + (name_prefix or "data") + ".file_state.missing[{data__filestate__missing_x}]".format(data__filestate__missing_x=data__filestate__missing_x) + "", definition={'type': 'string'}, rule='type')
-                if "disk" in data__filestate_keys:
-                    data__filestate_keys.remove("disk")
+                if "disk" in data__filestate:
                     data__filestate__disk = data__filestate["disk"]
                     if not isinstance(data__filestate__disk, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk must be object", value=data__filestate__disk, name="" + (name_prefix or "data") + ".file_state.disk", definition={'type': 'object', 'required': [], 'properties': {'total_mb': {'type': 'integer', 'minimum': 0}, 'available_mb': {'type': 'integer', 'minimum': 0}, 'used_pct': {'type': 'number', 'minimum': 0}}}, rule='type')
@@ -486,25 +437,21 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                         data__filestate__disk__missing_keys = set([]) - data__filestate__disk.keys()
                         if data__filestate__disk__missing_keys:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk must contain " + (str(sorted(data__filestate__disk__missing_keys)) + " properties"), value=data__filestate__disk, name="" + (name_prefix or "data") + ".file_state.disk", definition={'type': 'object', 'required': [], 'properties': {'total_mb': {'type': 'integer', 'minimum': 0}, 'available_mb': {'type': 'integer', 'minimum': 0}, 'used_pct': {'type': 'number', 'minimum': 0}}}, rule='required')
-                        data__filestate__disk_keys = set(data__filestate__disk.keys())
-                        if "total_mb" in data__filestate__disk_keys:
-                            data__filestate__disk_keys.remove("total_mb")
+                        if "total_mb" in data__filestate__disk:
                             data__filestate__disk__totalmb = data__filestate__disk["total_mb"]
                             if not isinstance(data__filestate__disk__totalmb, (int)) and not (isinstance(data__filestate__disk__totalmb, float) and data__filestate__disk__totalmb.is_integer()) or isinstance(data__filestate__disk__totalmb, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk.total_mb must be integer", value=data__filestate__disk__totalmb, name="" + (name_prefix or "data") + ".file_state.disk.total_mb", definition={'type': 'integer', 'minimum': 0}, rule='type')
                             if isinstance(data__filestate__disk__totalmb, (int, float, Decimal)) and not isinstance(data__filestate__disk__totalmb, bool):
                                 if data__filestate__disk__totalmb < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk.total_mb must be bigger than or equal to 0", value=data__filestate__disk__totalmb, name="" + (name_prefix or "data") + ".file_state.disk.total_mb", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                        if "available_mb" in data__filestate__disk_keys:
-                            data__filestate__disk_keys.remove("available_mb")
+                        if "available_mb" in data__filestate__disk:
                             data__filestate__disk__availablemb = data__filestate__disk["available_mb"]
                             if not isinstance(data__filestate__disk__availablemb, (int)) and not (isinstance(data__filestate__disk__availablemb, float) and data__filestate__disk__availablemb.is_integer()) or isinstance(data__filestate__disk__availablemb, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk.available_mb must be integer", value=data__filestate__disk__availablemb, name="" + (name_prefix or "data") + ".file_state.disk.available_mb", definition={'type': 'integer', 'minimum': 0}, rule='type')
                             if isinstance(data__filestate__disk__availablemb, (int, float, Decimal)) and not isinstance(data__filestate__disk__availablemb, bool):
                                 if data__filestate__disk__availablemb < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk.available_mb must be bigger than or equal to 0", value=data__filestate__disk__availablemb, name="" + (name_prefix or "data") + ".file_state.disk.available_mb", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                        if "used_pct" in data__filestate__disk_keys:
-                            data__filestate__disk_keys.remove("used_pct")
+                        if "used_pct" in data__filestate__disk:
                             data__filestate__disk__usedpct = data__filestate__disk["used_pct"]
                             if not isinstance(data__filestate__disk__usedpct, (int, float, Decimal)) or isinstance(data__filestate__disk__usedpct, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".file_state.disk.used_pct must be number", value=data__filestate__disk__usedpct, name="" + (name_prefix or "data") + ".file_state.disk.used_pct", definition={'type': 'number', 'minimum': 0}, rule='type')
@@ -521,19 +468,15 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 data__environment__missing_keys = set(['os', 'python', 'packages']) - data__environment.keys()
                 if data__environment__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment must contain " + (str(sorted(data__environment__missing_keys)) + " properties"), value=data__environment, name="" + (name_prefix or "data") + ".environment", definition={'type': 'object', 'required': ['os', 'python', 'packages'], 'properties': {'os': {'type': 'string'}, 'python': {'type': 'string'}, 'packages': {'type': 'object', 'additionalProperties': {'type': 'string'}}, 'architecture': {'type': ['string', 'null']}, 'missing_dependencies': {'type': 'array', 'items': {'type': 'string'}}}}, rule='required')
-                data__environment_keys = set(data__environment.keys())
-                if "os" in data__environment_keys:
-                    data__environment_keys.remove("os")
+                if "os" in data__environment:
                     data__environment__os = data__environment["os"]
                     if not isinstance(data__environment__os, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.os must be string", value=data__environment__os, name="" + (name_prefix or "data") + ".environment.os", definition={'type': 'string'}, rule='type')
-                if "python" in data__environment_keys:
-                    data__environment_keys.remove("python")
+                if "python" in data__environment:
                     data__environment__python = data__environment["python"]
                     if not isinstance(data__environment__python, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.python must be string", value=data__environment__python, name="" + (name_prefix or "data") + ".environment.python", definition={'type': 'string'}, rule='type')
-                if "packages" in data__environment_keys:
-                    data__environment_keys.remove("packages")
+                if "packages" in data__environment:
                     data__environment__packages = data__environment["packages"]
                     if not isinstance(data__environment__packages, (dict)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.packages must be object", value=data__environment__packages, name="" + (name_prefix or "data") + ".environment.packages", definition={'type': 'object', 'additionalProperties': {'type': 'string'}}, rule='type')
@@ -545,13 +488,11 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                                 data__environment__packages_value = data__environment__packages.get(data__environment__packages_key)
                                 if not isinstance(data__environment__packages_value, (str)):
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.packages.{data__environment__packages_key}".format(data__environment__packages_key=data__environment__packages_key) + " must be string", value=data__environment__packages_value, name="" + (name_prefix or "data") + ".environment.packages.{data__environment__packages_key}".format(data__environment__packages_key=data__environment__packages_key) + "", definition={'type': 'string'}, rule='type')
-                if "architecture" in data__environment_keys:
-                    data__environment_keys.remove("architecture")
+                if "architecture" in data__environment:
                     data__environment__architecture = data__environment["architecture"]
                     if not isinstance(data__environment__architecture, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.architecture must be string or null", value=data__environment__architecture, name="" + (name_prefix or "data") + ".environment.architecture", definition={'type': ['string', 'null']}, rule='type')
-                if "missing_dependencies" in data__environment_keys:
-                    data__environment_keys.remove("missing_dependencies")
+                if "missing_dependencies" in data__environment:
                     data__environment__missingdependencies = data__environment["missing_dependencies"]
                     if not isinstance(data__environment__missingdependencies, (list, tuple)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment.missing_dependencies must be array", value=data__environment__missingdependencies, name="" + (name_prefix or "data") + ".environment.missing_dependencies", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')
@@ -656,14 +597,11 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__since__missing_keys = set(['at', 'digest']) - data__since.keys()
                 if data__since__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".since must contain " + (str(sorted(data__since__missing_keys)) + " properties"), value=data__since, name="" + (name_prefix or "data") + ".since", definition={'type': 'object', 'required': ['at', 'digest'], 'properties': {'at': {'type': 'string'}, 'digest': {'type': 'string'}}}, rule='required')
-                data__since_keys = set(data__since.keys())
-                if "at" in data__since_keys:
-                    data__since_keys.remove("at")
+                if "at" in data__since:
                     data__since__at = data__since["at"]
                     if not isinstance(data__since__at, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".since.at must be string", value=data__since__at, name="" + (name_prefix or "data") + ".since.at", definition={'type': 'string'}, rule='type')
-                if "digest" in data__since_keys:
-                    data__since_keys.remove("digest")
+                if "digest" in data__since:
                     data__since__digest = data__since["digest"]
                     if not isinstance(data__since__digest, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".since.digest must be string", value=data__since__digest, name="" + (name_prefix or "data") + ".since.digest", definition={'type': 'string'}, rule='type')
@@ -677,14 +615,11 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_changes
                 data__phase__missing_keys = set(['from', 'to']) - data__phase.keys()
                 if data__phase__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase must contain " + (str(sorted(data__phase__missing_keys)) + " properties"), value=data__phase, name="" + (name_prefix or "data") + ".phase", definition={'type': 'object', 'required': ['from', 'to'], 'properties': {'from': {'type': ['string', 'null']}, 'to': {'type': ['string', 'null']}}}, rule='required')
-                data__phase_keys = set(data__phase.keys())
-                if "from" in data__phase_keys:
-                    data__phase_keys.remove("from")
+                if "from" in data__phase:
                     data__phase__from = data__phase["from"]
                     if not isinstance(data__phase__from, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase.from must be string or null", value=data__phase__from, name="" + (name_prefix or "data") + ".phase.from", definition={'type': ['string', 'null']}, rule='type')
-                if "to" in data__phase_keys:
-                    data__phase_keys.remove("to")
+                if "to" in data__phase:
                     data__phase__to = data__phase["to"]
                     if not isinstance(data__phase__to, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase.to must be string or null", value=data__phase__to, name="" + (name_prefix or "data") + ".phase.to", definition={'type': ['string', 'null']}, rule='type')

@@ -45,62 +45,51 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 data__summary__missing_keys = set(['phase', 'progress', 'task']) - data__summary.keys()
                 if data__summary__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary must contain " + (str(sorted(data__summary__missing_keys)) + " properties"), value=data__summary, name="" + (name_prefix or "data") + ".summary", definition={'type': 'object', 'required': ['phase', 'progress', 'task'], 'properties': {'phase': {'type': ['string', 'null']}, 'progress': {'type': 'string', 'pattern': '^[0-9]{1,3}%$'}, 'task': {'type': ['string', 'null']}, 'project': {'type': 'string'}, 'tasks_complete': {'type': 'integer', 'minimum': 0}, 'tasks_total': {'type': 'integer', 'minimum': 0}, 'tasks_dropped': {'type': 'integer', 'minimum': 0}, 'state_age_hours': {'type': ['number', 'null']}, 'state_age_source': {'type': ['string', 'null']}, 'phase_name': {'type': 'string'}}}, rule='required')
-                data__summary_keys = set(data__summary.keys())
-                if "phase" in data__summary_keys:
-                    data__summary_keys.remove("phase")
+                if "phase" in data__summary:
                     data__summary__phase = data__summary["phase"]
                     if not isinstance(data__summary__phase, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.phase must be string or null", value=data__summary__phase, name="" + (name_prefix or "data") + ".summary.phase", definition={'type': ['string', 'null']}, rule='type')
-                if "progress" in data__summary_keys:
-                    data__summary_keys.remove("progress")
+                if "progress" in data__summary:
                     data__summary__progress = data__summary["progress"]
                     validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_progress(data__summary__progress, custom_formats, (name_prefix or "data") + ".summary.progress")
-                if "task" in data__summary_keys:
-                    data__summary_keys.remove("task")
+                if "task" in data__summary:
                     data__summary__task = data__summary["task"]
                     if not isinstance(data__summary__task, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.task must be string or null", value=data__summary__task, name="" + (name_prefix or "data") + ".summary.task", definition={'type': ['string', 'null']}, rule='type')
-                if "project" in data__summary_keys:
-                    data__summary_keys.remove("project")
+                if "project" in data__summary:
                     data__summary__project = data__summary["project"]
                     if not isinstance(data__summary__project, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.project must be string", value=data__summary__project, name="" + (name_prefix or "data") + ".summary.project", definition={'type': 'string'}, rule='type')
-                if "tasks_complete" in data__summary_keys:
-                    data__summary_keys.remove("tasks_complete")
+                if "tasks_complete" in data__summary:
                     data__summary__taskscomplete = data__summary["tasks_complete"]
                     if not isinstance(data__summary__taskscomplete, (int)) and not (isinstance(data__summary__taskscomplete, float) and data__summary__taskscomplete.is_integer()) or isinstance(data__summary__taskscomplete, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be integer", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__summary__taskscomplete, (int, float, Decimal)) and not isinstance(data__summary__taskscomplete, bool):
                         if data__summary__taskscomplete < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_complete must be bigger than or equal to 0", value=data__summary__taskscomplete, name="" + (name_prefix or "data") + ".summary.tasks_complete", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "tasks_total" in data__summary_keys:
-                    data__summary_keys.remove("tasks_total")
+                if "tasks_total" in data__summary:
                     data__summary__taskstotal = data__summary["tasks_total"]
                     if not isinstance(data__summary__taskstotal, (int)) and not (isinstance(data__summary__taskstotal, float) and data__summary__taskstotal.is_integer()) or isinstance(data__summary__taskstotal, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be integer", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__summary__taskstotal, (int, float, Decimal)) and not isinstance(data__summary__taskstotal, bool):
                         if data__summary__taskstotal < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_total must be bigger than or equal to 0", value=data__summary__taskstotal, name="" + (name_prefix or "data") + ".summary.tasks_total", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "tasks_dropped" in data__summary_keys:
-                    data__summary_keys.remove("tasks_dropped")
+                if "tasks_dropped" in data__summary:
                     data__summary__tasksdropped = data__summary["tasks_dropped"]
                     if not isinstance(data__summary__tasksdropped, (int)) and not (isinstance(data__summary__tasksdropped, float) and data__summary__tasksdropped.is_integer()) or isinstance(data__summary__tasksdropped, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_dropped must be integer", value=data__summary__tasksdropped, name="" + (name_prefix or "data") + ".summary.tasks_dropped", definition={'type': 'integer', 'minimum': 0}, rule='type')
                     if isinstance(data__summary__tasksdropped, (int, float, Decimal)) and not isinstance(data__summary__tasksdropped, bool):
                         if data__summary__tasksdropped < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.tasks_dropped must be bigger than or equal to 0", value=data__summary__tasksdropped, name="" + (name_prefix or "data") + ".summary.tasks_dropped", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
-                if "state_age_hours" in data__summary_keys:
-                    data__summary_keys.remove("state_age_hours")
+                if "state_age_hours" in data__summary:
                     data__summary__stateagehours = data__summary["state_age_hours"]
                     if not isinstance(data__summary__stateagehours, (int, float, Decimal, NoneType)) or isinstance(data__summary__stateagehours, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.state_age_hours must be number or null", value=data__summary__stateagehours, name="" + (name_prefix or "data") + ".summary.state_age_hours", definition={'type': ['number', 'null']}, rule='type')
-                if "state_age_source" in data__summary_keys:
-                    data__summary_keys.remove("state_age_source")
+                if "state_age_source" in data__summary:
                     data__summary__stateagesource = data__summary["state_age_source"]
                     if not isinstance(data__summary__stateagesource, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.state_age_source must be string or null", value=data__summary__stateagesource, name="" + (name_prefix or "data") + ".summary.state_age_source", definition={'type': ['string', 'null']}, rule='type')
-                if "phase_name" in data__summary_keys:
-                    data__summary_keys.remove("phase_name")
+                if "phase_name" in data__summary:
                     data__summary__phasename = data__summary["phase_name"]
                     if not isinstance(data__summary__phasename, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".summary.phase_name must be string", value=data__summary__phasename, name="" + (name_prefix or "data") + ".summary.phase_name", definition={'type': 'string'}, rule='type')
@@ -167,7 +156,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 for data__failures_key in data__failures_keys:
                     if data__failures_key not in []:
                         data__failures_value = data__failures.get(data__failures_key)
-                        validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data__failures_value, custom_formats, (name_prefix or "data") + ".failures.{data__failures_key}".format(data__failures_key=data__failures_key))
+                        validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_failure(data__failures_value, custom_formats)
         if "pending_decisions" in data_keys:
             data_keys.remove("pending_decisions")
             data__pendingdecisions = data["pending_decisions"]
@@ -213,9 +202,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
             validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_meta(data__meta, custom_formats, (name_prefix or "data") + ".meta")
             data__meta_is_dict = isinstance(data__meta, dict)
             if data__meta_is_dict:
-                data__meta_keys = set(data__meta.keys())
-                if "level" in data__meta_keys:
-                    data__meta_keys.remove("level")
+                if "level" in data__meta:
                     data__meta__level = data__meta["level"]
                     if not (isinstance(data__meta__level, str) and data__meta__level in {'minimal'}):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.level must be same as const definition: minimal", value=data__meta__level, name="" + (name_prefix or "data") + ".meta.level", definition={'const': 'minimal'}, rule='const')
@@ -318,14 +305,11 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__since__missing_keys = set(['at', 'digest']) - data__since.keys()
                 if data__since__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".since must contain " + (str(sorted(data__since__missing_keys)) + " properties"), value=data__since, name="" + (name_prefix or "data") + ".since", definition={'type': 'object', 'required': ['at', 'digest'], 'properties': {'at': {'type': 'string'}, 'digest': {'type': 'string'}}}, rule='required')
-                data__since_keys = set(data__since.keys())
-                if "at" in data__since_keys:
-                    data__since_keys.remove("at")
+                if "at" in data__since:
                     data__since__at = data__since["at"]
                     if not isinstance(data__since__at, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".since.at must be string", value=data__since__at, name="" + (name_prefix or "data") + ".since.at", definition={'type': 'string'}, rule='type')
-                if "digest" in data__since_keys:
-                    data__since_keys.remove("digest")
+                if "digest" in data__since:
                     data__since__digest = data__since["digest"]
                     if not isinstance(data__since__digest, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".since.digest must be string", value=data__since__digest, name="" + (name_prefix or "data") + ".since.digest", definition={'type': 'string'}, rule='type')
@@ -339,14 +323,11 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_chan
                 data__phase__missing_keys = set(['from', 'to']) - data__phase.keys()
                 if data__phase__missing_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase must contain " + (str(sorted(data__phase__missing_keys)) + " properties"), value=data__phase, name="" + (name_prefix or "data") + ".phase", definition={'type': 'object', 'required': ['from', 'to'], 'properties': {'from': {'type': ['string', 'null']}, 'to': {'type': ['string', 'null']}}}, rule='required')
-                data__phase_keys = set(data__phase.keys())
-                if "from" in data__phase_keys:
-                    data__phase_keys.remove("from")
+                if "from" in data__phase:
                     data__phase__from = data__phase["from"]
                     if not isinstance(data__phase__from, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase.from must be string or null", value=data__phase__from, name="" + (name_prefix or "data") + ".phase.from", definition={'type': ['string', 'null']}, rule='type')
-                if "to" in data__phase_keys:
-                    data__phase_keys.remove("to")
+                if "to" in data__phase:
                     data__phase__to = data__phase["to"]
                     if not isinstance(data__phase__to, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".phase.to must be string or null", value=data__phase__to, name="" + (name_prefix or "data") + ".phase.to", definition={'type': ['string', 'null']}, rule='type')

@@ -14,19 +14,15 @@ def validate_https___context_handoff_dev_schemas_ralph_schema_json(data, custom_
         data__missing_keys = set(['userStories']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/ralph.schema.json', 'title': 'Ralph prd.json', 'description': "Ralph's prd.json: the user stories of one feature, each done when it passes. Other keys are allowed and ignored.", 'type': 'object', 'required': ['userStories'], 'properties': {'project': {'type': ['string', 'null']}, 'branchName': {'type': ['string', 'null']}, 'userStories': {'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': ['string', 'integer']}, 'title': {'type': ['string', 'null']}, 'priority': {'type': ['number', 'null'], 'description': '1 is first'}, 'passes': {'type': 'boolean'}, 'dependsOn': {'type': 'array', 'items': {'type': 'string'}}}}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "project" in data_keys:
-            data_keys.remove("project")
+        if "project" in data:
             data__project = data["project"]
             if not isinstance(data__project, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".project must be string or null", value=data__project, name="" + (name_prefix or "data") + ".project", definition={'type': ['string', 'null']}, rule='type')
-        if "branchName" in data_keys:
-            data_keys.remove("branchName")
+        if "branchName" in data:
             data__branchName = data["branchName"]
             if not isinstance(data__branchName, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".branchName must be string or null", value=data__branchName, name="" + (name_prefix or "data") + ".branchName", definition={'type': ['string', 'null']}, rule='type')
-        if "userStories" in data_keys:
-            data_keys.remove("userStories")
+        if "userStories" in data:
             data__userStories = data["userStories"]
             if not isinstance(data__userStories, (list, tuple)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories must be array", value=data__userStories, name="" + (name_prefix or "data") + ".userStories", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': ['string', 'integer']}, 'title': {'type': ['string', 'null']}, 'priority': {'type': ['number', 'null'], 'description': '1 is first'}, 'passes': {'type': 'boolean'}, 'dependsOn': {'type': 'array', 'items': {'type': 'string'}}}}}, rule='type')
@@ -41,29 +37,23 @@ def validate_https___context_handoff_dev_schemas_ralph_schema_json(data, custom_
                         data__userStories_item__missing_keys = set(['id']) - data__userStories_item.keys()
                         if data__userStories_item__missing_keys:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories[{data__userStories_x}]".format(data__userStories_x=data__userStories_x) + " must contain " + (str(sorted(data__userStories_item__missing_keys)) + " properties"), value=data__userStories_item, name="" + (name_prefix or "data") + ".userStories[{data__userStories_x}]".format(data__userStories_x=data__userStories_x) + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': ['string', 'integer']}, 'title': {'type': ['string', 'null']}, 'priority': {'type': ['number', 'null'], 'description': '1 is first'}, 'passes': {'type': 'boolean'}, 'dependsOn': {'type': 'array', 'items': {'type': 'string'}}}}, rule='required')
-                        data__userStories_item_keys = set(data__userStories_item.keys())
-                        if "id" in data__userStories_item_keys:
-                            data__userStories_item_keys.remove("id")
+                        if "id" in data__userStories_item:
                             data__userStories_item__id = data__userStories_item["id"]
                             if not isinstance(data__userStories_item__id, (str, int)) and not (isinstance(data__userStories_item__id, float) and data__userStories_item__id.is_integer()) or isinstance(data__userStories_item__id, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories[{data__userStories_x}].id".format(data__userStories_x=data__userStories_x) + " must be string or integer", value=data__userStories_item__id, name="" + (name_prefix or "data") + ".userStories[{data__userStories_x}].id".format(data__userStories_x=data__userStories_x) + "", definition={'type': ['string', 'integer']}, rule='type')
-                        if "title" in data__userStories_item_keys:
-                            data__userStories_item_keys.remove("title")
+                        if "title" in data__userStories_item:
                             data__userStories_item__title = data__userStories_item["title"]
                             if not isinstance(data__userStories_item__title, (str, NoneType)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories[{data__userStories_x}].title".format(data__userStories_x=data__userStories_x) + " must be string or null", value=data__userStories_item__title, name="" + (name_prefix or "data") + ".userStories[{data__userStories_x}].title".format(data__userStories_x=data__userStories_x) + "", definition={'type': ['string', 'null']}, rule='type')
-                        if "priority" in data__userStories_item_keys:
-                            data__userStories_item_keys.remove("priority")
+                        if "priority" in data__userStories_item:
                             data__userStories_item__priority = data__userStories_item["priority"]
                             if not isinstance(data__userStories_item__priority, (int, float, Decimal, NoneType)) or isinstance(data__userStories_item__priority, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories[{data__userStories_x}].priority".format(data__userStories_x=data__userStories_x) + " must be number or null", value=data__userStories_item__priority, name="" + (name_prefix or "data") + ".userStories[{data__userStories_x}].priority".format(data__userStories_x=data__userStories_x) + "", definition={'type': ['number', 'null'], 'description': '1 is first'}, rule='type')
-                        if "passes" in data__userStories_item_keys:
-                            data__userStories_item_keys.remove("passes")
+                        if "passes" in data__userStories_item:
                             data__userStories_item__passes = data__userStories_item["passes"]
                             if not isinstance(data__userStories_item__passes, (bool)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories[{data__userStories_x}].passes".format(data__userStories_x=data__userStories_x) + " must be boolean", value=data__userStories_item__passes, name="" + (name_prefix or "data") + ".userStories[{data__userStories_x}].passes".format(data__userStories_x=data__userStories_x) + "", definition={'type': 'boolean'}, rule='type')
-                        if "dependsOn" in data__userStories_item_keys:
-                            data__userStories_item_keys.remove("dependsOn")
+                        if "dependsOn" in data__userStories_item:
                             data__userStories_item__dependsOn = data__userStories_item["dependsOn"]
                             if not isinstance(data__userStories_item__dependsOn, (list, tuple)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".userStories[{data__userStories_x}].dependsOn".format(data__userStories_x=data__userStories_x) + " must be array", value=data__userStories_item__dependsOn, name="" + (name_prefix or "data") + ".userStories[{data__userStories_x}].dependsOn".format(data__userStories_x=data__userStories_x) + "", definition={'type': 'array', 'items': {'type': 'string'}}, rule='type')

@@ -76,7 +76,7 @@ def validate_https___context_handoff_dev_schemas_snapshot_schema_json(data, cust
                         data__tasks_value_any_of_count1 = 0
                         if not data__tasks_value_any_of_count1:
                             try:
-                                validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_status(data__tasks_value, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key))
+                                validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_status(data__tasks_value, custom_formats)
                                 data__tasks_value_any_of_count1 += 1
                             except (JsonSchemaValueException, JsonSchemaValuesException): pass
                         if not data__tasks_value_any_of_count1:
@@ -91,7 +91,7 @@ def validate_https___context_handoff_dev_schemas_snapshot_schema_json(data, cust
                                     if data__tasks_value_len > 2:
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + " must contain less than or equal to 2 items", value=data__tasks_value, name="" + (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key) + "", definition={'type': 'array', 'minItems': 2, 'maxItems': 2, 'items': {'description': 'a status word, or an error fingerprint', 'type': 'string', 'pattern': '^[0-9a-z][0-9a-z_-]{0,39}$'}}, rule='maxItems')
                                     for data__tasks_value_x, data__tasks_value_item in enumerate(data__tasks_value):
-                                        validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_word(data__tasks_value_item, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}[{data__tasks_value_x}]".format(data__tasks_key=data__tasks_key, data__tasks_value_x=data__tasks_value_x))
+                                        validate_https___context_handoff_dev_schemas_snapshot_schema_json___defs_word(data__tasks_value_item, custom_formats)
                                 data__tasks_value_any_of_count1 += 1
                             except (JsonSchemaValueException, JsonSchemaValuesException): pass
                         if not data__tasks_value_any_of_count1:

@@ -14,50 +14,39 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
         data__missing_keys = set(['tasks']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/state.schema.json', 'title': 'Orchestrator state', 'description': "The state file an AI-agent orchestrator keeps (.orchestrator_state.json). Every section but 'tasks' is optional; unknown keys are allowed and ignored.", 'type': 'object', 'required': ['tasks'], 'properties': {'metadata': {'type': ['object', 'null'], 'properties': {'project_name': {'type': ['string', 'null']}, 'version': {'type': ['string', 'number', 'null']}, 'created_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'last_updated': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, 'context': {'type': ['object', 'null'], 'properties': {'current_phase': {'type': ['string', 'null']}, 'active_tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'completed_tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'failed_tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'session_start': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'elapsed_hours': {'type': ['number', 'null']}}}, 'tasks': {'type': 'object', 'additionalProperties': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'status': {'enum': ['success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked'], 'description': 'success/completed/done = done; failed/error = failed; running/in_progress/active = running; pending/todo/queued = pending; skipped, cancelled, blocked'}, 'dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'dependents': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'error': {'type': ['object', 'string', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}}}, 'started_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'completed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'failed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}, 'required': ['status']}}, 'dag': {'type': ['object', 'null'], 'properties': {'phases': {'type': ['object', 'null'], 'additionalProperties': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'status': {'type': ['string', 'null']}}}}}}, 'error_tracking': {'type': ['object', 'null'], 'properties': {'errors': {'type': ['array', 'null'], 'items': {'type': 'object', 'properties': {'task_id': {'type': ['string', 'null']}, 'error_type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}, 'timestamp': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'stack_trace': {'type': ['string', 'null']}, 'attempted_fixes': {'type': ['array', 'null'], 'items': {'type': ['string']}}}}}}}, 'user_customizations': {'type': ['object', 'null'], 'properties': {'runtime_decisions': {'type': ['array', 'null'], 'items': {'type': 'object', 'properties': {'prompt': {'type': ['string', 'null']}, 'decision': {'type': ['object', 'string', 'null'], 'properties': {'choice': {'type': ['string', 'null']}, 'decided_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, 'rationale': {'type': ['string', 'null']}}}}}}, 'filesystem_state': {'type': ['object', 'null'], 'properties': {'files': {'type': ['object', 'null'], 'additionalProperties': {'type': 'object', 'properties': {'exists': {'type': ['boolean', 'null']}, 'required_by': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'produced_by': {'type': ['string', 'null']}, 'size_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'sha256': {'type': ['string', 'null']}}}}, 'disk_usage': {'type': ['object', 'null'], 'properties': {'total_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'used_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'available_bytes': {'type': ['integer', 'null'], 'minimum': 0}}}}}, 'environment_config': {'type': ['object', 'null'], 'properties': {'system_info': {'type': ['object', 'null'], 'properties': {'os': {'type': ['object', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'version': {'type': ['string', 'number', 'null']}}}, 'architecture': {'type': ['string', 'null']}}}, 'runtime_environment': {'type': ['object', 'null'], 'properties': {'python': {'type': ['object', 'null'], 'properties': {'version': {'type': ['string', 'number', 'null']}, 'path': {'type': ['string', 'null']}}}}}, 'dependencies': {'type': ['object', 'null'], 'properties': {'python_packages': {'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['name'], 'properties': {'name': {'type': 'string'}, 'version': {'type': ['string', 'number', 'null']}, 'required': {'type': ['boolean', 'null']}}}}, 'missing_dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}}}}}}, '$defs': {'task': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'status': {'enum': ['success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked'], 'description': 'success/completed/done = done; failed/error = failed; running/in_progress/active = running; pending/todo/queued = pending; skipped, cancelled, blocked'}, 'dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'dependents': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'error': {'type': ['object', 'string', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}}}, 'started_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'completed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'failed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}, 'required': ['status']}, 'phase': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'status': {'type': ['string', 'null']}}}, 'error_record': {'type': 'object', 'properties': {'task_id': {'type': ['string', 'null']}, 'error_type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}, 'timestamp': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'stack_trace': {'type': ['string', 'null']}, 'attempted_fixes': {'type': ['array', 'null'], 'items': {'type': ['string']}}}}, 'decision': {'type': 'object', 'properties': {'prompt': {'type': ['string', 'null']}, 'decision': {'type': ['object', 'string', 'null'], 'properties': {'choice': {'type': ['string', 'null']}, 'decided_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, 'rationale': {'type': ['string', 'null']}}}, 'file_record': {'type': 'object', 'properties': {'exists': {'type': ['boolean', 'null']}, 'required_by': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'produced_by': {'type': ['string', 'null']}, 'size_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'sha256': {'type': ['string', 'null']}}}, 'package': {'type': 'object', 'required': ['name'], 'properties': {'name': {'type': 'string'}, 'version': {'type': ['string', 'number', 'null']}, 'required': {'type': ['boolean', 'null']}}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "metadata" in data_keys:
-            data_keys.remove("metadata")
+        if "metadata" in data:
             data__metadata = data["metadata"]
             if not isinstance(data__metadata, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata must be object or null", value=data__metadata, name="" + (name_prefix or "data") + ".metadata", definition={'type': ['object', 'null'], 'properties': {'project_name': {'type': ['string', 'null']}, 'version': {'type': ['string', 'number', 'null']}, 'created_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'last_updated': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, rule='type')
             data__metadata_is_dict = isinstance(data__metadata, dict)
             if data__metadata_is_dict:
-                data__metadata_keys = set(data__metadata.keys())
-                if "project_name" in data__metadata_keys:
-                    data__metadata_keys.remove("project_name")
+                if "project_name" in data__metadata:
                     data__metadata__projectname = data__metadata["project_name"]
                     if not isinstance(data__metadata__projectname, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.project_name must be string or null", value=data__metadata__projectname, name="" + (name_prefix or "data") + ".metadata.project_name", definition={'type': ['string', 'null']}, rule='type')
-                if "version" in data__metadata_keys:
-                    data__metadata_keys.remove("version")
+                if "version" in data__metadata:
                     data__metadata__version = data__metadata["version"]
                     if not isinstance(data__metadata__version, (str, int, float, Decimal, NoneType)) or isinstance(data__metadata__version, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.version must be string or number or null", value=data__metadata__version, name="" + (name_prefix or "data") + ".metadata.version", definition={'type': ['string', 'number', 'null']}, rule='type')
-                if "created_at" in data__metadata_keys:
-                    data__metadata_keys.remove("created_at")
+                if "created_at" in data__metadata:
                     data__metadata__createdat = data__metadata["created_at"]
                     if not isinstance(data__metadata__createdat, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.created_at must be string or null", value=data__metadata__createdat, name="" + (name_prefix or "data") + ".metadata.created_at", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-                if "last_updated" in data__metadata_keys:
-                    data__metadata_keys.remove("last_updated")
+                if "last_updated" in data__metadata:
                     data__metadata__lastupdated = data__metadata["last_updated"]
                     if not isinstance(data__metadata__lastupdated, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.last_updated must be string or null", value=data__metadata__lastupdated, name="" + (name_prefix or "data") + ".metadata.last_updated", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-        if "context" in data_keys:
-            data_keys.remove("context")
+        if "context" in data:
             data__context = data["context"]
             if not isinstance(data__context, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".context must be object or null", value=data__context, name="" + (name_prefix or "data") + ".context", definition={'type': ['object', 'null'], 'properties': {'current_phase': {'type': ['string', 'null']}, 'active_tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'completed_tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'failed_tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'session_start': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'elapsed_hours': {'type': ['number', 'null']}}}, rule='type')
             data__context_is_dict = isinstance(data__context, dict)
             if data__context_is_dict:
-                data__context_keys = set(data__context.keys())
-                if "current_phase" in data__context_keys:
-                    data__context_keys.remove("current_phase")
+                if "current_phase" in data__context:
                     data__context__currentphase = data__context["current_phase"]
                     if not isinstance(data__context__currentphase, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.current_phase must be string or null", value=data__context__currentphase, name="" + (name_prefix or "data") + ".context.current_phase", definition={'type': ['string', 'null']}, rule='type')
-                if "active_tasks" in data__context_keys:
-                    data__context_keys.remove("active_tasks")
+                if "active_tasks" in data__context:
                     data__context__activetasks = data__context["active_tasks"]
                     if not isinstance(data__context__activetasks, (list, tuple, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.active_tasks must be array or null", value=data__context__activetasks, name="" + (name_prefix or "data") + ".context.active_tasks", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -67,8 +56,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__context__activetasks_x, data__context__activetasks_item in enumerate(data__context__activetasks):
                             if not isinstance(data__context__activetasks_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.active_tasks[{data__context__activetasks_x}]".format(data__context__activetasks_x=data__context__activetasks_x) + " must be string", value=data__context__activetasks_item, name="" + (name_prefix or "data") + ".context.active_tasks[{data__context__activetasks_x}]".format(data__context__activetasks_x=data__context__activetasks_x) + "", definition={'type': 'string'}, rule='type')
-                if "completed_tasks" in data__context_keys:
-                    data__context_keys.remove("completed_tasks")
+                if "completed_tasks" in data__context:
                     data__context__completedtasks = data__context["completed_tasks"]
                     if not isinstance(data__context__completedtasks, (list, tuple, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.completed_tasks must be array or null", value=data__context__completedtasks, name="" + (name_prefix or "data") + ".context.completed_tasks", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -78,8 +66,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__context__completedtasks_x, data__context__completedtasks_item in enumerate(data__context__completedtasks):
                             if not isinstance(data__context__completedtasks_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.completed_tasks[{data__context__completedtasks_x}]".format(data__context__completedtasks_x=data__context__completedtasks_x) + " must be string", value=data__context__completedtasks_item, name="" + (name_prefix or "data") + ".context.completed_tasks[{data__context__completedtasks_x}]".format(data__context__completedtasks_x=data__context__completedtasks_x) + "", definition={'type': 'string'}, rule='type')
-                if "failed_tasks" in data__context_keys:
-                    data__context_keys.remove("failed_tasks")
+                if "failed_tasks" in data__context:
                     data__context__failedtasks = data__context["failed_tasks"]
                     if not isinstance(data__context__failedtasks, (list, tuple, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.failed_tasks must be array or null", value=data__context__failedtasks, name="" + (name_prefix or "data") + ".context.failed_tasks", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -89,18 +76,15 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__context__failedtasks_x, data__context__failedtasks_item in enumerate(data__context__failedtasks):
                             if not isinstance(data__context__failedtasks_item, (str)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.failed_tasks[{data__context__failedtasks_x}]".format(data__context__failedtasks_x=data__context__failedtasks_x) + " must be string", value=data__context__failedtasks_item, name="" + (name_prefix or "data") + ".context.failed_tasks[{data__context__failedtasks_x}]".format(data__context__failedtasks_x=data__context__failedtasks_x) + "", definition={'type': 'string'}, rule='type')
-                if "session_start" in data__context_keys:
-                    data__context_keys.remove("session_start")
+                if "session_start" in data__context:
                     data__context__sessionstart = data__context["session_start"]
                     if not isinstance(data__context__sessionstart, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.session_start must be string or null", value=data__context__sessionstart, name="" + (name_prefix or "data") + ".context.session_start", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-                if "elapsed_hours" in data__context_keys:
-                    data__context_keys.remove("elapsed_hours")
+                if "elapsed_hours" in data__context:
                     data__context__elapsedhours = data__context["elapsed_hours"]
                     if not isinstance(data__context__elapsedhours, (int, float, Decimal, NoneType)) or isinstance(data__context__elapsedhours, bool):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".context.elapsed_hours must be number or null", value=data__context__elapsedhours, name="" + (name_prefix or "data") + ".context.elapsed_hours", definition={'type': ['number', 'null']}, rule='type')
-        if "tasks" in data_keys:
-            data_keys.remove("tasks")
+        if "tasks" in data:
             data__tasks = data["tasks"]
             if not isinstance(data__tasks, (dict)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks must be object", value=data__tasks, name="" + (name_prefix or "data") + ".tasks", definition={'type': 'object', 'additionalProperties': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'status': {'enum': ['success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked'], 'description': 'success/completed/done = done; failed/error = failed; running/in_progress/active = running; pending/todo/queued = pending; skipped, cancelled, blocked'}, 'dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'dependents': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'error': {'type': ['object', 'string', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}}}, 'started_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'completed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'failed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}, 'required': ['status']}}, rule='type')
@@ -110,17 +94,14 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                 for data__tasks_key in data__tasks_keys:
                     if data__tasks_key not in []:
                         data__tasks_value = data__tasks.get(data__tasks_key)
-                        validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(data__tasks_value, custom_formats, (name_prefix or "data") + ".tasks.{data__tasks_key}".format(data__tasks_key=data__tasks_key))
-        if "dag" in data_keys:
-            data_keys.remove("dag")
+                        validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(data__tasks_value, custom_formats)
+        if "dag" in data:
             data__dag = data["dag"]
             if not isinstance(data__dag, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag must be object or null", value=data__dag, name="" + (name_prefix or "data") + ".dag", definition={'type': ['object', 'null'], 'properties': {'phases': {'type': ['object', 'null'], 'additionalProperties': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'status': {'type': ['string', 'null']}}}}}}, rule='type')
             data__dag_is_dict = isinstance(data__dag, dict)
             if data__dag_is_dict:
-                data__dag_keys = set(data__dag.keys())
-                if "phases" in data__dag_keys:
-                    data__dag_keys.remove("phases")
+                if "phases" in data__dag:
                     data__dag__phases = data__dag["phases"]
                     if not isinstance(data__dag__phases, (dict, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dag.phases must be object or null", value=data__dag__phases, name="" + (name_prefix or "data") + ".dag.phases", definition={'type': ['object', 'null'], 'additionalProperties': {'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'status': {'type': ['string', 'null']}}}}, rule='type')
@@ -130,17 +111,14 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__dag__phases_key in data__dag__phases_keys:
                             if data__dag__phases_key not in []:
                                 data__dag__phases_value = data__dag__phases.get(data__dag__phases_key)
-                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(data__dag__phases_value, custom_formats, (name_prefix or "data") + ".dag.phases.{data__dag__phases_key}".format(data__dag__phases_key=data__dag__phases_key))
-        if "error_tracking" in data_keys:
-            data_keys.remove("error_tracking")
+                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(data__dag__phases_value, custom_formats)
+        if "error_tracking" in data:
             data__errortracking = data["error_tracking"]
             if not isinstance(data__errortracking, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".error_tracking must be object or null", value=data__errortracking, name="" + (name_prefix or "data") + ".error_tracking", definition={'type': ['object', 'null'], 'properties': {'errors': {'type': ['array', 'null'], 'items': {'type': 'object', 'properties': {'task_id': {'type': ['string', 'null']}, 'error_type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}, 'timestamp': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'stack_trace': {'type': ['string', 'null']}, 'attempted_fixes': {'type': ['array', 'null'], 'items': {'type': ['string']}}}}}}}, rule='type')
             data__errortracking_is_dict = isinstance(data__errortracking, dict)
             if data__errortracking_is_dict:
-                data__errortracking_keys = set(data__errortracking.keys())
-                if "errors" in data__errortracking_keys:
-                    data__errortracking_keys.remove("errors")
+                if "errors" in data__errortracking:
                     data__errortracking__errors = data__errortracking["errors"]
                     if not isinstance(data__errortracking__errors, (list, tuple, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".error_tracking.errors must be array or null", value=data__errortracking__errors, name="" + (name_prefix or "data") + ".error_tracking.errors", definition={'type': ['array', 'null'], 'items': {'type': 'object', 'properties': {'task_id': {'type': ['string', 'null']}, 'error_type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}, 'timestamp': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'stack_trace': {'type': ['string', 'null']}, 'attempted_fixes': {'type': ['array', 'null'], 'items': {'type': ['string']}}}}}, rule='type')
@@ -148,17 +126,14 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                     if data__errortracking__errors_is_list:
                         data__errortracking__errors_len = len(data__errortracking__errors)
                         for data__errortracking__errors_x, data__errortracking__errors_item in enumerate(data__errortracking__errors):
-                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_error_record(data__errortracking__errors_item, custom_formats, (name_prefix or "data") + ".error_tracking.errors[{data__errortracking__errors_x}]".format(data__errortracking__errors_x=data__errortracking__errors_x))
-        if "user_customizations" in data_keys:
-            data_keys.remove("user_customizations")
+                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_error_record(data__errortracking__errors_item, custom_formats)
+        if "user_customizations" in data:
             data__usercustomizations = data["user_customizations"]
             if not isinstance(data__usercustomizations, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".user_customizations must be object or null", value=data__usercustomizations, name="" + (name_prefix or "data") + ".user_customizations", definition={'type': ['object', 'null'], 'properties': {'runtime_decisions': {'type': ['array', 'null'], 'items': {'type': 'object', 'properties': {'prompt': {'type': ['string', 'null']}, 'decision': {'type': ['object', 'string', 'null'], 'properties': {'choice': {'type': ['string', 'null']}, 'decided_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, 'rationale': {'type': ['string', 'null']}}}}}}, rule='type')
             data__usercustomizations_is_dict = isinstance(data__usercustomizations, dict)
             if data__usercustomizations_is_dict:
-                data__usercustomizations_keys = set(data__usercustomizations.keys())
-                if "runtime_decisions" in data__usercustomizations_keys:
-                    data__usercustomizations_keys.remove("runtime_decisions")
+                if "runtime_decisions" in data__usercustomizations:
                     data__usercustomizations__runtimedecisions = data__usercustomizations["runtime_decisions"]
                     if not isinstance(data__usercustomizations__runtimedecisions, (list, tuple, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".user_customizations.runtime_decisions must be array or null", value=data__usercustomizations__runtimedecisions, name="" + (name_prefix or "data") + ".user_customizations.runtime_decisions", definition={'type': ['array', 'null'], 'items': {'type': 'object', 'properties': {'prompt': {'type': ['string', 'null']}, 'decision': {'type': ['object', 'string', 'null'], 'properties': {'choice': {'type': ['string', 'null']}, 'decided_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, 'rationale': {'type': ['string', 'null']}}}}, rule='type')
@@ -166,17 +141,14 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                     if data__usercustomizations__runtimedecisions_is_list:
                         data__usercustomizations__runtimedecisions_len = len(data__usercustomizations__runtimedecisions)
                         for data__usercustomizations__runtimedecisions_x, data__usercustomizations__runtimedecisions_item in enumerate(data__usercustomizations__runtimedecisions):
-                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_decision(data__usercustomizations__runtimedecisions_item, custom_formats, (name_prefix or "data") + ".user_customizations.runtime_decisions[{data__usercustomizations__runtimedecisions_x}]".format(data__usercustomizations__runtimedecisions_x=data__usercustomizations__runtimedecisions_x))
-        if "filesystem_state" in data_keys:
-            data_keys.remove("filesystem_state")
+                            validate_https___context_handoff_dev_schemas_state_schema_json___defs_decision(data__usercustomizations__runtimedecisions_item, custom_formats)
+        if "filesystem_state" in data:
             data__filesystemstate = data["filesystem_state"]
             if not isinstance(data__filesystemstate, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state must be object or null", value=data__filesystemstate, name="" + (name_prefix or "data") + ".filesystem_state", definition={'type': ['object', 'null'], 'properties': {'files': {'type': ['object', 'null'], 'additionalProperties': {'type': 'object', 'properties': {'exists': {'type': ['boolean', 'null']}, 'required_by': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'produced_by': {'type': ['string', 'null']}, 'size_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'sha256': {'type': ['string', 'null']}}}}, 'disk_usage': {'type': ['object', 'null'], 'properties': {'total_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'used_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'available_bytes': {'type': ['integer', 'null'], 'minimum': 0}}}}}, rule='type')
             data__filesystemstate_is_dict = isinstance(data__filesystemstate, dict)
             if data__filesystemstate_is_dict:
-                data__filesystemstate_keys = set(data__filesystemstate.keys())
-                if "files" in data__filesystemstate_keys:
-                    data__filesystemstate_keys.remove("files")
+                if "files" in data__filesystemstate:
                     data__filesystemstate__files = data__filesystemstate["files"]
                     if not isinstance(data__filesystemstate__files, (dict, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.files must be object or null", value=data__filesystemstate__files, name="" + (name_prefix or "data") + ".filesystem_state.files", definition={'type': ['object', 'null'], 'additionalProperties': {'type': 'object', 'properties': {'exists': {'type': ['boolean', 'null']}, 'required_by': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'produced_by': {'type': ['string', 'null']}, 'size_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'sha256': {'type': ['string', 'null']}}}}, rule='type')
@@ -186,114 +158,91 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                         for data__filesystemstate__files_key in data__filesystemstate__files_keys:
                             if data__filesystemstate__files_key not in []:
                                 data__filesystemstate__files_value = data__filesystemstate__files.get(data__filesystemstate__files_key)
-                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_record(data__filesystemstate__files_value, custom_formats, (name_prefix or "data") + ".filesystem_state.files.{data__filesystemstate__files_key}".format(data__filesystemstate__files_key=data__filesystemstate__files_key))
-                if "disk_usage" in data__filesystemstate_keys:
-                    data__filesystemstate_keys.remove("disk_usage")
+                                validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_record(data__filesystemstate__files_value, custom_formats)
+                if "disk_usage" in data__filesystemstate:
                     data__filesystemstate__diskusage = data__filesystemstate["disk_usage"]
                     if not isinstance(data__filesystemstate__diskusage, (dict, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage must be object or null", value=data__filesystemstate__diskusage, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage", definition={'type': ['object', 'null'], 'properties': {'total_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'used_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'available_bytes': {'type': ['integer', 'null'], 'minimum': 0}}}, rule='type')
                     data__filesystemstate__diskusage_is_dict = isinstance(data__filesystemstate__diskusage, dict)
                     if data__filesystemstate__diskusage_is_dict:
-                        data__filesystemstate__diskusage_keys = set(data__filesystemstate__diskusage.keys())
-                        if "total_bytes" in data__filesystemstate__diskusage_keys:
-                            data__filesystemstate__diskusage_keys.remove("total_bytes")
+                        if "total_bytes" in data__filesystemstate__diskusage:
                             data__filesystemstate__diskusage__totalbytes = data__filesystemstate__diskusage["total_bytes"]
                             if not isinstance(data__filesystemstate__diskusage__totalbytes, (int, NoneType)) and not (isinstance(data__filesystemstate__diskusage__totalbytes, float) and data__filesystemstate__diskusage__totalbytes.is_integer()) or isinstance(data__filesystemstate__diskusage__totalbytes, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage.total_bytes must be integer or null", value=data__filesystemstate__diskusage__totalbytes, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage.total_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='type')
                             if isinstance(data__filesystemstate__diskusage__totalbytes, (int, float, Decimal)) and not isinstance(data__filesystemstate__diskusage__totalbytes, bool):
                                 if data__filesystemstate__diskusage__totalbytes < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage.total_bytes must be bigger than or equal to 0", value=data__filesystemstate__diskusage__totalbytes, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage.total_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='minimum')
-                        if "used_bytes" in data__filesystemstate__diskusage_keys:
-                            data__filesystemstate__diskusage_keys.remove("used_bytes")
+                        if "used_bytes" in data__filesystemstate__diskusage:
                             data__filesystemstate__diskusage__usedbytes = data__filesystemstate__diskusage["used_bytes"]
                             if not isinstance(data__filesystemstate__diskusage__usedbytes, (int, NoneType)) and not (isinstance(data__filesystemstate__diskusage__usedbytes, float) and data__filesystemstate__diskusage__usedbytes.is_integer()) or isinstance(data__filesystemstate__diskusage__usedbytes, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage.used_bytes must be integer or null", value=data__filesystemstate__diskusage__usedbytes, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage.used_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='type')
                             if isinstance(data__filesystemstate__diskusage__usedbytes, (int, float, Decimal)) and not isinstance(data__filesystemstate__diskusage__usedbytes, bool):
                                 if data__filesystemstate__diskusage__usedbytes < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage.used_bytes must be bigger than or equal to 0", value=data__filesystemstate__diskusage__usedbytes, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage.used_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='minimum')
-                        if "available_bytes" in data__filesystemstate__diskusage_keys:
-                            data__filesystemstate__diskusage_keys.remove("available_bytes")
+                        if "available_bytes" in data__filesystemstate__diskusage:
                             data__filesystemstate__diskusage__availablebytes = data__filesystemstate__diskusage["available_bytes"]
                             if not isinstance(data__filesystemstate__diskusage__availablebytes, (int, NoneType)) and not (isinstance(data__filesystemstate__diskusage__availablebytes, float) and data__filesystemstate__diskusage__availablebytes.is_integer()) or isinstance(data__filesystemstate__diskusage__availablebytes, bool):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage.available_bytes must be integer or null", value=data__filesystemstate__diskusage__availablebytes, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage.available_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='type')
                             if isinstance(data__filesystemstate__diskusage__availablebytes, (int, float, Decimal)) and not isinstance(data__filesystemstate__diskusage__availablebytes, bool):
                                 if data__filesystemstate__diskusage__availablebytes < 0:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".filesystem_state.disk_usage.available_bytes must be bigger than or equal to 0", value=data__filesystemstate__diskusage__availablebytes, name="" + (name_prefix or "data") + ".filesystem_state.disk_usage.available_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='minimum')
-        if "environment_config" in data_keys:
-            data_keys.remove("environment_config")
+        if "environment_config" in data:
             data__environmentconfig = data["environment_config"]
             if not isinstance(data__environmentconfig, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config must be object or null", value=data__environmentconfig, name="" + (name_prefix or "data") + ".environment_config", definition={'type': ['object', 'null'], 'properties': {'system_info': {'type': ['object', 'null'], 'properties': {'os': {'type': ['object', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'version': {'type': ['string', 'number', 'null']}}}, 'architecture': {'type': ['string', 'null']}}}, 'runtime_environment': {'type': ['object', 'null'], 'properties': {'python': {'type': ['object', 'null'], 'properties': {'version': {'type': ['string', 'number', 'null']}, 'path': {'type': ['string', 'null']}}}}}, 'dependencies': {'type': ['object', 'null'], 'properties': {'python_packages': {'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['name'], 'properties': {'name': {'type': 'string'}, 'version': {'type': ['string', 'number', 'null']}, 'required': {'type': ['boolean', 'null']}}}}, 'missing_dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}}}}}, rule='type')
             data__environmentconfig_is_dict = isinstance(data__environmentconfig, dict)
             if data__environmentconfig_is_dict:
-                data__environmentconfig_keys = set(data__environmentconfig.keys())
-                if "system_info" in data__environmentconfig_keys:
-                    data__environmentconfig_keys.remove("system_info")
+                if "system_info" in data__environmentconfig:
                     data__environmentconfig__systeminfo = data__environmentconfig["system_info"]
                     if not isinstance(data__environmentconfig__systeminfo, (dict, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.system_info must be object or null", value=data__environmentconfig__systeminfo, name="" + (name_prefix or "data") + ".environment_config.system_info", definition={'type': ['object', 'null'], 'properties': {'os': {'type': ['object', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'version': {'type': ['string', 'number', 'null']}}}, 'architecture': {'type': ['string', 'null']}}}, rule='type')
                     data__environmentconfig__systeminfo_is_dict = isinstance(data__environmentconfig__systeminfo, dict)
                     if data__environmentconfig__systeminfo_is_dict:
-                        data__environmentconfig__systeminfo_keys = set(data__environmentconfig__systeminfo.keys())
-                        if "os" in data__environmentconfig__systeminfo_keys:
-                            data__environmentconfig__systeminfo_keys.remove("os")
+                        if "os" in data__environmentconfig__systeminfo:
                             data__environmentconfig__systeminfo__os = data__environmentconfig__systeminfo["os"]
                             if not isinstance(data__environmentconfig__systeminfo__os, (dict, NoneType)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.system_info.os must be object or null", value=data__environmentconfig__systeminfo__os, name="" + (name_prefix or "data") + ".environment_config.system_info.os", definition={'type': ['object', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'version': {'type': ['string', 'number', 'null']}}}, rule='type')
                             data__environmentconfig__systeminfo__os_is_dict = isinstance(data__environmentconfig__systeminfo__os, dict)
                             if data__environmentconfig__systeminfo__os_is_dict:
-                                data__environmentconfig__systeminfo__os_keys = set(data__environmentconfig__systeminfo__os.keys())
-                                if "type" in data__environmentconfig__systeminfo__os_keys:
-                                    data__environmentconfig__systeminfo__os_keys.remove("type")
+                                if "type" in data__environmentconfig__systeminfo__os:
                                     data__environmentconfig__systeminfo__os__type = data__environmentconfig__systeminfo__os["type"]
                                     if not isinstance(data__environmentconfig__systeminfo__os__type, (str, NoneType)):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.system_info.os.type must be string or null", value=data__environmentconfig__systeminfo__os__type, name="" + (name_prefix or "data") + ".environment_config.system_info.os.type", definition={'type': ['string', 'null']}, rule='type')
-                                if "version" in data__environmentconfig__systeminfo__os_keys:
-                                    data__environmentconfig__systeminfo__os_keys.remove("version")
+                                if "version" in data__environmentconfig__systeminfo__os:
                                     data__environmentconfig__systeminfo__os__version = data__environmentconfig__systeminfo__os["version"]
                                     if not isinstance(data__environmentconfig__systeminfo__os__version, (str, int, float, Decimal, NoneType)) or isinstance(data__environmentconfig__systeminfo__os__version, bool):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.system_info.os.version must be string or number or null", value=data__environmentconfig__systeminfo__os__version, name="" + (name_prefix or "data") + ".environment_config.system_info.os.version", definition={'type': ['string', 'number', 'null']}, rule='type')
-                        if "architecture" in data__environmentconfig__systeminfo_keys:
-                            data__environmentconfig__systeminfo_keys.remove("architecture")
+                        if "architecture" in data__environmentconfig__systeminfo:
                             data__environmentconfig__systeminfo__architecture = data__environmentconfig__systeminfo["architecture"]
                             if not isinstance(data__environmentconfig__systeminfo__architecture, (str, NoneType)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.system_info.architecture must be string or null", value=data__environmentconfig__systeminfo__architecture, name="" + (name_prefix or "data") + ".environment_config.system_info.architecture", definition={'type': ['string', 'null']}, rule='type')
-                if "runtime_environment" in data__environmentconfig_keys:
-                    data__environmentconfig_keys.remove("runtime_environment")
+                if "runtime_environment" in data__environmentconfig:
                     data__environmentconfig__runtimeenvironment = data__environmentconfig["runtime_environment"]
                     if not isinstance(data__environmentconfig__runtimeenvironment, (dict, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.runtime_environment must be object or null", value=data__environmentconfig__runtimeenvironment, name="" + (name_prefix or "data") + ".environment_config.runtime_environment", definition={'type': ['object', 'null'], 'properties': {'python': {'type': ['object', 'null'], 'properties': {'version': {'type': ['string', 'number', 'null']}, 'path': {'type': ['string', 'null']}}}}}, rule='type')
                     data__environmentconfig__runtimeenvironment_is_dict = isinstance(data__environmentconfig__runtimeenvironment, dict)
                     if data__environmentconfig__runtimeenvironment_is_dict:
-                        data__environmentconfig__runtimeenvironment_keys = set(data__environmentconfig__runtimeenvironment.keys())
-                        if "python" in data__environmentconfig__runtimeenvironment_keys:
-                            data__environmentconfig__runtimeenvironment_keys.remove("python")
+                        if "python" in data__environmentconfig__runtimeenvironment:
                             data__environmentconfig__runtimeenvironment__python = data__environmentconfig__runtimeenvironment["python"]
                             if not isinstance(data__environmentconfig__runtimeenvironment__python, (dict, NoneType)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.runtime_environment.python must be object or null", value=data__environmentconfig__runtimeenvironment__python, name="" + (name_prefix or "data") + ".environment_config.runtime_environment.python", definition={'type': ['object', 'null'], 'properties': {'version': {'type': ['string', 'number', 'null']}, 'path': {'type': ['string', 'null']}}}, rule='type')
                             data__environmentconfig__runtimeenvironment__python_is_dict = isinstance(data__environmentconfig__runtimeenvironment__python, dict)
                             if data__environmentconfig__runtimeenvironment__python_is_dict:
-                                data__environmentconfig__runtimeenvironment__python_keys = set(data__environmentconfig__runtimeenvironment__python.keys())
-                                if "version" in data__environmentconfig__runtimeenvironment__python_keys:
-                                    data__environmentconfig__runtimeenvironment__python_keys.remove("version")
+                                if "version" in data__environmentconfig__runtimeenvironment__python:
                                     data__environmentconfig__runtimeenvironment__python__version = data__environmentconfig__runtimeenvironment__python["version"]
                                     if not isinstance(data__environmentconfig__runtimeenvironment__python__version, (str, int, float, Decimal, NoneType)) or isinstance(data__environmentconfig__runtimeenvironment__python__version, bool):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.runtime_environment.python.version must be string or number or null", value=data__environmentconfig__runtimeenvironment__python__version, name="" + (name_prefix or "data") + ".environment_config.runtime_environment.python.version", definition={'type': ['string', 'number', 'null']}, rule='type')
-                                if "path" in data__environmentconfig__runtimeenvironment__python_keys:
-                                    data__environmentconfig__runtimeenvironment__python_keys.remove("path")
+                                if "path" in data__environmentconfig__runtimeenvironment__python:
                                     data__environmentconfig__runtimeenvironment__python__path = data__environmentconfig__runtimeenvironment__python["path"]
                                     if not isinstance(data__environmentconfig__runtimeenvironment__python__path, (str, NoneType)):
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.runtime_environment.python.path must be string or null", value=data__environmentconfig__runtimeenvironment__python__path, name="" + (name_prefix or "data") + ".environment_config.runtime_environment.python.path", definition={'type': ['string', 'null']}, rule='type')
-                if "dependencies" in data__environmentconfig_keys:
-                    data__environmentconfig_keys.remove("dependencies")
+                if "dependencies" in data__environmentconfig:
                     data__environmentconfig__dependencies = data__environmentconfig["dependencies"]
                     if not isinstance(data__environmentconfig__dependencies, (dict, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.dependencies must be object or null", value=data__environmentconfig__dependencies, name="" + (name_prefix or "data") + ".environment_config.dependencies", definition={'type': ['object', 'null'], 'properties': {'python_packages': {'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['name'], 'properties': {'name': {'type': 'string'}, 'version': {'type': ['string', 'number', 'null']}, 'required': {'type': ['boolean', 'null']}}}}, 'missing_dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}}}, rule='type')
                     data__environmentconfig__dependencies_is_dict = isinstance(data__environmentconfig__dependencies, dict)
                     if data__environmentconfig__dependencies_is_dict:
-                        data__environmentconfig__dependencies_keys = set(data__environmentconfig__dependencies.keys())
-                        if "python_packages" in data__environmentconfig__dependencies_keys:
-                            data__environmentconfig__dependencies_keys.remove("python_packages")
+                        if "python_packages" in data__environmentconfig__dependencies:
                             data__environmentconfig__dependencies__pythonpackages = data__environmentconfig__dependencies["python_packages"]
                             if not isinstance(data__environmentconfig__dependencies__pythonpackages, (list, tuple, NoneType)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.dependencies.python_packages must be array or null", value=data__environmentconfig__dependencies__pythonpackages, name="" + (name_prefix or "data") + ".environment_config.dependencies.python_packages", definition={'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['name'], 'properties': {'name': {'type': 'string'}, 'version': {'type': ['string', 'number', 'null']}, 'required': {'type': ['boolean', 'null']}}}}, rule='type')
@@ -301,9 +250,8 @@ def validate_https___context_handoff_dev_schemas_state_schema_json(data, custom_
                             if data__environmentconfig__dependencies__pythonpackages_is_list:
                                 data__environmentconfig__dependencies__pythonpackages_len = len(data__environmentconfig__dependencies__pythonpackages)
                                 for data__environmentconfig__dependencies__pythonpackages_x, data__environmentconfig__dependencies__pythonpackages_item in enumerate(data__environmentconfig__dependencies__pythonpackages):
-                                    validate_https___context_handoff_dev_schemas_state_schema_json___defs_package(data__environmentconfig__dependencies__pythonpackages_item, custom_formats, (name_prefix or "data") + ".environment_config.dependencies.python_packages[{data__environmentconfig__dependencies__pythonpackages_x}]".format(data__environmentconfig__dependencies__pythonpackages_x=data__environmentconfig__dependencies__pythonpackages_x))
-                        if "missing_dependencies" in data__environmentconfig__dependencies_keys:
-                            data__environmentconfig__dependencies_keys.remove("missing_dependencies")
+                                    validate_https___context_handoff_dev_schemas_state_schema_json___defs_package(data__environmentconfig__dependencies__pythonpackages_item, custom_formats)
+                        if "missing_dependencies" in data__environmentconfig__dependencies:
                             data__environmentconfig__dependencies__missingdependencies = data__environmentconfig__dependencies["missing_dependencies"]
                             if not isinstance(data__environmentconfig__dependencies__missingdependencies, (list, tuple, NoneType)):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".environment_config.dependencies.missing_dependencies must be array or null", value=data__environmentconfig__dependencies__missingdependencies, name="" + (name_prefix or "data") + ".environment_config.dependencies.missing_dependencies", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -323,19 +271,15 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_packag
         data__missing_keys = set(['name']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['name'], 'properties': {'name': {'type': 'string'}, 'version': {'type': ['string', 'number', 'null']}, 'required': {'type': ['boolean', 'null']}}}, rule='required')
-        data_keys = set(data.keys())
-        if "name" in data_keys:
-            data_keys.remove("name")
+        if "name" in data:
             data__name = data["name"]
             if not isinstance(data__name, (str)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': 'string'}, rule='type')
-        if "version" in data_keys:
-            data_keys.remove("version")
+        if "version" in data:
             data__version = data["version"]
             if not isinstance(data__version, (str, int, float, Decimal, NoneType)) or isinstance(data__version, bool):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be string or number or null", value=data__version, name="" + (name_prefix or "data") + ".version", definition={'type': ['string', 'number', 'null']}, rule='type')
-        if "required" in data_keys:
-            data_keys.remove("required")
+        if "required" in data:
             data__required = data["required"]
             if not isinstance(data__required, (bool, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".required must be boolean or null", value=data__required, name="" + (name_prefix or "data") + ".required", definition={'type': ['boolean', 'null']}, rule='type')
@@ -346,14 +290,11 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_r
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'properties': {'exists': {'type': ['boolean', 'null']}, 'required_by': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'produced_by': {'type': ['string', 'null']}, 'size_bytes': {'type': ['integer', 'null'], 'minimum': 0}, 'sha256': {'type': ['string', 'null']}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
-        data_keys = set(data.keys())
-        if "exists" in data_keys:
-            data_keys.remove("exists")
+        if "exists" in data:
             data__exists = data["exists"]
             if not isinstance(data__exists, (bool, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".exists must be boolean or null", value=data__exists, name="" + (name_prefix or "data") + ".exists", definition={'type': ['boolean', 'null']}, rule='type')
-        if "required_by" in data_keys:
-            data_keys.remove("required_by")
+        if "required_by" in data:
             data__requiredby = data["required_by"]
             if not isinstance(data__requiredby, (list, tuple, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".required_by must be array or null", value=data__requiredby, name="" + (name_prefix or "data") + ".required_by", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -363,21 +304,18 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_file_r
                 for data__requiredby_x, data__requiredby_item in enumerate(data__requiredby):
                     if not isinstance(data__requiredby_item, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".required_by[{data__requiredby_x}]".format(data__requiredby_x=data__requiredby_x) + " must be string", value=data__requiredby_item, name="" + (name_prefix or "data") + ".required_by[{data__requiredby_x}]".format(data__requiredby_x=data__requiredby_x) + "", definition={'type': 'string'}, rule='type')
-        if "produced_by" in data_keys:
-            data_keys.remove("produced_by")
+        if "produced_by" in data:
             data__producedby = data["produced_by"]
             if not isinstance(data__producedby, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".produced_by must be string or null", value=data__producedby, name="" + (name_prefix or "data") + ".produced_by", definition={'type': ['string', 'null']}, rule='type')
-        if "size_bytes" in data_keys:
-            data_keys.remove("size_bytes")
+        if "size_bytes" in data:
             data__sizebytes = data["size_bytes"]
             if not isinstance(data__sizebytes, (int, NoneType)) and not (isinstance(data__sizebytes, float) and data__sizebytes.is_integer()) or isinstance(data__sizebytes, bool):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".size_bytes must be integer or null", value=data__sizebytes, name="" + (name_prefix or "data") + ".size_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='type')
             if isinstance(data__sizebytes, (int, float, Decimal)) and not isinstance(data__sizebytes, bool):
                 if data__sizebytes < 0:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".size_bytes must be bigger than or equal to 0", value=data__sizebytes, name="" + (name_prefix or "data") + ".size_bytes", definition={'type': ['integer', 'null'], 'minimum': 0}, rule='minimum')
-        if "sha256" in data_keys:
-            data_keys.remove("sha256")
+        if "sha256" in data:
             data__sha256 = data["sha256"]
             if not isinstance(data__sha256, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".sha256 must be string or null", value=data__sha256, name="" + (name_prefix or "data") + ".sha256", definition={'type': ['string', 'null']}, rule='type')
@@ -388,32 +326,25 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_decisi
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'properties': {'prompt': {'type': ['string', 'null']}, 'decision': {'type': ['object', 'string', 'null'], 'properties': {'choice': {'type': ['string', 'null']}, 'decided_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, 'rationale': {'type': ['string', 'null']}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
-        data_keys = set(data.keys())
-        if "prompt" in data_keys:
-            data_keys.remove("prompt")
+        if "prompt" in data:
             data__prompt = data["prompt"]
             if not isinstance(data__prompt, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".prompt must be string or null", value=data__prompt, name="" + (name_prefix or "data") + ".prompt", definition={'type': ['string', 'null']}, rule='type')
-        if "decision" in data_keys:
-            data_keys.remove("decision")
+        if "decision" in data:
             data__decision = data["decision"]
             if not isinstance(data__decision, (dict, str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".decision must be object or string or null", value=data__decision, name="" + (name_prefix or "data") + ".decision", definition={'type': ['object', 'string', 'null'], 'properties': {'choice': {'type': ['string', 'null']}, 'decided_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}}, rule='type')
             data__decision_is_dict = isinstance(data__decision, dict)
             if data__decision_is_dict:
-                data__decision_keys = set(data__decision.keys())
-                if "choice" in data__decision_keys:
-                    data__decision_keys.remove("choice")
+                if "choice" in data__decision:
                     data__decision__choice = data__decision["choice"]
                     if not isinstance(data__decision__choice, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".decision.choice must be string or null", value=data__decision__choice, name="" + (name_prefix or "data") + ".decision.choice", definition={'type': ['string', 'null']}, rule='type')
-                if "decided_at" in data__decision_keys:
-                    data__decision_keys.remove("decided_at")
+                if "decided_at" in data__decision:
                     data__decision__decidedat = data__decision["decided_at"]
                     if not isinstance(data__decision__decidedat, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".decision.decided_at must be string or null", value=data__decision__decidedat, name="" + (name_prefix or "data") + ".decision.decided_at", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-        if "rationale" in data_keys:
-            data_keys.remove("rationale")
+        if "rationale" in data:
             data__rationale = data["rationale"]
             if not isinstance(data__rationale, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".rationale must be string or null", value=data__rationale, name="" + (name_prefix or "data") + ".rationale", definition={'type': ['string', 'null']}, rule='type')
@@ -424,34 +355,27 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_error_
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'properties': {'task_id': {'type': ['string', 'null']}, 'error_type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}, 'timestamp': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'stack_trace': {'type': ['string', 'null']}, 'attempted_fixes': {'type': ['array', 'null'], 'items': {'type': ['string']}}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
-        data_keys = set(data.keys())
-        if "task_id" in data_keys:
-            data_keys.remove("task_id")
+        if "task_id" in data:
             data__taskid = data["task_id"]
             if not isinstance(data__taskid, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".task_id must be string or null", value=data__taskid, name="" + (name_prefix or "data") + ".task_id", definition={'type': ['string', 'null']}, rule='type')
-        if "error_type" in data_keys:
-            data_keys.remove("error_type")
+        if "error_type" in data:
             data__errortype = data["error_type"]
             if not isinstance(data__errortype, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".error_type must be string or null", value=data__errortype, name="" + (name_prefix or "data") + ".error_type", definition={'type': ['string', 'null']}, rule='type')
-        if "message" in data_keys:
-            data_keys.remove("message")
+        if "message" in data:
             data__message = data["message"]
             if not isinstance(data__message, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string or null", value=data__message, name="" + (name_prefix or "data") + ".message", definition={'type': ['string', 'null']}, rule='type')
-        if "timestamp" in data_keys:
-            data_keys.remove("timestamp")
+        if "timestamp" in data:
             data__timestamp = data["timestamp"]
             if not isinstance(data__timestamp, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".timestamp must be string or null", value=data__timestamp, name="" + (name_prefix or "data") + ".timestamp", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-        if "stack_trace" in data_keys:
-            data_keys.remove("stack_trace")
+        if "stack_trace" in data:
             data__stacktrace = data["stack_trace"]
             if not isinstance(data__stacktrace, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".stack_trace must be string or null", value=data__stacktrace, name="" + (name_prefix or "data") + ".stack_trace", definition={'type': ['string', 'null']}, rule='type')
-        if "attempted_fixes" in data_keys:
-            data_keys.remove("attempted_fixes")
+        if "attempted_fixes" in data:
             data__attemptedfixes = data["attempted_fixes"]
             if not isinstance(data__attemptedfixes, (list, tuple, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".attempted_fixes must be array or null", value=data__attemptedfixes, name="" + (name_prefix or "data") + ".attempted_fixes", definition={'type': ['array', 'null'], 'items': {'type': ['string']}}, rule='type')
@@ -468,14 +392,11 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'tasks': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'status': {'type': ['string', 'null']}}}, rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
-        data_keys = set(data.keys())
-        if "name" in data_keys:
-            data_keys.remove("name")
+        if "name" in data:
             data__name = data["name"]
             if not isinstance(data__name, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string or null", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': ['string', 'null']}, rule='type')
-        if "tasks" in data_keys:
-            data_keys.remove("tasks")
+        if "tasks" in data:
             data__tasks = data["tasks"]
             if not isinstance(data__tasks, (list, tuple, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks must be array or null", value=data__tasks, name="" + (name_prefix or "data") + ".tasks", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -485,8 +406,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_phase(
                 for data__tasks_x, data__tasks_item in enumerate(data__tasks):
                     if not isinstance(data__tasks_item, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(data__tasks_x=data__tasks_x) + " must be string", value=data__tasks_item, name="" + (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(data__tasks_x=data__tasks_x) + "", definition={'type': 'string'}, rule='type')
-        if "status" in data_keys:
-            data_keys.remove("status")
+        if "status" in data:
             data__status = data["status"]
             if not isinstance(data__status, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be string or null", value=data__status, name="" + (name_prefix or "data") + ".status", definition={'type': ['string', 'null']}, rule='type')
@@ -500,19 +420,15 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(d
         data__missing_keys = set(['status']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'properties': {'name': {'type': ['string', 'null']}, 'status': {'enum': ['success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked'], 'description': 'success/completed/done = done; failed/error = failed; running/in_progress/active = running; pending/todo/queued = pending; skipped, cancelled, blocked'}, 'dependencies': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'dependents': {'type': ['array', 'null'], 'items': {'type': 'string'}}, 'error': {'type': ['object', 'string', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}}}, 'started_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'completed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}, 'failed_at': {'type': ['string', 'null'], 'description': 'ISO 8601 time'}}, 'required': ['status']}, rule='required')
-        data_keys = set(data.keys())
-        if "name" in data_keys:
-            data_keys.remove("name")
+        if "name" in data:
             data__name = data["name"]
             if not isinstance(data__name, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string or null", value=data__name, name="" + (name_prefix or "data") + ".name", definition={'type': ['string', 'null']}, rule='type')
-        if "status" in data_keys:
-            data_keys.remove("status")
+        if "status" in data:
             data__status = data["status"]
             if not (isinstance(data__status, str) and data__status in {'success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked'}):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked']", value=data__status, name="" + (name_prefix or "data") + ".status", definition={'enum': ['success', 'completed', 'done', 'failed', 'error', 'running', 'in_progress', 'active', 'pending', 'todo', 'queued', 'skipped', 'cancelled', 'blocked'], 'description': 'success/completed/done = done; failed/error = failed; running/in_progress/active = running; pending/todo/queued = pending; skipped, cancelled, blocked'}, rule='enum')
-        if "dependencies" in data_keys:
-            data_keys.remove("dependencies")
+        if "dependencies" in data:
             data__dependencies = data["dependencies"]
             if not isinstance(data__dependencies, (list, tuple, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependencies must be array or null", value=data__dependencies, name="" + (name_prefix or "data") + ".dependencies", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -522,8 +438,7 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(d
                 for data__dependencies_x, data__dependencies_item in enumerate(data__dependencies):
                     if not isinstance(data__dependencies_item, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependencies[{data__dependencies_x}]".format(data__dependencies_x=data__dependencies_x) + " must be string", value=data__dependencies_item, name="" + (name_prefix or "data") + ".dependencies[{data__dependencies_x}]".format(data__dependencies_x=data__dependencies_x) + "", definition={'type': 'string'}, rule='type')
-        if "dependents" in data_keys:
-            data_keys.remove("dependents")
+        if "dependents" in data:
             data__dependents = data["dependents"]
             if not isinstance(data__dependents, (list, tuple, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependents must be array or null", value=data__dependents, name="" + (name_prefix or "data") + ".dependents", definition={'type': ['array', 'null'], 'items': {'type': 'string'}}, rule='type')
@@ -533,36 +448,29 @@ def validate_https___context_handoff_dev_schemas_state_schema_json___defs_task(d
                 for data__dependents_x, data__dependents_item in enumerate(data__dependents):
                     if not isinstance(data__dependents_item, (str)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dependents[{data__dependents_x}]".format(data__dependents_x=data__dependents_x) + " must be string", value=data__dependents_item, name="" + (name_prefix or "data") + ".dependents[{data__dependents_x}]".format(data__dependents_x=data__dependents_x) + "", definition={'type': 'string'}, rule='type')
-        if "error" in data_keys:
-            data_keys.remove("error")
+        if "error" in data:
             data__error = data["error"]
             if not isinstance(data__error, (dict, str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".error must be object or string or null", value=data__error, name="" + (name_prefix or "data") + ".error", definition={'type': ['object', 'string', 'null'], 'properties': {'type': {'type': ['string', 'null']}, 'message': {'type': ['string', 'null']}}}, rule='type')
             data__error_is_dict = isinstance(data__error, dict)
             if data__error_is_dict:
-                data__error_keys = set(data__error.keys())
-                if "type" in data__error_keys:
-                    data__error_keys.remove("type")
+                if "type" in data__error:
                     data__error__type = data__error["type"]
                     if not isinstance(data__error__type, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".error.type must be string or null", value=data__error__type, name="" + (name_prefix or "data") + ".error.type", definition={'type': ['string', 'null']}, rule='type')
-                if "message" in data__error_keys:
-                    data__error_keys.remove("message")
+                if "message" in data__error:
                     data__error__message = data__error["message"]
                     if not isinstance(data__error__message, (str, NoneType)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".error.message must be string or null", value=data__error__message, name="" + (name_prefix or "data") + ".error.message", definition={'type': ['string', 'null']}, rule='type')
-        if "started_at" in data_keys:
-            data_keys.remove("started_at")
+        if "started_at" in data:
             data__startedat = data["started_at"]
             if not isinstance(data__startedat, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".started_at must be string or null", value=data__startedat, name="" + (name_prefix or "data") + ".started_at", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-        if "completed_at" in data_keys:
-            data_keys.remove("completed_at")
+        if "completed_at" in data:
             data__completedat = data["completed_at"]
             if not isinstance(data__completedat, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".completed_at must be string or null", value=data__completedat, name="" + (name_prefix or "data") + ".completed_at", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')
-        if "failed_at" in data_keys:
-            data_keys.remove("failed_at")
+        if "failed_at" in data:
             data__failedat = data["failed_at"]
             if not isinstance(data__failedat, (str, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".failed_at must be string or null", value=data__failedat, name="" + (name_prefix or "data") + ".failed_at", definition={'type': ['string', 'null'], 'description': 'ISO 8601 time'}, rule='type')

@@ -21,9 +21,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json(data, cu
         data__missing_keys = set(['tasks']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'https://json-schema.org/draft/2020-12/schema', '$id': 'https://context-handoff.dev/schemas/taskmaster.schema.json', 'title': 'Task Master tag', 'description': "One tag of Task Master's .taskmaster/tasks/tasks.json: the whole file when it has no tags ({tasks, metadata}), else the value of the tag read. Unknown keys are allowed and ignored.", 'type': 'object', 'required': ['tasks'], 'properties': {'tasks': {'type': 'array', 'items': {'type': 'object', 'required': ['id', 'status'], 'properties': {'id': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/id'}, 'title': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'description': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'status': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/status'}, 'priority': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'dependencies': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependencies'}, 'subtasks': {'type': ['array', 'null'], 'items': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/subtask'}}}}}, 'metadata': {'type': ['object', 'null']}}, '$defs': {'id': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+$', 'description': 'a whole number, or a string of digits'}, 'subtaskId': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+(\\.[0-9]+)*$', 'description': "a whole number, or a string of digits (dotted strings such as '7.1' are read as Task Master's CLI reads them: the subtask's full id is then '7.7.1')"}, 'dependency': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+(\\.[0-9]+)?$', 'description': "a task id; in a subtask a bare number is a sibling subtask, '<task>.<subtask>' any subtask"}, 'dependencies': {'type': ['array', 'null'], 'items': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+(\\.[0-9]+)?$', 'description': "a task id; in a subtask a bare number is a sibling subtask, '<task>.<subtask>' any subtask"}}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed']}, 'text': {'type': ['string', 'null']}, 'task': {'type': 'object', 'required': ['id', 'status'], 'properties': {'id': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+$', 'description': 'a whole number, or a string of digits'}, 'title': {'type': ['string', 'null']}, 'description': {'type': ['string', 'null']}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed']}, 'priority': {'type': ['string', 'null']}, 'dependencies': {'type': ['array', 'null'], 'items': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependency'}}, 'subtasks': {'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/subtaskId'}, 'title': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'description': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None], 'description': 'missing, empty or null: pending'}, 'priority': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'dependencies': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependencies'}}}}}}, 'subtask': {'type': 'object', 'required': ['id'], 'properties': {'id': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+(\\.[0-9]+)*$', 'description': "a whole number, or a string of digits (dotted strings such as '7.1' are read as Task Master's CLI reads them: the subtask's full id is then '7.7.1')"}, 'title': {'type': ['string', 'null']}, 'description': {'type': ['string', 'null']}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None], 'description': 'missing, empty or null: pending'}, 'priority': {'type': ['string', 'null']}, 'dependencies': {'type': ['array', 'null'], 'items': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependency'}}}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "tasks" in data_keys:
-            data_keys.remove("tasks")
+        if "tasks" in data:
             data__tasks = data["tasks"]
             if not isinstance(data__tasks, (list, tuple)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".tasks must be array", value=data__tasks, name="" + (name_prefix or "data") + ".tasks", definition={'type': 'array', 'items': {'type': 'object', 'required': ['id', 'status'], 'properties': {'id': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/id'}, 'title': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'description': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'status': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/status'}, 'priority': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'dependencies': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependencies'}, 'subtasks': {'type': ['array', 'null'], 'items': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/subtask'}}}}}, rule='type')
@@ -31,9 +29,8 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json(data, cu
             if data__tasks_is_list:
                 data__tasks_len = len(data__tasks)
                 for data__tasks_x, data__tasks_item in enumerate(data__tasks):
-                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_task(data__tasks_item, custom_formats, (name_prefix or "data") + ".tasks[{data__tasks_x}]".format(data__tasks_x=data__tasks_x))
-        if "metadata" in data_keys:
-            data_keys.remove("metadata")
+                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_task(data__tasks_item, custom_formats)
+        if "metadata" in data:
             data__metadata = data["metadata"]
             if not isinstance(data__metadata, (dict, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata must be object or null", value=data__metadata, name="" + (name_prefix or "data") + ".metadata", definition={'type': ['object', 'null']}, rule='type')
@@ -47,33 +44,25 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_t
         data__missing_keys = set(['id', 'status']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id', 'status'], 'properties': {'id': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+$', 'description': 'a whole number, or a string of digits'}, 'title': {'type': ['string', 'null']}, 'description': {'type': ['string', 'null']}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed']}, 'priority': {'type': ['string', 'null']}, 'dependencies': {'type': ['array', 'null'], 'items': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependency'}}, 'subtasks': {'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/subtaskId'}, 'title': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'description': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None], 'description': 'missing, empty or null: pending'}, 'priority': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'dependencies': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependencies'}}}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "id" in data_keys:
-            data_keys.remove("id")
+        if "id" in data:
             data__id = data["id"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_id(data__id, custom_formats, (name_prefix or "data") + ".id")
-        if "title" in data_keys:
-            data_keys.remove("title")
+        if "title" in data:
             data__title = data["title"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_text(data__title, custom_formats, (name_prefix or "data") + ".title")
-        if "description" in data_keys:
-            data_keys.remove("description")
+        if "description" in data:
             data__description = data["description"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_text(data__description, custom_formats, (name_prefix or "data") + ".description")
-        if "status" in data_keys:
-            data_keys.remove("status")
+        if "status" in data:
             data__status = data["status"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_status(data__status, custom_formats, (name_prefix or "data") + ".status")
-        if "priority" in data_keys:
-            data_keys.remove("priority")
+        if "priority" in data:
             data__priority = data["priority"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_text(data__priority, custom_formats, (name_prefix or "data") + ".priority")
-        if "dependencies" in data_keys:
-            data_keys.remove("dependencies")
+        if "dependencies" in data:
             data__dependencies = data["dependencies"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependencies(data__dependencies, custom_formats, (name_prefix or "data") + ".dependencies")
-        if "subtasks" in data_keys:
-            data_keys.remove("subtasks")
+        if "subtasks" in data:
             data__subtasks = data["subtasks"]
             if not isinstance(data__subtasks, (list, tuple, NoneType)):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".subtasks must be array or null", value=data__subtasks, name="" + (name_prefix or "data") + ".subtasks", definition={'type': ['array', 'null'], 'items': {'type': 'object', 'required': ['id'], 'properties': {'id': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/subtaskId'}, 'title': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'description': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None], 'description': 'missing, empty or null: pending'}, 'priority': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/text'}, 'dependencies': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependencies'}}}}, rule='type')
@@ -81,7 +70,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_t
             if data__subtasks_is_list:
                 data__subtasks_len = len(data__subtasks)
                 for data__subtasks_x, data__subtasks_item in enumerate(data__subtasks):
-                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtask(data__subtasks_item, custom_formats, (name_prefix or "data") + ".subtasks[{data__subtasks_x}]".format(data__subtasks_x=data__subtasks_x))
+                    validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtask(data__subtasks_item, custom_formats)
     return data
 
 def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtask(data, custom_formats={}, name_prefix=None):
@@ -92,30 +81,23 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_s
         data__missing_keys = set(['id']) - data.keys()
         if data__missing_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'required': ['id'], 'properties': {'id': {'type': ['integer', 'string'], 'minimum': 0, 'pattern': '^[0-9]+(\\.[0-9]+)*$', 'description': "a whole number, or a string of digits (dotted strings such as '7.1' are read as Task Master's CLI reads them: the subtask's full id is then '7.7.1')"}, 'title': {'type': ['string', 'null']}, 'description': {'type': ['string', 'null']}, 'status': {'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None], 'description': 'missing, empty or null: pending'}, 'priority': {'type': ['string', 'null']}, 'dependencies': {'type': ['array', 'null'], 'items': {'$ref': 'https://context-handoff.dev/schemas/taskmaster.schema.json#/$defs/dependency'}}}}, rule='required')
-        data_keys = set(data.keys())
-        if "id" in data_keys:
-            data_keys.remove("id")
+        if "id" in data:
             data__id = data["id"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_subtaskid(data__id, custom_formats, (name_prefix or "data") + ".id")
-        if "title" in data_keys:
-            data_keys.remove("title")
+        if "title" in data:
             data__title = data["title"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_text(data__title, custom_formats, (name_prefix or "data") + ".title")
-        if "description" in data_keys:
-            data_keys.remove("description")
+        if "description" in data:
             data__description = data["description"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_text(data__description, custom_formats, (name_prefix or "data") + ".description")
-        if "status" in data_keys:
-            data_keys.remove("status")
+        if "status" in data:
             data__status = data["status"]
             if not (isinstance(data__status, str) and data__status == 'pending' or isinstance(data__status, str) and data__status == 'in-progress' or isinstance(data__status, str) and data__status == 'done' or isinstance(data__status, str) and data__status == 'review' or isinstance(data__status, str) and data__status == 'deferred' or isinstance(data__status, str) and data__status == 'cancelled' or isinstance(data__status, str) and data__status == 'blocked' or isinstance(data__status, str) and data__status == 'completed' or isinstance(data__status, str) and data__status == '' or data__status is None):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None]", value=data__status, name="" + (name_prefix or "data") + ".status", definition={'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed', '', None], 'description': 'missing, empty or null: pending'}, rule='enum')
-        if "priority" in data_keys:
-            data_keys.remove("priority")
+        if "priority" in data:
             data__priority = data["priority"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_text(data__priority, custom_formats, (name_prefix or "data") + ".priority")
-        if "dependencies" in data_keys:
-            data_keys.remove("dependencies")
+        if "dependencies" in data:
             data__dependencies = data["dependencies"]
             validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependencies(data__dependencies, custom_formats, (name_prefix or "data") + ".dependencies")
     return data
@@ -138,7 +120,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_d
     if data_is_list:
         data_len = len(data)
         for data_x, data_item in enumerate(data):
-            validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependency(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(data_x=data_x))
+            validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependency(data_item, custom_formats)
     return data
 
 def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_dependency(data, custom_formats={}, name_prefix=None):
