@@ -11,7 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..pack import Header, Layout, Section
-from .view import View, dropped, meta, named_first, progress, restates, shorten
+from .view import (
+    UNTYPED,
+    View,
+    dropped,
+    meta,
+    named_first,
+    progress,
+    restates,
+    short_id,
+    shorten,
+)
 
 _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
 _ADDED = ("more_failed", "failures", "pending_decisions", "names", "missing_dependencies")
@@ -24,7 +34,7 @@ def minimal(v: View, header: Header) -> Layout:
     percent, finished, total = progress(facts)
     # the terse form writes the first failures as v1 did and the rest grouped by error
     # type, each type once: a failure's id and type for ~7 tokens instead of ~10
-    first = _FIRST_FAILED if limits.terse else len(v.failed)
+    first = _FIRST_FAILED if limits.grouped else len(v.failed)
     summary = {
         # v1: pinned (always kept, part of the skeleton)
         "phase": v.text(state.current_phase, limits.id),
@@ -55,7 +65,7 @@ def minimal(v: View, header: Header) -> Layout:
 
     def failed(tid: str) -> str:
         kind, _ = v.error_of(tid)
-        return f"{v.id(tid)}: {shorten(kind or 'Error', limits.name)}"
+        return f"{v.id(tid)}: {short_id(kind or UNTYPED, limits.name)}"
 
     def failure(tid: str) -> tuple[str, dict[str, Any]]:
         _, message = v.error_of(tid)
@@ -89,7 +99,7 @@ def minimal(v: View, header: Header) -> Layout:
         Section(
             "more_failed",
             v.failed[first:],
-            lambda t: (shorten(v.kind_of(t), limits.name), v.id(t)),
+            lambda t: (short_id(v.kind_of(t), limits.name), v.id(t)),
             3,
             grouped=True,
             head=0,
@@ -107,10 +117,12 @@ def minimal(v: View, header: Header) -> Layout:
             head=1,
         ),
     ]
-    # an added list with nothing in it is left out: the key costs tokens and says nothing
-    for section in sections:
-        if section.path in _ADDED and not section.candidates:
-            del skeleton[section.path]
+    # an added list or map with nothing in it is left out (none to hold, or all of it
+    # cut): the key costs tokens and says nothing; the v1 keys stay even when empty
+    sections = [s._replace(optional=True) if s.path in _ADDED else s for s in sections]
+    for path in _ADDED:
+        if not next(s for s in sections if s.path == path).candidates:
+            del skeleton[path]
     return Layout(skeleton, sections)
 
 
