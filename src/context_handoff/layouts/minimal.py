@@ -1,6 +1,7 @@
 """The minimal level: v1's minimal keys (summary, active, failed as ``"<id>: <Type>"``,
-next; when anything is cut, the failures after the first five in ``more_failed``, grouped
-by error type: ``{"<Type>": [id, ...]}``), then pending decisions, the names of the
+next; in the grouped form, chosen only when it carries strictly more at the budget, the
+failures after the first five in ``more_failed``, grouped by error type:
+``{"<Type>": [id, ...]}``), then pending decisions, the names of the
 active and next tasks where the id does not say them (Task Master's ``2.2``, hashes),
 the missing dependencies, and each failure's message and reach. The summary's added
 keys are packed items too, after the v1 ones: they yield to the id lists when room is
@@ -25,14 +26,14 @@ from .view import (
 
 _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
 _ADDED = ("more_failed", "failures", "pending_decisions", "names", "missing_dependencies")
-_FIRST_FAILED = 5  # the terse form: failures written as "<id>: <Type>"; the rest grouped
+_FIRST_FAILED = 5  # the grouped form: failures written as "<id>: <Type>"; the rest grouped
 
 
 def minimal(v: View, header: Header) -> Layout:
     facts, limits = v.facts, v.limits
     state = facts.state
     percent, finished, total = progress(facts)
-    # the terse form writes the first failures as v1 did and the rest grouped by error
+    # the grouped form writes the first failures as v1 did and the rest grouped by error
     # type, each type once: a failure's id and type for ~7 tokens instead of ~10
     first = _FIRST_FAILED if limits.grouped else len(v.failed)
     summary = {
