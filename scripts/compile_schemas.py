@@ -33,11 +33,28 @@ def _named_format(match: re.Match[str]) -> str:
     return f'"{match.group(1)}".format(' + ", ".join(f"{n}={n}" for n in names) + ")"
 
 
+# fastjsonschema checks an enum of strings one value after another ("isinstance(x, str)
+# and x == 'a' or ..."), a dozen comparisons for a status late in the list, once a task.
+# The same test as one look-up in a set of the same strings.
+_STRING_ENUM = re.compile(
+    r"if not \(((?:isinstance\((\w+), str\) and \2 == '[^'\\]*'(?: or )?)+)\):"
+)
+
+
+def _enum_as_set(match: re.Match[str]) -> str:
+    name, tests = match.group(2), match.group(1)
+    values = re.findall(rf"isinstance\({name}, str\) and {name} == ('[^'\\]*')", tests)
+    if " or ".join(f"isinstance({name}, str) and {name} == {v}" for v in values) != tests:
+        return match.group(0)  # not one value after another of one name: as it was
+    return f"if not (isinstance({name}, str) and {name} in {{{', '.join(values)}}}):"
+
+
 def compiled(name: str) -> str:
     schema = json.loads((PACKAGE / "schemas" / f"{name}.schema.json").read_text("utf-8"))
     code = fastjsonschema.compile_to_code(schema)
     code = re.sub(r'^VERSION = ".*"\n', "", code)  # the same code whatever the version
     code = _FORMAT_LOCALS.sub(_named_format, code)
+    code = _STRING_ENUM.sub(_enum_as_set, code)
     entry = re.search(r"^def (validate_\w+)\(", code, re.MULTILINE)
     assert entry is not None
     return HEADER.format(name=name) + "# ruff: noqa\n" + code + f"\n\nvalidate = {entry.group(1)}\n"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from datetime import datetime, timezone
+
+import pytest
 
 from context_handoff import pipeline
 from context_handoff.derive import derive_facts
+from context_handoff.model import FINISHED
 
 NOW = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
 
@@ -198,3 +203,92 @@ def test_phase_progress_counts_as_the_summary_does(write_state):
         ("p3", 0, 1, 1, "done"),
     ]
     assert sum(p.done for p in facts.phases[:2]) == facts.counts["done"]
+
+
+def _edges(tasks):
+    known = [
+        (dep, tid)
+        for tid, task in tasks.items()
+        for dep in task.get("dependencies", ())
+        if dep in tasks and dep != tid
+    ]
+    known += [
+        (tid, kid)
+        for tid, task in tasks.items()
+        for kid in task.get("dependents", ())
+        if kid in tasks and kid != tid
+    ]
+    return set(known)
+
+
+def _distances(sources, edges, passable):
+    """Breadth-first distances from ``sources`` through ``passable`` tasks."""
+    dist = dict.fromkeys(sources, 0)
+    frontier = list(sources)
+    while frontier:
+        frontier = [
+            b for a in frontier for (x, b) in edges if x == a and passable(b) and b not in dist
+        ]
+        for b in frontier:
+            dist.setdefault(b, min(dist[x] for x, y in edges if y == b and x in dist) + 1)
+    return dist
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_agree_with_the_definitions(write_state, seed):
+    """Random graphs (unknown and self dependencies, reverse-only edges, repeats, cycles)
+    against the definitions: ready, transitive blocking by the nearest failure, and a
+    critical path as long as the longest unfinished chain."""
+    rng = random.Random(seed)
+    ids = [f"t{i}" for i in range(rng.randint(1, 25))]
+    names = [*ids, "ghost"]
+    statuses = ["success", "failed", "running", "pending", "pending", "skipped", "blocked"]
+    acyclic = seed % 2 == 0  # edges only forwards (a critical path to check), or anywhere
+
+    def some(pool, counts):
+        return [rng.choice(pool) for _ in range(rng.choice(counts))] if pool else []
+
+    tasks = {
+        tid: {
+            "status": rng.choice(statuses),
+            "dependencies": some([*ids[:i], "ghost"] if acyclic else names, [0, 1, 1, 2, 3]),
+            "dependents": some([*ids[i:], "ghost"] if acyclic else names, [0, 0, 1, 2]),
+        }
+        for i, tid in enumerate(ids)
+    }
+    facts = _facts(write_state, tasks)
+    status = {tid: facts.state.tasks[tid].status for tid in ids}
+    edges = _edges(tasks)
+    assert set(facts.ready) == {
+        tid
+        for tid in ids
+        if status[tid] == "pending"
+        and all(status.get(dep) in ("done", "skipped") for dep in tasks[tid]["dependencies"])
+    }
+    failed = [tid for tid in ids if status[tid] == "failed"]
+    reach = _distances(failed, edges, lambda t: status[t] in ("pending", "blocked"))
+    by = {b.task_id: b.blocked_by for b in facts.blocked}
+    assert set(by) == {t for t in reach if t not in failed} | {
+        t for t in ids if status[t] == "blocked"
+    }
+    for tid, root in by.items():
+        if tid in reach and tid not in failed:
+            assert _distances([root], edges, lambda t: t in reach)[tid] == reach[tid]
+    assert sum(facts.blocks_count.values()) == len(reach) - len(failed)
+    if acyclic:
+        assert not any(w.startswith("dependency cycle") for w in facts.warnings)
+        path = facts.critical_path
+        assert all(status[t] not in FINISHED for t in path)
+        assert all(pair in edges for pair in itertools.pairwise(path))
+        longest: dict[str, int] = {}
+
+        def height(t):
+            if t not in longest:
+                longest[t] = 1 + max(
+                    (height(b) for a, b in edges if a == t and status[b] not in FINISHED),
+                    default=0,
+                )
+            return longest[t]
+
+        unfinished = [t for t in ids if status[t] not in FINISHED]
+        assert len(path) == max(map(height, unfinished), default=0)

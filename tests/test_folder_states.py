@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from context_handoff import cli, hooks, pipeline
+from context_handoff import cli, formats, hooks, load, pipeline
 from context_handoff.session import HandoffSession, SessionOptions
 
 from .conftest import ROOT
@@ -201,3 +201,24 @@ def test_format_picks_among_the_discovered_places_and_tasks_folder_is_a_state(
     tasks = pipeline.read_state(Path("backlog/tasks"))
     assert tasks.format == "backlog" and tasks.tasks == whole.tasks
     assert tasks.project == whole.project == "Recipe Box"
+
+
+def test_the_session_sees_a_change_to_backlog_root_config_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`backlog init --config-location root`: the config lives beside the tasks' folder,
+    outside it; a change to it alone is a new state to the session, as to generate."""
+    shutil.copytree(CASES / "backlog" / "backlog" / "tasks", tmp_path / ".backlog" / "tasks")
+    config = tmp_path / "backlog.config.yml"
+    shutil.copy(CASES / "backlog" / "backlog" / "config.yml", config)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1741219200")
+    session = HandoffSession(SessionOptions(root=tmp_path, state=Path(".backlog")))
+    first = session.payload_text()
+    assert "Recipe Box" in first
+    config.write_text(config.read_text().replace("Recipe Box", "Pantry"))
+    assert "Pantry" in session.payload_text()
+    assert session.payload_text() == session.handoff().payload.text
+    state = pipeline.read_state(Path(".backlog"))
+    assert state.source.digest == formats.state_source(Path(".backlog")).digest
+    assert state.source.digest != load.state_source(Path(".backlog")).digest  # config in it

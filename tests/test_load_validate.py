@@ -11,7 +11,7 @@ import pytest
 
 from context_handoff import pipeline
 from context_handoff.errors import InputError
-from context_handoff.load import load_document
+from context_handoff.load import decode_text, load_document
 
 from .conftest import EXAMPLE
 
@@ -44,6 +44,28 @@ def test_unparseable_files_are_one_line_errors(write_state, content, expected):
     assert error.lines()[0].startswith(str(path))
     assert error.exit_code == 2
     assert all("\n" not in line for line in error.lines())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf{}",
+        b"{}",
+        b"\xef\xbb\xbf\xef\xbb\xbf{}",
+        b"\xef\xbb\xbf{\xff}",
+        b"{\xff}",
+        b"\xef\xbb",
+    ],
+)
+def test_text_is_decoded_as_utf_8_sig_decodes_it(data):
+    """A leading BOM dropped, and a bad byte's place counted after it, as "utf-8-sig"."""
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        with pytest.raises(InputError, match=rf"^f: not valid UTF-8 \(byte {exc.start}: "):
+            decode_text(data, "f")
+    else:
+        assert decode_text(data, "f") == expected
 
 
 @pytest.mark.parametrize(
@@ -154,6 +176,29 @@ def test_fast_gate_and_jsonschema_agree(example_doc, schema):
         assert fast == full.is_valid(variant), variant
         verdicts.add(fast)
     assert verdicts == {True, False}  # both kinds were seen
+
+
+def test_the_gate_reads_a_status_as_jsonschema_does():
+    """Enums of strings are checked as one look-up in a set (scripts/compile_schemas.py):
+    every value of the enum passes, anything else (another case, a blank, a number, a
+    string subclass of a listed value) is judged as jsonschema judges it."""
+    from jsonschema import Draft202012Validator
+
+    from context_handoff.validate import _fast_check, load_schema
+
+    class Named(str):
+        pass
+
+    full = Draft202012Validator(load_schema("state"))
+    enum = load_schema("state")["$defs"]["task"]["properties"]["status"]["enum"]
+    for status in [*enum, "Done", "done ", "", 1, None, True, Named("done")]:
+        doc = {"tasks": {"a": {"status": status}}}
+        try:
+            _fast_check("state")(doc)
+            fast = True
+        except Exception:
+            fast = False
+        assert fast == full.is_valid(doc), status
 
 
 def test_the_original_tools_quirks_are_accepted(write_state, example_doc):

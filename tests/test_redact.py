@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 
 import pytest
 
-from context_handoff import pipeline
+from context_handoff import pipeline, redact
 from context_handoff.errors import InputError
+from context_handoff.load import parse_document
 from context_handoff.redact import Redactor
 
 # Each value is fake, built to the shape the rule detects.
@@ -328,3 +331,102 @@ def test_a_secret_in_a_long_invalid_value_is_not_cut_in_half(write_state):
         with pytest.raises(InputError) as caught:
             pipeline.read_state(path)
         assert not any(LEAKS["github_token"][4:20] in line for line in caught.value.lines())
+
+
+# The fast proof that a document needs no change must never spare a secret: a document
+# redacted through it reads exactly as the full walk leaves it.
+
+ORDINARY = [
+    "task_000476_provision_cluster",
+    "Test billing (step 0)",
+    "2024-11-07T03:50:00Z",
+    "Échec de connexion — délai dépassé",
+    "/project/artifacts/task_1.tar.gz",
+]
+
+
+def _full_walk(doc, monkeypatch):
+    """``doc`` redacted by the full walk alone, with the counts it leaves."""
+    with monkeypatch.context() as patch:
+        patch.setattr(Redactor, "_is_plain", lambda self, doc: False)
+        redactor = Redactor()
+        return redactor.redact_document(doc), dict(redactor.counts)
+
+
+def _both_ways(doc, monkeypatch):
+    fast = Redactor()
+    fast_doc = fast.redact_document(copy.deepcopy(doc))
+    assert (fast_doc, dict(fast.counts)) == _full_walk(copy.deepcopy(doc), monkeypatch)
+    return fast_doc
+
+
+class Named(str):
+    """A string subclass, as a Python caller's document may hold."""
+
+
+PLACES = {
+    "a task's name": lambda s: {"tasks": {"t1": {"name": s, "status": "pending"}}},
+    "a task id": lambda s: {"tasks": {s: {"status": "done"}, "t2": {"dependencies": [s]}}},
+    "a list of ids": lambda s: {"context": {"active_tasks": ["t1", s, "t3"]}},
+    "a mixed list": lambda s: {"notes": [1, None, {"text": s}, [s], "x"]},
+    "a field name": lambda s: {"metadata": {s: "value"}},
+    "a deep value": lambda s: {"a": [{"b": [{"c": {"d": [[s]]}}]}]},
+    "a string subclass": lambda s: {"tasks": {"t1": {"name": Named(s)}}},
+    "beside a NUL": lambda s: {"notes": ["a\0b", s]},
+    "a top-level list": lambda s: [s, "plain"],
+}
+
+
+@pytest.mark.parametrize("place", sorted(PLACES))
+@pytest.mark.parametrize("name", sorted(SECRETS))
+def test_a_planted_secret_is_redacted_as_the_full_walk_does(name, place, monkeypatch):
+    doc = _both_ways(PLACES[place](f"x {SECRETS[name]} y"), monkeypatch)
+    assert "[REDACTED:" in json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"api_key": "plain"},
+        {"api_key": ""},
+        {"token_count": 1200, "password": None},
+        {"tokens": {"input": 5, "output": 7}},
+        {"auth": {"user": "u", "pass": ""}},
+        {"auth": {"user": "u", "pass": "p"}},
+        {"credentials": ["", [""], {"k": 1}]},
+        {"credentials": ["", [""], {"k": "v"}]},
+        {"secret": ["ok"], "name": "n"},
+    ],
+)
+def test_fields_named_like_credentials_are_as_the_full_walk_leaves_them(fields, monkeypatch):
+    doc = {"tasks": {"rotate_api_key": {"status": "done", **fields}}, "meta": dict(fields)}
+    _both_ways(doc, monkeypatch)
+
+
+def test_a_document_without_secrets_is_proven_so_without_the_walk(monkeypatch):
+    doc = {"tasks": {text: {"name": text, "dependencies": ORDINARY} for text in ORDINARY}}
+    expected = copy.deepcopy(doc)
+    monkeypatch.setattr(Redactor, "_plan", lambda self, doc: pytest.fail("walked"))
+    redactor = Redactor()
+    assert redactor.redact_document(doc) == expected and not redactor.counts
+    assert set(ORDINARY) <= redactor._clean  # the next call knows them
+
+
+def test_a_secret_behind_a_json_escape_is_redacted():
+    # "\u0041KIA..." is "AKIA...": the rules see decoded text, not the file's escapes
+    data = b'{"tasks": {"t1": {"name": "key \\u0041KIAIOSFODNN7EXAMPLE", "note": "\\u0070assword=hunter2hunter2"}}}'
+    doc = Redactor().redact_document(parse_document(data, "state.json"))
+    task = doc["tasks"]["t1"]
+    assert task["name"] == "key [REDACTED:aws_access_key_id]"
+    assert "hunter2" not in task["note"]
+
+
+@pytest.mark.parametrize("name", sorted(SECRETS))
+def test_the_rules_a_text_is_searched_for_find_what_all_of_them_find(name):
+    for text in (SECRETS[name], f"{SECRETS[name]} DB_PASSWORD=x1y2z3w4 {SECRETS['jwt']}"):
+        kinds = redact._kinds_held(text)
+
+        def found(pattern: re.Pattern[str], text: str = text) -> list[tuple[str | None, int, int]]:
+            return [(m.lastgroup, m.start(), m.end()) for m in pattern.finditer(text)]
+
+        assert found(redact._rules(kinds)) == found(redact._rules(tuple(redact.PATTERNS))) != []

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -140,6 +139,8 @@ def boundary(ctx: click.Context) -> Iterator[None]:
             err=True,
         )
         if ctx.find_root().params.get("traceback") or ctx.meta.get(_TRACEBACK):
+            import traceback  # only here: it costs start-up time on every run
+
             traceback.print_exc(file=sys.stderr)
         _failed(ctx, ExitCode.INTERNAL, None)
         ctx.exit(ExitCode.INTERNAL)

@@ -6,9 +6,10 @@ task once, so a 100,000-task state costs about ten times a 10,000-task one.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import TypeVar
 
 from .model import (
@@ -23,6 +24,8 @@ from .model import (
 )
 
 SATISFIED = frozenset({"done", "skipped"})  # a dependency in these lets its dependents start
+_UNSTARTED = frozenset({"pending", "blocked"})  # a failure upstream blocks these
+_STATUS = attrgetter("status")
 DISK_WARN_FRACTION = 0.9
 # A state dated up to this far in the future is clock skew between the orchestrator's
 # machine and this one; further is a wrong clock or a wrong date: warned about, and
@@ -33,71 +36,82 @@ _Dated = TypeVar("_Dated", ErrorRecord, Decision)
 
 
 class _Graph:
-    """Dependency edges (dependency -> dependents) between known tasks."""
+    """Dependency edges (dependency -> dependents) between known tasks, by position in
+    the state's order: the passes below walk ints, not ids (a hundred thousand tasks
+    are walked several times, and an id is looked up once, here)."""
 
     def __init__(self, tasks: dict[str, Task]) -> None:
         """The edges task by task as the state lists them (its dependencies, then its
         dependents), each kept once; one naming an unknown task or the task itself is
         set aside as written: (the task, the id it names)."""
-        kept: dict[str, dict[str, None]] = {tid: {} for tid in tasks}  # ordered sets
+        self.ids = list(tasks)
+        self.tasks = list(tasks.values())
+        statuses = self.statuses = [task.status for task in self.tasks]
+        at = {tid: i for i, tid in enumerate(self.ids)}
+        kept: list[dict[int, None]] = [{} for _ in self.ids]  # ordered sets
         self.dangling: list[tuple[str, str]] = []
-        for task in tasks.values():
-            tid = task.id
-            own = kept.get(tid)
+        # a dependency unknown or not done (nor skipped): the task cannot start yet
+        self.waiting = [False] * len(self.ids)
+        for i, task in enumerate(self.tasks):
+            own = at.get(task.id)
             for dep in task.dependencies:
-                if dep == tid or own is None or dep not in kept:
-                    self.dangling.append((tid, dep))
+                parent = at.get(dep)
+                if parent is None or statuses[parent] not in SATISFIED:
+                    self.waiting[i] = True
+                if parent is None or own is None or parent == own:
+                    self.dangling.append((task.id, dep))
                 else:
-                    kept[dep][tid] = None
+                    kept[parent][own] = None
             for kid in task.dependents:
-                if kid == tid or own is None or kid not in kept:
-                    self.dangling.append((tid, kid))
+                child = at.get(kid)
+                if child is None or own is None or child == own:
+                    self.dangling.append((task.id, kid))
                 else:
-                    own[kid] = None
-        self.children: dict[str, list[str]] = {tid: list(kids) for tid, kids in kept.items()}
+                    kept[own][child] = None
+        # tuples: one block of memory each, for the passes that walk them all again
+        self.children: list[tuple[int, ...]] = [tuple(kids) for kids in kept]
 
-    def topological_order(self) -> tuple[list[str], list[str]]:
+    def topological_order(self) -> tuple[list[int], list[int]]:
         """Kahn's order of the acyclic part, and the tasks left on or after a cycle."""
         children = self.children
-        indegree = dict.fromkeys(children, 0)
-        for kids in children.values():
+        indegree = [0] * len(children)
+        for kids in children:
             for kid in kids:
                 indegree[kid] += 1
-        order = [tid for tid, n in indegree.items() if n == 0]
-        for tid in order:  # the order is its own queue: appended to as it is read
-            for kid in children[tid]:
+        order = [i for i, n in enumerate(indegree) if not n]
+        for i in order:  # the order is its own queue: appended to as it is read
+            for kid in children[i]:
                 left = indegree[kid] = indegree[kid] - 1
                 if not left:
                     order.append(kid)
-        return order, [tid for tid, n in indegree.items() if n > 0]
+        return order, [i for i, n in enumerate(indegree) if n]
 
-    def find_cycle(self, stuck: Sequence[str]) -> list[str]:
+    def find_cycle(self, stuck: Sequence[int]) -> list[str]:
         """One cycle among the tasks Kahn's algorithm could not order.
 
         Walks backwards: every stuck task has a stuck parent (that is why it is stuck),
         while a task downstream of a cycle may have no stuck child to walk forwards to."""
         left = set(stuck)
-        parents: dict[str, str] = {}
+        parents: dict[int, int] = {}
         for parent in stuck:
             for kid in self.children[parent]:
                 if kid in left:
                     parents.setdefault(kid, parent)
         node = stuck[0]
-        path: list[str] = []
-        index: dict[str, int] = {}
+        path: list[int] = []
+        index: dict[int, int] = {}
         while node not in index:
             index[node] = len(path)
             path.append(node)
             node = parents[node]
-        cycle = path[index[node] :]
+        cycle = [self.ids[i] for i in path[index[node] :]]
         cycle.reverse()
         return [*cycle, cycle[0]]
 
 
 def derive_facts(state: State, now: datetime) -> Facts:
     """Everything the packer chooses from, computed once."""
-    tasks = state.tasks
-    graph = _Graph(tasks)
+    graph = _Graph(state.tasks)
     warnings = list(state.warnings)
     warnings += [
         f"tasks.{tid}: unknown or self dependency {other!r}" for tid, other in graph.dangling
@@ -108,16 +122,11 @@ def derive_facts(state: State, now: datetime) -> Facts:
         warnings.append(
             f"dependency cycle: {' -> '.join(cycle)} ({len(stuck)} tasks on or after cycles)"
         )
-    counts: dict[str, int] = {}
-    for task in tasks.values():
-        counts[task.status] = counts.get(task.status, 0) + 1
-    heights = _chain_heights(tasks, graph, order)
-    blocked, blocks_count = _blocked(tasks, graph)
-    phase_index = {tid: i for i, phase in enumerate(state.phases) for tid in phase.tasks}
+    heights = _chain_heights(graph, order)
+    blocked, blocks_count = _blocked(graph)
     warnings += _context_warnings(state)
     warnings += _environment_warnings(state)
-    active = _active(state)
-    active_set = set(active)
+    active = _active(state, graph)
     age_hours, age_source = _age(state, now)
     if age_hours is not None and age_hours < -FUTURE_ALLOWANCE_HOURS:
         warnings.append(
@@ -126,15 +135,9 @@ def derive_facts(state: State, now: datetime) -> Facts:
         )
     return Facts(
         state=state,
-        counts=counts,
+        counts=dict(Counter(graph.statuses)),
         active=active,
-        # an active task is not also next, unless the input format names its own next
-        # (Task Master's `next` continues an in-progress subtask first)
-        ready=tuple(
-            t
-            for t in _ready(tasks, heights, phase_index, state.next_order)
-            if t not in active_set or state.next_order is not None
-        ),
+        ready=_ready(state, graph, heights, active),
         blocked=blocked,
         blocks_count=blocks_count,
         critical_path=_critical_path(order, graph, heights),
@@ -151,7 +154,7 @@ def derive_facts(state: State, now: datetime) -> Facts:
     )
 
 
-def _active(state: State) -> tuple[str, ...]:
+def _active(state: State, graph: _Graph) -> tuple[str, ...]:
     """The tasks the orchestrator declared active (what it was doing when it handed off),
     then those whose own status is running; a disagreement is a warning elsewhere. A
     declared task that has since finished or failed is no longer being worked on."""
@@ -160,73 +163,91 @@ def _active(state: State) -> tuple[str, ...]:
         for tid in state.context_active
         if tid in state.tasks and state.tasks[tid].status not in FINISHED | {"failed"}
     ]
-    running = [t.id for t in state.tasks.values() if t.status == "running"]
+    running = [t.id for t, s in zip(graph.tasks, graph.statuses, strict=True) if s == "running"]
     return tuple(dict.fromkeys([*declared, *running]))
 
 
-def _chain_heights(tasks: dict[str, Task], graph: _Graph, order: list[str]) -> dict[str, int]:
-    """For each unfinished task, the length of the longest unfinished chain it starts."""
-    heights: dict[str, int] = {}
-    for tid in reversed(order):
-        if tasks[tid].status in FINISHED:
-            continue
-        heights[tid] = 1 + max((heights.get(kid, 0) for kid in graph.children[tid]), default=0)
+def _chain_heights(graph: _Graph, order: list[int]) -> list[int]:
+    """For each task, the length of the longest unfinished chain it starts: 0 for a
+    finished task and for one on or after a cycle (neither starts a chain)."""
+    statuses = graph.statuses
+    heights = [0] * len(statuses)
+    children = graph.children
+    height_of = heights.__getitem__
+    for i in reversed(order):
+        if statuses[i] not in FINISHED:
+            heights[i] = 1 + max(map(height_of, children[i]), default=0)
     return heights
 
 
-def _critical_path(order: list[str], graph: _Graph, heights: dict[str, int]) -> tuple[str, ...]:
-    if not heights:
+def _critical_path(order: list[int], graph: _Graph, heights: list[int]) -> tuple[str, ...]:
+    """The longest unfinished chain: from the first task (in order) starting one as long
+    as any, each step to the first child whose chain is longest."""
+    if not order:
         return ()
-    start = max((tid for tid in order if tid in heights), key=lambda tid: heights[tid])
-    path = [start]
-    while True:
-        kids = [kid for kid in graph.children[path[-1]] if kid in heights]
+    height_of = heights.__getitem__
+    node = max(order, key=height_of)
+    path = []
+    while heights[node]:
+        path.append(node)
+        kids = graph.children[node]
         if not kids:
-            return tuple(path)
-        path.append(max(kids, key=lambda kid: heights[kid]))
+            break
+        node = max(kids, key=height_of)
+    return tuple(graph.ids[i] for i in path)
 
 
 def _ready(
-    tasks: dict[str, Task],
-    heights: dict[str, int],
-    phase_index: dict[str, int],
-    own_order: tuple[str, ...] | None = None,
+    state: State, graph: _Graph, heights: list[int], active: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """Pending tasks with every dependency done, longest remaining chain first; or the
-    input format's own order (Task Master's `next`) when it has one."""
-    if own_order is not None:
-        return own_order
-    position = {tid: i for i, tid in enumerate(tasks)}
+    """Pending tasks with every dependency done, longest remaining chain first, then by
+    phase, then in the state's order; or the input format's own order (Task Master's
+    `next`) when it has one. An active task is not also next, unless the input format
+    names its own next (Task Master's `next` continues an in-progress subtask first)."""
+    if state.next_order is not None:
+        return state.next_order
+    ids, tasks, waiting = graph.ids, graph.tasks, graph.waiting
+    busy = set(active)
     ready = [
-        t.id
-        for t in tasks.values()
-        if t.status == "pending"
-        and all(dep in tasks and tasks[dep].status in SATISFIED for dep in t.dependencies)
+        i
+        for i, status in enumerate(graph.statuses)
+        if status == "pending" and not waiting[i] and tasks[i].id not in busy
     ]
-    last_phase = len(phase_index) + 1
-    ready.sort(
-        key=lambda tid: (-heights.get(tid, 0), phase_index.get(tid, last_phase), position[tid])
-    )
-    return tuple(ready)
+    if state.phases:
+        phase_index = {tid: i for i, phase in enumerate(state.phases) for tid in phase.tasks}
+        last_phase = len(phase_index) + 1
+        ready.sort(key=lambda i: (-heights[i], phase_index.get(ids[i], last_phase)))
+    else:  # stable: the state's order among equals, as with reverse=False
+        ready.sort(key=heights.__getitem__, reverse=True)
+    return tuple(ids[i] for i in ready)
 
 
-def _blocked(tasks: dict[str, Task], graph: _Graph) -> tuple[tuple[Blocked, ...], dict[str, int]]:
-    """Unstarted tasks downstream of a failure, each with its nearest failed ancestor."""
-    blocker: dict[str, str] = {}
-    queue = deque((tid, tid) for tid, t in tasks.items() if t.status == "failed")
-    while queue:
-        tid, root = queue.popleft()
-        for kid in graph.children[tid]:
-            if kid not in blocker and tasks[kid].status in ("pending", "blocked"):
-                blocker[kid] = root
-                queue.append((kid, root))
-    counts: dict[str, int] = {}
-    for root in blocker.values():
-        counts[root] = counts.get(root, 0) + 1
-    blocked = [Blocked(tid, blocker[tid]) for tid in tasks if tid in blocker]
-    blocked += [
-        Blocked(tid, "") for tid, t in tasks.items() if t.status == "blocked" and tid not in blocker
-    ]
+def _blocked(graph: _Graph) -> tuple[tuple[Blocked, ...], dict[str, int]]:
+    """Unstarted tasks downstream of a failure, each with its nearest failed ancestor:
+    one breadth-first walk from every failure at once, the earlier failure first."""
+    ids, statuses, children = graph.ids, graph.statuses, graph.children
+    queue = [i for i, status in enumerate(statuses) if status == "failed"]
+    root = [-1] * len(ids)
+    for i in queue:
+        root[i] = i
+    unreached = list(map(_UNSTARTED.__contains__, statuses))
+    failures = len(queue)
+    for node in queue:  # the queue is its own iterator: appended to as it is read
+        for kid in children[node]:
+            if unreached[kid]:
+                unreached[kid] = False
+                root[kid] = root[node]
+                queue.append(kid)
+    walked = queue[failures:]
+    counts = {ids[r]: n for r, n in Counter(map(root.__getitem__, walked)).items()}
+    walked.sort()
+    blocked = [Blocked(ids[i], ids[root[i]]) for i in walked]
+    if "blocked" in statuses:
+        blocked += [
+            Blocked(ids[i], "")
+            for i, status in enumerate(statuses)
+            if status == "blocked" and unreached[i]
+        ]
     return tuple(blocked), counts
 
 
@@ -235,16 +256,17 @@ def _phase_progress(state: State) -> Iterable[PhaseProgress]:
     ``dropped`` the skipped and cancelled ones (neither is done); a phase is done when
     nothing in it is left to run."""
     for phase in state.phases:
-        members = [state.tasks[tid] for tid in phase.tasks if tid in state.tasks]
-        done = sum(t.status == "done" for t in members)
-        dropped = sum(t.status in FINISHED for t in members) - done
-        if members and done + dropped == len(members):
+        found = Counter(map(_STATUS, filter(None, map(state.tasks.get, phase.tasks))))
+        members = found.total()
+        done = found["done"]
+        dropped = sum(found[status] for status in FINISHED) - done
+        if members and done + dropped == members:
             status = "done"
-        elif done or dropped or any(t.status in ("running", "failed") for t in members):
+        elif done or dropped or found["running"] or found["failed"]:
             status = "active"
         else:
             status = "pending"
-        yield PhaseProgress(phase.id, phase.name, done, len(members), status, dropped)
+        yield PhaseProgress(phase.id, phase.name, done, members, status, dropped)
 
 
 def _newest_first(items: Sequence[_Dated], times: Sequence[datetime | None]) -> tuple[_Dated, ...]:

@@ -24,7 +24,10 @@ import base64
 import binascii
 import hashlib
 import re
+import string
 from collections import Counter
+from functools import cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 from .errors import HandoffError, Problem
@@ -135,13 +138,27 @@ PATTERNS: dict[str, str] = {
     r"""(?:"(?P<secret>[^"\n]{1,200})"|'(?P<secret2>[^'\n]{1,200})'"""
     r"""|(?P<secret3>(?i:(?:bearer|basic|token)\s+)?[^\s'",;]{4,}))""",
 }
-_ANY = re.compile(
-    "|".join(
-        f"(?P<{kind}>{re.sub(r'[(][?]P<secret[0-9]?>', '(?:', pattern)})"
-        for kind, pattern in PATTERNS.items()
+
+
+@cache
+def _rules(kinds: tuple[str, ...]) -> re.Pattern[str]:
+    """One search for the rules of ``kinds`` (in PATTERNS' order), each match in a group
+    named by its kind. A text is searched for the rules whose literals it holds: the
+    others match nowhere in it, so the matches are those of a search for all."""
+    return re.compile(
+        "|".join(
+            f"(?P<{kind}>{re.sub(r'[(][?]P<secret[0-9]?>', '(?:', PATTERNS[kind])})"
+            for kind in kinds
+        )
     )
-)
-_ONE = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
+
+
+@cache
+def _one(kind: str) -> re.Pattern[str]:
+    """The rule for ``kind`` alone (compiled when first needed: most runs find no secret,
+    and compiling every rule costs start-up time)."""
+    return re.compile(PATTERNS[kind])
+
 
 # kind -> literals, one of which every match of the rule holds: a string holding none of
 # any rule's cannot match, and skips the search of all the rules at once (most state
@@ -186,7 +203,8 @@ _CASED_LITERALS: dict[str, tuple[str, ...]] = {  # as written: the rule is case-
     "pypi_token": ("pypi-",),
     "huggingface_token": ("hf_", "api_org_"),
     "sendgrid_key": ("SG.",),
-    "twilio_key": ("AC", "SK"),
+    # with the hex digit after: "TASK-12" (Backlog.md's ids) holds "SK" but is no key
+    "twilio_key": tuple(f"{kind}{digit}" for kind in ("AC", "SK") for digit in string.hexdigits),
     "jwt": ("eyJ", "ZXlK"),
     "url_password": ("://",),
     "curl_user": ("curl",),
@@ -244,6 +262,98 @@ def _may_hold_secret(text: str) -> bool:
     return bool(_UNICODE.search(text))
 
 
+def _kinds_held(text: str) -> tuple[str, ...]:
+    """The rules whose literals ``text`` holds (none when ``_may_hold_secret`` says no),
+    in PATTERNS' order."""
+    if not _may_hold_secret(text):
+        return ()
+    folded = text
+    if not text.isascii():
+        for char, ascii_letter in _FOLD_TO_ASCII.items():
+            folded = folded.replace(char.decode(), ascii_letter.decode())
+    folded = folded.lower()
+    return tuple(
+        kind
+        for kind in PATTERNS
+        if any(literal in text for literal in _CASED_LITERALS.get(kind, ()))
+        or any(literal in folded for literal in _FOLDED_LITERALS.get(kind, ()))
+    )
+
+
+# The characters that the rules' (?i:...) takes for an ASCII letter, besides the ASCII
+# capitals (tests/test_redact_prefilter.py finds them all): dotted and dotless i, the
+# long s and the Kelvin sign, each in UTF-8 with the letter it is taken for.
+_FOLD_TO_ASCII = {
+    "\u0130".encode(): b"i",
+    "\u0131".encode(): b"i",
+    "\u017f".encode(): b"s",
+    "\u212a".encode(): b"k",
+}
+# Lower-case characters from the most to the least common in state text: each literal is
+# looked for from its least common character (the others checked around it), so that
+# a search stops at few places: the speed, not what is found, depends on this order.
+_COMMONEST = "e ta0osinr21_l4c-3p5d8769kmu():hgbyzvf.wxq,/'\"=j~"
+
+
+def _rarest_first(words: set[str], tails: dict[str, str]) -> str:
+    """A regex matching any of ``words`` (a word in ``tails`` followed by its tail) that
+    starts at each word's least common character: a search then stops only there."""
+    by_anchor: dict[str, list[str]] = {}
+    for word in sorted(words | set(tails)):
+        at = max(
+            range(len(word)), key=lambda i: (word[i] not in _COMMONEST, _COMMONEST.find(word[i]))
+        )
+        before = f"(?<={re.escape(word[: at + 1])})" if at else ""
+        by_anchor.setdefault(word[at], []).append(
+            before + re.escape(word[at + 1 :]) + tails.get(word, "")
+        )
+    return "|".join(
+        re.escape(anchor) + "(?:" + "|".join(rests) + ")"
+        for anchor, rests in sorted(by_anchor.items())
+    )
+
+
+# Every rule's literals lower-cased, found in lower-cased text: a text holding a literal
+# of a case-sensitive rule holds its lower case too. Twilio's two capitals are too
+# common a pair in lower case: the 32 hex digits that follow them go with them.
+_SUSPECT = re.compile(
+    _rarest_first(
+        {
+            lit.lower()
+            for kind, lits in _CASED_LITERALS.items()
+            for lit in lits
+            if kind != "twilio_key"
+        }
+        | _FOLDED,
+        tails={"ac": "[0-9a-f]{32}", "sk": "[0-9a-f]{32}"},
+    ).encode()
+)
+
+
+def _suspects(texts: list[str]) -> list[str]:
+    """The ``texts`` that may hold a secret (the rest cannot): one search of them all,
+    joined by NULs and lower-cased as UTF-8, for the rules' literals, then a closer
+    look at each text it finds (its literals, by case, as ``_may_hold_secret``)."""
+    try:
+        data = "\0".join(texts).encode("utf-8", "surrogatepass")
+    except TypeError:  # numbers and the like, from lists
+        texts = list(filter(str.__instancecheck__, texts))
+        data = "\0".join(texts).encode("utf-8", "surrogatepass")
+    if data.count(b"\0") != len(texts) - 1:  # a NUL in a text: looked at one by one
+        return [text for text in texts if _may_hold_secret(text)]
+    for char, ascii_letter in _FOLD_TO_ASCII.items():
+        if char in data:
+            data = data.replace(char, ascii_letter)
+    data = data.lower()
+    found, index, position = [], 0, 0
+    while match := _SUSPECT.search(data, position):
+        index += data.count(b"\0", position, match.start())  # the text it lies in
+        found.append(texts[index])
+        position = data.find(b"\0", match.start()) + 1 or len(data)
+        index += 1
+    return [text for text in found if _may_hold_secret(text)]
+
+
 _DIGITS = re.compile(r"\d+")
 SECRET_FIELD_MARKER = "[REDACTED:secret_field]"  # field values are never keys: one marker
 
@@ -266,6 +376,7 @@ class Redactor:
         # recur in every task: each distinct string is searched once.
         self._clean: set[str] = set()
         self._secret_field: dict[str, bool] = {}
+        self._plain_fields: set[Any] = set()  # keys known to name no credential
         self._markers: dict[tuple[str, str], str] = {}
         self._distinct: Counter[str] = Counter()
 
@@ -273,13 +384,14 @@ class Redactor:
         """``text`` with every secret pattern replaced."""
         if text in self._clean or not self._secrets(text):
             return text
-        return _ANY.sub(self._replace, text)
+        return _rules(_kinds_held(text)).sub(self._replace, text)
 
     def _secrets(self, text: str) -> list[tuple[str, str]]:
         """The (kind, secret) pairs in ``text``; a string with none is remembered."""
         found: list[tuple[str, str]] = []
-        if _may_hold_secret(text):
-            for match in _ANY.finditer(text):
+        kinds = _kinds_held(text)
+        if kinds:
+            for match in _rules(kinds).finditer(text):
                 hit = _found(match)
                 if hit is not None:
                     kind, start, end = hit
@@ -321,6 +433,9 @@ class Redactor:
         One walk finds what to change: the strings that hold a secret (keys included)
         and the values of fields named like a credential. Markers are then handed out,
         and only those places are rewritten."""
+        if self._is_plain(doc):  # the common case: nothing to change, no walk to plan it
+            self._redact_error_pairs(doc)
+            return doc
         plan = self._plan(doc)
         for key in sorted(plan.found, key=plan.found.__getitem__):
             self.marker(*key)
@@ -333,6 +448,80 @@ class Redactor:
             self._rename_keys(node)
         self._redact_error_pairs(doc)
         return doc
+
+    def _is_plain(self, doc: Any) -> bool:
+        """Whether ``doc`` is sure to need no change: none of its strings (keys included)
+        holds a secret and no field named like a credential holds a value to hide.
+
+        The proof costs a fraction of a planned walk: one pass gathers the distinct
+        strings, which are then searched for the rules' literals all at once; only those
+        holding one are searched for the rules themselves. A False sends the document to
+        the full walk, which then finds every string proven clean here already known."""
+        strings = self._gathered_strings(doc)
+        if strings is None:
+            return False
+        strings -= self._clean
+        suspects = _suspects(list(strings))
+        strings.difference_update(suspects)  # clean once a search of them says so
+        if self._clean:  # (numbers from lists join them too: harmless, never looked up)
+            self._clean |= strings
+        else:
+            self._clean = strings
+        return not any([self._secrets(text) for text in suspects])
+
+    def _gathered_strings(self, doc: Any) -> set[Any] | None:
+        """Every key and string value in ``doc`` (with other hashable values); None when a
+        field named like a credential holds a string to hide.
+
+        The tree is read a level at a time: each level's keys and lists of ids are taken
+        in bulk (a state's tasks are one level, their dependencies the next)."""
+        found: set[Any] = set()
+        id_maps = _id_keyed_maps(doc)
+        dicts: list[Any] = [doc] if isinstance(doc, dict) else []
+        lists: list[Any] = [doc] if isinstance(doc, list) else []
+        while dicts or lists:
+            values: list[Any] = []
+            if id_maps and not id_maps.isdisjoint(map(id, dicts)):
+                for keyed in [node for node in dicts if id(node) in id_maps]:
+                    found.update(keyed)  # ids, not field names
+                    values += keyed.values()
+                dicts = [node for node in dicts if id(node) not in id_maps]
+            names = set(chain.from_iterable(dicts))
+            found |= names
+            if not self._hides_nothing(dicts, names):
+                return None
+            values += chain.from_iterable(map(dict.values, dicts))
+            try:  # lists of ids: nothing in them to look into
+                found.update(chain.from_iterable(lists))
+            except TypeError:  # one holds a map or a list: each on its own
+                for items in lists:
+                    try:
+                        found.update(items)
+                    except TypeError:
+                        values += items
+            dicts, lists = _sorted_values(values, found)
+        return found
+
+    def _hides_nothing(self, dicts: list[dict[Any, Any]], names: set[Any]) -> bool:
+        """Whether no field of ``dicts`` (whose keys are ``names``) named like a credential
+        holds a string to hide (a value that is not one, or empty, or holds none, is left
+        as it is)."""
+        names = names - self._plain_fields
+        credentials = {key for key in names if isinstance(key, str) and SECRET_FIELD.search(key)}
+        self._plain_fields.update(names - credentials)
+        if not credentials:
+            return True
+        stack = [node[key] for node in dicts for key in credentials.intersection(node)]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, str):
+                if value:
+                    return False
+            elif isinstance(value, dict):
+                stack += value.values()
+            elif isinstance(value, list):
+                stack += value
+        return True
 
     def _plan(self, doc: Any) -> _Plan:
         """The places to change, and each secret found with its digest: markers are
@@ -416,10 +605,10 @@ class Redactor:
 
 
 def _found(match: re.Match[str]) -> tuple[str, int, int] | None:
-    """The kind of secret a match of ``_ANY`` found and where it lies in the match (its
+    """The kind of secret a match of ``_rules`` found and where it lies in the match (its
     "secret" group, else all of it); None when a second look says it is no secret."""
     kind = match.lastgroup or "secret"
-    detail = _ONE[kind].match(match.string, match.start(), match.end())
+    detail = _one(kind).match(match.string, match.start(), match.end())
     start, end = 0, match.end() - match.start()
     if detail is not None:
         for name in ("secret", "secret2", "secret3"):
@@ -492,6 +681,32 @@ def _names_secret_field(path: str) -> bool:
     """Whether a JSON path ends at a field named like a credential."""
     last = _LAST_KEY.search(path)
     return bool(last and SECRET_FIELD.search(last.group(1) or last.group(2) or ""))
+
+
+def _sorted_values(values: list[Any], strings: set[Any]) -> tuple[list[Any], list[Any]]:
+    """The maps and the lists among ``values``; their strings are added to ``strings``."""
+    dicts: list[Any] = []
+    lists: list[Any] = []
+    add_string, add_dict, add_list = strings.add, dicts.append, lists.append
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            add_string(value)
+        elif kind is dict:
+            add_dict(value)
+        elif kind is list:
+            add_list(value)
+        elif kind not in _SCALARS:  # subclasses: as isinstance sees them
+            if isinstance(value, str):
+                add_string(value)
+            elif isinstance(value, dict):
+                add_dict(value)
+            elif isinstance(value, list):
+                add_list(value)
+    return dicts, lists
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _id_keyed_maps(doc: Any) -> set[int]:

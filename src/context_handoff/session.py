@@ -159,7 +159,7 @@ class HandoffSession:
         )
         key = _Key(
             str(state),
-            load.state_source(options.state).digest,
+            formats.state_source(options.state).digest,
             options.level,
             options.budget,
             str(since_path) if since_path else None,

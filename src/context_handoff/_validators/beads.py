@@ -38,7 +38,7 @@ def validate_https___context_handoff_dev_schemas_beads_schema_json(data, custom_
                 if "status" in data_item_keys:
                     data_item_keys.remove("status")
                     data_item__status = data_item["status"]
-                    if not (isinstance(data_item__status, str) and data_item__status == 'open' or isinstance(data_item__status, str) and data_item__status == 'in_progress' or isinstance(data_item__status, str) and data_item__status == 'blocked' or isinstance(data_item__status, str) and data_item__status == 'deferred' or isinstance(data_item__status, str) and data_item__status == 'closed' or isinstance(data_item__status, str) and data_item__status == 'pinned' or isinstance(data_item__status, str) and data_item__status == 'hooked' or isinstance(data_item__status, str) and data_item__status == 'tombstone'):
+                    if not (isinstance(data_item__status, str) and data_item__status in {'open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone'}):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + "[{data_x}].status".format(data_x=data_x) + " must be one of ['open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone']", value=data_item__status, name="" + (name_prefix or "data") + "[{data_x}].status".format(data_x=data_x) + "", definition={'enum': ['open', 'in_progress', 'blocked', 'deferred', 'closed', 'pinned', 'hooked', 'tombstone'], 'description': 'missing: open'}, rule='enum')
                 if "priority" in data_item_keys:
                     data_item_keys.remove("priority")

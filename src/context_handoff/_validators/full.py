@@ -402,7 +402,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json(data, custom_f
                 if "level" in data__meta_keys:
                     data__meta_keys.remove("level")
                     data__meta__level = data__meta["level"]
-                    if not (isinstance(data__meta__level, str) and data__meta__level == 'full'):
+                    if not (isinstance(data__meta__level, str) and data__meta__level in {'full'}):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.level must be same as const definition: full", value=data__meta__level, name="" + (name_prefix or "data") + ".meta.level", definition={'const': 'full'}, rule='const')
         if "omitted" in data_keys:
             data_keys.remove("omitted")
@@ -591,7 +591,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_meta(da
         if "level" in data_keys:
             data_keys.remove("level")
             data__level = data["level"]
-            if not (isinstance(data__level, str) and data__level == 'minimal' or isinstance(data__level, str) and data__level == 'standard' or isinstance(data__level, str) and data__level == 'full'):
+            if not (isinstance(data__level, str) and data__level in {'minimal', 'standard', 'full'}):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".level must be one of ['minimal', 'standard', 'full']", value=data__level, name="" + (name_prefix or "data") + ".level", definition={'enum': ['minimal', 'standard', 'full']}, rule='enum')
         if "encoding" in data_keys:
             data_keys.remove("encoding")
@@ -805,7 +805,7 @@ def validate_https___context_handoff_dev_schemas_full_schema_json___defs_phase(d
         if "status" in data_keys:
             data_keys.remove("status")
             data__status = data["status"]
-            if not (isinstance(data__status, str) and data__status == 'done' or isinstance(data__status, str) and data__status == 'active' or isinstance(data__status, str) and data__status == 'pending'):
+            if not (isinstance(data__status, str) and data__status in {'done', 'active', 'pending'}):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".status must be one of ['done', 'active', 'pending']", value=data__status, name="" + (name_prefix or "data") + ".status", definition={'enum': ['done', 'active', 'pending']}, rule='enum')
         if "dropped" in data_keys:
             data_keys.remove("dropped")

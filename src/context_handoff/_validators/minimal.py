@@ -217,7 +217,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json(data, custo
                 if "level" in data__meta_keys:
                     data__meta_keys.remove("level")
                     data__meta__level = data__meta["level"]
-                    if not (isinstance(data__meta__level, str) and data__meta__level == 'minimal'):
+                    if not (isinstance(data__meta__level, str) and data__meta__level in {'minimal'}):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".meta.level must be same as const definition: minimal", value=data__meta__level, name="" + (name_prefix or "data") + ".meta.level", definition={'const': 'minimal'}, rule='const')
         if "omitted" in data_keys:
             data_keys.remove("omitted")
@@ -253,7 +253,7 @@ def validate_https___context_handoff_dev_schemas_minimal_schema_json___defs_meta
         if "level" in data_keys:
             data_keys.remove("level")
             data__level = data["level"]
-            if not (isinstance(data__level, str) and data__level == 'minimal' or isinstance(data__level, str) and data__level == 'standard' or isinstance(data__level, str) and data__level == 'full'):
+            if not (isinstance(data__level, str) and data__level in {'minimal', 'standard', 'full'}):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".level must be one of ['minimal', 'standard', 'full']", value=data__level, name="" + (name_prefix or "data") + ".level", definition={'enum': ['minimal', 'standard', 'full']}, rule='enum')
         if "encoding" in data_keys:
             data_keys.remove("encoding")

@@ -27,7 +27,7 @@ def validate_https___context_handoff_dev_schemas_snapshot_schema_json(data, cust
         if "format" in data_keys:
             data_keys.remove("format")
             data__format = data["format"]
-            if not (isinstance(data__format, str) and data__format == 'context-handoff snapshot'):
+            if not (isinstance(data__format, str) and data__format in {'context-handoff snapshot'}):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".format must be same as const definition: context-handoff snapshot", value=data__format, name="" + (name_prefix or "data") + ".format", definition={'const': 'context-handoff snapshot'}, rule='const')
         if "version" in data_keys:
             data_keys.remove("version")

@@ -153,7 +153,7 @@ def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_d
     return data
 
 def validate_https___context_handoff_dev_schemas_taskmaster_schema_json___defs_status(data, custom_formats={}, name_prefix=None):
-    if not (isinstance(data, str) and data == 'pending' or isinstance(data, str) and data == 'in-progress' or isinstance(data, str) and data == 'done' or isinstance(data, str) and data == 'review' or isinstance(data, str) and data == 'deferred' or isinstance(data, str) and data == 'cancelled' or isinstance(data, str) and data == 'blocked' or isinstance(data, str) and data == 'completed'):
+    if not (isinstance(data, str) and data in {'pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed'}):
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be one of ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed']", value=data, name="" + (name_prefix or "data") + "", definition={'enum': ['pending', 'in-progress', 'done', 'review', 'deferred', 'cancelled', 'blocked', 'completed']}, rule='enum')
     return data
 

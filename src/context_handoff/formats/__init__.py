@@ -24,12 +24,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import defaults
+from .. import defaults, load
 from ..defaults import AUTO
 from ..errors import InputError, Problem, StateFileNotFound
 from ..excerpt import describe_document
 from ..load import FolderDocument
 from ..markdown import MarkdownDocument
+from ..model import Source
 from . import (
     backlog,
     beads,
@@ -122,6 +123,17 @@ def get_format(name: str) -> InputFormat:
     if why:
         raise InputError(f"--format {name}: the installed format {why}")
     raise InputError(f"--format {name}: unknown format; known: {', '.join(format_names())}")
+
+
+def state_source(path: Path) -> Source:
+    """Where the state at ``path`` comes from, with the digest it is read with: its
+    content's and, for a Backlog.md folder, that of the config kept outside it too."""
+    if not path.is_dir():
+        return load.state_source(path)
+    loaded = load.load_folder(path)
+    if backlog.detect(loaded.document) == NO:
+        return loaded.source
+    return backlog.state_source(loaded.document, loaded.source, None)
 
 
 def detect_format(document: Any) -> tuple[InputFormat | None, int]:

@@ -29,14 +29,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import load
+from ..digests import short_digest
 from ..errors import InputError, Problem
-from ..load import FolderDocument
+from ..load import FolderDocument, Loaded
 from ..model import Source, State, Task
 from . import tasklist
 from .base import MAYBE, NO, SURE, ReadOptions, inside
+from .front_matter import simple_front_matter
 
 name = "backlog"
 label = "a Backlog.md folder"
@@ -50,6 +54,8 @@ _TASK_FILE = re.compile(r"(?:backlog/)?tasks/[^/]+\.md")
 _OWN_TASK_FILE = re.compile(r"[^/]+-\d+(?:\.\d+)* - [^/]*\.md")
 _BLOCKED = "blocked"  # a status of this word is blocked, wherever it is in the list
 _NUMBERS = re.compile(r"\d+")
+# What is read of each task (only these are scrubbed, and only they reach the State),
+# in this order, then its notes.
 _READ = (
     "id",
     "title",
@@ -61,6 +67,14 @@ _READ = (
     "created_date",
     "updated_date",
 )
+_SECTIONS = tuple(
+    (f"<!-- SECTION:{marker}:BEGIN -->", f"<!-- SECTION:{marker}:END -->")
+    for marker in ("NOTES", "PLAN")
+)
+# Kept in FolderDocument.parsed (beside the files parsed, keyed by their paths): read once
+# for check() and to_state().
+_TASK_FILES = "\0backlog: task files"
+_RECORDS = "\0backlog: task records"
 
 
 class _Project(NamedTuple):
@@ -79,11 +93,49 @@ def detect(document: Any) -> int:
 
 
 def _task_files(document: FolderDocument) -> list[str]:
+    found: list[str] | None = document.parsed.get(_TASK_FILES)
+    if found is None:
+        found = document.parsed[_TASK_FILES] = _find_task_files(document)
+    return found
+
+
+def _find_task_files(document: FolderDocument) -> list[str]:
     if document.root.name == "tasks":
         own = [path for path in document.files if _OWN_TASK_FILE.fullmatch(path)]
         if own:
             return own
     return [path for path in document.files if _TASK_FILE.fullmatch(path)]
+
+
+def _records(document: FolderDocument) -> list[tuple[Any, ...] | Problem]:
+    """Each task file's fields (``_READ``, then its notes), or the problem that stops it
+    being read: each file is parsed once, for check() and to_state() both."""
+    found: list[tuple[Any, ...] | Problem] | None = document.parsed.get(_RECORDS)
+    if found is None:
+        found = document.parsed[_RECORDS] = [
+            _record(document, path) for path in _task_files(document)
+        ]
+    return found
+
+
+def _record(document: FolderDocument, path: str) -> tuple[Any, ...] | Problem:
+    """The front matter Backlog.md writes is read at once; any other, by the YAML parser.
+    Only the fields read are kept."""
+    text = document.files[path]
+    front = simple_front_matter(text)
+    if front is None:
+        try:
+            front = document.front_matter(path)
+        except InputError as exc:
+            where = f"{document.root / path}"
+            return Problem(where, "$", exc.message.removeprefix(where).lstrip(": "))
+    if not isinstance(front, dict):
+        return Problem(f"{document.root / path}", "$", "no YAML front matter (--- id: ... ---)")
+    if not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
+        return Problem(f"{document.root / path}", "$.id", "'id' is a required string")
+    if not isinstance(front.get("dependencies") or [], list):
+        return Problem(f"{document.root / path}", "$.dependencies", "a list of task ids")
+    return (*map(front.get, _READ), _section(text))
 
 
 def _config_path(document: FolderDocument) -> str | None:
@@ -102,20 +154,7 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
                 "Backlog.md keeps its tasks in a folder: name the backlog/ folder with --state",
             )
         ]
-    problems = []
-    for path in _task_files(document):
-        where = f"{document.root / path}"
-        try:
-            front = document.front_matter(path)
-        except InputError as exc:
-            problems.append(Problem(where, "$", exc.message.removeprefix(f"{where}").lstrip(": ")))
-            continue
-        if not isinstance(front, dict):
-            problems.append(Problem(where, "$", "no YAML front matter (--- id: ... ---)"))
-        elif not isinstance(front.get("id"), (str, int)) or isinstance(front["id"], bool):
-            problems.append(Problem(where, "$.id", "'id' is a required string"))
-        elif not isinstance(front.get("dependencies") or [], list):
-            problems.append(Problem(where, "$.dependencies", "a list of task ids"))
+    problems = [record for record in _records(document) if isinstance(record, Problem)]
     if not _task_files(document):
         problems.append(Problem(source, "$", "no tasks/*.md in this folder"))
     return problems
@@ -124,26 +163,41 @@ def check(document: Any, source: str, options: ReadOptions) -> list[Problem]:
 def to_state(
     document: Any, source: Source, options: ReadOptions, redact: Callable[[Any], Any]
 ) -> State:
-    project = _project(document, options)
-    # only the fields read reach the State: only they are scrubbed
-    fronts = redact(
-        [
-            {
-                **{key: front.get(key) for key in _READ if key in front},
-                "notes": _section(document.files[path]),
-            }
-            for path, front in zip(
-                _task_files(document),
-                map(document.front_matter, _task_files(document)),
-                strict=True,
-            )
-        ]
-    )
-    statuses = project.statuses
+    outside = outside_config(document, options.root)
+    project = _project(document, outside)
+    paths = _task_files(document)
+    columns = _columns(document, redact)
+    statuses, known = project.statuses, dict[str, str]()
     tasks: dict[str, Task] = {}
     warnings: list[str] = []
-    for path, front in zip(_task_files(document), fronts, strict=True):
-        tasklist.add_task(tasks, _task(front, statuses), path, warnings)
+    for path, fields in zip(paths, zip(*columns, strict=True), strict=True):
+        tasklist.add_task(tasks, _task(fields, statuses, known), path, warnings)
+    return tasklist.build_state(
+        tasklist.Parts(
+            tasks,
+            next_order=_next_order(tasks),
+            project=redact([project.name])[0],
+            last_updated=_last_updated(columns),
+            warnings=tuple(warnings),
+        ),
+        _with_config(source, outside),
+        name,
+    )
+
+
+def _columns(document: FolderDocument, redact: Callable[[Any], Any]) -> list[list[Any]]:
+    """Each field read (``_READ``, then the notes), a list of every task's value, scrubbed:
+    only the fields read reach the State, so only they are scrubbed (a field no task has
+    is left out of the scrubbing)."""
+    records = _records(document)
+    columns = [list(column) for column in zip(*records, strict=True)] if records else []
+    columns = columns or [[] for _ in range(len(_READ) + 1)]
+    redact([column for column in columns if column.count(None) < len(column)])  # in place
+    return columns
+
+
+def _next_order(tasks: dict[str, Task]) -> tuple[str, ...]:
+    """The ready tasks not yet started, as the CLI lists them."""
     ready = [
         tid
         for tid, task in tasks.items()
@@ -153,23 +207,21 @@ def to_state(
         )
     ]
     ready.sort(key=lambda tid: (PRIORITY_RANK.get(tasks[tid].priority or "", 3), _id_key(tid)))
-    times = [tasklist.parse_time(f.get("updated_date") or f.get("created_date")) for f in fronts]
-    return tasklist.build_state(
-        tasklist.Parts(
-            tasks,
-            next_order=tuple(ready),
-            project=redact([project.name])[0],
-            last_updated=max((t for t in times if t is not None), default=None),
-            warnings=tuple(warnings),
-        ),
-        source,
-        name,
+    return tuple(ready)
+
+
+def _last_updated(columns: list[list[Any]]) -> datetime | None:
+    """The newest time a task was updated (else created); each distinct text read once."""
+    created, updated = (columns[_READ.index(key)] for key in ("created_date", "updated_date"))
+    times = map(
+        tasklist.parse_time, {new or old for new, old in zip(updated, created, strict=True)}
     )
+    return max((t for t in times if t is not None), default=None)
 
 
-def _project(document: FolderDocument, options: ReadOptions) -> _Project:
+def _project(document: FolderDocument, outside: Loaded | None) -> _Project:
     path = _config_path(document)
-    config = document.parse(path) if path is not None else _outside_config(document, options)
+    config = document.parse(path) if path is not None else outside and outside.document
     config = config if isinstance(config, dict) else {}
     listed = config.get("statuses")
     statuses = (
@@ -179,57 +231,77 @@ def _project(document: FolderDocument, options: ReadOptions) -> _Project:
     return _Project(project if isinstance(project, str) else None, statuses)
 
 
-def _outside_config(document: FolderDocument, options: ReadOptions) -> Any:
-    """The config kept outside the folder read: ``backlog.config.yml`` at the project
-    root (``--config-location root``, tasks in ``.backlog/`` or another folder), or the
-    backlog folder's ``config.yml`` when its ``tasks/`` folder is the state. Never one
-    outside ``options.root`` (the web API's state root)."""
+def outside_config(document: FolderDocument, root: Path | None) -> Loaded | None:
+    """The config kept outside the folder read, when it holds none: ``backlog.config.yml``
+    at the project root (``--config-location root``, tasks in ``.backlog/`` or another
+    folder), or the backlog folder's ``config.yml`` when its ``tasks/`` folder is the
+    state. Never one outside ``root`` (the web API's state root)."""
+    if _config_path(document) is not None:
+        return None
     folder = document.root
     candidates = [folder.parent / ROOT_CONFIG]
     if folder.name == "tasks":
         candidates = [folder.parent / CONFIG, folder.parent.parent / ROOT_CONFIG]
     for candidate in candidates:
-        if options.root is not None and not inside(candidate, options.root):
+        if root is not None and not inside(candidate, root):
             continue
         if candidate.is_file():
-            return load.load_document(candidate).document
+            return load.load_document(candidate)
     return None
+
+
+def state_source(document: FolderDocument, source: Source, root: Path | None) -> Source:
+    """Where a Backlog.md folder's state came from: the folder's digest, with that of the
+    config read from outside it folded in (a change to the config alone is a new state)."""
+    return _with_config(source, outside_config(document, root))
+
+
+def _with_config(source: Source, config: Loaded | None) -> Source:
+    if config is None:
+        return source
+    return source._replace(digest=short_digest(f"{source.digest}\0{config.source.digest}"))
 
 
 def _section(text: str) -> str | None:
     """The task's implementation notes, else its plan: between Backlog.md's section
     markers (``<!-- SECTION:NOTES:BEGIN -->``), as its CLI writes them."""
-    for marker in ("NOTES", "PLAN"):
-        found = re.search(
-            rf"<!-- SECTION:{marker}:BEGIN -->(.*?)<!-- SECTION:{marker}:END -->", text, re.DOTALL
-        )
-        if found and found.group(1).strip():
-            return " ".join(found.group(1).split())
+    for begin, end in _SECTIONS:
+        start = text.find(begin)
+        if start < 0:
+            continue
+        stop = text.find(end, start + len(begin))
+        if stop >= 0 and text[start + len(begin) : stop].strip():
+            return " ".join(text[start + len(begin) : stop].split())
     return None
 
 
-def _task(front: dict[str, Any], statuses: tuple[str, ...]) -> Task:
-    tid = str(front["id"])
-    word = str(front.get("status") or statuses[0])
-    if word.strip().casefold() == _BLOCKED:
-        status = "blocked"
-    elif word == statuses[-1]:
-        status = "done"
-    elif word in statuses[1:-1]:
-        status = "running"
-    else:
-        status = "pending"
-    priority = front.get("priority")
-    parent = front.get("parent_task_id") or front.get("parent")
-    return tasklist.make_task(
+def _task(fields: tuple[Any, ...], statuses: tuple[str, ...], known: dict[str, str]) -> Task:
+    """A task from its fields; ``known``: our status of each status word met so far."""
+    tid, title, word, priority, dependencies, parent_id, parent, _, _, notes = fields
+    tid = str(tid)
+    word = str(word or statuses[0])
+    status = known.get(word)
+    if status is None:
+        status = known[word] = _status(word, statuses)
+    parent = parent_id or parent
+    task = tasklist.make_task(
         tid,
-        str(front.get("title") or tid),
+        str(title or tid),
         status,
         word,
-        dependencies=[str(dep) for dep in front.get("dependencies") or ()],
+        dependencies=map(str, dependencies or ()),
         priority=str(priority).lower() if priority else None,
         parent=str(parent) if parent else None,
-    )._replace(details=front.get("notes"))
+    )
+    return task if notes is None else task._replace(details=notes)
+
+
+def _status(word: str, statuses: tuple[str, ...]) -> str:
+    if word.strip().casefold() == _BLOCKED:
+        return "blocked"
+    if word == statuses[-1]:
+        return "done"
+    return "running" if word in statuses[1:-1] else "pending"
 
 
 def _id_key(tid: str) -> tuple[Any, ...]:

@@ -70,18 +70,22 @@ def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Par
         if match is None:
             continue
         tid = match.group(1)
-        parent = _parent(item, items, ids, tid)
+        parent = _parent(item, items, ids, tid, tasks)
         status, word = tasklist.box_status(item)
         if item.optional and status == "pending":
             status = "skipped"  # optional: not started unless someone asks for it
-        task = tasklist.make_task(
-            tid, match.group(2).strip() or tid, status, word, parent=parent
-        )._replace(details="; ".join(notes.get(index, ())) or None)
         if tid in tasks:
             warnings.append(f"line {item.line}: id {tid} again; the first one is kept")
             continue
         ids[index] = tid
-        tasks[tid] = task
+        tasks[tid] = tasklist.make_task(
+            tid,
+            match.group(2).strip() or tid,
+            status,
+            word,
+            parent=parent,
+            details="; ".join(notes.get(index, ())) or None,
+        )
         if item.optional:
             optional.add(tid)
         if parent is not None:
@@ -89,7 +93,9 @@ def _read(found: MarkdownDocument, redact: Callable[[Any], Any]) -> tasklist.Par
     return _ordered(tasks, children, optional, warnings)
 
 
-def _parent(item: Item, items: list[Item], ids: dict[int, str], tid: str) -> str | None:
+def _parent(
+    item: Item, items: list[Item], ids: dict[int, str], tid: str, tasks: dict[str, Task]
+) -> str | None:
     """The enclosing numbered task, else the number's prefix (``2`` for ``2.1``) when
     that task is listed flat above it."""
     up = item.parent
@@ -98,7 +104,7 @@ def _parent(item: Item, items: list[Item], ids: dict[int, str], tid: str) -> str
             return ids[up]
         up = items[up].parent
     prefix = tid.rpartition(".")[0]
-    return prefix if prefix and prefix in ids.values() else None
+    return prefix if prefix and prefix in tasks else None
 
 
 def _ordered(

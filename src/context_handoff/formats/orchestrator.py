@@ -124,30 +124,40 @@ class _TimeReader:
         except ValueError:
             self._warnings.append(f"{where}: unreadable time {value[:40]!r}, treated as unknown")
             return None
+        if 1 < parsed.year < 9999:  # no offset takes it out of the calendar: nothing to check
+            return parsed
         return check_calendar(parsed, f"{self._name}::$.{where}")
 
 
 def _ids(value: list[str] | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(value)) if value else ()
+    """The ids listed, each once: called twice a task, so the short lists most are
+    skip building a set to find no repeat."""
+    if not value:
+        return ()
+    if len(value) == 1 or (len(value) == 2 and value[0] != value[1]):
+        return tuple(value)
+    return tuple(dict.fromkeys(value))
 
 
 def _task(tid: str, raw: dict[str, Any], times: _TimeReader) -> Task:
-    error = raw.get("error")
+    # called once a task: a hundred thousand times for a large state, so positional
+    # fields, and no time read (nor its message) for the times a task does not have
+    get = raw.get
+    error = get("error")
     if isinstance(error, str):
         error = {"message": error}
-    error = error or {}
-    where = f"tasks.{tid}"
+    started, completed, failed = get("started_at"), get("completed_at"), get("failed_at")
     return Task(
-        id=tid,
-        name=raw.get("name") or tid,
-        status=STATUS_SYNONYMS[raw["status"]],
-        dependencies=_ids(raw.get("dependencies")),
-        dependents=_ids(raw.get("dependents")),
-        error_type=error.get("type"),
-        error_message=error.get("message"),
-        started_at=times.read(raw.get("started_at"), f"{where}.started_at"),
-        completed_at=times.read(raw.get("completed_at"), f"{where}.completed_at"),
-        failed_at=times.read(raw.get("failed_at"), f"{where}.failed_at"),
+        tid,
+        get("name") or tid,
+        STATUS_SYNONYMS[raw["status"]],
+        _ids(get("dependencies")),
+        _ids(get("dependents")),
+        error.get("type") if error else None,
+        error.get("message") if error else None,
+        times.read(started, f"tasks.{tid}.started_at") if started else None,
+        times.read(completed, f"tasks.{tid}.completed_at") if completed else None,
+        times.read(failed, f"tasks.{tid}.failed_at") if failed else None,
     )
 
 

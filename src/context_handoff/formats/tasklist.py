@@ -80,6 +80,7 @@ def make_task(
     dependencies: Iterable[str] = (),
     priority: str | None = None,
     parent: str | None = None,
+    details: str | None = None,
 ) -> Task:
     return Task(
         id=tid,
@@ -95,6 +96,7 @@ def make_task(
         priority=priority,
         source_status=word,
         parent=parent,
+        details=details,
     )
 
 
@@ -191,10 +193,22 @@ def markdown_in(document: Any, name: str) -> MarkdownDocument | None:
 def redact_items(items: Sequence[Item], redact: Callable[[Any], Any]) -> list[Item]:
     """The items with their text and headings scrubbed: two calls, whatever their number."""
     texts = redact([item.text for item in items])
-    heads = list(dict.fromkeys(h for item in items for h in item.headings))
+    paths = list(dict.fromkeys(item.headings for item in items))
+    heads = list(dict.fromkeys(h for path in paths for h in path))
     clean = dict(zip(heads, redact(list(heads)), strict=True))
+    cleaned = {path: tuple(clean[h] for h in path) for path in paths}
     return [
-        item._replace(text=text, headings=tuple(clean[h] for h in item.headings))
+        item
+        if text == item.text and cleaned[item.headings] == item.headings
+        else Item(
+            item.line,
+            item.depth,
+            item.mark,
+            item.optional,
+            text,
+            cleaned[item.headings],
+            item.parent,
+        )
         for item, text in zip(items, texts, strict=True)
     ]
 
