@@ -76,12 +76,14 @@ def test_every_head_before_any_tail_and_kept_items_are_a_prefix(states, level):
     for budget in BUDGETS[level]:
         generated = _generate(after, before, level, budget)
         payload = generated.payload
-        is_terse = payload.terse
-        full = layouts.full_sections(generated.facts, CompressionLevel(level), terse_form=is_terse)
+        is_terse, grouped = payload.terse, layouts.is_grouped(payload.data)
+        full = layouts.full_sections(
+            generated.facts, CompressionLevel(level), terse_form=is_terse, grouped=grouped
+        )
         header = Header("", "", CompressionLevel(level), budget, "", "")
         limits = layouts.LIMITS_BY_LEVEL[CompressionLevel(level)]
         layout = layouts.build_layout(
-            generated.facts, header, terse(limits) if is_terse else limits
+            generated.facts, header, terse(limits)._replace(grouped=grouped) if is_terse else limits
         )
         heads = {
             s.path: s.pinned + min(s.head, s.caps.get(s.tier, s.head)) for s in layout.sections

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import load, payload_file, render
+from . import load, payload_file, render, report_view
 from .errors import InputError
 
 OPENINGS = ("CONFIRMED", "READY TO RESUME", "RECOVERY PLAN")
@@ -93,7 +93,8 @@ def expected_from(payload: Mapping[str, Any]) -> Expected:
     else:  # minimal: "failed" items are "id: ErrorType"
         phase = summary.get("phase")
         active, ready = payload.get("active"), payload.get("next")
-        failed = [str(item).rsplit(": ", 1)[0] for item in payload.get("failed") or []]
+        # "failed" items are "<id>: <Type>", the rest of them in more_failed by type
+        failed = [tid for tid, _ in report_view.minimal_failed(payload)]
         names, known = {}, []
     tasks = list(active or []) or list(ready or [])[:1]
     others = tuple(dict.fromkeys(str(p) for p in known if p and p != phase))

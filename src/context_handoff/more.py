@@ -13,7 +13,7 @@ import json
 from typing import Any, NamedTuple
 
 from .errors import InputError
-from .layouts import full_sections
+from .layouts import full_sections, is_grouped
 from .model import Facts, Payload
 from .pack import serialize
 from .tokens import TokenCounter
@@ -42,7 +42,9 @@ def full_section_items(facts: Facts, payload: Payload) -> dict[str, list[Any]]:
     """Section path -> all of its items, unbudgeted, as ``payload`` lays them out: the
     packer's own lists (``layouts.full_sections``), in the form ``payload`` was packed in
     (``Payload.terse``)."""
-    return full_sections(facts, payload.level, terse_form=payload.terse)
+    return full_sections(
+        facts, payload.level, terse_form=payload.terse, grouped=is_grouped(payload.data)
+    )
 
 
 def payload_items(data: dict[str, Any], path: str) -> list[Any]:

@@ -63,6 +63,8 @@ class Section(NamedTuple):
     pinned: int = 0
     # an earlier section it continues: it takes items only once that one holds all of its own
     follows: str | None = None
+    # a top-level key written only once it holds an item: its first item pays for the key
+    optional: bool = False
 
 
 class Layout(NamedTuple):
@@ -242,6 +244,12 @@ class _Packer:
                 self.opens[section.path].append(key not in self.keys_seen[section.path])
                 self.keys_seen[section.path].add(key)
         item = items[index]
+        opening = 0
+        if section.optional and index == 0:  # the key itself, written with the first item
+            opening = self.counter.count(f"{compact_json(section.path)}:{{}}") + 1
+        return opening + self._item_cost(section, index, item)
+
+    def _item_cost(self, section: Section, index: int, item: Any) -> int:
         if section.grouped:
             key, value = item
             opening = self.counter.count(f"{compact_json(key)}:[]") + 1
@@ -271,7 +279,10 @@ class _Packer:
         omitted: dict[str, int] = {}
         for section in self.sections:
             kept = len(self.costs[section.path])
-            _set_path(data, section.path, _shaped(section, self.items[section.path][:kept]))
+            if section.optional and not kept:
+                data.pop(section.path, None)
+            else:
+                _set_path(data, section.path, _shaped(section, self.items[section.path][:kept]))
             if kept < len(section.candidates):  # never one of the pinned items
                 omitted[section.path] = len(section.candidates) - kept
         data["omitted"] = omitted

@@ -7,7 +7,8 @@ says so (``cut``), and a list names how many it shows of how many and where the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 FIRST_FAILURE_ROWS = 5  # failures described row by row; the rest by error type
@@ -104,7 +105,7 @@ def _minimal_execution(payload: Mapping[str, Any]) -> dict[str, Any]:
     details_cut = bool(omitted.get("failures"))
     names = payload.get("names") or {}
     failed: list[dict[str, Any]] = []
-    for tid, kind in _minimal_failed(payload):
+    for tid, kind in minimal_failed(payload):
         detail = failures.get(tid)
         message = (detail or {}).get("message")
         if detail is None and details_cut:
@@ -133,13 +134,34 @@ def _minimal_execution(payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _minimal_failed(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(id, error type) of each failure a minimal payload holds, ``failed``'s first."""
-    pairs = [str(e).rpartition(": ")[::2] for e in payload.get("failed") or []]
+def minimal_failed(payload: Mapping[str, Any], known: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(id, error type) of each failure a minimal payload holds, ``failed``'s first, then
+    ``more_failed``'s. An entry of ``failed`` is ``"<id>: <Type>"``; as either part may
+    hold ``": "``, it is split where the part before is an id the payload (or ``known``)
+    names elsewhere, else at the first ``": "`` (an id rarely holds one; a type may:
+    ``requests: HTTPError``)."""
     grouped = payload.get("more_failed") or {}
-    if isinstance(grouped, Mapping):
-        pairs += [(str(t), str(k)) for k, ids in grouped.items() for t in ids or []]
-    return pairs
+    if not isinstance(grouped, Mapping):
+        grouped = {}
+    later = [(str(t), _type_text(k)) for k, ids in grouped.items() for t in ids or []]
+    ids = {t for t, _ in later} | set(known)
+    for key in ("failures", "names"):
+        ids |= set(map(str, payload.get(key) or {}))
+    for key in ("active", "next"):
+        ids |= {str(t) for t in payload.get(key) or []}
+    return [_split_entry(str(e), ids) for e in payload.get("failed") or []] + later
+
+
+def _split_entry(entry: str, ids: set[str]) -> tuple[str, str]:
+    cuts = [m.start() for m in re.finditer(": ", entry)]
+    at = next((i for i in cuts if entry[:i] in ids), cuts[0] if cuts else len(entry))
+    return entry[:at], _type_text(entry[at + 2 :])
+
+
+def _type_text(kind: Any) -> str:
+    """An error type as the report groups it: white space runs one space (as the payload
+    writes them), ``Error`` when there is none."""
+    return " ".join(str(kind).split()) or "Error"
 
 
 def _blocks(detail: Mapping[str, Any] | None, cut: bool) -> int | str:
@@ -205,7 +227,7 @@ def _groups(rows: list[dict[str, Any]], runs: list[tuple[str, int]]) -> list[dic
 def _groups_of_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
     for row in rows:
-        groups.setdefault(row.get("type") or "Error", []).append(row["id"])
+        groups.setdefault(_type_text(row.get("type") or ""), []).append(row["id"])
     return [
         {"type": kind, "count": len(ids), "first": ids[:_FIRST_OF_GROUP]}
         for kind, ids in groups.items()

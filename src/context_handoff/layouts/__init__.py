@@ -47,6 +47,7 @@ __all__ = [
     "Limits",
     "build_layout",
     "full_sections",
+    "is_grouped",
     "pack_payload",
     "short_id",
     "shorten",
@@ -65,14 +66,34 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
 
     Packed first in the generous form; when that has to leave anything out, packed
     again in the terse form (names that only restate the id dropped, fewer detailed
-    failures, shorter messages), which carries more items in the same budget.
+    failures, shorter messages), which carries more items in the same budget. At the
+    minimal level the terse form writes every failure in ``failed`` as v1 did, unless
+    grouping those after the first five by error type (``more_failed``) carries
+    strictly more items at that budget.
     """
     limits = LIMITS_BY_LEVEL[header.level]
     payload = pack_sections(build_layout(facts, header, limits), header, counter)
-    if payload.omitted:
-        payload = pack_sections(build_layout(facts, header, terse(limits)), header, counter)
-        return payload._replace(terse=True)
-    return payload
+    if not payload.omitted:
+        return payload
+    grouped = pack_sections(build_layout(facts, header, terse(limits)), header, counter)
+    if "more_failed" not in grouped.omitted and "more_failed" not in grouped.data:
+        return grouped._replace(terse=True)  # nothing grouped: the same as the v1 form
+    flat = pack_sections(
+        build_layout(facts, header, terse(limits)._replace(grouped=False)), header, counter
+    )
+    better = grouped if _cut(grouped) < _cut(flat) else flat
+    return better._replace(terse=True)
+
+
+def _cut(payload: Payload) -> int:
+    """How many items a payload left out (of the same candidates in either form)."""
+    return sum(payload.omitted.values())
+
+
+def is_grouped(data: dict[str, Any]) -> bool:
+    """Whether a minimal payload was packed with ``more_failed`` (its key written, or all
+    of its items cut)."""
+    return "more_failed" in data or "more_failed" in (data.get("omitted") or {})
 
 
 def full_sections(
@@ -80,6 +101,7 @@ def full_sections(
     level: CompressionLevel,
     *,
     terse_form: bool = True,
+    grouped: bool = True,
 ) -> dict[str, list[Any]]:
     """Every section of ``level``'s payload, unbudgeted: section path (as ``omitted`` names
     it) -> all its items, in the order packing keeps them and in the payload's shape: a
@@ -89,11 +111,15 @@ def full_sections(
     ``omitted`` counts are ``items[len(kept):]``: the MCP server's ``more`` pages them.
 
     ``terse_form`` is the form the payload was packed in (``Payload.terse``): the terse
-    one whenever the generous form had to cut, even if the terse one then fits whole.
+    one whenever the generous form had to cut, even if the terse one then fits whole;
+    ``grouped`` whether its failures after the first five are in ``more_failed``
+    (``is_grouped``).
     """
     limits = LIMITS_BY_LEVEL[level]
     header = Header("", "", level, 0, "", "")
-    layout = build_layout(facts, header, terse(limits) if terse_form else limits)
+    if terse_form:
+        limits = terse(limits)._replace(grouped=grouped)
+    layout = build_layout(facts, header, limits)
     return {
         s.path: [
             _entry(item) if s.keyed or s.grouped else item for item in map(s.to_json, s.candidates)

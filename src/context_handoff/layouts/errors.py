@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import ErrorRecord
-from .view import Limits, View, iso, opt, shorten
+from .view import Limits, View, error_type, iso, opt, shorten
 
 
 def error_entries(v: View, full: bool) -> list[dict[str, Any]]:
@@ -20,7 +20,7 @@ def error_entries(v: View, full: bool) -> list[dict[str, Any]]:
             continue
         entry = {
             "task_id": opt(record.task_id, v.limits.id),
-            "type": opt(record.error_type, v.limits.name),
+            "type": opt(error_type(record.error_type), v.limits.name),
             "message": shorten(record.message or "", v.limits.error),
         }
         if full:

@@ -1,6 +1,7 @@
 """The minimal level: v1's minimal keys (summary, active, failed as ``"<id>: <Type>"``,
-next; when anything is cut, the failures after the first five in ``more_failed``, grouped
-by error type: ``{"<Type>": [id, ...]}``), then pending decisions, the names of the
+next; in the grouped form, chosen only when it carries strictly more at the budget, the
+failures after the first five in ``more_failed``, grouped by error type:
+``{"<Type>": [id, ...]}``), then pending decisions, the names of the
 active and next tasks where the id does not say them (Task Master's ``2.2``, hashes),
 the missing dependencies, and each failure's message and reach. The summary's added
 keys are packed items too, after the v1 ones: they yield to the id lists when room is
@@ -11,20 +12,30 @@ from __future__ import annotations
 from typing import Any
 
 from ..pack import Header, Layout, Section
-from .view import View, dropped, meta, named_first, progress, restates, shorten
+from .view import (
+    UNTYPED,
+    View,
+    dropped,
+    meta,
+    named_first,
+    progress,
+    restates,
+    short_id,
+    shorten,
+)
 
 _FIRST_NEXT = 5  # ready tasks listed before any detail (v1 listed five)
 _ADDED = ("more_failed", "failures", "pending_decisions", "names", "missing_dependencies")
-_FIRST_FAILED = 5  # the terse form: failures written as "<id>: <Type>"; the rest grouped
+_FIRST_FAILED = 5  # the grouped form: failures written as "<id>: <Type>"; the rest grouped
 
 
 def minimal(v: View, header: Header) -> Layout:
     facts, limits = v.facts, v.limits
     state = facts.state
     percent, finished, total = progress(facts)
-    # the terse form writes the first failures as v1 did and the rest grouped by error
+    # the grouped form writes the first failures as v1 did and the rest grouped by error
     # type, each type once: a failure's id and type for ~7 tokens instead of ~10
-    first = _FIRST_FAILED if limits.terse else len(v.failed)
+    first = _FIRST_FAILED if limits.grouped else len(v.failed)
     summary = {
         # v1: pinned (always kept, part of the skeleton)
         "phase": v.text(state.current_phase, limits.id),
@@ -55,7 +66,7 @@ def minimal(v: View, header: Header) -> Layout:
 
     def failed(tid: str) -> str:
         kind, _ = v.error_of(tid)
-        return f"{v.id(tid)}: {shorten(kind or 'Error', limits.name)}"
+        return f"{v.id(tid)}: {short_id(kind or UNTYPED, limits.name)}"
 
     def failure(tid: str) -> tuple[str, dict[str, Any]]:
         _, message = v.error_of(tid)
@@ -89,7 +100,7 @@ def minimal(v: View, header: Header) -> Layout:
         Section(
             "more_failed",
             v.failed[first:],
-            lambda t: (shorten(v.kind_of(t), limits.name), v.id(t)),
+            lambda t: (short_id(v.kind_of(t), limits.name), v.id(t)),
             3,
             grouped=True,
             head=0,
@@ -107,10 +118,12 @@ def minimal(v: View, header: Header) -> Layout:
             head=1,
         ),
     ]
-    # an added list with nothing in it is left out: the key costs tokens and says nothing
-    for section in sections:
-        if section.path in _ADDED and not section.candidates:
-            del skeleton[section.path]
+    # an added list or map with nothing in it is left out (none to hold, or all of it
+    # cut): the key costs tokens and says nothing; the v1 keys stay even when empty
+    sections = [s._replace(optional=True) if s.path in _ADDED else s for s in sections]
+    for path in _ADDED:
+        if not next(s for s in sections if s.path == path).candidates:
+            del skeleton[path]
     return Layout(skeleton, sections)
 
 

@@ -26,11 +26,12 @@ class Limits(NamedTuple):
     detail: int  # rationales, stack-trace tails, file paths, versions
     id: int = 100  # task, phase ids: longer ones are very rare, but must not break a level
     terse: bool = False  # leave out names that only restate the id
+    grouped: bool = False  # minimal: failures after the first five grouped by error type
     detailed_failures: int = 5  # failures described with name and attempts
 
 
 def terse(limits: Limits) -> Limits:
-    return limits._replace(terse=True, detailed_failures=3, error=60)
+    return limits._replace(terse=True, grouped=True, detailed_failures=3, error=60)
 
 
 LIMITS_BY_LEVEL = {
@@ -47,6 +48,12 @@ def shorten(text: str, limit: int) -> str:
     marker_room = 16
     keep = max(limit - marker_room, 1)
     return f"{text[:keep]}…(+{len(text) - keep} chars)"
+
+
+def error_type(kind: str | None) -> str | None:
+    """An error type as the payload writes and groups it: runs of white space one space,
+    none at the ends (``"  Error"`` and ``"Error "`` are ``Error``); None when blank."""
+    return (" ".join(kind.split()) or None) if kind is not None else None
 
 
 def opt(value: str | None, limit: int) -> str | None:
@@ -83,7 +90,7 @@ class View:
         """A failed task's error type and message: its own, else its latest record's."""
         task = self.tasks[tid]
         record = self.latest_error.get(tid)
-        kind = task.error_type or (record.error_type if record else None)
+        kind = error_type(task.error_type) or error_type(record.error_type if record else None)
         message = task.error_message or (record.message if record else None)
         return kind, message
 
@@ -142,7 +149,11 @@ def _failed_ids(facts: Facts, latest: dict[str, ErrorRecord]) -> list[str]:
     kinds: dict[str, str] = {}
     for task in failed:
         record = latest.get(task.id)
-        kinds[task.id] = task.error_type or (record.error_type if record else None) or UNTYPED
+        kinds[task.id] = (
+            error_type(task.error_type)
+            or error_type(record.error_type if record else None)
+            or UNTYPED
+        )
     rank = {kind: i for i, kind in enumerate(dict.fromkeys(kinds.values()))}
     failed.sort(key=lambda t: (-facts.blocks_count.get(t.id, 0), rank[kinds[t.id]]))
     return [t.id for t in failed]
