@@ -222,3 +222,49 @@ def test_the_session_sees_a_change_to_backlog_root_config_alone(
     state = pipeline.read_state(Path(".backlog"))
     assert state.source.digest == formats.state_source(Path(".backlog")).digest
     assert state.source.digest != load.state_source(Path(".backlog")).digest  # config in it
+
+
+def _backlog(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "backlog"
+    (folder / "tasks").mkdir(parents=True)
+    (folder / "config.yml").write_text('project_name: "demo"\nstatuses: ["To Do", "Done"]\n')
+    for name, text in files.items():
+        (folder / "tasks" / name).write_bytes(text.encode())
+    return folder
+
+
+def test_backlog_files_with_crlf_line_ends_are_read_as_the_cli_reads_them(tmp_path: Path) -> None:
+    folder = _backlog(
+        tmp_path,
+        {"task-1 - A.md": "---\r\nid: TASK-1\r\ntitle: A\r\nstatus: To Do\r\n---\r\n\r\nbody\r\n"},
+    )
+    state = pipeline.read_state(folder)
+    assert [(t.id, t.name, t.status) for t in state.tasks.values()] == [("TASK-1", "A", "pending")]
+
+
+@pytest.mark.parametrize("value", ["[]", "[2025-01-02]", "{at: 2025-01-02}", "'not a time'"])
+def test_a_backlog_date_that_is_no_time_is_unknown(tmp_path: Path, value: str) -> None:
+    folder = _backlog(
+        tmp_path,
+        {
+            "task-1 - A.md": f"---\nid: TASK-1\ntitle: A\nstatus: To Do\nupdated_date: {value}\n---\n"
+        },
+    )
+    assert pipeline.read_state(folder).last_updated is None
+
+
+def test_a_warning_quoting_a_file_name_is_redacted(tmp_path: Path) -> None:
+    """Backlog.md names a task's file after its title: a warning quoting the file name
+    must not carry a credential the title held."""
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    folder = _backlog(
+        tmp_path,
+        {
+            f"task-1 - Rotate-{token}-now.md": "---\nid: TASK-1\ntitle: x\nstatus: To Do\n---\n",
+            "task-1 - Other.md": "---\nid: TASK-1\ntitle: Other\nstatus: To Do\n---\n",
+        },
+    )
+    generated = pipeline.generate(pipeline.GenerateOptions(state=folder, level="full"))
+    assert any("id TASK-1 again" in w for w in generated.facts.warnings)
+    assert token not in generated.payload.text
+    assert "[REDACTED:github_token]" in generated.payload.text

@@ -30,7 +30,7 @@ _MAX_NESTING = MAX_DEPTH * 2 + 4  # markdown-it's blocks (a list and its item ar
 MAX_LINE_CHARS = 1_000_000
 # `[ ]`, `[x]`, `[X]`, `[-]`, `[~]`, `[/]`, `[!]`, ... at the start of a list item.
 _BOX = re.compile(r"\[([ xX~\-/!>?*])\](\*)?(?:[ \t]+|$)")
-_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)  # CRLF files too
 
 
 class Item(NamedTuple):

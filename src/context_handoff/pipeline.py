@@ -152,6 +152,8 @@ def state_from_document(
 
     with timer.stage("normalize"):
         state = chosen.to_state(document, source, read_options, scrub)
+        if state.warnings:  # they may quote what is no field: a file name holds a title
+            state = state._replace(warnings=tuple(scrub(list(state.warnings))))
     timer.seconds["normalize"] -= timer.seconds.get("redact", 0.0)
     timer.seconds.setdefault("redact", 0.0)
     return state._replace(redactions=dict(redactor.counts))

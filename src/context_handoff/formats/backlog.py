@@ -213,9 +213,9 @@ def _next_order(tasks: dict[str, Task]) -> tuple[str, ...]:
 def _last_updated(columns: list[list[Any]]) -> datetime | None:
     """The newest time a task was updated (else created); each distinct text read once."""
     created, updated = (columns[_READ.index(key)] for key in ("created_date", "updated_date"))
-    times = map(
-        tasklist.parse_time, {new or old for new, old in zip(updated, created, strict=True)}
-    )
+    given = (new or old for new, old in zip(updated, created, strict=True))
+    # a list or a map there is no time (nor hashable): unread, as any unreadable time
+    times = map(tasklist.parse_time, {v for v in given if isinstance(v, (str, datetime))})
     return max((t for t in times if t is not None), default=None)
 
 
