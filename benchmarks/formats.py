@@ -4,8 +4,9 @@
     python -m benchmarks.formats --tasks 1000
 
 "Read" is pipeline.read_state: parse, check, redact, build the State; timed as CPU
-seconds of this process (median of a few runs after a warm-up), which a machine busy
-with other work disturbs far less than the wall clock. Each file is written here in
+seconds of this process, which a machine busy with other work disturbs far less than
+the wall clock; the formats are read in turn, round after round, and each one's ratio is
+the median of its ratios to the orchestrator's read in the same round. Each file is written here in
 its format's documented shape, with the kind of text real files hold. Writes
 benchmarks/results/formats.md and .json.
 """
@@ -28,7 +29,7 @@ from context_handoff.synthetic import make_state
 from .run import RESULTS, machine
 
 LIMIT = 2.0  # each format within twice the orchestrator's time
-REPEATS = 5
+REPEATS = 7
 
 
 def _words(i: int) -> str:
@@ -224,17 +225,16 @@ WRITERS: dict[str, Callable[[Path, int], Path]] = {
 }
 
 
-def time_read(path: Path) -> tuple[float, int]:
-    state = pipeline.read_state(path)  # warm-up
-    runs = []
-    for _ in range(REPEATS):
-        start = time.process_time()
-        pipeline.read_state(path)
-        runs.append(time.process_time() - start)
-    return statistics.median(runs), len(state.tasks)
+def time_read(path: Path) -> float:
+    start = time.process_time()
+    pipeline.read_state(path)
+    return time.process_time() - start
 
 
 def run(tasks: int) -> dict[str, Any]:
+    """Each format read in turn, round after round (after a warm-up read of each), so a
+    slower stretch of a shared machine falls on every format alike; each format's ratio
+    is the median of its rounds' ratios to the orchestrator's time in the same round."""
     results: dict[str, Any] = {
         "command": f"python -m benchmarks.formats --tasks {tasks}",
         "machine": machine(),
@@ -242,15 +242,28 @@ def run(tasks: int) -> dict[str, Any]:
         "formats": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
         for name, writer in WRITERS.items():
             folder = Path(tmp) / name
             folder.mkdir()
-            seconds, count = time_read(writer(folder, tasks))
-            results["formats"][name] = {"seconds": round(seconds, 3), "tasks": count}
-            print(f"  {name:>12}: {seconds * 1000:.0f} ms ({count} tasks)", file=sys.stderr)
-    base = results["formats"]["orchestrator"]["seconds"]
-    for entry in results["formats"].values():
-        entry["ratio"] = round(entry["seconds"] / base, 2)
+            paths[name] = writer(folder, tasks)
+        counts = {name: len(pipeline.read_state(path).tasks) for name, path in paths.items()}
+        runs: dict[str, list[float]] = {name: [] for name in paths}
+        names = list(paths)
+        for round_ in range(REPEATS):
+            turn = names[round_ % len(names) :] + names[: round_ % len(names)]
+            for name in turn:
+                runs[name].append(time_read(paths[name]))
+    base = runs["orchestrator"]
+    for name, times in runs.items():
+        seconds = statistics.median(times)
+        ratio = statistics.median(t / b for t, b in zip(times, base, strict=True))
+        results["formats"][name] = {
+            "seconds": round(seconds, 3),
+            "tasks": counts[name],
+            "ratio": round(ratio, 2),
+        }
+        print(f"  {name:>12}: {seconds * 1000:.0f} ms ({counts[name]} tasks)", file=sys.stderr)
     return results
 
 
@@ -261,8 +274,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"`{results['command']}`: {m['cpu']}, {m['cores']} cores, Python {m['python']}.",
         "",
-        f"`pipeline.read_state`, CPU ms (median of {REPEATS} after a warm-up) on "
-        f"{results['tasks']:,} tasks, against an orchestrator state of the same size; "
+        f"`pipeline.read_state`, CPU ms (median of {REPEATS} rounds after a warm-up, each "
+        f"round reading every format in turn) on {results['tasks']:,} tasks, against an "
+        "orchestrator state of the same size (the median of the rounds' ratios); "
         f"the goal is at most {LIMIT:g}x.",
         "",
         "| format | tasks | ms | x orchestrator |",

@@ -108,21 +108,22 @@ def read_state(
     ``tag``: the Task Master tag to read.
     """
     timer = timer or _Timer()
-    try:
-        with timer.stage("load"):
-            loaded = load.load_document(path)
-    except HandoffError as exc:  # a parser may quote the text around the problem
-        raise scrub_error(exc) if redact else exc from None
-    return state_from_document(
-        loaded.document,
-        loaded.source,
-        redact=redact,
-        timer=timer,
-        format=format,
-        tag=tag,
-        path=path,
-        root=root,
-    )
+    with _no_cyclic_gc():
+        try:
+            with timer.stage("load"):
+                loaded = load.load_document(path)
+        except HandoffError as exc:  # a parser may quote the text around the problem
+            raise scrub_error(exc) if redact else exc from None
+        return state_from_document(
+            loaded.document,
+            loaded.source,
+            redact=redact,
+            timer=timer,
+            format=format,
+            tag=tag,
+            path=path,
+            root=root,
+        )
 
 
 def state_from_document(
