@@ -562,6 +562,12 @@ def _probes_md(table: dict[str, Any]) -> list[str]:
             )
     lines += [
         "",
+        "This set takes an error type as answered only within 400 characters of its id. "
+        "A minimal payload that cuts writes its failures after the first five grouped "
+        "under their type (`more_failed`), each type once: most ids of a long group lie "
+        "further than that from it, so this set scores them without their type, and the "
+        "minimal rows above undercount. The set below reads the payload's structure.",
+        "",
         "Scored again with the independent probe set (`benchmarks/own_probes.py`: "
         "probes computed from the raw state, answered by reading the payload's JSON "
         "structure, so an error type must be tied to its id, not merely nearby):",
