@@ -63,10 +63,12 @@ def test_every_template_renders_every_level_at_tight_budgets(write_state, templa
 
 
 def test_error_recovery_notes_the_failures_cut_into_more_failed(write_state):
-    data = _generate(write_state, make_state(2000, failed=150, active=30, seed=7), "minimal", 500)
+    data = _generate(write_state, make_state(2000, failed=150, active=30, seed=7), "minimal", 775)
     assert data.payload.data.get("more_failed") or data.payload.omitted.get("more_failed")
     text = _report(data.payload.data, "error_recovery")
     assert "Showing" in text and "`more_failed`" in text
+    data = _generate(write_state, make_state(2000, failed=150, active=30, seed=7), "minimal", 500)
+    text = _report(data.payload.data, "error_recovery")
     assert not text.startswith("# Error recovery: ")  # the project name was cut
 
 
@@ -77,10 +79,18 @@ def test_failed_holds_every_failure_when_the_flat_form_fits_whole(write_state):
     assert "more_failed" not in payload.data
 
 
-def test_more_failed_only_when_it_carries_more(write_state):
+def _carried_failures(data: dict[str, Any]) -> int:
+    more = data.get("more_failed") or {}
+    return len(data.get("failed") or []) + sum(map(len, more.values()))
+
+
+def test_more_failed_only_when_it_carries_more_failures(write_state):
+    """Grouped only when it carries strictly more failures than the flat form and no
+    fewer items overall: fewer items cut in all is not enough (it could trade failures
+    for active ids)."""
     doc = make_state(2000, failed=150, active=30, seed=7)
-    grouped_seen = False
-    for budget in (200, 300, 500, 800, 1500):
+    grouped_seen = flat_seen = False
+    for budget in (200, 300, 350, 500, 800, 1500):
         generated = _generate(write_state, doc, "minimal", budget)
         payload = generated.payload
         meta = payload.data["meta"]
@@ -92,22 +102,39 @@ def test_more_failed_only_when_it_carries_more(write_state):
             meta["encoding"],
             meta["state_digest"],
         )
-        limits = terse(layouts.LIMITS_BY_LEVEL[CompressionLevel.MINIMAL])._replace(grouped=False)
-        flat = pack_sections(
-            layouts.build_layout(generated.facts, header, limits), header, build_counter()
-        )
+        forms = {}
+        for form in (True, False):
+            limits = terse(layouts.LIMITS_BY_LEVEL[CompressionLevel.MINIMAL])._replace(grouped=form)
+            forms[form] = pack_sections(
+                layouts.build_layout(generated.facts, header, limits), header, build_counter()
+            )
+        grouped_form, flat = forms[True], forms[False]
+        expect_grouped = _carried_failures(grouped_form.data) > _carried_failures(
+            flat.data
+        ) and sum(grouped_form.omitted.values()) <= sum(flat.omitted.values())
         grouped = layouts.is_grouped(payload.data)
         grouped_seen |= grouped
-        assert grouped == (sum(flat.omitted.values()) > sum(payload.omitted.values())), budget
+        flat_seen |= not grouped
+        assert grouped == expect_grouped, budget
+        assert payload.data == (grouped_form if grouped else flat).data, budget
+        assert _carried_failures(payload.data) >= _carried_failures(flat.data), budget
         if grouped:
             assert len(payload.data["failed"]) == 5, budget
-    assert grouped_seen
+    assert grouped_seen and flat_seen
+
+
+def test_minimal_keeps_the_flat_failures_the_grouped_form_would_trade_away(write_state):
+    doc = make_state(2000, failed=150, active=30, seed=7)
+    for budget, kept in ((350, 7), (500, 13)):  # grouped: 5 and 12 failures
+        data = _generate(write_state, doc, "minimal", budget).payload.data
+        assert not layouts.is_grouped(data), budget
+        assert len(data["failed"]) >= kept, budget
 
 
 def test_more_pages_more_failed_by_ids_through_the_mcp_client(tmp_path):
     doc = make_state(2000, failed=150, active=30, seed=7)
     project = _project(tmp_path / "p", doc)
-    args = {"level": "minimal", "budget": 500}
+    args = {"level": "minimal", "budget": 800}
 
     async def body(client: Any) -> dict[str, Any]:
         tools = {t.name: t.description or "" for t in (await client.list_tools()).tools}

@@ -69,7 +69,9 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
     failures, shorter messages), which carries more items in the same budget. At the
     minimal level the terse form writes every failure in ``failed`` as v1 did, unless
     grouping those after the first five by error type (``more_failed``) carries
-    strictly more items at that budget.
+    strictly more failures at that budget (``failed`` and ``more_failed`` together)
+    without carrying fewer items overall: fewer items cut in all sections is not
+    enough, as grouping could win that by trading failures for other ids.
     """
     limits = LIMITS_BY_LEVEL[header.level]
     payload = pack_sections(build_layout(facts, header, limits), header, counter)
@@ -81,8 +83,16 @@ def pack_payload(facts: Facts, header: Header, counter: TokenCounter) -> Payload
     flat = pack_sections(
         build_layout(facts, header, terse(limits)._replace(grouped=False)), header, counter
     )
-    better = grouped if _cut(grouped) < _cut(flat) else flat
+    better = (
+        grouped if _failures(grouped) > _failures(flat) and _cut(grouped) <= _cut(flat) else flat
+    )
     return better._replace(terse=True)
+
+
+def _failures(payload: Payload) -> int:
+    """How many failures a minimal payload carries: ``failed``'s and ``more_failed``'s."""
+    more = payload.data.get("more_failed") or {}
+    return len(payload.data.get("failed") or []) + sum(map(len, more.values()))
 
 
 def _cut(payload: Payload) -> int:

@@ -1,6 +1,7 @@
 """The minimal level: v1's minimal keys (summary, active, failed as ``"<id>: <Type>"``,
-next; in the grouped form, chosen only when it carries strictly more at the budget, the
-failures after the first five in ``more_failed``, grouped by error type:
+next; in the grouped form, chosen only when it carries strictly more failures and no
+fewer items at the budget, the failures after the first five in ``more_failed``,
+grouped by error type:
 ``{"<Type>": [id, ...]}``), then pending decisions, the names of the
 active and next tasks where the id does not say them (Task Master's ``2.2``, hashes),
 the missing dependencies, and each failure's message and reach. The summary's added
