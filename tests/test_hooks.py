@@ -243,22 +243,28 @@ def test_the_context_names_the_exact_more_call_for_each_cut_section(
     assert build_counter().count(context) <= budget
     data = _block(context)
     assert data["omitted"]
-    calls = re.search(r'call it with level "(\w+)", budget (\d+), and (.*)\.$', context)
+    calls = re.search(
+        r'call it with handoff_id "([^"]+)", level "(\w+)", budget (\d+), and (.*)\.$', context
+    )
     if calls is not None:
-        level, held = calls.group(1), int(calls.group(2))
-        offsets = dict(re.findall(r"section (\S+) offset (\d+)", calls.group(3)))
+        handoff_id, level, held = calls.group(1), calls.group(2), int(calls.group(3))
+        offsets = dict(re.findall(r"section (\S+) offset (\d+)", calls.group(4)))
     else:  # no room to list each call: the one-sentence rule, followed as a model would
-        assert "offset = the number of items this payload holds in it" in context, context
+        assert "offset = the number of items this payload holds in it, its handoff_id" in context
+        handoff_id = data["handoff_id"]
         level, held = data["meta"]["level"], data["meta"]["budget"]
         offsets = {section: str(len(payload_items(data, section))) for section in data["omitted"]}
     assert set(offsets) == set(data["omitted"]) and held == data["meta"]["budget"]
+    assert handoff_id == data["handoff_id"]
     session = HandoffSession(SessionOptions(root=project))
     for section, cut in data["omitted"].items():
         offset = int(offsets[section])
         assert offset == len(payload_items(data, section))
         got: list[Any] = []
         while True:
-            page = session.more(section, offset + len(got), level=level, budget=held)
+            page = session.more(
+                section, offset + len(got), level=level, budget=held, handoff_id=handoff_id
+            )
             got += page.items
             if not page.remaining:
                 break

@@ -59,7 +59,7 @@ def test_pages_after_the_payload_give_back_exactly_what_was_cut(
     ).payload.text
     assert payload.text == written
     assert payload.omitted, "a 2,000-task state must overflow a default budget"
-    uncut = uncut_terse(session.handoff().facts, level)
+    uncut = uncut_terse(session.handoff().facts, level, layouts.is_grouped(payload.data))
     for section, cut in payload.omitted.items():
         held = payload_items(payload.data, section)
         # the default offset is where the payload stops
@@ -71,13 +71,16 @@ def test_pages_after_the_payload_give_back_exactly_what_was_cut(
         assert held_order(held + items) == payload_items(uncut.data, section), section
 
 
-def uncut_terse(facts: Facts, level: str) -> Payload:
-    """The payload packed in the terse form (the one a cut payload uses) with room for
-    everything: the packer's own output, not ``full_sections``."""
-    limits = layouts.LIMITS_BY_LEVEL[CompressionLevel(level)]
+def uncut_terse(facts: Facts, level: str, grouped: bool = True) -> Payload:
+    """The payload packed in the terse form (the one a cut payload uses; at minimal with
+    its failures grouped or not, as that payload's) with room for everything: the
+    packer's own output, not ``full_sections``."""
+    limits = layouts.terse(layouts.LIMITS_BY_LEVEL[CompressionLevel(level)])
     header = Header("", "", CompressionLevel(level), 10_000_000, "", "")
     payload = pack_sections(
-        layouts.build_layout(facts, header, layouts.terse(limits)), header, build_counter()
+        layouts.build_layout(facts, header, limits._replace(grouped=grouped)),
+        header,
+        build_counter(),
     )
     assert not payload.omitted
     return payload

@@ -709,8 +709,9 @@ def mcp_command(
 ) -> None:
     """Serve the handoff to an agent over MCP (stdio; needs context-handoff[mcp]).
 
-    Tools: handoff(level?, budget?, since?), more(section, offset?, limit?),
-    task(id), check_reply(reply); resources handoff://payload and handoff://report.
+    Tools: handoff(level?, budget?, since?), more(section, offset?, limit?, level?,
+    budget?, since?, handoff_id?), task(id), check_reply(reply); resources
+    handoff://payload and handoff://report.
     The state is read fresh on every call and never written; paths stay inside the
     project folder.
     """

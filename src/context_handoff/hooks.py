@@ -222,15 +222,17 @@ def more_calls(payload: Payload, level: str, since: str | None, per_section: boo
     if not per_section:
         return (
             " The server's `more` tool pages what `omitted` counts: pass the section, "
-            "offset = the number of items this payload holds in it, and its meta's level "
-            "and budget" + (f", since {json.dumps(since, ensure_ascii=False)}." if since else ".")
+            "offset = the number of items this payload holds in it, its handoff_id, and "
+            "its meta's level and budget"
+            + (f", since {json.dumps(since, ensure_ascii=False)}." if since else ".")
         )
     held = ", ".join(
         f"section {section} offset {len(payload_items(payload.data, section))}"
         for section in payload.omitted
     )
-    settings = f'level "{level}", budget {payload.budget}' + (
-        f", since {json.dumps(since, ensure_ascii=False)}" if since else ""
+    settings = (
+        f'handoff_id "{payload.data["handoff_id"]}", level "{level}", budget {payload.budget}'
+        + (f", since {json.dumps(since, ensure_ascii=False)}" if since else "")
     )
     return (
         " The data's `omitted` counts what the budget left out; the server's `more` tool "

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from . import defaults, formats, load, pipeline, render
 from .check_reply import Verdict, check_reply
+from .digests import handoff_time
 from .errors import InputError
 from .model import Generated
 from .more import (
@@ -110,9 +111,19 @@ class HandoffSession:
         level: str | None = None,
         budget: int | None = None,
         since: str | None = None,
+        handoff_id: str | None = None,
     ) -> Page:
-        """A page of ``section``; by default from where that handoff's payload stops."""
-        entry = self._entry(level, budget, since)
+        """A page of ``section``; by default from where that handoff's payload stops.
+
+        ``handoff_id``: the payload being paged, made here or anywhere else (the hook's,
+        a file's): it is made again at its own moment, so the pages follow exactly its
+        form and its cuts (at another moment the state's age, the id itself, and so the
+        packing, may differ). InputError when the state or the settings are no longer
+        those it was made from."""
+        if handoff_id is None:
+            entry = self._entry(level, budget, since)
+        else:
+            entry = self._entry_of(handoff_id, level, budget, since)
         if offset is None:
             offset = len(payload_items(entry.generated.payload.data, section))
         return page_section(
@@ -142,6 +153,29 @@ class HandoffSession:
         if entry is None:  # the file changed while it was read: serve what was read
             entry = _Entry(pipeline.generate(self._settings(level, budget, since)[1]))
         return entry
+
+    def _entry_of(
+        self, handoff_id: str, level: str | None, budget: int | None, since: str | None
+    ) -> _Entry:
+        """The handoff ``handoff_id`` names, made again from the state as it is now."""
+        key, options = self._settings(level, budget, since)
+        known = self._entries.get(key)
+        if known is not None and known.generated.payload.data.get("handoff_id") == handoff_id:
+            return known
+        moment = handoff_time(handoff_id)
+        if moment is None:
+            raise InputError(f"handoff_id {handoff_id[:60]!r} is not a handoff id")
+        generated = pipeline.generate(options._replace(now=moment))
+        if generated.payload.data.get("handoff_id") != handoff_id:
+            budget_said = "its default" if options.budget is None else options.budget
+            raise InputError(
+                f"handoff_id {handoff_id[:60]!r} is not this state's handoff at level "
+                f"{options.level}, budget {budget_said}"
+                + (f", since {since}" if since else "")
+                + ": the state changed since it was made, or the settings are not its "
+                "(its meta has its level and budget); call handoff for a new one"
+            )
+        return _Entry(generated)
 
     def _settings(
         self, level: str | None, budget: int | None, since: str | None
