@@ -60,6 +60,12 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
         return _minimal_execution(payload)
     names = state.get("names") or {}
     failed = _failed_rows(payload, state, critical)
+    # a row whose type is None: its run in failure_types was cut (never "Error")
+    unknown_type = (
+        f"type {CUT}"
+        if (payload.get("omitted") or {}).get("execution_state.failure_types")
+        else "Error"
+    )
     complete = not (payload.get("omitted") or {}).get(
         "execution_state.failure_types"
         if state.get("failure_types")
@@ -89,7 +95,9 @@ def execution(payload: Mapping[str, Any], critical: Mapping[str, Any]) -> dict[s
         "failed_tasks": failed,
         # the groups count every failure, also those the payload cut, when no run was
         # cut; else only the failures shown
-        "failure_groups": _groups(failed, _runs(state)) if complete else _groups_of_rows(failed),
+        "failure_groups": _groups(failed, _runs(state))
+        if complete
+        else _groups_of_rows(failed, unknown_type),
         "groups_complete": complete,
         "active_tasks": [task(t) for t in state.get("active_tasks") or []],
         "next_tasks": [task(t) for t in state.get("next_eligible") or []],
@@ -213,7 +221,7 @@ def _groups(rows: list[dict[str, Any]], runs: list[tuple[str, int]]) -> list[dic
     """Error type -> how many failed with it (cut ones too, as far as the runs kept say)
     and its first ids, the type of the failure blocking the most first."""
     if not runs:
-        return _groups_of_rows(rows)
+        return _groups_of_rows(rows, "Error")
     totals: dict[str, int] = {}
     for kind, n in runs:
         totals[kind] = totals.get(kind, 0) + n
@@ -224,10 +232,13 @@ def _groups(rows: list[dict[str, Any]], runs: list[tuple[str, int]]) -> list[dic
     return out
 
 
-def _groups_of_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _groups_of_rows(rows: list[dict[str, Any]], unknown: str = "Error") -> list[dict[str, Any]]:
+    """Error type -> the rows' ids; a row whose type is None is under ``unknown`` (the
+    type was cut, or none recorded)."""
     groups: dict[str, list[str]] = {}
     for row in rows:
-        groups.setdefault(_type_text(row.get("type") or ""), []).append(row["id"])
+        kind = row.get("type")
+        groups.setdefault(unknown if kind is None else _type_text(kind), []).append(row["id"])
     return [
         {"type": kind, "count": len(ids), "first": ids[:_FIRST_OF_GROUP]}
         for kind, ids in groups.items()
