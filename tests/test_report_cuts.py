@@ -113,3 +113,31 @@ def test_a_failure_whose_type_was_cut_is_not_grouped_as_error(payloads):
             assert not re.search(r"^\| Error \| \d+ \|", text, re.M), (level, budget, template)
             assert "| type cut |" in text, (level, budget, template)
     assert checked
+
+
+NOT_CARRIED = {  # what a minimal payload has no key for at all, and the macro showing it
+    "No blocked tasks.": ("blocked_table", "does not carry the blocked tasks"),
+    "No unfinished chain: every task is done.": ("critical_path", "does not carry the longest"),
+    "No warnings.": ("warnings", "does not carry the warnings"),
+}
+
+
+@pytest.mark.parametrize("template", ["standard", "error_recovery", "multiday_resumption"])
+def test_a_minimal_payload_read_by_a_fuller_template_says_what_it_does_not_carry(
+    payloads, template
+):
+    """The state has 830 blocked tasks and warnings; a minimal payload carries neither:
+    a template made for the other levels says so rather than "No blocked tasks."."""
+    source = (TEMPLATES / f"{template}.md.j2").read_text(encoding="utf-8")
+    checked = 0
+    for level, budget, data in payloads:
+        if level != "minimal":
+            continue
+        text = render.render_report(render.ReportInput(data, 0), template).text
+        for sentence, (macro, instead) in NOT_CARRIED.items():
+            if f"parts.{macro}()" not in source:
+                continue
+            assert sentence not in text.splitlines(), (budget, template, sentence)
+            assert f"A minimal payload {instead}" in text, (budget, template, macro)
+            checked += 1
+    assert checked
