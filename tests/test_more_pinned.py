@@ -90,3 +90,24 @@ def test_a_handoff_id_of_another_state_or_settings_is_refused(tmp_path: Path) ->
     state.write_text(json.dumps(make_state(200, failed=21, seed=3)))
     with pytest.raises(InputError, match="the state changed since it was made"):
         session.more("failed", 0, handoff_id=data["handoff_id"], **SETTINGS)
+
+
+def test_paging_a_pinned_payload_makes_it_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(make_state(2000, failed=150, active=30, seed=7)))
+    made = datetime(2025, 1, 15, 15, 0, tzinfo=timezone.utc)
+    options = pipeline.GenerateOptions(state=state, level="minimal", budget=500, now=made)
+    data = pipeline.generate(options).payload.data
+    session = HandoffSession(SessionOptions(root=tmp_path, state=Path("state.json")))
+    calls = []
+    generate = pipeline.generate
+    monkeypatch.setattr(pipeline, "generate", lambda o: calls.append(o) or generate(o))
+    offset = len(payload_items(data, "failed"))
+    for _ in range(3):
+        page = session.more(
+            "failed", offset, 5, level="minimal", budget=500, handoff_id=data["handoff_id"]
+        )
+        offset += len(page.items)
+    assert len(calls) == 1 and page.remaining == data["omitted"]["failed"] - 15

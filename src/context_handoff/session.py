@@ -78,6 +78,7 @@ class HandoffSession:
         self.options = options._replace(root=options.root.resolve())
         self.counter: TokenCounter = build_counter(options.encoding)
         self._entries: dict[_Key, _Entry] = {}
+        self._pinned: dict[tuple[_Key, str], _Entry] = {}  # by a payload's handoff_id
         if options.state is not None:
             self.confine(options.state, "--state")
 
@@ -162,6 +163,8 @@ class HandoffSession:
         known = self._entries.get(key)
         if known is not None and known.generated.payload.data.get("handoff_id") == handoff_id:
             return known
+        if (key, handoff_id) in self._pinned:  # paged before: made again once, not a page
+            return self._pinned[key, handoff_id]
         moment = handoff_time(handoff_id)
         if moment is None:
             raise InputError(f"handoff_id {handoff_id[:60]!r} is not a handoff id")
@@ -175,7 +178,10 @@ class HandoffSession:
                 + ": the state changed since it was made, or the settings are not its "
                 "(its meta has its level and budget); call handoff for a new one"
             )
-        return _Entry(generated)
+        entry = self._pinned[key, handoff_id] = _Entry(generated)
+        while len(self._pinned) > _KEPT:
+            del self._pinned[next(iter(self._pinned))]
+        return entry
 
     def _settings(
         self, level: str | None, budget: int | None, since: str | None
