@@ -141,3 +141,21 @@ def test_a_minimal_payload_read_by_a_fuller_template_says_what_it_does_not_carry
             assert f"A minimal payload {instead}" in text, (budget, template, macro)
             checked += 1
     assert checked
+
+
+def test_what_a_payload_does_not_carry_is_not_reported_as_absent(payloads):
+    """A minimal payload has no other errors' key, a standard one no environment: the
+    reports say they are not carried, not "No other errors recorded" or nothing."""
+    checked = 0
+    for level, budget, data in payloads:
+        if level == "minimal":
+            text = render.render_report(render.ReportInput(data, 0), "standard").text
+            assert "No other errors recorded" not in text, budget
+            assert "does not carry the errors of tasks that did not fail" in text, budget
+            checked += 1
+        if level == "standard":
+            text = render.render_report(render.ReportInput(data, 0), "multiday_resumption").text
+            environment = text.split("## Environment", 1)[1].split("\n## ", 1)[0]
+            assert "does not carry the environment" in environment, budget
+            checked += 1
+    assert checked
